@@ -1,0 +1,49 @@
+/** What miglab needs from a hypervisor, whichever drives it (QEMU/QMP now; libvirt and Xen later). */
+import type { VmSpec } from './qemu/vm-spec.js';
+
+/** Where a VM stands on one host. `absent`: no process for it there. */
+export type VmState =
+  | { kind: 'absent' }
+  | { kind: 'running' }
+  | { kind: 'paused'; reason: string }
+  /** waiting for, or receiving, an incoming migration */
+  | { kind: 'incoming' }
+  /** migrated away: the process is left paused after a completed outgoing migration */
+  | { kind: 'migrated-away' };
+
+export interface MigrationParams {
+  /** cap on migration bandwidth, bytes/s */
+  maxBandwidth: number;
+  /** the longest pause precopy may aim for at switchover, ms */
+  downtimeLimitMs: number;
+}
+
+/** One poll of a running migration, hypervisor-neutral. */
+export interface MigrationProgress {
+  status: string;
+  elapsedMs: number;
+  transferredBytes: number;
+  remainingBytes: number;
+  totalBytes: number;
+  iterations: number;
+  mbps: number;
+  dirtyPagesRate: number;
+}
+
+export type MigrationResult =
+  | { status: 'completed'; totalTimeMs: number; downtimeMs: number; setupTimeMs: number; transferredBytes: number; iterations: number; polls: number }
+  | { status: 'failed' | 'cancelled'; error: string; polls: number; last: MigrationProgress | undefined };
+
+export interface HostRef {
+  name: string;
+}
+
+export interface HypervisorBackend {
+  /** Starts the VM on a host (or leaves it be if it already runs there). */
+  startVm(host: string, spec: VmSpec, opts?: { incoming?: boolean }): Promise<void>;
+  vmState(host: string, vm: string): Promise<VmState>;
+  /** Live-migrates; resumes following a migration already under way instead of starting another. */
+  migrate(src: string, dst: string, spec: VmSpec, params: MigrationParams, onProgress?: (p: MigrationProgress) => void): Promise<MigrationResult>;
+  /** Stops the VM on a host and removes what it left there; does nothing where it is absent. */
+  stopVm(host: string, vm: string): Promise<void>;
+}

@@ -1,0 +1,226 @@
+/**
+ * The QEMU backend: runs `qemu-system-x86_64` on bed hosts over SSH and drives it through QMP,
+ * whose Unix socket is reached through the same SSH connection (no QMP TCP port anywhere).
+ */
+import { QmpClient, QmpCommandError } from '../qmp/client.js';
+import type { SshPool, SshTarget } from '../ssh/pool.js';
+import { commandLine, quote } from '../ssh/shell-quote.js';
+import type { HypervisorBackend, MigrationParams, MigrationProgress, MigrationResult, VmState } from '../backend.js';
+import { qemuArgs, tapName, vmFiles, type VmSpec } from './vm-spec.js';
+
+export interface QemuHost {
+  name: string;
+  ip: string;
+  bridge: string;
+  runDir: string;
+  ssh: SshTarget;
+}
+
+export interface QemuBackendDeps {
+  pool: SshPool;
+  hosts: readonly QemuHost[];
+  /** how often to poll query-migrate */
+  pollIntervalMs?: number;
+  /** give up on a migration that has not finished after this long */
+  migrationTimeoutMs?: number;
+  qemuBinary?: string;
+}
+
+/** The parts of QMP's query-migrate that miglab reads (see qapi/migration.json: MigrationInfo). */
+export interface QueryMigrate {
+  status?: string;
+  'total-time'?: number;
+  'setup-time'?: number;
+  downtime?: number;
+  'expected-downtime'?: number;
+  'error-desc'?: string;
+  ram?: {
+    transferred: number;
+    remaining: number;
+    total: number;
+    'dirty-sync-count': number;
+    mbps: number;
+    'dirty-pages-rate': number;
+    'precopy-bytes'?: number;
+    'downtime-bytes'?: number;
+    'postcopy-bytes'?: number;
+  };
+}
+
+export function progressOf(q: QueryMigrate): MigrationProgress {
+  return {
+    status: q.status ?? 'none',
+    elapsedMs: q['total-time'] ?? 0,
+    transferredBytes: q.ram?.transferred ?? 0,
+    remainingBytes: q.ram?.remaining ?? 0,
+    totalBytes: q.ram?.total ?? 0,
+    iterations: q.ram?.['dirty-sync-count'] ?? 0,
+    mbps: q.ram?.mbps ?? 0,
+    dirtyPagesRate: q.ram?.['dirty-pages-rate'] ?? 0,
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class QemuBackend implements HypervisorBackend {
+  private readonly pollIntervalMs: number;
+  private readonly migrationTimeoutMs: number;
+  private readonly qemu: string;
+
+  constructor(private readonly deps: QemuBackendDeps) {
+    this.pollIntervalMs = deps.pollIntervalMs ?? 100;
+    this.migrationTimeoutMs = deps.migrationTimeoutMs ?? 10 * 60_000;
+    this.qemu = deps.qemuBinary ?? 'qemu-system-x86_64';
+  }
+
+  private host(name: string): QemuHost {
+    const h = this.deps.hosts.find((x) => x.name === name);
+    if (!h) throw new Error(`unknown host "${name}" (known: ${this.deps.hosts.map((x) => x.name).join(', ')})`);
+    return h;
+  }
+
+  /** Opens QMP for one exchange and closes it after: QEMU serves one QMP client at a time. */
+  async withQmp<T>(hostName: string, vm: string, fn: (qmp: QmpClient) => Promise<T>): Promise<T> {
+    const h = this.host(hostName);
+    const stream = await this.deps.pool.openUnixSocket(h.ssh, vmFiles(h.runDir, vm).qmp);
+    const qmp = await QmpClient.connect(stream);
+    try {
+      return await fn(qmp);
+    } finally {
+      qmp.close();
+    }
+  }
+
+  /** True when the VM's QEMU process (per its pid file) is alive and its QMP socket exists. */
+  private async processAlive(hostName: string, vm: string): Promise<boolean> {
+    const h = this.host(hostName);
+    const f = vmFiles(h.runDir, vm);
+    const r = await this.deps.pool.execShell(
+      h.ssh,
+      `test -S ${quote(f.qmp)} && test -f ${quote(f.pid)} && kill -0 "$(cat ${quote(f.pid)})"`,
+      { allowFailure: true },
+    );
+    return r.code === 0;
+  }
+
+  async vmState(hostName: string, vm: string): Promise<VmState> {
+    if (!(await this.processAlive(hostName, vm))) return { kind: 'absent' };
+    const status = await this.withQmp(hostName, vm, (q) => q.execute<{ status: string; running: boolean }>('query-status'));
+    switch (status.status) {
+      case 'running':
+        return { kind: 'running' };
+      case 'inmigrate':
+        return { kind: 'incoming' };
+      case 'postmigrate':
+        return { kind: 'migrated-away' };
+      default:
+        return { kind: 'paused', reason: status.status };
+    }
+  }
+
+  async startVm(hostName: string, spec: VmSpec, opts: { incoming?: boolean } = {}): Promise<void> {
+    const state = await this.vmState(hostName, spec.name);
+    const want = opts.incoming ? 'incoming' : 'running';
+    if (state.kind === want) return;
+    if (state.kind !== 'absent') {
+      throw new Error(`VM ${spec.name} on ${hostName} is ${state.kind}, cannot start it ${opts.incoming ? 'for an incoming migration' : ''}`.trim());
+    }
+    const h = this.host(hostName);
+    const f = vmFiles(h.runDir, spec.name);
+    const tap = tapName(spec.name);
+    const script = [
+      `mkdir -p ${quote(h.runDir)}`,
+      `rm -f ${quote(f.qmp)} ${quote(f.pid)}`,
+      `{ ip link show dev ${quote(tap)} >/dev/null 2>&1 || ip tuntap add dev ${quote(tap)} mode tap; }`,
+      `ip link set dev ${quote(tap)} master ${quote(h.bridge)} up`,
+      commandLine([this.qemu, ...qemuArgs(spec, f, { incoming: !!opts.incoming })]),
+    ].join(' && ');
+    await this.deps.pool.execShell(h.ssh, script);
+  }
+
+  async migrate(
+    src: string,
+    dst: string,
+    spec: VmSpec,
+    params: MigrationParams,
+    onProgress?: (p: MigrationProgress) => void,
+  ): Promise<MigrationResult> {
+    const vm = spec.name;
+    const uri = `tcp:${this.host(dst).ip}:${spec.migrationPort}`;
+    const current = await this.withQmp(src, vm, (q) => q.execute<QueryMigrate>('query-migrate'));
+    const underWay = current.status === 'setup' || current.status === 'active' || current.status === 'device' || current.status === 'pre-switchover';
+    if (!underWay && current.status !== 'completed') {
+      // Not started yet (or an earlier attempt failed/was cancelled): prepare the destination, then go.
+      await this.startVm(dst, spec, { incoming: true });
+      await this.withQmp(dst, vm, async (q) => {
+        try {
+          await q.execute('migrate-incoming', { uri });
+        } catch (err) {
+          // A retried step may find the destination already listening; that is the state we want.
+          if (!(err instanceof QmpCommandError && /already|incoming migration/i.test(err.desc))) throw err;
+        }
+      });
+      await this.withQmp(src, vm, async (q) => {
+        await q.execute('migrate-set-parameters', { 'max-bandwidth': params.maxBandwidth, 'downtime-limit': params.downtimeLimitMs });
+        await q.execute('migrate', { uri });
+      });
+    }
+    return this.follow(src, vm, onProgress);
+  }
+
+  /** Polls query-migrate on the source until the migration ends or the timeout passes. */
+  private async follow(src: string, vm: string, onProgress?: (p: MigrationProgress) => void): Promise<MigrationResult> {
+    const started = Date.now();
+    let polls = 0;
+    let last: MigrationProgress | undefined;
+    return this.withQmp(src, vm, async (q) => {
+      for (;;) {
+        const info = await q.execute<QueryMigrate>('query-migrate');
+        polls++;
+        last = progressOf(info);
+        onProgress?.(last);
+        if (info.status === 'completed') {
+          return {
+            status: 'completed',
+            totalTimeMs: info['total-time'] ?? 0,
+            downtimeMs: info.downtime ?? 0,
+            setupTimeMs: info['setup-time'] ?? 0,
+            transferredBytes: info.ram?.transferred ?? 0,
+            iterations: info.ram?.['dirty-sync-count'] ?? 0,
+            polls,
+          };
+        }
+        if (info.status === 'failed' || info.status === 'cancelled') {
+          return { status: info.status, error: info['error-desc'] ?? info.status, polls, last };
+        }
+        if (Date.now() - started > this.migrationTimeoutMs) {
+          await q.execute('migrate_cancel');
+          return { status: 'cancelled', error: `no completion within ${this.migrationTimeoutMs} ms`, polls, last };
+        }
+        await sleep(this.pollIntervalMs);
+      }
+    });
+  }
+
+  async stopVm(hostName: string, vm: string): Promise<void> {
+    const h = this.host(hostName);
+    const f = vmFiles(h.runDir, vm);
+    if (await this.processAlive(hostName, vm)) {
+      await this.withQmp(hostName, vm, async (q) => {
+        // QEMU closes the socket as it exits; that ends the reply too, so a lost reply is fine.
+        await q.execute('quit').catch(() => undefined);
+      }).catch(() => undefined);
+    }
+    // Whatever QMP did, make sure the process is gone, then remove its tap and files.
+    const pid = quote(f.pid);
+    await this.deps.pool.execShell(
+      h.ssh,
+      [
+        `if test -f ${pid}; then p=$(cat ${pid}); for i in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done; kill -9 "$p" 2>/dev/null; fi`,
+        `ip link del dev ${quote(tapName(vm))} 2>/dev/null`,
+        `rm -f ${quote(f.qmp)} ${pid}`,
+        'true',
+      ].join('; '),
+    );
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * `miglab lab up|down|status`: the local test bed. Hosts are network namespaces with their own
+ * sshd, sharing this machine's filesystem (as the paper's hosts share storage).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { UserError } from '../lib/errors.js';
+import { statePaths } from '../lib/paths.js';
+import { controllerIfName, guestIp, planBed, type BedPlan } from './addressing.js';
+import { HOST_BRIDGE, listNetns, netnsPids, networkDown, networkUp } from './netns.js';
+import { assertNoProblems, labProblems } from './prereqs.js';
+import { ensureHostKey, ensureSshd, sshdFiles } from './sshd.js';
+import type { SshTarget } from '../activities/ssh/pool.js';
+
+export const DEFAULT_BED = { bed: 'lab', subnet: '198.18.0.0/24', hosts: ['hosta', 'hostb'] } as const;
+
+export interface BedHost {
+  name: string;
+  ip: string;
+  netns: string;
+  bridge: string;
+  ssh: SshTarget;
+  /** where QEMU keeps this host's sockets, pid files and logs (on the shared filesystem) */
+  runDir: string;
+}
+
+export interface BedInventory {
+  plan: BedPlan;
+  dir: string;
+  knownHosts: string;
+  privateKey: string;
+  guest: { kernel: string; initrd: string };
+  hosts: BedHost[];
+}
+
+const inventorySchema = z.object({
+  plan: z.object({ bed: z.string(), subnet: z.string(), prefix: z.number() }).passthrough(),
+  dir: z.string(),
+  knownHosts: z.string(),
+  privateKey: z.string(),
+  guest: z.object({ kernel: z.string(), initrd: z.string() }),
+  hosts: z.array(z.object({ name: z.string(), ip: z.string(), netns: z.string(), bridge: z.string(), runDir: z.string() }).passthrough()),
+});
+
+export const bedDir = (bed: string, paths = statePaths()) => join(paths.lab, bed);
+const inventoryPath = (bed: string, paths = statePaths()) => join(bedDir(bed, paths), 'bed.json');
+
+function inventoryFor(plan: BedPlan, paths = statePaths()): BedInventory {
+  const dir = bedDir(plan.bed, paths);
+  const knownHosts = join(dir, 'known_hosts');
+  return {
+    plan,
+    dir,
+    knownHosts,
+    privateKey: paths.labKey,
+    guest: { kernel: join(paths.guest, 'vmlinuz'), initrd: join(paths.guest, 'initrd.img') },
+    hosts: plan.hosts.map((h) => ({
+      name: h.name,
+      ip: h.ip,
+      netns: h.netns,
+      bridge: HOST_BRIDGE,
+      runDir: join(dir, 'hosts', h.name, 'run'),
+      ssh: { host: h.ip, port: 22, user: 'root', privateKeyPath: paths.labKey, knownHostsPath: knownHosts },
+    })),
+  };
+}
+
+export interface UpOptions {
+  bed?: string;
+  subnet?: string;
+  hosts?: readonly string[];
+}
+
+export async function labUp(opts: UpOptions = {}, log: (line: string) => void = () => {}): Promise<BedInventory> {
+  assertNoProblems(labProblems());
+  const plan = planBed({ bed: opts.bed ?? DEFAULT_BED.bed, subnet: opts.subnet ?? DEFAULT_BED.subnet, hosts: opts.hosts ?? DEFAULT_BED.hosts });
+  const paths = statePaths();
+  const existing = await readInventory(plan.bed).catch(() => undefined);
+  if (existing && JSON.stringify(existing.plan) !== JSON.stringify(plan)) {
+    throw new UserError(
+      `bed "${plan.bed}" is already up with another layout (${existing.plan.subnet}, hosts ${existing.plan.hosts.map((h) => h.name).join(',')})`,
+      `run \`miglab lab down --bed ${plan.bed}\` first, or bring it up with the same options`,
+    );
+  }
+  const inv = inventoryFor(plan, paths);
+  await mkdir(inv.dir, { recursive: true });
+  log(`network: switch ${plan.switchNetns}, controller ${plan.controllerIp} on ${plan.controllerIf}`);
+  await networkUp(plan);
+
+  const known: string[] = [];
+  for (const h of plan.hosts) {
+    const files = sshdFiles(join(inv.dir, 'hosts', h.name));
+    const key = await ensureHostKey(files);
+    known.push(`${h.ip} ${key}`);
+    await mkdir(join(files.dir, 'run'), { recursive: true });
+  }
+  // Guests share one image and so one host key; list each address of the guest pool.
+  const guestKey = (await readFile(join(paths.guest, 'ssh_host_key.pub'), 'utf8')).trim();
+  for (let i = 0; ; i++) {
+    let addr: string;
+    try {
+      addr = guestIp(plan, i);
+    } catch {
+      break;
+    }
+    known.push(`${addr} ${guestKey}`);
+  }
+  await writeFile(inv.knownHosts, known.join('\n') + '\n');
+
+  for (const h of plan.hosts) {
+    log(`host ${h.name}: ${h.ip} in ${h.netns}, sshd`);
+    await ensureSshd(h, sshdFiles(join(inv.dir, 'hosts', h.name)), `${paths.labKey}.pub`);
+  }
+  await writeFile(inventoryPath(plan.bed, paths), JSON.stringify(inv, null, 2) + '\n');
+  return inv;
+}
+
+export async function readInventory(bed: string = DEFAULT_BED.bed): Promise<BedInventory> {
+  const p = inventoryPath(bed);
+  if (!existsSync(p)) throw new UserError(`bed "${bed}" is not up (no ${p})`, `run \`miglab lab up${bed === DEFAULT_BED.bed ? '' : ` --bed ${bed}`}\``);
+  const parsed = inventorySchema.safeParse(JSON.parse(await readFile(p, 'utf8')));
+  if (!parsed.success) throw new UserError(`${p} is damaged: ${parsed.error.message}`, `run \`miglab lab down --bed ${bed}\` and \`miglab lab up\` again`);
+  return parsed.data as unknown as BedInventory;
+}
+
+export async function labDown(bed: string = DEFAULT_BED.bed): Promise<{ namespaces: string[]; processes: number }> {
+  // Works from names alone, so that it also cleans up after an `up` that crashed before bed.json.
+  const result = await networkDown(bed, controllerIfName(bed));
+  await rm(bedDir(bed), { recursive: true, force: true });
+  return result;
+}
+
+export interface BedStatus {
+  bed: string;
+  up: boolean;
+  namespaces: string[];
+  processes: Record<string, number>;
+}
+
+export async function labStatus(bed: string = DEFAULT_BED.bed): Promise<BedStatus> {
+  const namespaces = (await listNetns()).filter((n) => n.startsWith(`miglab-${bed}-`));
+  const processes: Record<string, number> = {};
+  for (const ns of namespaces) processes[ns] = (await netnsPids(ns)).length;
+  return { bed, up: existsSync(inventoryPath(bed)) && namespaces.length > 0, namespaces, processes };
+}

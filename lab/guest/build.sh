@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Builds the lab guest: a Debian kernel plus a busybox initramfs with virtio-net, dropbear (SSH)
+# and the dirtier workload. Output: OUT/vmlinuz, OUT/initrd.img, OUT/ssh_host_key.pub, OUT/manifest.
+# Skips the build when nothing it depends on changed.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:?usage: build.sh OUTDIR}
+key=${2:?usage: build.sh OUTDIR AUTHORIZED_PUBKEY}
+mkdir -p "$out"
+log() { printf '[guest] %s\n' "$*"; }
+
+kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+[ -n "$kpkg" ] || { echo "guest build: cannot resolve linux-image-amd64 (run apt-get update)" >&2; exit 1; }
+inputs=$(cat "$here/build.sh" "$here/init" "$here/dirtier.c" "$key" | sha256sum | cut -d' ' -f1)-$kpkg
+if [ -f "$out/manifest" ] && grep -qx "inputs=$inputs" "$out/manifest"; then
+  log "image up to date ($kpkg)"; exit 0
+fi
+
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+log "fetching $kpkg"
+(cd "$work" && apt-get download "$kpkg" >/dev/null 2>&1) || { echo "guest build: apt-get download $kpkg failed" >&2; exit 1; }
+dpkg-deb -x "$work"/linux-image-*.deb "$work/k"
+kver=${kpkg#linux-image-}
+cp "$work/k/boot/vmlinuz-$kver" "$out/vmlinuz"
+
+root="$work/root"
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,root/.ssh,lib/modules,etc/dropbear,var/log}
+cp /bin/busybox "$root/bin/busybox"
+# virtio-net and what it depends on, in load order (the init loads them in this order).
+mods="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"
+for m in $mods; do
+  f=$(find "$work/k/lib/modules/$kver" -name "$m.ko" -o -name "$m.ko.xz" | head -n1)
+  [ -n "$f" ] || { echo "guest build: module $m not found in $kpkg" >&2; exit 1; }
+  case "$f" in *.xz) xz -dc "$f" > "$root/lib/modules/$m.ko" ;; *) cp "$f" "$root/lib/modules/$m.ko" ;; esac
+done
+echo "$mods" > "$root/lib/modules/order"
+
+# dropbear and the shared libraries it links.
+cp /usr/sbin/dropbear "$root/sbin/dropbear"
+for lib in $(ldd /usr/sbin/dropbear | awk '/=>/{print $3} /ld-linux/{print $1}'); do
+  mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"
+done
+dropbearkey -t ed25519 -f "$root/etc/dropbear/dropbear_ed25519_host_key" >/dev/null 2>&1
+dropbearkey -y -f "$root/etc/dropbear/dropbear_ed25519_host_key" | awk '/^ssh-/{print $1" "$2}' > "$out/ssh_host_key.pub"
+
+gcc -static -O2 -Wall -o "$root/bin/dirtier" "$here/dirtier.c"
+cp "$here/init" "$root/init"; chmod 755 "$root/init"
+cp "$key" "$root/root/.ssh/authorized_keys"
+chmod 700 "$root/root/.ssh"; chmod 600 "$root/root/.ssh/authorized_keys"
+echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
+echo 'root:x:0:' > "$root/etc/group"
+echo '/bin/sh' > "$root/etc/shells"
+
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initrd.img"
+printf 'kernel=%s\ninputs=%s\n' "$kpkg" "$inputs" > "$out/manifest"
+log "built $out ($kpkg, initrd $(du -h "$out/initrd.img" | cut -f1))"

@@ -1,0 +1,115 @@
+/**
+ * The bed's network: one switch namespace holding a bridge, one namespace per host with its own
+ * bridge (so a guest's tap joins the same L2 segment on every host and keeps its IP when it
+ * moves), and one veth from the controller (root namespace) into the switch.
+ * Every step checks what exists first, so `up` can be re-run after a crash half-way.
+ */
+import { readFileSync } from 'node:fs';
+import { run, tryRun } from '../lib/exec.js';
+import type { BedPlan } from './addressing.js';
+
+export const SWITCH_BRIDGE = 'sw0';
+export const HOST_BRIDGE = 'br0';
+export const HOST_UPLINK = 'eth0';
+const CONTROLLER_PORT = 'p-ctl';
+
+const ip = (args: string[]) => run('ip', args);
+
+export async function listNetns(): Promise<string[]> {
+  const { stdout } = await run('ip', ['-o', 'netns', 'list']);
+  return stdout.split('\n').map((l) => l.split(/\s+/)[0]!).filter(Boolean);
+}
+
+const linkExists = (netns: string | undefined, name: string) =>
+  tryRun('ip', [...(netns ? ['-n', netns] : []), 'link', 'show', 'dev', name]);
+
+async function ensureNetns(name: string): Promise<void> {
+  if (!(await listNetns()).includes(name)) await ip(['netns', 'add', name]);
+  await ip(['-n', name, 'link', 'set', 'lo', 'up']);
+}
+
+async function ensureBridge(netns: string, name: string): Promise<void> {
+  if (!(await linkExists(netns, name))) await ip(['-n', netns, 'link', 'add', name, 'type', 'bridge']);
+  await ip(['-n', netns, 'link', 'set', name, 'up']);
+}
+
+export async function networkUp(plan: BedPlan): Promise<void> {
+  const sw = plan.switchNetns;
+  await ensureNetns(sw);
+  await ensureBridge(sw, SWITCH_BRIDGE);
+
+  if (!(await linkExists(undefined, plan.controllerIf))) {
+    await ip(['link', 'add', plan.controllerIf, 'type', 'veth', 'peer', 'name', CONTROLLER_PORT, 'netns', sw]);
+  }
+  await ip(['-n', sw, 'link', 'set', CONTROLLER_PORT, 'master', SWITCH_BRIDGE, 'up']);
+  await ip(['addr', 'replace', `${plan.controllerIp}/${plan.prefix}`, 'dev', plan.controllerIf]);
+  await ip(['link', 'set', plan.controllerIf, 'up']);
+
+  for (const h of plan.hosts) {
+    await ensureNetns(h.netns);
+    if (!(await linkExists(h.netns, HOST_UPLINK))) {
+      // A leftover switch port from a crash whose host side is gone would block the new pair.
+      if (await linkExists(sw, h.switchPort)) await ip(['-n', sw, 'link', 'del', h.switchPort]);
+      await ip(['-n', h.netns, 'link', 'add', HOST_UPLINK, 'type', 'veth', 'peer', 'name', h.switchPort, 'netns', sw]);
+    }
+    await ip(['-n', sw, 'link', 'set', h.switchPort, 'master', SWITCH_BRIDGE, 'up']);
+    await ensureBridge(h.netns, HOST_BRIDGE);
+    await ip(['-n', h.netns, 'link', 'set', HOST_UPLINK, 'master', HOST_BRIDGE, 'up']);
+    await ip(['-n', h.netns, 'addr', 'replace', `${h.ip}/${plan.prefix}`, 'dev', HOST_BRIDGE]);
+  }
+}
+
+/** Processes whose network namespace is the given one (QEMU, sshd, anything else left there). */
+export async function netnsPids(netns: string): Promise<number[]> {
+  try {
+    const { stdout } = await run('ip', ['netns', 'pids', netns]);
+    return stdout.split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Alive and not a zombie: a zombie has exited already, only its parent has not reaped it. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Ends every process in the namespace: TERM, a grace period, then KILL. */
+export async function killNetnsProcesses(netns: string, graceMs = 3000): Promise<number> {
+  const pids = await netnsPids(netns);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  }
+  const deadline = Date.now() + graceMs;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  for (const pid of pids.filter(alive)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* raced to exit */
+    }
+  }
+  return pids.length;
+}
+
+/** Removes everything a bed of this name may have created, whether or not `up` finished. */
+export async function networkDown(bed: string, controllerIf: string): Promise<{ namespaces: string[]; processes: number }> {
+  const prefix = `miglab-${bed}-`;
+  const namespaces = (await listNetns()).filter((n) => n.startsWith(prefix));
+  let processes = 0;
+  for (const ns of namespaces) processes += await killNetnsProcesses(ns);
+  for (const ns of namespaces) await ip(['netns', 'del', ns]);
+  // Deleting the switch namespace destroys the controller veth's peer and so the veth itself,
+  // but only eventually; delete it here so that `down` returns with it gone.
+  if (await linkExists(undefined, controllerIf)) await tryRun('ip', ['link', 'del', controllerIf]);
+  return { namespaces, processes };
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian machine: system packages, npm packages, the Temporal CLI,
+# the lab guest image and the TypeScript build. Every step checks first and skips what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+state=${MIGLAB_STATE_DIR:-$root/.miglab}
+log() { printf '[setup] %s\n' "$*"; }
+
+# --- Debian packages -------------------------------------------------------------------------
+# qemu for the VMs, openssh-server for the bed hosts, dropbear + busybox for the guest,
+# cpio/gcc to build the guest image, iproute2/ping for the bed network.
+pkgs=(qemu-system-x86 qemu-utils openssh-server openssh-client busybox-static dropbear-bin
+      iproute2 iputils-ping cpio gcc libc6-dev procps)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "miglab setup: missing Debian packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  log "Debian packages present"
+fi
+
+# --- npm packages ------------------------------------------------------------------------------
+# Re-run npm ci only when package-lock.json changed since the last install.
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f node_modules/.miglab-lock ] || [ "$(cat node_modules/.miglab-lock)" != "$lock_sum" ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund
+  echo "$lock_sum" > node_modules/.miglab-lock
+else
+  log "npm packages up to date"
+fi
+
+# --- Temporal CLI (dev server with SQLite and the Web UI) -------------------------------------
+# Honour MIGLAB_TEMPORAL_CLI, then a temporal on PATH, then our own build under the state dir.
+temporal_version=v1.5.1
+if [ -n "${MIGLAB_TEMPORAL_CLI:-}" ]; then
+  [ -x "$MIGLAB_TEMPORAL_CLI" ] || { echo "miglab setup: MIGLAB_TEMPORAL_CLI=$MIGLAB_TEMPORAL_CLI is not an executable file" >&2; exit 1; }
+  log "Temporal CLI from MIGLAB_TEMPORAL_CLI"
+elif command -v temporal >/dev/null 2>&1; then
+  log "Temporal CLI on PATH: $(command -v temporal)"
+elif [ -x "$state/bin/temporal" ]; then
+  log "Temporal CLI present: $state/bin/temporal"
+else
+  command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || {
+    echo "miglab setup: no temporal CLI and no Go toolchain to build it; install Go or set MIGLAB_TEMPORAL_CLI" >&2; exit 1; }
+  go=$(command -v go || echo /usr/local/go/bin/go)
+  log "building the Temporal CLI $temporal_version with go install (a few minutes, once)"
+  mkdir -p "$state/bin"
+  GOBIN="$state/bin" "$go" install "github.com/temporalio/cli/cmd/temporal@$temporal_version"
+fi
+
+# --- lab SSH key and guest image ---------------------------------------------------------------
+# One key pair for the bed: the controller logs in to the bed hosts and to guests with it.
+mkdir -p "$state/keys" && chmod 700 "$state/keys"
+[ -f "$state/keys/lab_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C miglab-lab -f "$state/keys/lab_ed25519"
+bash lab/guest/build.sh "$state/guest" "$state/keys/lab_ed25519.pub"
+
+# --- TypeScript build --------------------------------------------------------------------------
+log "tsc"
+npx tsc -p tsconfig.json
+log "done"

@@ -1,0 +1,120 @@
+/**
+ * End to end on the real bed: namespaces, sshd hosts, a QEMU (TCG) guest migrated between them
+ * through miglab's own QMP-over-SSH client, and a clean `lab down`.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labDown, labStatus, labUp, type BedInventory } from '../lab/bed.js';
+import { guestAddress, guestSsh, labVmSpec, pingOnce, waitForPing } from '../lab/guest.js';
+import { listNetns } from '../lab/netns.js';
+import { QemuBackend } from '../activities/qemu/backend.js';
+import { SshPool } from '../activities/ssh/pool.js';
+import type { MigrationProgress } from '../activities/backend.js';
+
+const BED = 'e2e';
+
+function qemuProcesses(): string[] {
+  try {
+    return execFileSync('pgrep', ['-a', '-f', 'process=miglab-'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+describe('lab bed: boot, ping, migrate over QMP-over-SSH, lab down', () => {
+  let inv: BedInventory;
+  const pool = new SshPool();
+
+  beforeAll(async () => {
+    await labDown(BED); // a crashed earlier run must not get in the way
+    inv = await labUp({ bed: BED, subnet: '198.18.2.0/24', hosts: ['hosta', 'hostb'] });
+  });
+
+  afterAll(async () => {
+    await pool.closeAll();
+    await labDown(BED);
+  });
+
+  it('brings up one namespace per host plus the switch, each host answering ping and SSH', async () => {
+    const ns = await listNetns();
+    expect(ns).toEqual(expect.arrayContaining(['miglab-e2e-sw', 'miglab-e2e-hosta', 'miglab-e2e-hostb']));
+    for (const h of inv.hosts) {
+      expect(await pingOnce(h.ip)).toBe(true);
+      const r = await pool.exec(h.ssh, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'br0']);
+      expect(r.stdout).toContain(`${h.ip}/24`);
+    }
+  });
+
+  it('is idempotent: a second up changes nothing and keeps the hosts reachable', async () => {
+    const sshdPids = () => inv.hosts.map((h) => readFileSync(`${inv.dir}/hosts/${h.name}/sshd.pid`, 'utf8').trim());
+    const before = sshdPids();
+    const again = await labUp({ bed: BED, subnet: '198.18.2.0/24', hosts: ['hosta', 'hostb'] });
+    expect(again.hosts.map((h) => h.ip)).toEqual(inv.hosts.map((h) => h.ip));
+    expect(sshdPids()).toEqual(before); // the running sshds were kept, not restarted
+    const status = await labStatus(BED);
+    expect(status.up).toBe(true);
+    expect(status.namespaces.sort()).toEqual(['miglab-e2e-hosta', 'miglab-e2e-hostb', 'miglab-e2e-sw']);
+    for (const h of inv.hosts) expect(await pingOnce(h.ip)).toBe(true);
+  });
+
+  it('refuses a host whose key does not match known_hosts', async () => {
+    const wrong = { ...inv.hosts[0]!.ssh, host: inv.hosts[1]!.ip }; // hostb answers with its own key, not hosta's
+    const kh = `${inv.dir}/known_hosts.swapped`;
+    const fs = await import('node:fs/promises');
+    const lines = (await fs.readFile(inv.knownHosts, 'utf8')).split('\n');
+    const hostaKey = lines.find((l) => l.startsWith(`${inv.hosts[0]!.ip} `))!.split(' ').slice(1).join(' ');
+    await fs.writeFile(kh, `${inv.hosts[1]!.ip} ${hostaKey}\n`);
+    const p = new SshPool();
+    await expect(p.exec({ ...wrong, knownHostsPath: kh }, ['true'])).rejects.toThrow(/does not match known_hosts/);
+    await p.closeAll();
+  });
+
+  it('boots a guest on hosta, migrates it live to hostb, and the guest still answers ping and SSH', async () => {
+    const backend = new QemuBackend({ pool, hosts: inv.hosts });
+    const spec = labVmSpec(inv, 0, { name: 'vm1', memoryMiB: 256 });
+    const ip = guestAddress(spec);
+
+    await backend.startVm('hosta', spec);
+    expect(await backend.vmState('hosta', 'vm1')).toEqual({ kind: 'running' });
+    await waitForPing(ip, 60_000);
+    const before = await pool.exec(guestSsh(inv, spec), ['cat', '/proc/sys/kernel/hostname', '/proc/uptime']);
+    expect(before.stdout.split('\n')[0]).toBe('vm1');
+
+    const polls: MigrationProgress[] = [];
+    const result = await backend.migrate('hosta', 'hostb', spec, { maxBandwidth: 112 * 1024 * 1024, downtimeLimitMs: 300 }, (p) => polls.push(p));
+    expect(result.status).toBe('completed');
+    if (result.status !== 'completed') return;
+    expect(result.transferredBytes).toBeGreaterThan(1024 * 1024);
+    expect(result.downtimeMs).toBeGreaterThan(0);
+    expect(polls.length).toBe(result.polls);
+
+    expect(await backend.vmState('hostb', 'vm1')).toEqual({ kind: 'running' });
+    expect(await backend.vmState('hosta', 'vm1')).toEqual({ kind: 'migrated-away' });
+    await backend.stopVm('hosta', 'vm1');
+    expect(await backend.vmState('hosta', 'vm1')).toEqual({ kind: 'absent' });
+
+    await waitForPing(ip, 10_000);
+    // Same guest, not a fresh boot: its uptime kept counting across the move.
+    const after = await pool.exec(guestSsh(inv, spec), ['cat', '/proc/sys/kernel/hostname', '/proc/uptime']);
+    expect(after.stdout.split('\n')[0]).toBe('vm1');
+    const up = (s: string) => Number(s.split('\n')[1]!.split(' ')[0]);
+    expect(up(after.stdout)).toBeGreaterThan(up(before.stdout));
+
+    // A second migrate call after completion is a no-op report, not a new migration.
+    await backend.stopVm('hostb', 'vm1');
+    expect(await backend.vmState('hostb', 'vm1')).toEqual({ kind: 'absent' });
+  }, 180_000);
+
+  it('lab down leaves no namespace, interface, process or socket behind', async () => {
+    await pool.closeAll();
+    const res = await labDown(BED);
+    expect(res.namespaces.sort()).toEqual(['miglab-e2e-hosta', 'miglab-e2e-hostb', 'miglab-e2e-sw']);
+    expect((await listNetns()).filter((n) => n.startsWith('miglab-e2e-'))).toEqual([]);
+    expect(() => execFileSync('ip', ['link', 'show', 'dev', 'mlc-e2e'], { stdio: 'ignore' })).toThrow();
+    expect(qemuProcesses()).toEqual([]);
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(inv.dir)).toBe(false);
+    expect((await labStatus(BED)).up).toBe(false);
+  });
+});
