@@ -116,6 +116,14 @@ export class SshPool {
   async closeAll(): Promise<void> {
     const all = [...this.conns.values()];
     this.conns.clear();
-    await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.dispose()));
+    await Promise.all(
+      all.map(async (p) => {
+        const ssh = await p.catch(() => undefined);
+        // A graceful end() waits on the peer, which may be gone (a stopped guest) and would keep
+        // the process alive until TCP gives up: drop the socket instead.
+        ssh?.connection?.destroy();
+        ssh?.dispose();
+      }),
+    );
   }
 }

@@ -1,0 +1,84 @@
+/**
+ * Activities for driving one VM on the bed: plain async functions made by a factory that
+ * receives its dependencies (SSH pool, hypervisor backend, bed inventory).
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { BedInventory } from '../lab/bed.js';
+import { guestAddress, guestSsh, pingOnce } from '../lab/guest.js';
+import type { HypervisorBackend, MigrationParams, MigrationProgress, MigrationResult, VmState } from './backend.js';
+import type { VmSpec } from './qemu/vm-spec.js';
+import { HostKeyError, type SshPool } from './ssh/pool.js';
+
+export interface LabActivityDeps {
+  pool: SshPool;
+  backend: HypervisorBackend;
+  inventory: BedInventory;
+}
+
+export interface GuestCheck {
+  ping: boolean;
+  hostname: string;
+  uptimeS: number;
+}
+
+/** Host-key failures are configuration errors: retrying cannot fix them. */
+function nonRetryable<T>(p: Promise<T>): Promise<T> {
+  return p.catch((err) => {
+    if (err instanceof HostKeyError) throw ApplicationFailure.nonRetryable(err.message, 'HostKeyError');
+    throw err;
+  });
+}
+
+export function createLabActivities({ pool, backend, inventory }: LabActivityDeps) {
+  const heartbeat = (details?: unknown) => {
+    try {
+      Context.current().heartbeat(details);
+    } catch {
+      /* called outside an activity (e.g. from a test): nothing to report to */
+    }
+  };
+
+  return {
+    async startVm(input: { host: string; spec: VmSpec }): Promise<void> {
+      await nonRetryable(backend.startVm(input.host, input.spec));
+    },
+
+    async vmState(input: { host: string; vm: string }): Promise<VmState> {
+      return nonRetryable(backend.vmState(input.host, input.vm));
+    },
+
+    /** Waits until the guest answers ping, heartbeating meanwhile; returns how long it took. */
+    async waitForGuest(input: { spec: VmSpec; timeoutMs: number }): Promise<number> {
+      const ip = guestAddress(input.spec);
+      const start = Date.now();
+      while (Date.now() - start < input.timeoutMs) {
+        heartbeat({ waitingFor: ip, elapsedMs: Date.now() - start });
+        if (await pingOnce(ip)) return Date.now() - start;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw ApplicationFailure.retryable(`guest ${input.spec.name} (${ip}) did not answer ping within ${input.timeoutMs} ms`, 'GuestUnreachable');
+    },
+
+    /** Asks the guest who it is over SSH, as a user would check their VM. */
+    async checkGuest(input: { spec: VmSpec }): Promise<GuestCheck> {
+      const ping = await pingOnce(guestAddress(input.spec));
+      const r = await nonRetryable(pool.exec(guestSsh(inventory, input.spec), ['cat', '/proc/sys/kernel/hostname', '/proc/uptime']));
+      const [hostname = '', uptime = '0'] = r.stdout.split('\n');
+      return { ping, hostname: hostname.trim(), uptimeS: Number(uptime.split(' ')[0]) };
+    },
+
+    async migrateVm(input: { src: string; dst: string; spec: VmSpec; params: MigrationParams }): Promise<MigrationResult> {
+      // Heartbeat details carry the latest poll only; raw series do not belong in history.
+      return nonRetryable(
+        backend.migrate(input.src, input.dst, input.spec, input.params, (p: MigrationProgress) => heartbeat(p)),
+      );
+    },
+
+    async stopVm(input: { host: string; vm: string }): Promise<void> {
+      await nonRetryable(backend.stopVm(input.host, input.vm));
+    },
+  };
+}
+
+export type LabActivities = ReturnType<typeof createLabActivities>;

@@ -1,0 +1,123 @@
+/** The `miglab` command. */
+import { Command } from 'commander';
+import { ExitCode, UserError } from '../lib/errors.js';
+import { DEFAULT_BED, labDown, labStatus, labUp } from '../lab/bed.js';
+import { labProblems } from '../lab/prereqs.js';
+import { devServerStatus, ensureDevServer, stopDevServer } from '../server/dev-server.js';
+import { formatSmoke, runSmoke } from './smoke.js';
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+const print = (v: unknown, json: boolean, text: () => string) => process.stdout.write(json ? JSON.stringify(v, null, 2) + '\n' : text() + '\n');
+
+export function buildProgram(): Command {
+  const program = new Command('miglab')
+    .description('Durable VM live-migration experiment campaigns on real hosts')
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  miglab lab up                 bring up the two-host test bed (network namespaces + sshd)
+  miglab smoke                  boot a guest on hosta, migrate it live to hostb, check it, tear down
+  miglab server status --json   is the embedded Temporal server running?
+  miglab lab down               remove the bed: namespaces, bridges, VMs, sshd
+
+Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
+3 a server or host could not be reached, 130 interrupted.`,
+    );
+
+  const lab = program.command('lab').description('the local test bed');
+  lab
+    .command('up')
+    .description('create the bed (idempotent)')
+    .option('--bed <name>', 'bed name', DEFAULT_BED.bed)
+    .option('--subnet <cidr>', 'bed subnet, inside 198.18.0.0/15', DEFAULT_BED.subnet)
+    .option('--hosts <names>', 'comma-separated host names', DEFAULT_BED.hosts.join(','))
+    .option('--json', 'print the bed inventory as JSON')
+    .action(async (o) => {
+      const inv = await labUp({ bed: o.bed, subnet: o.subnet, hosts: String(o.hosts).split(',') }, say);
+      print(inv, !!o.json, () =>
+        [`bed ${inv.plan.bed} is up: controller ${inv.plan.controllerIp}`, ...inv.hosts.map((h) => `  ${h.name}  ${h.ip}  (ssh root@${h.ip}, netns ${h.netns})`)].join('\n'),
+      );
+    });
+  lab
+    .command('down')
+    .description('remove everything the bed created, also after a crash mid-up')
+    .option('--bed <name>', 'bed name', DEFAULT_BED.bed)
+    .action(async (o) => {
+      const r = await labDown(o.bed);
+      say(`bed ${o.bed}: removed ${r.namespaces.length} namespaces, ended ${r.processes} processes`);
+    });
+  lab
+    .command('status')
+    .option('--bed <name>', 'bed name', DEFAULT_BED.bed)
+    .option('--json', 'JSON output')
+    .action(async (o) => {
+      const s = await labStatus(o.bed);
+      print(s, !!o.json, () => `bed ${s.bed}: ${s.up ? 'up' : 'down'}${s.namespaces.map((n) => `\n  ${n}: ${s.processes[n]} processes`).join('')}`);
+      if (!s.up) process.exitCode = ExitCode.Failed;
+    });
+  lab
+    .command('doctor')
+    .description('check the prerequisites of the bed')
+    .action(() => {
+      const problems = labProblems();
+      for (const p of problems) say(`- ${p.what}\n  fix: ${p.fix}`);
+      say(problems.length === 0 ? 'all prerequisites present' : `${problems.length} problem(s)`);
+      if (problems.length) process.exitCode = ExitCode.Usage;
+    });
+
+  const server = program.command('server').description('the embedded Temporal dev server');
+  server
+    .command('start')
+    .description('start it unless one is already serving')
+    .action(async () => {
+      const h = await ensureDevServer(undefined, say);
+      say(`Temporal ${h.how} at ${h.address}, Web UI ${h.uiUrl}`);
+    });
+  server
+    .command('stop')
+    .description('stop it, if miglab started it')
+    .action(async () => {
+      say(`Temporal dev server: ${await stopDevServer()}`);
+    });
+  server
+    .command('status')
+    .option('--json', 'JSON output')
+    .action(async (o) => {
+      const s = await devServerStatus();
+      print(s, !!o.json, () => `Temporal at ${s.address}: ${s.serving ? 'serving' : 'not serving'}${s.startedByMiglab ? ` (started by miglab, pid ${s.pid})` : ''}; UI ${s.uiUrl}; db ${s.dbFile}`);
+      if (!s.serving) process.exitCode = ExitCode.Unavailable;
+    });
+
+  program
+    .command('smoke')
+    .description("the bed's smoke migration: bed up, boot, migrate live over QMP-over-SSH, check, bed down")
+    .option('--bed <name>', 'bed name', 'smoke')
+    .option('--subnet <cidr>', 'bed subnet', '198.18.1.0/24')
+    .option('--memory <MiB>', 'guest memory', '256')
+    .option('--keep-bed', 'leave the bed up afterwards')
+    .option('--json', 'print the result as JSON')
+    .action(async (o) => {
+      const r = await runSmoke({ bed: o.bed, subnet: o.subnet, memoryMiB: Number(o.memory), keepBed: !!o.keepBed, log: say });
+      print(r, !!o.json, () => formatSmoke(r.result) + (r.uiUrl ? `\naudit: ${r.uiUrl}/namespaces/default/workflows/${r.workflowId}` : ''));
+      const ok = r.result.migration.status === 'completed' && r.result.after?.ping === true;
+      if (!ok) process.exitCode = ExitCode.Failed;
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof UserError) {
+      say(err.format());
+      process.exitCode = err.exitCode;
+    } else {
+      say(`miglab: unexpected error: ${(err as Error).stack ?? String(err)}`);
+      process.exitCode = ExitCode.Failed;
+    }
+  }
+}

@@ -1,0 +1,32 @@
+/** The miglab worker: runs miglab's workflows and the activities it is given on one task queue. */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { installRuntime } from '../server/runtime.js';
+
+export const TASK_QUEUE = 'miglab';
+
+/** The workflows entry point: the compiled one when running from dist/, the source under vitest. */
+export function workflowsPath(): string {
+  for (const candidate of ['../workflows/index.js', '../workflows/index.ts']) {
+    const p = fileURLToPath(new URL(candidate, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  throw new Error('miglab: cannot find workflows/index (run `npm run build`)');
+}
+
+export async function createWorker(opts: {
+  connection: NativeConnection;
+  namespace: string;
+  activities: object;
+  taskQueue?: string;
+}): Promise<Worker> {
+  installRuntime();
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue ?? TASK_QUEUE,
+    workflowsPath: workflowsPath(),
+    activities: opts.activities,
+  });
+}

@@ -1,0 +1,1 @@
+export { smokeMigration } from './smoke.js';
