@@ -4,7 +4,7 @@ import { QemuBackend } from '../activities/qemu/backend.js';
 import { SshPool } from '../activities/ssh/pool.js';
 import { labDown, labUp } from '../lab/bed.js';
 import { labVmSpec } from '../lab/guest.js';
-import { connectTemporal } from '../server/connection.js';
+import { connectTemporal, type TemporalTarget } from '../server/connection.js';
 import { createWorker, TASK_QUEUE } from '../workers/worker.js';
 import type { SmokeInput, SmokeResult } from '../workflows/smoke.js';
 
@@ -14,13 +14,15 @@ export interface SmokeOptions {
   memoryMiB: number;
   keepBed: boolean;
   log: (line: string) => void;
+  /** which Temporal server; by default the one envconfig names, else the embedded one */
+  temporal?: TemporalTarget;
 }
 
 export async function runSmoke(o: SmokeOptions): Promise<{ workflowId: string; result: SmokeResult; uiUrl: string | undefined }> {
   const log = o.log;
   log(`bed ${o.bed}: up`);
   const inventory = await labUp({ bed: o.bed, subnet: o.subnet }, (l) => log(`  ${l}`));
-  const session = await connectTemporal(undefined, log);
+  const session = await connectTemporal(o.temporal, log);
   const pool = new SshPool();
   const workerConnection = await session.nativeConnection();
   try {

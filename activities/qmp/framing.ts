@@ -1,3 +1,5 @@
+import { StringDecoder } from 'node:string_decoder';
+
 /**
  * QMP wire framing: one JSON object per line (QEMU ends lines with CRLF). Chunks from a stream may
  * split a line or hold several; the decoder buffers until a whole line is there.
@@ -17,10 +19,12 @@ const MAX_LINE = 16 * 1024 * 1024;
 
 export class QmpDecoder {
   private buf = '';
+  // Holds back the bytes of a multi-byte character split across chunks.
+  private readonly utf8 = new StringDecoder('utf8');
 
   /** Feeds a chunk; returns the messages completed by it, in order. */
   push(chunk: Buffer | string): QmpMessage[] {
-    this.buf += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    this.buf += typeof chunk === 'string' ? chunk : this.utf8.write(chunk);
     const out: QmpMessage[] = [];
     let nl: number;
     while ((nl = this.buf.indexOf('\n')) >= 0) {
