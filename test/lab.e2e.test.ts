@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labStatus, labUp, type BedInventory } from '../lab/bed.js';
 import { guestAddress, guestSsh, labVmSpec, pingOnce, waitForPing } from '../lab/guest.js';
-import { listNetns } from '../lab/netns.js';
+import { listNetns, networkUp } from '../lab/netns.js';
+import { planBed } from '../lab/addressing.js';
 import { QemuBackend } from '../activities/qemu/backend.js';
 import { SshPool } from '../activities/ssh/pool.js';
 import type { MigrationProgress } from '../activities/backend.js';
@@ -91,6 +92,10 @@ describe('lab bed: boot, ping, migrate over QMP-over-SSH, lab down', () => {
 
     expect(await backend.vmState('hostb', 'vm1')).toEqual({ kind: 'running' });
     expect(await backend.vmState('hosta', 'vm1')).toEqual({ kind: 'migrated-away' });
+    // A retried migrate step finds the finished job and reports it instead of migrating again.
+    const again = await backend.migrate('hosta', 'hostb', spec, { maxBandwidth: 112 * 1024 * 1024, downtimeLimitMs: 300 });
+    expect(again).toMatchObject({ status: 'completed', polls: 1, transferredBytes: result.transferredBytes });
+    expect(await backend.vmState('hostb', 'vm1')).toEqual({ kind: 'running' });
     await backend.stopVm('hosta', 'vm1');
     expect(await backend.vmState('hosta', 'vm1')).toEqual({ kind: 'absent' });
 
@@ -101,7 +106,6 @@ describe('lab bed: boot, ping, migrate over QMP-over-SSH, lab down', () => {
     const up = (s: string) => Number(s.split('\n')[1]!.split(' ')[0]);
     expect(up(after.stdout)).toBeGreaterThan(up(before.stdout));
 
-    // A second migrate call after completion is a no-op report, not a new migration.
     await backend.stopVm('hostb', 'vm1');
     expect(await backend.vmState('hostb', 'vm1')).toEqual({ kind: 'absent' });
   }, 180_000);
@@ -116,5 +120,15 @@ describe('lab bed: boot, ping, migrate over QMP-over-SSH, lab down', () => {
     const { existsSync } = await import('node:fs');
     expect(existsSync(inv.dir)).toBe(false);
     expect((await labStatus(BED)).up).toBe(false);
+  });
+
+  it('lab down also cleans up after an up that crashed half-way (network made, no sshd, no bed.json)', async () => {
+    const plan = planBed({ bed: 'crash', subnet: '198.18.5.0/24', hosts: ['hosta', 'hostb'] });
+    await networkUp(plan); // what a crashed `up` leaves: namespaces, bridges, the controller veth
+    expect((await listNetns()).filter((n) => n.startsWith('miglab-crash-')).length).toBe(3);
+    const res = await labDown('crash');
+    expect(res.namespaces.length).toBe(3);
+    expect((await listNetns()).filter((n) => n.startsWith('miglab-crash-'))).toEqual([]);
+    expect(() => execFileSync('ip', ['link', 'show', 'dev', 'mlc-crash'], { stdio: 'ignore' })).toThrow();
   });
 });

@@ -1,0 +1,77 @@
+/** The `miglab` command as a user runs it: help, exit codes, and prerequisite errors that name the fix. */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { listNetns } from '../lab/netns.js';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'miglab.js');
+
+function miglab(args: string[], opts: { env?: Record<string, string>; wrap?: string[] } = {}) {
+  const argv = [...(opts.wrap ?? []), process.execPath, BIN, ...args];
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: { ...process.env, ...opts.env }, timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('miglab CLI', () => {
+  it('shows help with examples and the meaning of exit codes', () => {
+    const r = miglab(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Examples:');
+    expect(r.out).toContain('miglab lab up');
+    expect(r.out).toMatch(/Exit codes: 0 ok/);
+  });
+
+  it('reports every prerequisite present on this machine', () => {
+    const r = miglab(['lab', 'doctor']);
+    expect(r.err).toContain('all prerequisites present');
+    expect(r.code).toBe(0);
+  });
+
+  it('names the missing tools and the package that brings each', () => {
+    const emptyBin = mkdtempSync(join(tmpdir(), 'miglab-path-'));
+    const r = miglab(['lab', 'doctor'], { env: { PATH: emptyBin } });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('qemu-system-x86_64 is not installed');
+    expect(r.err).toContain('apt-get install qemu-system-x86');
+    expect(r.err).toContain('apt-get install iputils-ping');
+  });
+
+  it('says the guest image is not built, and how to build it', () => {
+    const state = mkdtempSync(join(tmpdir(), 'miglab-state-'));
+    const r = miglab(['lab', 'up', '--bed', 'nostate'], { env: { MIGLAB_STATE_DIR: state } });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/lab guest image is not built/);
+    expect(r.err).toContain('bash scripts/setup.sh');
+    expect(r.err).not.toMatch(/at .*\.js:\d+/); // a message, not a stack trace
+  });
+
+  it('refuses to run the bed without root', () => {
+    const r = miglab(['lab', 'up', '--bed', 'noroot'], { wrap: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/needs root/);
+    expect(r.err).toMatch(/fix: .*sudo/);
+  });
+
+  it('refuses to run the bed without /dev/net/tun', () => {
+    // A private mount namespace hides /dev/net from this one command only.
+    const r = miglab(['lab', 'doctor'], { wrap: ['unshare', '--mount', '--', 'sh', '-c', 'mount -t tmpfs none /dev/net && exec "$@"', 'sh'] });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('/dev/net/tun is missing');
+    expect(r.err).toContain('modprobe tun');
+  });
+
+  it('rejects a subnet outside 198.18.0.0/15 before creating anything', async () => {
+    const r = miglab(['lab', 'up', '--bed', 'badnet', '--subnet', '10.1.0.0/24']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('outside 198.18.0.0/15');
+    expect((await listNetns()).filter((n) => n.startsWith('miglab-badnet-'))).toEqual([]);
+  });
+
+  it('exits 1 from `lab status` when the bed is down, with JSON for scripts', () => {
+    const r = miglab(['lab', 'status', '--bed', 'nobed', '--json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out)).toMatchObject({ bed: 'nobed', up: false, namespaces: [] });
+  });
+});
