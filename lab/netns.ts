@@ -4,8 +4,8 @@
  * moves), and one veth from the controller (root namespace) into the switch.
  * Every step checks what exists first, so `up` can be re-run after a crash half-way.
  */
-import { readFileSync } from 'node:fs';
 import { run, tryRun } from '../lib/exec.js';
+import { processAlive as alive } from '../lib/process.js';
 import type { BedPlan } from './addressing.js';
 
 export const SWITCH_BRIDGE = 'sw0';
@@ -69,15 +69,6 @@ export async function netnsPids(netns: string): Promise<number[]> {
   }
 }
 
-/** Alive and not a zombie: a zombie has exited already, only its parent has not reaped it. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /** Ends every process in the namespace: TERM, a grace period, then KILL. */
 export async function killNetnsProcesses(netns: string, graceMs = 3000): Promise<number> {

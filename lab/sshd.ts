@@ -4,6 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { run } from '../lib/exec.js';
+import { pidFromFile, processAlive } from '../lib/process.js';
 import type { HostAddress } from './addressing.js';
 import { findExecutable } from './prereqs.js';
 
@@ -51,15 +52,8 @@ export function sshdConfig(host: HostAddress, files: SshdFiles, authorizedKeys: 
 }
 
 function pidAlive(pidFile: string): boolean {
-  if (!existsSync(pidFile)) return false;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  const pid = pidFromFile(pidFile);
+  return pid !== undefined && processAlive(pid);
 }
 
 export async function ensureHostKey(files: SshdFiles): Promise<string> {
@@ -80,8 +74,7 @@ export async function ensureSshd(host: HostAddress, files: SshdFiles, authorized
   if (changed && pidAlive(files.pidFile)) {
     // A running sshd keeps its old settings (a SIGHUP reload did not reliably apply them here):
     // stop it and start it afresh on the new config.
-    const pid = Number(readFileSync(files.pidFile, 'utf8').trim());
-    process.kill(pid, 'SIGTERM');
+    process.kill(pidFromFile(files.pidFile)!, 'SIGTERM');
     for (let i = 0; i < 100 && pidAlive(files.pidFile); i++) await new Promise((r) => setTimeout(r, 50));
   }
   if (!pidAlive(files.pidFile)) {

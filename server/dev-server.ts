@@ -11,6 +11,7 @@ import { Connection } from '@temporalio/client';
 import { ExitCode, UserError } from '../lib/errors.js';
 import { spawnDetached } from '../lib/exec.js';
 import { statePaths } from '../lib/paths.js';
+import { processAlive as alive } from '../lib/process.js';
 import { devServerSearchAttributeFlags, SA } from './search-attributes.js';
 import { temporalCli } from './temporal-cli.js';
 
@@ -81,15 +82,6 @@ export async function isTemporal(address: string, timeoutMs = 3000): Promise<boo
     return false;
   } finally {
     await conn?.close().catch(() => undefined);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
   }
 }
 

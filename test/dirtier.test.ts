@@ -1,0 +1,86 @@
+/** The guest workload, compiled and run here on the host (the same static binary goes into the guest). */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const dir = mkdtempSync(join(tmpdir(), 'miglab-dirtier-'));
+const bin = join(dir, 'dirtier');
+
+interface Beat {
+  seq: number;
+  mono: number;
+  gapUs: number;
+  pages: number;
+}
+
+function run(args: string[]) {
+  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 20_000 });
+  const lines = r.stdout.split('\n').filter(Boolean);
+  const kv = (line: string) => Object.fromEntries(line.split(' ').slice(1).map((p) => p.split('=') as [string, string]));
+  const beats: Beat[] = lines.filter((l) => l.startsWith('hb ')).map((l) => {
+    const o = kv(l);
+    return { seq: Number(o.seq), mono: Number(o.mono_ns), gapUs: Number(o.gap_us), pages: Number(o.pages) };
+  });
+  const end = lines.find((l) => l.startsWith('end '));
+  return { code: r.status, lines, beats, end: end ? kv(end) : undefined, stderr: r.stderr };
+}
+
+describe('dirtier', () => {
+  beforeAll(() => {
+    execFileSync('gcc', ['-static', '-O2', '-Wall', '-o', bin, join(import.meta.dirname, '..', 'lab', 'guest', 'dirtier.c')]);
+  });
+
+  it('dirties at the requested rate, within 10 %', () => {
+    const r = run(['-m', '16', '-r', '40', '-i', '50', '-t', '1']);
+    expect(r.code).toBe(0);
+    expect(r.lines[0]).toMatch(/^ready mib=16 rate=40\.000 pattern=seq pagesize=4096$/);
+    const pages = Number(r.end!.pages);
+    const mib = (pages * 4096) / 2 ** 20;
+    expect(mib).toBeGreaterThan(36);
+    expect(mib).toBeLessThan(44);
+  });
+
+  it('beats at the interval with consecutive sequence numbers and rising page counts', () => {
+    const r = run(['-m', '4', '-r', '10', '-i', '20', '-t', '0.5']);
+    expect(r.beats.length).toBeGreaterThanOrEqual(20);
+    r.beats.forEach((b, i) => expect(b.seq).toBe(i));
+    for (let i = 1; i < r.beats.length; i++) {
+      expect(r.beats[i]!.mono).toBeGreaterThan(r.beats[i - 1]!.mono);
+      expect(r.beats[i]!.pages).toBeGreaterThanOrEqual(r.beats[i - 1]!.pages);
+      expect(r.beats[i]!.gapUs).toBeGreaterThanOrEqual(19_000);
+    }
+    // the end line's largest gap is the largest gap the beats reported
+    expect(Number(r.end!.max_gap_us)).toBeGreaterThanOrEqual(Math.max(...r.beats.map((b) => b.gapUs)));
+  });
+
+  it('runs flat out with "max" and a random pattern', () => {
+    const r = run(['-m', '8', '-r', 'max', '-p', 'random', '-i', '100', '-t', '0.3']);
+    expect(r.code).toBe(0);
+    expect(r.lines[0]).toContain('pattern=random');
+    expect(Number(r.end!.pages)).toBeGreaterThan(8 * 256); // more than one pass over 8 MiB
+  });
+
+  it('shows a pause as a heartbeat gap (SIGSTOP for 300 ms)', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(bin, ['-m', '4', '-r', '10', '-i', '10', '-t', '1.2']);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    await new Promise((r) => setTimeout(r, 400));
+    child.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGCONT');
+    await new Promise((r) => child.on('exit', r));
+    const gaps = out.split('\n').filter((l) => l.startsWith('hb ')).map((l) => Number(/gap_us=(\d+)/.exec(l)![1]));
+    expect(Math.max(...gaps)).toBeGreaterThan(250_000);
+  });
+
+  it('rejects bad arguments with its usage and exit 2', () => {
+    for (const args of [[], ['-m', '0'], ['-m', '4', '-r', '-3'], ['-m', '4', '-p', 'zigzag'], ['-m', 'x']]) {
+      const r = run(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('usage: dirtier');
+    }
+  });
+});
