@@ -9,8 +9,13 @@ key=${2:?usage: build.sh OUTDIR AUTHORIZED_PUBKEY}
 mkdir -p "$out"
 log() { printf '[guest] %s\n' "$*"; }
 
-kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
-[ -n "$kpkg" ] || { echo "guest build: cannot resolve linux-image-amd64 (run apt-get update)" >&2; exit 1; }
+resolve_kernel() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}'; }
+kpkg=$(resolve_kernel)
+if [ -z "$kpkg" ] && [ "$(id -u)" = 0 ]; then
+  # A fresh machine may have every package installed but no package lists yet.
+  apt-get update -q >/dev/null && kpkg=$(resolve_kernel)
+fi
+[ -n "$kpkg" ] || { echo "guest build: cannot resolve linux-image-amd64; fix: run apt-get update (as root)" >&2; exit 1; }
 inputs=$(cat "$here/build.sh" "$here/init" "$here/dirtier.c" "$key" | sha256sum | cut -d' ' -f1)-$kpkg
 if [ -f "$out/manifest" ] && grep -qx "inputs=$inputs" "$out/manifest"; then
   log "image up to date ($kpkg)"; exit 0
