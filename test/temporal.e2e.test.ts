@@ -15,6 +15,7 @@ import { runSmoke } from '../cli/smoke.js';
 import { devServerStatus, ensureDevServer, portOpen, stopDevServer, type DevServerOptions } from '../server/dev-server.js';
 import { SA } from '../server/search-attributes.js';
 import { workflowsPath } from '../workers/worker.js';
+import { connectTemporal, resolveTemporalTarget } from '../server/connection.js';
 import { UserError } from '../lib/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'miglab-temporal-'));
@@ -96,6 +97,18 @@ describe('embedded Temporal dev server', () => {
     await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history, smokeId);
     await conn.close();
   }, 240_000);
+
+  it('uses a server named through envconfig (TEMPORAL_ADDRESS) and starts none of its own', async () => {
+    const target = resolveTemporalTarget({ TEMPORAL_ADDRESS: `${opts.ip}:${opts.port}`, TEMPORAL_NAMESPACE: 'default', TEMPORAL_CONFIG_FILE: join(dir, 'none.toml') });
+    expect(target.kind).toBe('external');
+    const logs: string[] = [];
+    const session = await connectTemporal(target, (l) => logs.push(l));
+    const desc = await session.client.workflow.getHandle(smokeId).describe();
+    expect(desc.status.name).toBe('COMPLETED');
+    expect(session.uiUrl).toBeUndefined();
+    expect(logs.join('\n')).not.toMatch(/dev server/);
+    await session.close();
+  });
 
   it('stops only what it started, and a restart on the same database still knows the workflow', async () => {
     const otherDir = mkdtempSync(join(tmpdir(), 'miglab-temporal-other-'));
