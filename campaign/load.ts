@@ -1,0 +1,115 @@
+/**
+ * Reads a campaign file and checks it before anything starts. Every problem names
+ * file:line:col, the field, what was wrong and how to fix it; all problems are reported at once.
+ */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve, dirname } from 'node:path';
+import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
+import type { z } from 'zod';
+import { UserError } from '../lib/errors.js';
+import { campaignSchema, type CampaignSpec } from './spec.js';
+import { crossCheck, type SpecProblem } from './validate.js';
+
+export interface LoadedCampaign {
+  spec: CampaignSpec;
+  file: string;
+  /** a path in the file, resolved against the file's folder */
+  resolvePath(p: string): string;
+}
+
+export class CampaignSpecError extends UserError {
+  constructor(readonly file: string, readonly problems: readonly { where: string; field: string; message: string; fix?: string }[]) {
+    super(
+      `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}, nothing was started:\n` +
+        problems.map((p) => `  ${p.where}: ${p.field ? `${p.field}: ` : ''}${p.message}${p.fix ? `\n    fix: ${p.fix}` : ''}`).join('\n'),
+      'correct the campaign file at the places listed, then run again',
+    );
+  }
+}
+
+type Path = readonly (string | number)[];
+
+const fieldName = (path: Path) => path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
+
+/** The position of the deepest node on the path that exists in the document. */
+function positionOf(doc: Document, lc: LineCounter, file: string, path: Path, atKey: boolean): string {
+  if (atKey && path.length > 0) {
+    // An unknown field: point at its name rather than its value.
+    const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+    if (isMap(parent)) {
+      const pair = parent.items.find((it) => isScalar(it.key) && it.key.value === path[path.length - 1]);
+      if (pair && isNode(pair.key) && pair.key.range) {
+        const { line, col } = lc.linePos(pair.key.range[0]);
+        return `${file}:${line}:${col}`;
+      }
+    }
+  }
+  // A missing field has no node: the mapping that lacks it is the place to point at.
+  for (let n = path.length; n >= 0; n--) {
+    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+    if (isNode(node) && node.range) {
+      const { line, col } = lc.linePos(node.range[0]);
+      return `${file}:${line}:${col}`;
+    }
+  }
+  return `${file}:1:1`;
+}
+
+function zodProblems(error: z.ZodError): SpecProblem[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.filter((k): k is string | number => typeof k !== 'symbol');
+    let message = issue.message;
+    let fix: string | undefined;
+    if (issue.code === 'unrecognized_keys') {
+      message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      fix = 'remove it, or check its spelling against the documented fields';
+      return { path: [...path, issue.keys[0]!], message, fix, atKey: true };
+    }
+    if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
+      message = `missing (expected ${issue.expected})`;
+      fix = `add ${String(path[path.length - 1])}`;
+    } else if (issue.code === 'invalid_union' && 'discriminator' in issue) {
+      fix = `use one of the documented kinds`;
+    }
+    return { path, message, fix };
+  });
+}
+
+export function parseCampaign(text: string, file: string): CampaignSpec {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new CampaignSpecError(
+      file,
+      doc.errors.map((e) => {
+        const { line, col } = lc.linePos(e.pos[0]);
+        return { where: `${file}:${line}:${col}`, field: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, fix: 'fix the YAML syntax at this place (indentation, a missing colon or quote)' };
+      }),
+    );
+  }
+  const raw = doc.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new CampaignSpecError(file, [{ where: `${file}:1:1`, field: '', message: 'the file is not a mapping of campaign fields', fix: 'start from campaigns/paper.yaml' }]);
+  }
+  const parsed = campaignSchema.safeParse(raw);
+  const problems: SpecProblem[] = parsed.success ? crossCheck(parsed.data) : zodProblems(parsed.error);
+  if (problems.length > 0) {
+    throw new CampaignSpecError(
+      file,
+      problems.map((p) => ({ where: positionOf(doc, lc, file, p.path, !!p.atKey), field: fieldName(p.path), message: p.message, ...(p.fix ? { fix: p.fix } : {}) })),
+    );
+  }
+  return (parsed as { data: CampaignSpec }).data;
+}
+
+export async function loadCampaign(file: string): Promise<LoadedCampaign> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UserError(`cannot read campaign file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'check the path; campaigns/paper.yaml is the paper\'s campaign');
+  }
+  const spec = parseCampaign(text, file);
+  const base = dirname(resolve(file));
+  return { spec, file, resolvePath: (p) => (isAbsolute(p) ? p : resolve(base, p)) };
+}

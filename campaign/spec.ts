@@ -1,0 +1,94 @@
+/**
+ * A campaign as plain data: where to migrate (a bed or explicit hosts), what VM, which scenarios
+ * (the paper's baseline and dirty-memory ramp), how to migrate, and what to do when precopy
+ * does not converge. The schema states shapes and ranges; cross-field rules live in validate.ts.
+ */
+import { z } from 'zod';
+
+const NAME = /^[a-z][a-z0-9-]{0,30}$/;
+const name = (what: string) =>
+  z.string().regex(NAME, `${what} must be 1-31 lower-case letters, digits or dashes, starting with a letter`);
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+export const hostSchema = z
+  .object({
+    name: name('a host name'),
+    address: z.string().regex(IPV4, 'address must be an IPv4 address'),
+    port: z.number().int().min(1).max(65535).default(22),
+    user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'user must be a plain login name').default('root'),
+    /** private key file, relative to the campaign file */
+    key: z.string().min(1),
+    /** known_hosts file that must list this host's key */
+    knownHosts: z.string().min(1),
+    hypervisor: z.enum(['qemu', 'libvirt', 'xen']).optional(),
+    /** memory the host can give a VM; a VM larger than this is refused before anything starts */
+    memoryMiB: z.number().int().positive().optional(),
+  })
+  .strict();
+
+const baselineScenario = z.object({ name: name('a scenario name'), kind: z.literal('baseline') }).strict();
+
+const dirtyRampScenario = z
+  .object({
+    name: name('a scenario name'),
+    kind: z.literal('dirty-ramp'),
+    workingSetsMiB: z.array(z.number().int().positive('working-set sizes must be positive')).min(1, 'list at least one working-set size'),
+    /** MiB/s, or "max" to dirty as fast as the guest can */
+    rate: z.union([z.literal('max'), z.number().positive('the dirty rate must be positive')]).default('max'),
+    pattern: z.enum(['seq', 'random']).default('seq'),
+  })
+  .strict();
+
+export const scenarioSchema = z.discriminatedUnion('kind', [baselineScenario, dirtyRampScenario]);
+
+/** One rung of the escalation ladder, tried in order after default precopy fails to converge. */
+export const ladderStepSchema = z.discriminatedUnion('step', [
+  z.object({ step: z.literal('raise-downtime'), downtimeLimitMs: z.number().int().positive().max(60_000) }).strict(),
+  z.object({ step: z.literal('auto-converge'), initialThrottle: z.number().int().min(1).max(99).default(20), increment: z.number().int().min(1).max(99).default(10) }).strict(),
+  z.object({ step: z.literal('postcopy') }).strict(),
+]);
+
+export const campaignSchema = z
+  .object({
+    campaign: name('the campaign name'),
+    /** run on a local test bed brought up by `miglab lab up` (its hosts and keys) */
+    bed: name('the bed name').optional(),
+    /** or on these hosts */
+    hosts: z.array(hostSchema).min(2, 'a migration needs at least two hosts').optional(),
+    /** source → destination pairs; by default the first two hosts */
+    pairs: z.array(z.tuple([z.string(), z.string()])).min(1).optional(),
+    hypervisor: z.enum(['qemu', 'libvirt', 'xen']).default('qemu'),
+    vm: z
+      .object({
+        memoryMiB: z.number().int().min(64, 'the guest needs at least 64 MiB').max(1 << 20),
+        vcpus: z.number().int().min(1).max(64).default(1),
+      })
+      .strict(),
+    scenarios: z.array(scenarioSchema).min(1, 'list at least one scenario'),
+    repetitions: z.number().int().min(1).max(1000).default(1),
+    migration: z
+      .object({
+        bandwidthMiBps: z.number().positive().max(100_000),
+        downtimeLimitMs: z.number().int().positive().max(60_000).default(300),
+        /** abort after this many seconds per GiB of guest memory (Nova uses 800) */
+        completionTimeoutSPerGiB: z.number().positive().max(86_400).default(800),
+        /** stall rule: abort when remaining bytes set no new low for this many iterations */
+        stall: z.object({ iterations: z.number().int().min(2).max(1000) }).strict().default({ iterations: 10 }),
+      })
+      .strict(),
+    ladder: z.array(ladderStepSchema).default([]),
+    fallback: z.enum(['offline', 'none']).default('offline'),
+    probe: z
+      .object({ intervalMs: z.number().int().min(1, 'the probe interval must be at least 1 ms').max(10_000).default(10) })
+      .strict()
+      .default({ intervalMs: 10 }),
+    /** results folder, relative to the campaign file */
+    results: z.string().min(1).default('results'),
+  })
+  .strict();
+
+export type CampaignSpec = z.infer<typeof campaignSchema>;
+export type Scenario = z.infer<typeof scenarioSchema>;
+export type LadderStep = z.infer<typeof ladderStepSchema>;
+export type HostSpec = z.infer<typeof hostSchema>;

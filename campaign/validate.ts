@@ -1,0 +1,81 @@
+/** Rules that span fields: references between hosts and pairs, sizes against memory, names. */
+import type { CampaignSpec } from './spec.js';
+
+export interface SpecProblem {
+  path: (string | number)[];
+  message: string;
+  fix?: string;
+  /** point at the field's name (an unknown field) rather than its value */
+  atKey?: boolean;
+}
+
+/** Memory the guest's own kernel and init need besides a workload's working set. */
+export const GUEST_OVERHEAD_MIB = 48;
+
+export function crossCheck(spec: CampaignSpec): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  if (!spec.bed && !spec.hosts) {
+    problems.push({ path: [], message: 'neither "bed" nor "hosts" is given', fix: 'add `bed: lab` to run on the local test bed, or list `hosts:`' });
+  }
+  if (spec.bed && spec.hosts) {
+    problems.push({ path: ['hosts'], message: '"bed" and "hosts" are both given', fix: 'keep one: a bed brings its own hosts' });
+  }
+
+  const hostNames = new Set<string>();
+  spec.hosts?.forEach((h, i) => {
+    if (hostNames.has(h.name)) problems.push({ path: ['hosts', i, 'name'], message: `host "${h.name}" is listed twice`, fix: 'give every host a different name' });
+    hostNames.add(h.name);
+    if (h.memoryMiB !== undefined && spec.vm.memoryMiB > h.memoryMiB) {
+      problems.push({
+        path: ['vm', 'memoryMiB'],
+        message: `the VM (${spec.vm.memoryMiB} MiB) is larger than host "${h.name}" can hold (${h.memoryMiB} MiB)`,
+        fix: `lower vm.memoryMiB to at most ${h.memoryMiB}`,
+      });
+    }
+  });
+
+  spec.pairs?.forEach(([src, dst], i) => {
+    for (const [j, h] of [src, dst].entries()) {
+      if (spec.hosts && !hostNames.has(h)) {
+        problems.push({ path: ['pairs', i, j], message: `unknown host "${h}"`, fix: `use one of: ${[...hostNames].join(', ')}` });
+      }
+    }
+    if (src === dst) problems.push({ path: ['pairs', i], message: `pair migrates "${src}" to itself`, fix: 'pair two different hosts' });
+  });
+
+  const scenarioNames = new Set<string>();
+  spec.scenarios.forEach((s, i) => {
+    if (scenarioNames.has(s.name)) problems.push({ path: ['scenarios', i, 'name'], message: `scenario "${s.name}" is listed twice`, fix: 'give every scenario a different name' });
+    scenarioNames.add(s.name);
+    if (s.kind !== 'dirty-ramp') return;
+    const room = spec.vm.memoryMiB - GUEST_OVERHEAD_MIB;
+    s.workingSetsMiB.forEach((mib, j) => {
+      if (mib > room) {
+        problems.push({
+          path: ['scenarios', i, 'workingSetsMiB', j],
+          message: `working set ${mib} MiB does not fit the ${spec.vm.memoryMiB} MiB VM (${GUEST_OVERHEAD_MIB} MiB go to the guest itself)`,
+          fix: `use at most ${room} MiB, or raise vm.memoryMiB to ${mib + GUEST_OVERHEAD_MIB}`,
+        });
+      }
+    });
+    const seen = new Set<number>();
+    s.workingSetsMiB.forEach((mib, j) => {
+      if (seen.has(mib)) problems.push({ path: ['scenarios', i, 'workingSetsMiB', j], message: `working set ${mib} MiB is listed twice`, fix: 'list each size once; use repetitions for repeats' });
+      seen.add(mib);
+    });
+  });
+
+  const rungs = new Set<string>();
+  spec.ladder.forEach((step, i) => {
+    if (step.step !== 'raise-downtime' && rungs.has(step.step)) problems.push({ path: ['ladder', i, 'step'], message: `"${step.step}" appears twice in the ladder`, fix: 'keep one' });
+    rungs.add(step.step);
+    if (step.step === 'raise-downtime' && step.downtimeLimitMs <= spec.migration.downtimeLimitMs) {
+      problems.push({
+        path: ['ladder', i, 'downtimeLimitMs'],
+        message: `raises the downtime limit to ${step.downtimeLimitMs} ms, not above the ${spec.migration.downtimeLimitMs} ms already in force`,
+        fix: `use more than ${spec.migration.downtimeLimitMs}`,
+      });
+    }
+  });
+  return problems;
+}

@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CampaignSpecError, parseCampaign } from '../campaign/load.js';
+import { expandTrials } from '../campaign/trials.js';
+
+const PAPER = readFileSync(join(import.meta.dirname, '..', 'campaigns', 'paper.yaml'), 'utf8');
+
+function problemsOf(text: string): string {
+  try {
+    parseCampaign(text, 'c.yaml');
+  } catch (e) {
+    if (e instanceof CampaignSpecError) return e.message;
+    throw e;
+  }
+  throw new Error('the campaign was accepted');
+}
+
+const HOSTS = `campaign: two
+hosts:
+  - name: src
+    address: 198.18.0.10
+    key: keys/id
+    knownHosts: keys/known_hosts
+    memoryMiB: 1024
+  - name: dst
+    address: 198.18.0.11
+    key: keys/id
+    knownHosts: keys/known_hosts
+pairs: [[src, dst]]
+vm:
+  memoryMiB: 512
+scenarios:
+  - name: baseline
+    kind: baseline
+migration:
+  bandwidthMiBps: 112
+`;
+
+describe('campaign spec', () => {
+  it('accepts the paper campaign and fills in the defaults', () => {
+    const spec = parseCampaign(PAPER, 'campaigns/paper.yaml');
+    expect(spec.bed).toBe('lab');
+    expect(spec.migration).toMatchObject({ bandwidthMiBps: 112, downtimeLimitMs: 300, completionTimeoutSPerGiB: 800, stall: { iterations: 10 } });
+    expect(spec.scenarios.map((s) => s.kind)).toEqual(['baseline', 'dirty-ramp']);
+    expect(spec.probe.intervalMs).toBe(10);
+  });
+
+  it('expands into trials with stable, unique ids', () => {
+    const spec = parseCampaign(PAPER, 'campaigns/paper.yaml');
+    const trials = expandTrials(spec);
+    expect(trials.length).toBe(3 + 8 * 3);
+    expect(new Set(trials.map((t) => t.id)).size).toBe(trials.length);
+    expect(trials[0]).toEqual({ id: 'paper/baseline/idle/r1', scenario: 'baseline', kind: 'baseline', workingSetMiB: null, repetition: 1 });
+    expect(trials.map((t) => t.id)).toContain('paper/dirty-ramp/32MiB/r2');
+    expect(expandTrials(parseCampaign(PAPER, 'again.yaml')).map((t) => t.id)).toEqual(trials.map((t) => t.id));
+  });
+
+  it('accepts explicit hosts and pairs', () => {
+    const spec = parseCampaign(HOSTS, 'c.yaml');
+    expect(spec.hosts?.map((h) => [h.name, h.port, h.user])).toEqual([['src', 22, 'root'], ['dst', 22, 'root']]);
+  });
+
+  const bad: [string, string, RegExp][] = [
+    ['YAML syntax', PAPER.replace('vm:\n  memoryMiB: 256', 'vm:\n  memoryMiB: [256'), /c\.yaml:\d+:\d+: YAML syntax/],
+    ['duplicate key', PAPER.replace('repetitions: 3', 'repetitions: 3\nrepetitions: 4'), /c\.yaml:\d+:\d+: YAML syntax: .*[Uu]nique/],
+    ['unknown field', PAPER.replace('  vcpus: 1', '  vcpus: 1\n  cpus: 2'), /c\.yaml:10:3: vm\.cpus: unknown field "cpus"/],
+    ['missing field', PAPER.replace('  memoryMiB: 256\n', ''), /c\.yaml:8:3: vm\.memoryMiB: missing/],
+    ['wrong type', PAPER.replace('repetitions: 3', 'repetitions: three'), /c\.yaml:18:14: repetitions: .*expected number/],
+    ['negative rate', PAPER.replace('rate: max', 'rate: -5'), /c\.yaml:16:11: scenarios\[1\]\.rate: the dirty rate must be positive/],
+    ['unknown scenario kind', PAPER.replace('kind: baseline', 'kind: basline'), /c\.yaml:\d+:\d+: scenarios\[0\]\.kind/],
+    ['working set larger than the VM', PAPER.replace('48, 64]', '48, 64, 300]'), /c\.yaml:15:52: scenarios\[1\]\.workingSetsMiB\[8\]: working set 300 MiB does not fit the 256 MiB VM[\s\S]*fix: use at most 208 MiB/],
+    ['duplicate scenario', PAPER.replace('name: dirty-ramp', 'name: baseline'), /scenarios\[1\]\.name: scenario "baseline" is listed twice/],
+    ['name with shell metacharacters', PAPER.replace('campaign: paper', 'campaign: "paper; rm -rf /"'), /c\.yaml:4:11: campaign: the campaign name must be/],
+    ['absurd timeout', PAPER.replace('completionTimeoutSPerGiB: 800', 'completionTimeoutSPerGiB: 1e9'), /migration\.completionTimeoutSPerGiB/],
+    ['ladder step that lowers nothing', PAPER.replace('downtimeLimitMs: 1000', 'downtimeLimitMs: 200'), /ladder\[0\]\.downtimeLimitMs: raises the downtime limit to 200 ms, not above the 300 ms/],
+    ['neither bed nor hosts', PAPER.replace('bed: lab\n', ''), /neither "bed" nor "hosts"/],
+    ['unknown host in a pair', HOSTS.replace('pairs: [[src, dst]]', 'pairs: [[src, dest]]'), /c\.yaml:12:15: pairs\[0\]\[1\]: unknown host "dest"[\s\S]*fix: use one of: src, dst/],
+    ['VM larger than its host', HOSTS.replace('memoryMiB: 512', 'memoryMiB: 2048'), /vm\.memoryMiB: the VM \(2048 MiB\) is larger than host "src" can hold \(1024 MiB\)/],
+    ['a host migrating to itself', HOSTS.replace('pairs: [[src, dst]]', 'pairs: [[src, src]]'), /pairs\[0\]: pair migrates "src" to itself/],
+    ['not a mapping', '- just\n- a list\n', /not a mapping of campaign fields/],
+  ];
+
+  for (const [what, text, expected] of bad) {
+    it(`rejects ${what}, naming the place`, () => {
+      expect(problemsOf(text)).toMatch(expected);
+    });
+  }
+
+  it('reports every problem at once, each with its own place', () => {
+    const text = PAPER.replace('rate: max', 'rate: -5').replace('repetitions: 3', 'repetitions: 0');
+    const msg = problemsOf(text);
+    expect(msg).toMatch(/2 problems, nothing was started/);
+    expect(msg).toMatch(/scenarios\[1\]\.rate/);
+    expect(msg).toMatch(/repetitions/);
+  });
+});
