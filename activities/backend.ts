@@ -34,16 +34,23 @@ export type MigrationResult =
   | { status: 'completed'; totalTimeMs: number; downtimeMs: number; setupTimeMs: number; transferredBytes: number; iterations: number; polls: number }
   | { status: 'failed' | 'cancelled'; error: string; polls: number; last: MigrationProgress | undefined };
 
-export interface HostRef {
-  name: string;
+export interface MigrationWatch {
+  onProgress?: (p: MigrationProgress) => void;
+  /** a reason to give up, or undefined to carry on */
+  abortIf?: (p: MigrationProgress) => string | undefined;
 }
 
 export interface HypervisorBackend {
   /** Starts the VM on a host (or leaves it be if it already runs there). */
   startVm(host: string, spec: VmSpec, opts?: { incoming?: boolean }): Promise<void>;
   vmState(host: string, vm: string): Promise<VmState>;
-  /** Live-migrates; resumes following a migration already under way instead of starting another. */
-  migrate(src: string, dst: string, spec: VmSpec, params: MigrationParams, onProgress?: (p: MigrationProgress) => void): Promise<MigrationResult>;
+  /**
+   * Live-migrates; resumes following a migration already under way instead of starting another.
+   * When abortIf returns a reason, the migration is cancelled and the VM keeps running on the source.
+   */
+  migrate(src: string, dst: string, spec: VmSpec, params: MigrationParams, watch?: MigrationWatch): Promise<MigrationResult>;
+  /** Offline migration: pause on the source, move the state, resume on the destination. */
+  migrateOffline(src: string, dst: string, spec: VmSpec, params: MigrationParams, watch?: MigrationWatch): Promise<MigrationResult>;
   /** Stops the VM on a host and removes what it left there; does nothing where it is absent. */
   stopVm(host: string, vm: string): Promise<void>;
 }

@@ -71,7 +71,7 @@ export function createLabActivities({ pool, backend, inventory }: LabActivityDep
     async migrateVm(input: { src: string; dst: string; spec: VmSpec; params: MigrationParams }): Promise<MigrationResult> {
       // Heartbeat details carry the latest poll only; raw series do not belong in history.
       return nonRetryable(
-        backend.migrate(input.src, input.dst, input.spec, input.params, (p: MigrationProgress) => heartbeat(p)),
+        backend.migrate(input.src, input.dst, input.spec, input.params, { onProgress: (p: MigrationProgress) => heartbeat(p) }),
       );
     },
 

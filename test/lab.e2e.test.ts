@@ -12,6 +12,7 @@ import { planBed } from '../lab/addressing.js';
 import { QemuBackend } from '../activities/qemu/backend.js';
 import { SshPool } from '../activities/ssh/pool.js';
 import type { MigrationProgress } from '../activities/backend.js';
+import { AbortWatch, type AbortVerdict } from '../activities/migration/abort-rules.js';
 
 const BED = 'e2e';
 
@@ -83,7 +84,7 @@ describe('lab bed: boot, ping, migrate over QMP-over-SSH, lab down', () => {
     expect(before.stdout.split('\n')[0]).toBe('vm1');
 
     const polls: MigrationProgress[] = [];
-    const result = await backend.migrate('hosta', 'hostb', spec, { maxBandwidth: 112 * 1024 * 1024, downtimeLimitMs: 300 }, (p) => polls.push(p));
+    const result = await backend.migrate('hosta', 'hostb', spec, { maxBandwidth: 112 * 1024 * 1024, downtimeLimitMs: 300 }, { onProgress: (p) => polls.push(p) });
     expect(result.status).toBe('completed');
     if (result.status !== 'completed') return;
     expect(result.transferredBytes).toBeGreaterThan(1024 * 1024);
@@ -109,6 +110,55 @@ describe('lab bed: boot, ping, migrate over QMP-over-SSH, lab down', () => {
     await backend.stopVm('hostb', 'vm1');
     expect(await backend.vmState('hostb', 'vm1')).toEqual({ kind: 'absent' });
   }, 180_000);
+
+  it('an abort rule (completion timeout) cancels a live migration with the VM still running on the source; offline migration then moves it, workload and all', async () => {
+    // Under TCG a guest cannot keep memory dirty faster than migration sends it (see the README),
+    // so this test starves the migration of bandwidth instead: 1 MiB/s cannot move the guest
+    // within the 2 s the rule allows.
+    const backend = new QemuBackend({ pool, hosts: inv.hosts });
+    const spec = labVmSpec(inv, 1, { name: 'vm2', memoryMiB: 256 });
+    const ip = guestAddress(spec);
+    const guest = guestSsh(inv, spec);
+    try {
+      await backend.startVm('hosta', spec);
+      await waitForPing(ip, 60_000);
+      await pool.execShell(guest, 'setsid dirtier -m 32 -r max -i 10 > /tmp/dirtier.log 2>&1 < /dev/null &');
+      for (let i = 0; i < 50 && !(await pool.exec(guest, ['cat', '/tmp/dirtier.log'])).stdout.includes('ready'); i++) await new Promise((r) => setTimeout(r, 100));
+
+      const watch = new AbortWatch({ completionTimeoutSPerGiB: 8, guestMemoryMiB: 256, stallIterations: 5 }); // 2 s for 256 MiB
+      let verdict: AbortVerdict = { abort: false };
+      const polls: MigrationProgress[] = [];
+      const live = await backend.migrate('hosta', 'hostb', spec, { maxBandwidth: 2 ** 20, downtimeLimitMs: 300 }, {
+        onProgress: (p) => polls.push(p),
+        abortIf: (p) => {
+          const v = watch.observe(p);
+          if (v.abort) verdict = v;
+          return v.abort ? v.reason : undefined;
+        },
+      });
+      expect(live.status).toBe('cancelled');
+      expect(verdict).toMatchObject({ abort: true, rule: 'completion-timeout' });
+      if (live.status !== 'completed') expect(live.error).toMatch(/not complete after 2\.\d s \(limit 2\.0 s for 256 MiB\)/);
+      expect(polls.at(-1)!.status).toBe('cancelled');
+      expect(await backend.vmState('hosta', 'vm2')).toEqual({ kind: 'running' });
+      expect(await pingOnce(ip)).toBe(true);
+
+      const offline = await backend.migrateOffline('hosta', 'hostb', spec, { maxBandwidth: 112 * 2 ** 20, downtimeLimitMs: 300 });
+      expect(offline.status).toBe('completed');
+      expect(await backend.vmState('hostb', 'vm2')).toEqual({ kind: 'running' });
+      expect(await backend.vmState('hosta', 'vm2')).toEqual({ kind: 'migrated-away' });
+      await backend.stopVm('hosta', 'vm2');
+      await waitForPing(ip, 10_000);
+      // The workload moved with the VM and keeps beating on the destination.
+      const beats = async () => Number((await pool.exec(guest, ['grep', '-c', '^hb', '/tmp/dirtier.log'])).stdout.trim());
+      const before = await beats();
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await beats()).toBeGreaterThan(before);
+    } finally {
+      await backend.stopVm('hosta', 'vm2');
+      await backend.stopVm('hostb', 'vm2');
+    }
+  }, 240_000);
 
   it('lab down leaves no namespace, interface, process or socket behind', async () => {
     await pool.closeAll();

@@ -5,7 +5,7 @@
 import { QmpClient, QmpCommandError } from '../qmp/client.js';
 import type { SshPool, SshTarget } from '../ssh/pool.js';
 import { commandLine, quote } from '../ssh/shell-quote.js';
-import type { HypervisorBackend, MigrationParams, MigrationProgress, MigrationResult, VmState } from '../backend.js';
+import type { HypervisorBackend, MigrationParams, MigrationProgress, MigrationResult, MigrationWatch, VmState } from '../backend.js';
 import { qemuArgs, tapName, vmFiles, type VmSpec } from './vm-spec.js';
 
 export interface QemuHost {
@@ -143,14 +143,34 @@ export class QemuBackend implements HypervisorBackend {
     dst: string,
     spec: VmSpec,
     params: MigrationParams,
-    onProgress?: (p: MigrationProgress) => void,
+    watch: MigrationWatch = {},
   ): Promise<MigrationResult> {
+    return this.run(src, dst, spec, params, watch, { offline: false });
+  }
+
+  async migrateOffline(src: string, dst: string, spec: VmSpec, params: MigrationParams, watch: MigrationWatch = {}): Promise<MigrationResult> {
+    const result = await this.run(src, dst, spec, params, watch, { offline: true });
+    if (result.status === 'completed') {
+      // A VM that was paused when it left stays paused on arrival: resume it there.
+      const state = await this.vmState(dst, spec.name);
+      if (state.kind === 'paused') await this.withQmp(dst, spec.name, (q) => q.execute('cont'));
+    }
+    return result;
+  }
+
+  private async run(src: string, dst: string, spec: VmSpec, params: MigrationParams, watch: MigrationWatch, mode: { offline: boolean }): Promise<MigrationResult> {
     const vm = spec.name;
     const uri = `tcp:${this.host(dst).ip}:${spec.migrationPort}`;
     const current = await this.withQmp(src, vm, (q) => q.execute<QueryMigrate>('query-migrate'));
     const underWay = current.status === 'setup' || current.status === 'active' || current.status === 'device' || current.status === 'pre-switchover';
     if (!underWay && current.status !== 'completed') {
       // Not started yet (or an earlier attempt failed/was cancelled): prepare the destination, then go.
+      // A destination left over from a cancelled attempt has given up on its stream: start afresh.
+      const dstState = await this.vmState(dst, vm);
+      if (dstState.kind !== 'absent' && dstState.kind !== 'incoming') {
+        throw new Error(`VM ${vm} is ${dstState.kind} on ${dst}: refusing to migrate onto it`);
+      }
+      if (dstState.kind === 'incoming') await this.stopVm(dst, vm);
       await this.startVm(dst, spec, { incoming: true });
       await this.withQmp(dst, vm, async (q) => {
         try {
@@ -161,24 +181,26 @@ export class QemuBackend implements HypervisorBackend {
         }
       });
       await this.withQmp(src, vm, async (q) => {
+        if (mode.offline) await q.execute('stop');
         await q.execute('migrate-set-parameters', { 'max-bandwidth': params.maxBandwidth, 'downtime-limit': params.downtimeLimitMs });
         await q.execute('migrate', { uri });
       });
     }
-    return this.follow(src, vm, onProgress);
+    return this.follow(src, vm, watch);
   }
 
   /** Polls query-migrate on the source until the migration ends or the timeout passes. */
-  private async follow(src: string, vm: string, onProgress?: (p: MigrationProgress) => void): Promise<MigrationResult> {
+  private async follow(src: string, vm: string, watch: MigrationWatch): Promise<MigrationResult> {
     const started = Date.now();
     let polls = 0;
     let last: MigrationProgress | undefined;
+    let abortReason: string | undefined;
     return this.withQmp(src, vm, async (q) => {
       for (;;) {
         const info = await q.execute<QueryMigrate>('query-migrate');
         polls++;
         last = progressOf(info);
-        onProgress?.(last);
+        watch.onProgress?.(last);
         if (info.status === 'completed') {
           return {
             status: 'completed',
@@ -191,11 +213,13 @@ export class QemuBackend implements HypervisorBackend {
           };
         }
         if (info.status === 'failed' || info.status === 'cancelled') {
-          return { status: info.status, error: info['error-desc'] ?? info.status, polls, last };
+          return { status: info.status, error: abortReason ?? info['error-desc'] ?? info.status, polls, last };
         }
-        if (Date.now() - started > this.migrationTimeoutMs) {
-          await q.execute('migrate_cancel');
-          return { status: 'cancelled', error: `no completion within ${this.migrationTimeoutMs} ms`, polls, last };
+        if (abortReason === undefined) {
+          abortReason = watch.abortIf?.(last) ??
+            (Date.now() - started > this.migrationTimeoutMs ? `no completion within ${this.migrationTimeoutMs} ms` : undefined);
+          // Cancel and keep polling until QEMU says cancelled: the VM then runs on the source again.
+          if (abortReason !== undefined) await q.execute('migrate_cancel');
         }
         await sleep(this.pollIntervalMs);
       }

@@ -83,8 +83,11 @@ export class SshPool {
       }
       throw new HostUnreachableError(`${keyOf(target)}: ${(err as Error).message}`);
     }
-    // Forget a connection as soon as it drops, so the next call reconnects.
+    // Forget a connection as soon as it drops, so the next call reconnects. A dead peer shows up
+    // as an 'error' (e.g. keepalive timeout after a guest stops): without a listener it would
+    // crash the process.
     ssh.connection?.on('close', () => this.conns.delete(keyOf(target)));
+    ssh.connection?.on('error', () => this.conns.delete(keyOf(target)));
     return ssh;
   }
 
