@@ -5,6 +5,8 @@ import { DEFAULT_BED, labDown, labStatus, labUp } from '../lab/bed.js';
 import { labProblems } from '../lab/prereqs.js';
 import { devServerStatus, ensureDevServer, stopDevServer } from '../server/dev-server.js';
 import { formatSmoke, runSmoke } from './smoke.js';
+import { loadCampaign } from '../campaign/load.js';
+import { expandTrials } from '../campaign/trials.js';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const print = (v: unknown, json: boolean, text: () => string) => process.stdout.write(json ? JSON.stringify(v, null, 2) + '\n' : text() + '\n');
@@ -19,6 +21,7 @@ export function buildProgram(): Command {
 Examples:
   miglab lab up                 bring up the two-host test bed (network namespaces + sshd)
   miglab smoke                  boot a guest on hosta, migrate it live to hostb, check it, tear down
+  miglab check campaigns/paper.yaml   validate a campaign file, list its trials
   miglab server status --json   is the embedded Temporal server running?
   miglab lab down               remove the bed: namespaces, bridges, VMs, sshd
 
@@ -88,6 +91,20 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
       const s = await devServerStatus();
       print(s, !!o.json, () => `Temporal at ${s.address}: ${s.serving ? 'serving' : 'not serving'}${s.startedByMiglab ? ` (started by miglab, pid ${s.pid})` : ''}; UI ${s.uiUrl}; db ${s.dbFile}`);
       if (!s.serving) process.exitCode = ExitCode.Unavailable;
+    });
+
+  program
+    .command('check')
+    .description('validate a campaign file and list the trials it expands into; starts nothing')
+    .argument('<campaign.yaml>')
+    .option('--json', 'print the trials as JSON')
+    .action(async (file: string, o) => {
+      const { spec } = await loadCampaign(file);
+      const trials = expandTrials(spec);
+      print({ campaign: spec.campaign, trials }, !!o.json, () => {
+        const per = spec.scenarios.map((s) => `${s.name}: ${trials.filter((t) => t.scenario === s.name).length}`).join(', ');
+        return `${file}: campaign ${spec.campaign} is valid: ${trials.length} trials (${per})`;
+      });
     });
 
   program

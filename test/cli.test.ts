@@ -1,6 +1,6 @@
 /** The `miglab` command as a user runs it: help, exit codes, and prerequisite errors that name the fix. */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -73,5 +73,20 @@ describe('miglab CLI', () => {
     const r = miglab(['lab', 'status', '--bed', 'nobed', '--json']);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.out)).toMatchObject({ bed: 'nobed', up: false, namespaces: [] });
+  });
+
+  it('checks a campaign file: the paper campaign is valid, a broken one names file:line:col and exits 2', () => {
+    const ok = miglab(['check', join(import.meta.dirname, '..', 'campaigns', 'paper.yaml')]);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/campaign paper is valid: 27 trials \(baseline: 3, dirty-ramp: 24\)/);
+    const dir = mkdtempSync(join(tmpdir(), 'miglab-campaign-'));
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'campaign: x\nbed: lab\nvm:\n  memoryMiB: 128\nscenarios:\n  - name: r\n    kind: dirty-ramp\n    workingSetsMiB: [500]\nmigration:\n  bandwidthMiBps: 112\n');
+    const r = miglab(['check', bad]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${bad}:8:22: scenarios[0].workingSetsMiB[0]: working set 500 MiB does not fit the 128 MiB VM`);
+    const missing = miglab(['check', join(dir, 'nope.yaml')]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/cannot read campaign file .*nope\.yaml: ENOENT/);
   });
 });
