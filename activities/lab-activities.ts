@@ -54,7 +54,7 @@ export function createLabActivities({ pool, backend, inventory }: LabActivityDep
       const start = Date.now();
       while (Date.now() - start < input.timeoutMs) {
         heartbeat({ waitingFor: ip, elapsedMs: Date.now() - start });
-        if (await pingOnce(ip)) return Date.now() - start;
+        if (await pingOnce(ip, inventory.plan.controllerIf)) return Date.now() - start;
         await new Promise((r) => setTimeout(r, 200));
       }
       throw ApplicationFailure.retryable(`guest ${input.spec.name} (${ip}) did not answer ping within ${input.timeoutMs} ms`, 'GuestUnreachable');
@@ -62,7 +62,7 @@ export function createLabActivities({ pool, backend, inventory }: LabActivityDep
 
     /** Asks the guest who it is over SSH, as a user would check their VM. */
     async checkGuest(input: { spec: VmSpec }): Promise<GuestCheck> {
-      const ping = await pingOnce(guestAddress(input.spec));
+      const ping = await pingOnce(guestAddress(input.spec), inventory.plan.controllerIf);
       const r = await nonRetryable(pool.exec(guestSsh(inventory, input.spec), ['cat', '/proc/sys/kernel/hostname', '/proc/uptime']));
       const [hostname = '', uptime = '0'] = r.stdout.split('\n');
       return { ping, hostname: hostname.trim(), uptimeS: Number(uptime.split(' ')[0]) };

@@ -26,10 +26,14 @@ export function guestSsh(inv: BedInventory, spec: VmSpec): SshTarget {
   return { host: guestAddress(spec), port: 22, user: 'root', privateKeyPath: inv.privateKey, knownHostsPath: inv.knownHosts };
 }
 
-/** One ICMP echo with a 1 s wait: true when the guest answered. */
-export async function pingOnce(ip: string): Promise<boolean> {
+/**
+ * One ICMP echo with a 1 s wait: true when the address answered. With `via` (the bed's controller
+ * interface) the echo is bound to that interface, so it can never leave through another route,
+ * e.g. after the bed is gone.
+ */
+export async function pingOnce(ip: string, via?: string): Promise<boolean> {
   try {
-    await run('ping', ['-n', '-q', '-c', '1', '-W', '1', ip], { timeoutMs: 5_000 });
+    await run('ping', ['-n', '-q', '-c', '1', '-W', '1', ...(via ? ['-I', via] : []), ip], { timeoutMs: 5_000 });
     return true;
   } catch {
     return false;
@@ -37,10 +41,10 @@ export async function pingOnce(ip: string): Promise<boolean> {
 }
 
 /** Waits until the address answers ping; returns the time it took. */
-export async function waitForPing(ip: string, timeoutMs: number): Promise<number> {
+export async function waitForPing(ip: string, timeoutMs: number, via?: string): Promise<number> {
   const start = Date.now();
   while (Date.now() - start < timeoutMs) {
-    if (await pingOnce(ip)) return Date.now() - start;
+    if (await pingOnce(ip, via)) return Date.now() - start;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${ip} did not answer ping within ${timeoutMs} ms`);

@@ -42,7 +42,7 @@ describe('lab bed: boot, ping, migrate over QMP-over-SSH, lab down', () => {
     const ns = await listNetns();
     expect(ns).toEqual(expect.arrayContaining(['miglab-e2e-sw', 'miglab-e2e-hosta', 'miglab-e2e-hostb']));
     for (const h of inv.hosts) {
-      expect(await pingOnce(h.ip)).toBe(true);
+      expect(await pingOnce(h.ip, inv.plan.controllerIf)).toBe(true);
       const r = await pool.exec(h.ssh, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'br0']);
       expect(r.stdout).toContain(`${h.ip}/24`);
     }
@@ -57,7 +57,7 @@ describe('lab bed: boot, ping, migrate over QMP-over-SSH, lab down', () => {
     const status = await labStatus(BED);
     expect(status.up).toBe(true);
     expect(status.namespaces.sort()).toEqual(['miglab-e2e-hosta', 'miglab-e2e-hostb', 'miglab-e2e-sw']);
-    for (const h of inv.hosts) expect(await pingOnce(h.ip)).toBe(true);
+    for (const h of inv.hosts) expect(await pingOnce(h.ip, inv.plan.controllerIf)).toBe(true);
   });
 
   it('refuses a host whose key does not match known_hosts', async () => {
@@ -79,7 +79,7 @@ describe('lab bed: boot, ping, migrate over QMP-over-SSH, lab down', () => {
 
     await backend.startVm('hosta', spec);
     expect(await backend.vmState('hosta', 'vm1')).toEqual({ kind: 'running' });
-    await waitForPing(ip, 60_000);
+    await waitForPing(ip, 60_000, inv.plan.controllerIf);
     const before = await pool.exec(guestSsh(inv, spec), ['cat', '/proc/sys/kernel/hostname', '/proc/uptime']);
     expect(before.stdout.split('\n')[0]).toBe('vm1');
 
@@ -100,7 +100,7 @@ describe('lab bed: boot, ping, migrate over QMP-over-SSH, lab down', () => {
     await backend.stopVm('hosta', 'vm1');
     expect(await backend.vmState('hosta', 'vm1')).toEqual({ kind: 'absent' });
 
-    await waitForPing(ip, 10_000);
+    await waitForPing(ip, 10_000, inv.plan.controllerIf);
     // Same guest, not a fresh boot: its uptime kept counting across the move.
     const after = await pool.exec(guestSsh(inv, spec), ['cat', '/proc/sys/kernel/hostname', '/proc/uptime']);
     expect(after.stdout.split('\n')[0]).toBe('vm1');
@@ -121,7 +121,7 @@ describe('lab bed: boot, ping, migrate over QMP-over-SSH, lab down', () => {
     const guest = guestSsh(inv, spec);
     try {
       await backend.startVm('hosta', spec);
-      await waitForPing(ip, 60_000);
+      await waitForPing(ip, 60_000, inv.plan.controllerIf);
       await pool.execShell(guest, 'setsid dirtier -m 32 -r max -i 10 > /tmp/dirtier.log 2>&1 < /dev/null &');
       for (let i = 0; i < 50 && !(await pool.exec(guest, ['cat', '/tmp/dirtier.log'])).stdout.includes('ready'); i++) await new Promise((r) => setTimeout(r, 100));
 
@@ -141,14 +141,14 @@ describe('lab bed: boot, ping, migrate over QMP-over-SSH, lab down', () => {
       if (live.status !== 'completed') expect(live.error).toMatch(/not complete after 2\.\d s \(limit 2\.0 s for 256 MiB\)/);
       expect(polls.at(-1)!.status).toBe('cancelled');
       expect(await backend.vmState('hosta', 'vm2')).toEqual({ kind: 'running' });
-      expect(await pingOnce(ip)).toBe(true);
+      expect(await pingOnce(ip, inv.plan.controllerIf)).toBe(true);
 
       const offline = await backend.migrateOffline('hosta', 'hostb', spec, { maxBandwidth: 112 * 2 ** 20, downtimeLimitMs: 300 });
       expect(offline.status).toBe('completed');
       expect(await backend.vmState('hostb', 'vm2')).toEqual({ kind: 'running' });
       expect(await backend.vmState('hosta', 'vm2')).toEqual({ kind: 'migrated-away' });
       await backend.stopVm('hosta', 'vm2');
-      await waitForPing(ip, 10_000);
+      await waitForPing(ip, 10_000, inv.plan.controllerIf);
       // The workload moved with the VM and keeps beating on the destination.
       const beats = async () => Number((await pool.exec(guest, ['grep', '-c', '^hb', '/tmp/dirtier.log'])).stdout.trim());
       const before = await beats();

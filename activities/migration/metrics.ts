@@ -1,0 +1,61 @@
+/**
+ * A trial's metrics as the paper defines them, from the final query-migrate of the successful
+ * attempt and the probes: TMT, DT, MT = TMT − DT, MD and throughput = MD / MT. Every downtime source
+ * is kept side by side; DT follows the paper (the ping probe) and falls back to QEMU's figure.
+ */
+import type { ProbeSummary } from '../probe/ping-output.js';
+import type { QueryMigrate } from '../qemu/backend.js';
+
+export interface TrialMetrics {
+  tmtMs: number;
+  dtMs: number;
+  dtSource: 'probe' | 'qemu';
+  mtMs: number;
+  downtime: {
+    /** measured by QEMU on the source, VM stop to completion */
+    qemuMs: number | null;
+    /** largest gap in the network probe less its interval */
+    probeMs: number | null;
+    probeLost: number | null;
+    probeIntervalMs: number | null;
+    /** largest heartbeat gap seen from inside the guest */
+    guestGapMs: number | null;
+  };
+  md: { totalBytes: number; precopyBytes: number | null; downtimeBytes: number | null; postcopyBytes: number | null };
+  throughputMiBps: number;
+  iterations: number;
+  setupMs: number;
+}
+
+export function deriveMetrics(final: QueryMigrate, probe?: ProbeSummary, guestGapMs?: number): TrialMetrics {
+  if (final.status !== 'completed') throw new Error(`metrics need a completed migration, got status ${final.status ?? 'none'}`);
+  const tmtMs = final['total-time'] ?? 0;
+  const qemuMs = final.downtime ?? null;
+  const probeMs = probe ? probe.downtimeMs : null;
+  const dtSource = probeMs !== null ? 'probe' : 'qemu';
+  const dtMs = probeMs ?? qemuMs ?? 0;
+  const mtMs = Math.max(0, tmtMs - dtMs);
+  const totalBytes = final.ram?.transferred ?? 0;
+  return {
+    tmtMs,
+    dtMs,
+    dtSource,
+    mtMs,
+    downtime: {
+      qemuMs,
+      probeMs,
+      probeLost: probe?.lost ?? null,
+      probeIntervalMs: probe?.intervalMs ?? null,
+      guestGapMs: guestGapMs ?? null,
+    },
+    md: {
+      totalBytes,
+      precopyBytes: final.ram?.['precopy-bytes'] ?? null,
+      downtimeBytes: final.ram?.['downtime-bytes'] ?? null,
+      postcopyBytes: final.ram?.['postcopy-bytes'] ?? null,
+    },
+    throughputMiBps: mtMs > 0 ? totalBytes / 2 ** 20 / (mtMs / 1000) : 0,
+    iterations: final.ram?.['dirty-sync-count'] ?? 0,
+    setupMs: final['setup-time'] ?? 0,
+  };
+}

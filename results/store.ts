@@ -1,0 +1,82 @@
+/**
+ * The results store: one folder per campaign, one file per trial row (written exactly once), and
+ * beside it the raw series of every attempt (query-migrate polls, probe replies, heartbeats) for
+ * later plotting. Bulky data goes here, never into workflow history.
+ */
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const fileNameOf = (trialId: string) => encodeURIComponent(trialId) + '.json';
+
+export class TrialConflictError extends Error {
+  override readonly name = 'TrialConflictError';
+}
+
+export class ResultsStore {
+  constructor(readonly dir: string) {}
+
+  private get trialsDir() {
+    return join(this.dir, 'trials');
+  }
+
+  rawDir(trialId: string, attempt: number): string {
+    return join(this.dir, 'raw', encodeURIComponent(trialId), `attempt-${attempt}`);
+  }
+
+  /**
+   * Records a trial's row once. A retry with the same row is a no-op ('already-recorded'); a
+   * different row for a recorded trial is refused, so a result is never silently replaced.
+   */
+  async recordTrial(trialId: string, row: unknown): Promise<'recorded' | 'already-recorded'> {
+    await mkdir(this.trialsDir, { recursive: true });
+    const body = JSON.stringify({ trialId, row }, null, 2) + '\n';
+    const final = join(this.trialsDir, fileNameOf(trialId));
+    const tmp = join(this.trialsDir, `.${fileNameOf(trialId)}.${process.pid}.${createHash('sha1').update(body).digest('hex').slice(0, 8)}.tmp`);
+    const fh = await open(tmp, constants.O_CREAT | constants.O_WRONLY | constants.O_TRUNC, 0o644);
+    try {
+      await fh.writeFile(body);
+      await fh.sync(); // the row is on disk before it becomes visible under its name
+    } finally {
+      await fh.close();
+    }
+    try {
+      await link(tmp, final); // atomic and exclusive: fails if the trial is recorded already
+      const d = await open(this.trialsDir, 'r');
+      await d.sync().finally(() => d.close());
+      return 'recorded';
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const existing = await readFile(final, 'utf8');
+      if (existing === body) return 'already-recorded';
+      throw new TrialConflictError(`trial ${trialId} is recorded already with a different row (${final}); refusing to replace it`);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  async readTrials<Row = unknown>(): Promise<{ trialId: string; row: Row }[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.trialsDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const rows = await Promise.all(
+      names.filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort().map(async (n) => JSON.parse(await readFile(join(this.trialsDir, n), 'utf8')) as { trialId: string; row: Row }),
+    );
+    return rows;
+  }
+
+  /** Writes one raw series (e.g. `query-migrate.jsonl`) of an attempt. */
+  async writeRaw(trialId: string, attempt: number, name: string, content: string): Promise<string> {
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(name)) throw new Error(`raw series name "${name}" is not a plain file name`);
+    const dir = this.rawDir(trialId, attempt);
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, name);
+    await writeFile(path, content);
+    return path;
+  }
+}

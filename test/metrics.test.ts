@@ -1,0 +1,31 @@
+/** Metric derivations on the final query-migrate recorded from a real bed migration (256 MiB guest, QEMU 7.2, TCG). */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { deriveMetrics } from '../activities/migration/metrics.js';
+import type { QueryMigrate } from '../activities/qemu/backend.js';
+
+const final = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'query-migrate-completed.json'), 'utf8')) as QueryMigrate;
+
+describe('trial metrics', () => {
+  it('takes DT from the ping probe, as the paper does, and MT = TMT − DT', () => {
+    const m = deriveMetrics(final, { intervalMs: 10, sent: 150, replies: 139, lost: 11, largestGapMs: 130, gapStartedAt: 1, downtimeMs: 120 }, 95);
+    expect(m).toMatchObject({ tmtMs: 1109, dtMs: 120, dtSource: 'probe', mtMs: 989, iterations: 3, setupMs: 2 });
+    expect(m.downtime).toEqual({ qemuMs: 88, probeMs: 120, probeLost: 11, probeIntervalMs: 10, guestGapMs: 95 });
+    // MD split as QEMU reports it: precopy + downtime bytes add up to the total here (no postcopy)
+    expect(m.md).toEqual({ totalBytes: 97815852, precopyBytes: 84851353, downtimeBytes: 12964499, postcopyBytes: 0 });
+    expect(m.md.precopyBytes! + m.md.downtimeBytes!).toBe(m.md.totalBytes);
+    // 97,815,852 B = 93.284 MiB over 0.989 s
+    expect(m.throughputMiBps).toBeCloseTo(97815852 / 1048576 / 0.989, 6);
+  });
+
+  it("falls back to QEMU's downtime without a probe, and says so", () => {
+    const m = deriveMetrics(final);
+    expect(m).toMatchObject({ dtMs: 88, dtSource: 'qemu', mtMs: 1021 });
+    expect(m.downtime.probeMs).toBeNull();
+  });
+
+  it('refuses an unfinished migration', () => {
+    expect(() => deriveMetrics({ ...final, status: 'active' })).toThrow(/completed migration/);
+  });
+});

@@ -1,0 +1,37 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { parsePingLine, summarizePing, type PingEvent } from '../activities/probe/ping-output.js';
+
+describe('ping probe output', () => {
+  it('parses replies and missing replies from ping -D -O', () => {
+    expect(parsePingLine('[1795590320.061575] 64 bytes from 198.18.0.100: icmp_seq=1 ttl=64 time=0.097 ms')).toEqual({ kind: 'reply', at: 1795590320.061575, seq: 1, rttMs: 0.097 });
+    expect(parsePingLine('[1795590320.356991] no answer yet for icmp_seq=7')).toEqual({ kind: 'missing', at: 1795590320.356991, seq: 7 });
+    expect(parsePingLine('PING 198.18.0.100 (198.18.0.100) 56(84) bytes of data.')).toBeUndefined();
+    expect(parsePingLine('5 packets transmitted, 5 received, 0% packet loss, time 62ms')).toBeUndefined();
+  });
+
+  it('finds the largest gap and the lost sequence numbers (a 10 ms probe across a 250 ms outage)', () => {
+    const t0 = 1000;
+    const ev: PingEvent[] = [];
+    for (let s = 1; s <= 100; s++) {
+      const at = t0 + s * 0.01;
+      if (s >= 41 && s <= 65) ev.push({ kind: 'missing', seq: s, at: at + 0.01 });
+      else ev.push({ kind: 'reply', seq: s, at, rttMs: 0.1 });
+    }
+    const sum = summarizePing(ev, 10);
+    expect(sum).toMatchObject({ sent: 100, replies: 75, lost: 25, intervalMs: 10 });
+    expect(sum.largestGapMs).toBeCloseTo(260, 3); // reply 40 at +0.40 s, next reply 66 at +0.66 s
+    expect(sum.downtimeMs).toBeCloseTo(250, 3);
+    expect(sum.gapStartedAt).toBeCloseTo(t0 + 0.4, 6);
+  });
+
+  it('summarizes a real run of ping against loopback: nothing lost, gaps near the interval', () => {
+    const r = spawnSync('ping', ['-D', '-O', '-n', '-i', '0.01', '-c', '20', '127.0.0.1'], { encoding: 'utf8' });
+    const events = r.stdout.split('\n').map(parsePingLine).filter((e): e is PingEvent => e !== undefined);
+    const sum = summarizePing(events, 10);
+    expect(sum.sent).toBe(20);
+    expect(sum.lost).toBe(0);
+    expect(sum.largestGapMs).toBeGreaterThanOrEqual(9);
+    expect(sum.largestGapMs).toBeLessThan(200);
+  });
+});

@@ -1,0 +1,43 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ResultsStore, TrialConflictError } from '../results/store.js';
+
+const fresh = () => new ResultsStore(mkdtempSync(join(tmpdir(), 'miglab-results-')));
+
+describe('results store', () => {
+  it('records a trial row once and reads it back', async () => {
+    const s = fresh();
+    expect(await s.recordTrial('paper/dirty-ramp/32MiB/r2', { tmtMs: 1700 })).toBe('recorded');
+    expect(await s.readTrials()).toEqual([{ trialId: 'paper/dirty-ramp/32MiB/r2', row: { tmtMs: 1700 } }]);
+  });
+
+  it('treats a retried write of the same row as done, and refuses a different row for the same trial', async () => {
+    const s = fresh();
+    await s.recordTrial('c/s/8MiB/r1', { tmtMs: 1 });
+    expect(await s.recordTrial('c/s/8MiB/r1', { tmtMs: 1 })).toBe('already-recorded');
+    await expect(s.recordTrial('c/s/8MiB/r1', { tmtMs: 2 })).rejects.toBeInstanceOf(TrialConflictError);
+    expect(await s.readTrials()).toEqual([{ trialId: 'c/s/8MiB/r1', row: { tmtMs: 1 } }]);
+  });
+
+  it('lets exactly one of many racing writers record a trial, leaving no temporary files', async () => {
+    const s = fresh();
+    const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => s.recordTrial('c/s/16MiB/r1', { writer: i })));
+    expect(outcomes.filter((o) => o.status === 'fulfilled' && o.value === 'recorded').length).toBe(1);
+    expect(outcomes.filter((o) => o.status === 'rejected').length).toBe(19);
+    expect(readdirSync(join(s.dir, 'trials'))).toEqual([encodeURIComponent('c/s/16MiB/r1') + '.json']);
+  });
+
+  it('keeps raw series per trial and attempt, and refuses names that are paths', async () => {
+    const s = fresh();
+    const p = await s.writeRaw('c/s/8MiB/r1', 2, 'query-migrate.jsonl', '{"status":"active"}\n');
+    expect(p).toContain(join('raw', encodeURIComponent('c/s/8MiB/r1'), 'attempt-2', 'query-migrate.jsonl'));
+    expect(readFileSync(p, 'utf8')).toBe('{"status":"active"}\n');
+    await expect(s.writeRaw('c/s/8MiB/r1', 1, '../escape', 'x')).rejects.toThrow(/not a plain file name/);
+  });
+
+  it('reads an empty store as no trials', async () => {
+    expect(await fresh().readTrials()).toEqual([]);
+  });
+});
