@@ -1,4 +1,6 @@
 /** The abort rules on hand-made traces of query-migrate polls (synthetic, built to the rule's edges). */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AbortWatch } from '../activities/migration/abort-rules.js';
 import type { MigrationProgress } from '../activities/backend.js';
@@ -50,5 +52,26 @@ describe('abort rules', () => {
     const w = new AbortWatch({ ...rules, completionTimeoutSPerGiB: 1 });
     expect(w.observe(poll(10_000, 9, 64, 'setup')).abort).toBe(false);
     expect(w.observe(poll(10_000, 9, 0, 'completed')).abort).toBe(false);
+  });
+
+  it('stops a real non-converging trace from the bed (64 MiB re-dirtied flat out, 112 MiB/s, 300 ms)', () => {
+    // Recorded with 50 ms polls: after each sync remaining bytes jump back to 42-53 MiB and sink to a
+    // floor of about 30.5 MiB, just short of the switch-over threshold, round after round.
+    const trace = readFileSync(join(import.meta.dirname, 'fixtures', 'stall-trace-64mib.jsonl'), 'utf8')
+      .trim().split('\n').map((l) => ({ ...poll(0, 0, 0), ...JSON.parse(l) }) as MigrationProgress);
+    const w = new AbortWatch({ completionTimeoutSPerGiB: 800, guestMemoryMiB: 256, stallIterations: 5 });
+    const at = trace.findIndex((p) => w.observe(p).abort);
+    expect(at).toBeGreaterThan(0);
+    expect(trace[at]!.iterations).toBe(8);
+    const again = new AbortWatch({ completionTimeoutSPerGiB: 800, guestMemoryMiB: 256, stallIterations: 5 });
+    const verdict = trace.slice(0, at + 1).map((p) => again.observe(p)).at(-1)!;
+    expect(verdict).toMatchObject({ abort: true, rule: 'stall', reason: 'no new low of remaining bytes for 5 iterations (low 30.8 MiB at iteration 3)' });
+  });
+
+  it('does not count jitter around a floor as progress', () => {
+    const w = new AbortWatch({ ...rules, minImprovement: 0.01 });
+    const floor = [40, 39.9, 39.8, 39.75, 39.7]; // each under 1 % below the last low
+    const v = floor.map((mib, i) => w.observe(poll(1000 + i * 300, 2 + i, mib)));
+    expect(v.at(-1)).toMatchObject({ abort: true, rule: 'stall' });
   });
 });

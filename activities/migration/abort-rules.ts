@@ -12,6 +12,11 @@ export interface AbortRules {
   guestMemoryMiB: number;
   /** iterations (dirty-sync rounds) without a new low of remaining bytes */
   stallIterations: number;
+  /**
+   * how much lower than the last low a new low must be (fraction); real traces jitter by a few
+   * hundred KiB around a floor, which must not count as progress. Default 1 %.
+   */
+  minImprovement?: number;
 }
 
 export type AbortVerdict =
@@ -35,7 +40,7 @@ export class AbortWatch {
     }
     // The first pass copies all of memory; the low-water mark means something from the second on.
     if (p.iterations < 2) return { abort: false };
-    if (p.remainingBytes < this.low) {
+    if (p.remainingBytes < this.low * (1 - (this.rules.minImprovement ?? 0.01))) {
       this.low = p.remainingBytes;
       this.lowIteration = p.iterations;
       return { abort: false };
