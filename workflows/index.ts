@@ -1,1 +1,2 @@
 export { smokeMigration } from './smoke.js';
+export { trial } from './trial.js';

@@ -1,0 +1,156 @@
+/**
+ * The trial workflow's logic on the real dev server, with stubbed activities (this test is about
+ * the workflow: escalation, fallback, outcomes, teardown, recording; the bed tests drive the real
+ * activities' building blocks).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDevServer, stopDevServer, type DevServerOptions } from '../server/dev-server.js';
+import { installRuntime } from '../server/runtime.js';
+import { workflowsPath } from '../workers/worker.js';
+import { planAttempts } from '../workflows/ladder.js';
+import type { AttemptResult, TrialActivities, TrialInput, TrialRow } from '../workflows/trial-types.js';
+import type { QueryMigrate } from '../activities/qemu/backend.js';
+
+const final = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'query-migrate-completed.json'), 'utf8')) as QueryMigrate;
+const dir = mkdtempSync(join(tmpdir(), 'miglab-trialwf-'));
+const opts: DevServerOptions = { ip: '127.0.0.1', port: 17243, uiPort: 18243, namespace: 'default', dir };
+
+const input = (over: Partial<TrialInput> = {}): TrialInput => ({
+  trialId: 'paper/dirty-ramp/64MiB/r1',
+  src: 'hosta',
+  dst: 'hostb',
+  spec: { name: 'vm1', memoryMiB: 256, vcpus: 1, kernel: '/k', initrd: '/i', guestCidr: '198.18.0.100/24', mac: '52:54:00:12:00:64', migrationPort: 49152 },
+  workload: { workingSetMiB: 64, rate: 'max', pattern: 'seq' },
+  migration: { maxBandwidth: 112 * 2 ** 20, downtimeLimitMs: 300, completionTimeoutSPerGiB: 800, stallIterations: 10 },
+  ladder: [{ step: 'raise-downtime', downtimeLimitMs: 1000 }, { step: 'auto-converge', initialThrottle: 20, increment: 10 }],
+  fallback: 'offline',
+  probeIntervalMs: 10,
+  bootTimeoutMs: 60_000,
+  ...over,
+});
+
+/** Stub activities: each live attempt answers from the script, every call is logged. */
+function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepareError?: Error; liveDelayMs?: number }) {
+  const calls: string[] = [];
+  const recorded: TrialRow[] = [];
+  let live = 0;
+  const acts: TrialActivities = {
+    async prepareVm() {
+      calls.push('prepareVm');
+      if (script.prepareError) throw script.prepareError;
+    },
+    async waitForGuest() { calls.push('waitForGuest'); return 5400; },
+    async startWorkload() { calls.push('startWorkload'); },
+    async measureDirtyRate() { calls.push('measureDirtyRate'); return 44.4; },
+    async startProbe() { calls.push('startProbe'); },
+    async stopProbe({ intervalMs }) { calls.push('stopProbe'); return { intervalMs, sent: 200, replies: 190, lost: 10, largestGapMs: 110, gapStartedAt: 1, downtimeMs: 100 }; },
+    async liveMigrate({ plan }) {
+      calls.push(`liveMigrate#${plan.index}:${plan.downtimeLimitMs}${plan.autoConverge ? '+ac' : ''}`);
+      if (script.liveDelayMs) await new Promise((r) => setTimeout(r, script.liveDelayMs));
+      return script.live[live++] ?? { status: 'failed', error: 'unscripted', polls: 0 };
+    },
+    async offlineMigrate() { calls.push('offlineMigrate'); return script.offline ?? { status: 'failed', error: 'unscripted', polls: 0 }; },
+    async recordTrial({ row }) { calls.push('recordTrial'); recorded.push(row); return 'recorded'; },
+    async teardown({ hosts }) { calls.push(`teardown:${hosts.join(',')}`); },
+  };
+  return { acts, calls, recorded };
+}
+
+const stall: AttemptResult = { status: 'aborted', rule: 'stall', reason: 'no new low of remaining bytes for 10 iterations', polls: 80 };
+const done: AttemptResult = { status: 'completed', final, polls: 12 };
+
+describe('trial workflow (stubbed activities, real dev server)', () => {
+  let conn: Connection;
+  let client: Client;
+  let native: NativeConnection;
+  let n = 0;
+
+  beforeAll(async () => {
+    await ensureDevServer(opts);
+    installRuntime();
+    conn = await Connection.connect({ address: `${opts.ip}:${opts.port}` });
+    client = new Client({ connection: conn });
+    native = await NativeConnection.connect({ address: `${opts.ip}:${opts.port}` });
+  }, 120_000);
+
+  afterAll(async () => {
+    await native?.close();
+    await conn?.close();
+    await stopDevServer(opts);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function runTrial(s: ReturnType<typeof stubs>, inp: TrialInput) {
+    const taskQueue = `trial-test-${++n}`;
+    const worker = await Worker.create({ connection: native, taskQueue, workflowsPath: workflowsPath(), activities: s.acts });
+    return worker.runUntil(client.workflow.execute('trial', { taskQueue, workflowId: `${inp.trialId}#${n}`, args: [inp] }) as Promise<TrialRow>);
+  }
+
+  it('plans attempts that escalate cumulatively', () => {
+    const plans = planAttempts({ maxBandwidth: 1, downtimeLimitMs: 300 }, input().ladder);
+    expect(plans.map((p) => [p.index, p.downtimeLimitMs, !!p.autoConverge])).toEqual([[0, 300, false], [1, 1000, false], [2, 1000, true]]);
+  });
+
+  it('converges at once: metrics from the final poll and the probe, recorded once, torn down', async () => {
+    const s = stubs({ live: [done] });
+    const row = await runTrial(s, input());
+    expect(row.outcome).toEqual({ kind: 'converged', attempt: 0, step: 'precopy' });
+    expect(row.metrics).toMatchObject({ tmtMs: 1109, dtMs: 100, dtSource: 'probe', mtMs: 1009 });
+    expect(row.dirtyRateMiBps).toBe(44.4);
+    expect(s.calls).toEqual(['prepareVm', 'waitForGuest', 'startWorkload', 'measureDirtyRate', 'startProbe', 'liveMigrate#0:300', 'stopProbe', 'teardown:hosta,hostb', 'recordTrial']);
+    expect(s.recorded).toHaveLength(1);
+  }, 60_000);
+
+  it('climbs the ladder until a rung converges', async () => {
+    const s = stubs({ live: [stall, stall, done] });
+    const row = await runTrial(s, input());
+    expect(row.outcome).toEqual({ kind: 'converged', attempt: 2, step: 'auto-converge (throttle 20% +10%)' });
+    expect(s.calls.filter((c) => c.startsWith('liveMigrate'))).toEqual(['liveMigrate#0:300', 'liveMigrate#1:1000', 'liveMigrate#2:1000+ac']);
+    expect(row.attempts.map((a) => a.result.status)).toEqual(['aborted', 'aborted', 'completed']);
+  }, 60_000);
+
+  it('falls back to offline migration when no rung converges', async () => {
+    const s = stubs({ live: [stall, stall, stall], offline: done });
+    const row = await runTrial(s, input());
+    expect(row.outcome).toEqual({ kind: 'offline', afterAttempts: 3 });
+    expect(row.metrics?.tmtMs).toBe(1109);
+    expect(s.calls).toContain('offlineMigrate');
+  }, 60_000);
+
+  it('fails with the attempts as its reason when there is no fallback, still tearing down and recording', async () => {
+    const s = stubs({ live: [stall, stall, stall] });
+    const row = await runTrial(s, input({ fallback: 'none' }));
+    expect(row.outcome.kind).toBe('failed');
+    expect(row.outcome.kind === 'failed' && row.outcome.reason).toMatch(/precopy: aborted; downtime limit 1000 ms: aborted; auto-converge .*: aborted/);
+    expect(row.metrics).toBeNull();
+    expect(s.calls.slice(-2)).toEqual(['teardown:hosta,hostb', 'recordTrial']);
+  }, 60_000);
+
+  it('records a failed trial (with its reason) when setting up the VM fails for good', async () => {
+    const s = stubs({ live: [], prepareError: ApplicationFailure.nonRetryable('VM vm1 is paused on hosta', 'VmState') });
+    const row = await runTrial(s, input({ workload: null }));
+    expect(row.outcome).toEqual({ kind: 'failed', reason: 'VM vm1 is paused on hosta' });
+    expect(s.calls).toEqual(['prepareVm', 'teardown:hosta,hostb', 'recordTrial']);
+  }, 60_000);
+
+  it('tears down when the trial is cancelled mid-migration, and records nothing', async () => {
+    const s = stubs({ live: [done], liveDelayMs: 3000 });
+    const taskQueue = `trial-test-${++n}`;
+    const worker = await Worker.create({ connection: native, taskQueue, workflowsPath: workflowsPath(), activities: s.acts });
+    const err = await worker.runUntil(async () => {
+      const h = await client.workflow.start('trial', { taskQueue, workflowId: `cancel-${n}`, args: [input()] });
+      while (!s.calls.some((c) => c.startsWith('liveMigrate'))) await new Promise((r) => setTimeout(r, 50));
+      await h.cancel();
+      return h.result().catch((e) => e);
+    });
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(s.calls).toContain('teardown:hosta,hostb');
+    expect(s.recorded).toHaveLength(0);
+  }, 60_000);
+});

@@ -1,0 +1,40 @@
+/**
+ * The escalation ladder as plain data: attempt 0 is default precopy, each further attempt applies
+ * one more rung on top of the ones before (as oVirt and Nova escalate), then the fallback.
+ */
+import type { LadderStep } from '../campaign/spec.js';
+
+export interface AttemptPlan {
+  /** 0 for default precopy, k for the k-th ladder rung */
+  index: number;
+  name: string;
+  maxBandwidth: number;
+  downtimeLimitMs: number;
+  autoConverge: { initialThrottle: number; increment: number } | null;
+  postcopy: boolean;
+}
+
+export function planAttempts(base: { maxBandwidth: number; downtimeLimitMs: number }, ladder: readonly LadderStep[]): AttemptPlan[] {
+  let current: AttemptPlan = { index: 0, name: 'precopy', ...base, autoConverge: null, postcopy: false };
+  const plans = [current];
+  ladder.forEach((step, i) => {
+    const next: AttemptPlan = { ...current, index: i + 1 };
+    switch (step.step) {
+      case 'raise-downtime':
+        next.downtimeLimitMs = step.downtimeLimitMs;
+        next.name = `downtime limit ${step.downtimeLimitMs} ms`;
+        break;
+      case 'auto-converge':
+        next.autoConverge = { initialThrottle: step.initialThrottle, increment: step.increment };
+        next.name = `auto-converge (throttle ${step.initialThrottle}% +${step.increment}%)`;
+        break;
+      case 'postcopy':
+        next.postcopy = true;
+        next.name = 'post-copy';
+        break;
+    }
+    plans.push(next);
+    current = next;
+  });
+  return plans;
+}

@@ -1,0 +1,69 @@
+/** The trial workflow's contract with its activities: small, serialisable values only. */
+import type { VmSpec } from '../activities/qemu/vm-spec.js';
+import type { QueryMigrate } from '../activities/qemu/backend.js';
+import type { ProbeSummary } from '../activities/probe/ping-output.js';
+import type { TrialMetrics } from '../activities/migration/metrics.js';
+import type { LadderStep } from '../campaign/spec.js';
+import type { AttemptPlan } from './ladder.js';
+
+export interface WorkloadSpec {
+  workingSetMiB: number;
+  rate: 'max' | number;
+  pattern: 'seq' | 'random';
+}
+
+export interface TrialInput {
+  trialId: string;
+  src: string;
+  dst: string;
+  spec: VmSpec;
+  workload: WorkloadSpec | null;
+  migration: { maxBandwidth: number; downtimeLimitMs: number; completionTimeoutSPerGiB: number; stallIterations: number };
+  ladder: LadderStep[];
+  fallback: 'offline' | 'none';
+  probeIntervalMs: number;
+  bootTimeoutMs: number;
+}
+
+/** One migration attempt as the activity reports it; its raw polls are in the results store. */
+export type AttemptResult =
+  | { status: 'completed'; final: QueryMigrate; polls: number }
+  | { status: 'aborted'; rule: 'completion-timeout' | 'stall'; reason: string; polls: number }
+  | { status: 'failed'; error: string; polls: number };
+
+export interface AttemptRecord {
+  plan: AttemptPlan | { index: number; name: 'offline' };
+  result: AttemptResult;
+}
+
+/** How a trial ended: exactly one of these, never a bag of flags. */
+export type TrialOutcome =
+  | { kind: 'converged'; attempt: number; step: string }
+  | { kind: 'offline'; afterAttempts: number }
+  | { kind: 'failed'; reason: string };
+
+export interface TrialRow {
+  trialId: string;
+  src: string;
+  dst: string;
+  workingSetMiB: number | null;
+  outcome: TrialOutcome;
+  metrics: TrialMetrics | null;
+  probe: ProbeSummary | null;
+  /** MiB/s as QEMU's calc-dirty-rate measured it before migrating */
+  dirtyRateMiBps: number | null;
+  attempts: AttemptRecord[];
+}
+
+export interface TrialActivities {
+  prepareVm(input: { host: string; spec: VmSpec }): Promise<void>;
+  waitForGuest(input: { spec: VmSpec; timeoutMs: number }): Promise<number>;
+  startWorkload(input: { spec: VmSpec; workload: WorkloadSpec }): Promise<void>;
+  measureDirtyRate(input: { host: string; vm: string }): Promise<number | null>;
+  startProbe(input: { trialId: string; spec: VmSpec; intervalMs: number }): Promise<void>;
+  stopProbe(input: { trialId: string; intervalMs: number }): Promise<ProbeSummary | null>;
+  liveMigrate(input: { trialId: string; src: string; dst: string; spec: VmSpec; plan: AttemptPlan; rules: { completionTimeoutSPerGiB: number; stallIterations: number } }): Promise<AttemptResult>;
+  offlineMigrate(input: { trialId: string; attempt: number; src: string; dst: string; spec: VmSpec; maxBandwidth: number }): Promise<AttemptResult>;
+  recordTrial(input: { trialId: string; row: TrialRow }): Promise<'recorded' | 'already-recorded'>;
+  teardown(input: { hosts: string[]; vm: string }): Promise<void>;
+}

@@ -1,0 +1,83 @@
+/**
+ * One trial, as the paper runs it: VM up on the source, workload at the trial's working set,
+ * probe on, live migration escalating through the ladder, offline fallback, probe off, metrics,
+ * record, and teardown that always runs.
+ */
+import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { deriveMetrics } from '../activities/migration/metrics.js';
+import { planAttempts } from './ladder.js';
+import type { AttemptRecord, TrialActivities, TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
+
+const short = proxyActivities<TrialActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { maximumAttempts: 5, initialInterval: '1 second', backoffCoefficient: 2 },
+});
+
+// Migrations run long and heartbeat every poll; a worker that dies is noticed within 30 s.
+const long = proxyActivities<TrialActivities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { maximumAttempts: 5, initialInterval: '2 seconds', backoffCoefficient: 2 },
+});
+
+const describe = (e: unknown) => (e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e));
+
+export async function trial(input: TrialInput): Promise<TrialRow> {
+  const { trialId, src, dst, spec } = input;
+  const attempts: AttemptRecord[] = [];
+  let outcome: TrialOutcome;
+  let row: TrialRow | undefined;
+  let dirtyRateMiBps: number | null = null;
+  try {
+    await short.prepareVm({ host: src, spec });
+    await long.waitForGuest({ spec, timeoutMs: input.bootTimeoutMs });
+    if (input.workload) {
+      await short.startWorkload({ spec, workload: input.workload });
+      dirtyRateMiBps = await short.measureDirtyRate({ host: src, vm: spec.name });
+    }
+    await short.startProbe({ trialId, spec, intervalMs: input.probeIntervalMs });
+
+    let final;
+    const plans = planAttempts(input.migration, input.ladder);
+    for (const plan of plans) {
+      const result = await long.liveMigrate({ trialId, src, dst, spec, plan, rules: input.migration });
+      attempts.push({ plan, result });
+      if (result.status === 'completed') {
+        final = result.final;
+        outcome = { kind: 'converged', attempt: plan.index, step: plan.name };
+        break;
+      }
+    }
+    if (!final && input.fallback === 'offline') {
+      const result = await long.offlineMigrate({ trialId, attempt: plans.length, src, dst, spec, maxBandwidth: input.migration.maxBandwidth });
+      attempts.push({ plan: { index: plans.length, name: 'offline' }, result });
+      if (result.status === 'completed') {
+        final = result.final;
+        outcome = { kind: 'offline', afterAttempts: plans.length };
+      }
+    }
+    const probe = await short.stopProbe({ trialId, intervalMs: input.probeIntervalMs });
+    outcome ??= { kind: 'failed', reason: `no attempt completed (${attempts.map((a) => `${a.plan.name}: ${a.result.status}`).join('; ')})` };
+    row = {
+      trialId, src, dst,
+      workingSetMiB: input.workload?.workingSetMiB ?? null,
+      outcome,
+      metrics: final ? deriveMetrics(final, probe ?? undefined) : null,
+      probe, dirtyRateMiBps, attempts,
+    };
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    row = {
+      trialId, src, dst,
+      workingSetMiB: input.workload?.workingSetMiB ?? null,
+      outcome: { kind: 'failed', reason: describe(err) },
+      metrics: null, probe: null, dirtyRateMiBps, attempts,
+    };
+  } finally {
+    // Whatever happened, the VM must not be left running, least of all on both hosts.
+    await CancellationScope.nonCancellable(() => short.teardown({ hosts: [src, dst], vm: spec.name }));
+  }
+  await short.recordTrial({ trialId, row });
+  if (!row) throw ApplicationFailure.nonRetryable('trial ended without a row');
+  return row;
+}
