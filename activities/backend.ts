@@ -16,6 +16,8 @@ export interface MigrationParams {
   maxBandwidth: number;
   /** the longest pause precopy may aim for at switchover, ms */
   downtimeLimitMs: number;
+  /** throttle the guest's vCPUs while precopy lags (QEMU's auto-converge) */
+  autoConverge?: { initialThrottle: number; increment: number } | null;
 }
 
 /** One poll of a running migration, hypervisor-neutral. */
@@ -31,7 +33,7 @@ export interface MigrationProgress {
 }
 
 export type MigrationResult =
-  | { status: 'completed'; totalTimeMs: number; downtimeMs: number; setupTimeMs: number; transferredBytes: number; iterations: number; polls: number }
+  | { status: 'completed'; totalTimeMs: number; downtimeMs: number; setupTimeMs: number; transferredBytes: number; iterations: number; polls: number; final: Record<string, unknown> }
   | { status: 'failed' | 'cancelled'; error: string; polls: number; last: MigrationProgress | undefined };
 
 export interface MigrationWatch {

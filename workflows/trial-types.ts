@@ -18,7 +18,14 @@ export interface TrialInput {
   dst: string;
   spec: VmSpec;
   workload: WorkloadSpec | null;
-  migration: { maxBandwidth: number; downtimeLimitMs: number; completionTimeoutSPerGiB: number; stallIterations: number };
+  migration: {
+    maxBandwidth: number;
+    downtimeLimitMs: number;
+    completionTimeoutSPerGiB: number;
+    stallIterations: number;
+    /** bandwidth for the offline fallback; by default the live cap */
+    fallbackMaxBandwidth?: number;
+  };
   ladder: LadderStep[];
   fallback: 'offline' | 'none';
   probeIntervalMs: number;
@@ -65,5 +72,5 @@ export interface TrialActivities {
   liveMigrate(input: { trialId: string; src: string; dst: string; spec: VmSpec; plan: AttemptPlan; rules: { completionTimeoutSPerGiB: number; stallIterations: number } }): Promise<AttemptResult>;
   offlineMigrate(input: { trialId: string; attempt: number; src: string; dst: string; spec: VmSpec; maxBandwidth: number }): Promise<AttemptResult>;
   recordTrial(input: { trialId: string; row: TrialRow }): Promise<'recorded' | 'already-recorded'>;
-  teardown(input: { hosts: string[]; vm: string }): Promise<void>;
+  teardown(input: { trialId: string; hosts: string[]; vm: string }): Promise<void>;
 }

@@ -49,7 +49,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       }
     }
     if (!final && input.fallback === 'offline') {
-      const result = await long.offlineMigrate({ trialId, attempt: plans.length, src, dst, spec, maxBandwidth: input.migration.maxBandwidth });
+      const result = await long.offlineMigrate({ trialId, attempt: plans.length, src, dst, spec, maxBandwidth: input.migration.fallbackMaxBandwidth ?? input.migration.maxBandwidth });
       attempts.push({ plan: { index: plans.length, name: 'offline' }, result });
       if (result.status === 'completed') {
         final = result.final;
@@ -75,7 +75,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
     };
   } finally {
     // Whatever happened, the VM must not be left running, least of all on both hosts.
-    await CancellationScope.nonCancellable(() => short.teardown({ hosts: [src, dst], vm: spec.name }));
+    await CancellationScope.nonCancellable(() => short.teardown({ trialId, hosts: [src, dst], vm: spec.name }));
   }
   await short.recordTrial({ trialId, row });
   if (!row) throw ApplicationFailure.nonRetryable('trial ended without a row');

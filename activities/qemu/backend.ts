@@ -182,7 +182,13 @@ export class QemuBackend implements HypervisorBackend {
       });
       await this.withQmp(src, vm, async (q) => {
         if (mode.offline) await q.execute('stop');
-        await q.execute('migrate-set-parameters', { 'max-bandwidth': params.maxBandwidth, 'downtime-limit': params.downtimeLimitMs });
+        const ac = params.autoConverge ?? null;
+        await q.execute('migrate-set-capabilities', { capabilities: [{ capability: 'auto-converge', state: ac !== null }] });
+        await q.execute('migrate-set-parameters', {
+          'max-bandwidth': params.maxBandwidth,
+          'downtime-limit': params.downtimeLimitMs,
+          ...(ac ? { 'cpu-throttle-initial': ac.initialThrottle, 'cpu-throttle-increment': ac.increment } : {}),
+        });
         await q.execute('migrate', { uri });
       });
     }
@@ -210,6 +216,7 @@ export class QemuBackend implements HypervisorBackend {
             transferredBytes: info.ram?.transferred ?? 0,
             iterations: info.ram?.['dirty-sync-count'] ?? 0,
             polls,
+            final: info as Record<string, unknown>,
           };
         }
         if (info.status === 'failed' || info.status === 'cancelled') {
@@ -223,6 +230,24 @@ export class QemuBackend implements HypervisorBackend {
         }
         await sleep(this.pollIntervalMs);
       }
+    });
+  }
+
+  /** The guest's dirty rate in MiB/s as QEMU samples it (calc-dirty-rate), or null if unsupported. */
+  async measureDirtyRate(hostName: string, vm: string, seconds = 1): Promise<number | null> {
+    return this.withQmp(hostName, vm, async (q) => {
+      try {
+        await q.execute('calc-dirty-rate', { 'calc-time': seconds });
+      } catch (err) {
+        if (err instanceof QmpCommandError) return null;
+        throw err;
+      }
+      for (let i = 0; i < 50 + seconds * 20; i++) {
+        const r = await q.execute<{ status: string; 'dirty-rate'?: number }>('query-dirty-rate');
+        if (r.status === 'measured') return r['dirty-rate'] ?? null;
+        await sleep(100);
+      }
+      return null;
     });
   }
 

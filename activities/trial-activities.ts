@@ -1,0 +1,164 @@
+/**
+ * The trial workflow's activities on real hosts: QEMU over SSH and QMP, the guest's workload over
+ * SSH, the ping probe on the controller. Raw series go to the results store; what returns to the
+ * workflow is small.
+ */
+import { openSync, closeSync, existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { BedInventory } from '../lab/bed.js';
+import { guestAddress, guestSsh } from '../lab/guest.js';
+import { pidFromFile, processAlive } from '../lib/process.js';
+import { spawnDetached } from '../lib/exec.js';
+import type { ResultsStore } from '../results/store.js';
+import type { AttemptResult, TrialActivities } from '../workflows/trial-types.js';
+import type { MigrationProgress, MigrationResult } from './backend.js';
+import { createLabActivities } from './lab-activities.js';
+import { AbortWatch, type AbortVerdict } from './migration/abort-rules.js';
+import { parsePingLine, summarizePing, type PingEvent } from './probe/ping-output.js';
+import type { QemuBackend, QueryMigrate } from './qemu/backend.js';
+import type { SshPool } from './ssh/pool.js';
+import { commandLine } from './ssh/shell-quote.js';
+
+export interface TrialActivityDeps {
+  pool: SshPool;
+  backend: QemuBackend;
+  inventory: BedInventory;
+  store: ResultsStore;
+}
+
+const heartbeat = (details?: unknown) => {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    /* outside an activity */
+  }
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function toAttempt(r: MigrationResult, verdict: AbortVerdict): AttemptResult {
+  if (r.status === 'completed') return { status: 'completed', final: r.final as QueryMigrate, polls: r.polls };
+  if (verdict.abort) return { status: 'aborted', rule: verdict.rule, reason: verdict.reason, polls: r.polls };
+  return { status: 'failed', error: r.error, polls: r.polls };
+}
+
+export function createTrialActivities(deps: TrialActivityDeps): TrialActivities {
+  const { pool, backend, inventory, store } = deps;
+  const lab = createLabActivities({ pool, backend, inventory });
+  const probeFiles = (trialId: string) => {
+    const dir = store.rawDir(trialId, 0).replace(/attempt-0$/, 'probe');
+    return { dir, out: join(dir, 'ping.txt'), pid: join(dir, 'ping.pid') };
+  };
+
+  /** Runs one migration (live or offline), keeping every poll as a raw series of the attempt. */
+  async function migrateWith(
+    trialId: string,
+    attempt: number,
+    run: (watch: { onProgress: (p: MigrationProgress) => void; abortIf: (p: MigrationProgress) => string | undefined }) => Promise<MigrationResult>,
+    watchRules: AbortWatch | undefined,
+  ): Promise<AttemptResult> {
+    const polls: string[] = [];
+    let verdict: AbortVerdict = { abort: false };
+    const result = await run({
+      onProgress: (p) => {
+        polls.push(JSON.stringify({ t: Date.now(), ...p }));
+        heartbeat(p);
+      },
+      abortIf: (p) => {
+        if (!watchRules || verdict.abort) return undefined;
+        verdict = watchRules.observe(p);
+        return verdict.abort ? verdict.reason : undefined;
+      },
+    });
+    await store.writeRaw(trialId, attempt, 'query-migrate.jsonl', polls.join('\n') + '\n');
+    return toAttempt(result, verdict);
+  }
+
+  return {
+    async prepareVm({ host, spec }) {
+      await lab.startVm({ host, spec });
+    },
+
+    waitForGuest: lab.waitForGuest,
+
+    async startWorkload({ spec, workload }) {
+      const guest = guestSsh(inventory, spec);
+      const argv = ['dirtier', '-m', workload.workingSetMiB, '-r', workload.rate, '-p', workload.pattern, '-i', 10];
+      // A retried step replaces a workload left by the attempt before: one dirtier per guest.
+      await pool.execShell(guest, `pkill -x dirtier; setsid ${commandLine(argv)} > /tmp/dirtier.log 2>&1 < /dev/null &`);
+      for (let i = 0; i < 300; i++) {
+        const log = (await pool.exec(guest, ['cat', '/tmp/dirtier.log'], { allowFailure: true })).stdout;
+        if (log.includes('ready ')) return;
+        heartbeat({ waitingFor: 'dirtier ready' });
+        await sleep(100);
+      }
+      throw ApplicationFailure.retryable(`dirtier did not report ready in ${spec.name} within 30 s`, 'WorkloadNotReady');
+    },
+
+    async measureDirtyRate({ host, vm }) {
+      return backend.measureDirtyRate(host, vm);
+    },
+
+    async startProbe({ trialId, spec, intervalMs }) {
+      const f = probeFiles(trialId);
+      const pid = pidFromFile(f.pid);
+      if (pid !== undefined && processAlive(pid)) return; // already probing (a retried step)
+      await mkdir(f.dir, { recursive: true });
+      const fd = openSync(f.out, 'a');
+      try {
+        // Bound to the bed's interface: the probe can reach nothing outside the bed.
+        const child = spawnDetached('ping', ['-D', '-O', '-n', '-i', String(intervalMs / 1000), '-W', '1', '-I', inventory.plan.controllerIf, guestAddress(spec)], fd);
+        await writeFile(f.pid, String(child));
+      } finally {
+        closeSync(fd);
+      }
+    },
+
+    async stopProbe({ trialId, intervalMs }) {
+      const f = probeFiles(trialId);
+      const pid = pidFromFile(f.pid);
+      if (pid !== undefined && processAlive(pid)) {
+        process.kill(pid, 'SIGINT');
+        for (let i = 0; i < 50 && processAlive(pid); i++) await sleep(50);
+      }
+      if (!existsSync(f.out)) return null;
+      const events = readFileSync(f.out, 'utf8').split('\n').map(parsePingLine).filter((e): e is PingEvent => e !== undefined);
+      return summarizePing(events, intervalMs);
+    },
+
+    async liveMigrate({ trialId, src, dst, spec, plan, rules }) {
+      const watch = new AbortWatch({ ...rules, guestMemoryMiB: spec.memoryMiB });
+      const params = { maxBandwidth: plan.maxBandwidth, downtimeLimitMs: plan.downtimeLimitMs, autoConverge: plan.autoConverge };
+      if (plan.postcopy) throw ApplicationFailure.nonRetryable('post-copy is not supported by the QEMU backend yet', 'Unsupported');
+      const result = await migrateWith(trialId, plan.index, (w) => backend.migrate(src, dst, spec, params, w), watch);
+      if (result.status !== 'completed') {
+        // An abandoned attempt leaves the VM on the source; make sure, and clear the destination.
+        const state = await backend.vmState(src, spec.name);
+        if (state.kind !== 'running') throw ApplicationFailure.nonRetryable(`after cancelling, ${spec.name} is ${state.kind} on ${src}, not running`, 'VmState');
+        await backend.stopVm(dst, spec.name);
+      }
+      return result;
+    },
+
+    async offlineMigrate({ trialId, attempt, src, dst, spec, maxBandwidth }) {
+      const params = { maxBandwidth, downtimeLimitMs: 300, autoConverge: null };
+      const result = await migrateWith(trialId, attempt, (w) => backend.migrateOffline(src, dst, spec, params, w), undefined);
+      if (result.status === 'completed') await backend.stopVm(src, spec.name); // the paused source copy
+      return result;
+    },
+
+    async recordTrial({ trialId, row }) {
+      return store.recordTrial(trialId, row);
+    },
+
+    async teardown({ trialId, hosts, vm }) {
+      const f = probeFiles(trialId);
+      const pid = pidFromFile(f.pid);
+      if (pid !== undefined && processAlive(pid)) process.kill(pid, 'SIGKILL');
+      for (const host of hosts) await backend.stopVm(host, vm);
+    },
+  };
+}
