@@ -5,6 +5,7 @@ import { DEFAULT_BED, labDown, labStatus, labUp } from '../lab/bed.js';
 import { labProblems } from '../lab/prereqs.js';
 import { devServerStatus, ensureDevServer, stopDevServer } from '../server/dev-server.js';
 import { formatSmoke, runSmoke } from './smoke.js';
+import { runCampaign, summaryTable } from './run.js';
 import { loadCampaign } from '../campaign/load.js';
 import { expandTrials } from '../campaign/trials.js';
 
@@ -105,6 +106,28 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
         const per = spec.scenarios.map((s) => `${s.name}: ${trials.filter((t) => t.scenario === s.name).length}`).join(', ');
         return `${file}: campaign ${spec.campaign} is valid: ${trials.length} trials (${per})`;
       });
+    });
+
+  program
+    .command('run')
+    .description('run a campaign on the local bed (resumes one already running or partly recorded)')
+    .argument('<campaign.yaml>')
+    .option('--json', 'print the trial rows as JSON at the end')
+    .action(async (file: string, o) => {
+      const tty = process.stderr.isTTY;
+      const r = await runCampaign({
+        file,
+        log: say,
+        progress: (p, s) => {
+          const bar = p.total ? '#'.repeat(Math.round((p.recorded / p.total) * 30)).padEnd(30, '.') : '';
+          const line = `[${bar}] ${p.recorded}/${p.total} trials  ${p.outcomes.converged} converged, ${p.outcomes.offline} offline, ${p.outcomes.failed} failed  ${s.toFixed(0)} s${p.paused ? '  PAUSED' : ''}  ${p.runningNow.join(' ')}`;
+          if (tty) process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 120) - 1).padEnd((process.stderr.columns ?? 120) - 1)}`);
+          else say(line);
+        },
+      });
+      if (tty) process.stderr.write('\n');
+      print(r.rows, !!o.json, () => `${summaryTable(r.rows)}\nresults: ${r.resultsDir}${r.uiUrl ? `\naudit: ${r.uiUrl}/namespaces/default/workflows/${encodeURIComponent(r.workflowId)}` : ''}`);
+      if (r.progress.outcomes.failed > 0) process.exitCode = ExitCode.Failed;
     });
 
   program

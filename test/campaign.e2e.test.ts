@@ -1,0 +1,63 @@
+/** `miglab run` on a two-trial campaign on the bed: every trial recorded once, and a rerun repeats none. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCampaign } from '../cli/run.js';
+import { labDown } from '../lab/bed.js';
+import { stopDevServer, type DevServerOptions } from '../server/dev-server.js';
+import type { CampaignProgress } from '../workflows/campaign.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'miglab-campaign-e2e-'));
+const server: DevServerOptions = { ip: '127.0.0.1', port: 17273, uiPort: 18273, namespace: 'default', dir: join(dir, 'temporal') };
+const file = join(dir, 'tiny.yaml');
+writeFileSync(file, `campaign: tiny
+bed: camp
+vm:
+  memoryMiB: 256
+scenarios:
+  - name: baseline
+    kind: baseline
+  - name: ramp
+    kind: dirty-ramp
+    workingSetsMiB: [8]
+repetitions: 1
+migration:
+  bandwidthMiBps: 112
+  downtimeLimitMs: 300
+results: results
+`);
+
+describe('miglab run on the bed', () => {
+  afterAll(async () => {
+    await labDown('camp');
+    await stopDevServer(server);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const run = (seen: CampaignProgress[]) =>
+    runCampaign({ file, log: () => undefined, progress: (p) => seen.push(p), temporal: { kind: 'embedded', options: server }, bedSubnet: '198.18.8.0/24' });
+
+  it('runs every trial once, records each, and reports progress as it goes', async () => {
+    const seen: CampaignProgress[] = [];
+    const r = await run(seen);
+    expect(r.resultsDir).toBe(join(dir, 'results'));
+    expect(r.progress).toMatchObject({ total: 2, recorded: 2 });
+    expect(r.rows.map((x) => x.trialId).sort()).toEqual(['tiny/baseline/idle/r1', 'tiny/ramp/8MiB/r1']);
+    for (const row of r.rows) {
+      expect(row.outcome.kind).not.toBe('failed');
+      expect(row.metrics?.tmtMs).toBeGreaterThan(0);
+    }
+    expect(r.rows.find((x) => x.trialId === 'tiny/ramp/8MiB/r1')!.workingSetMiB).toBe(8);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.some((p) => p.runningNow.length > 0)).toBe(true);
+  }, 300_000);
+
+  it('a rerun finds every trial recorded and runs none again', async () => {
+    const seen: CampaignProgress[] = [];
+    const r = await run(seen);
+    expect(r.progress).toMatchObject({ total: 2, recorded: 2 });
+    expect(r.rows).toHaveLength(2);
+    expect(seen.every((p) => p.runningNow.length === 0)).toBe(true);
+  }, 120_000);
+});

@@ -1,0 +1,92 @@
+/**
+ * A campaign: its trials spread over host pairs (one lane per pair, one migration at a time on
+ * each), trials already recorded skipped (so a rerun or a resume never repeats one), a failed trial
+ * never stopping the rest, pause/resume signals, a progress query, and continue-as-new to keep
+ * history bounded however many trials there are.
+ */
+import {
+  condition, continueAsNew, defineQuery, defineSignal, executeChild, proxyActivities, setHandler, workflowInfo, ParentClosePolicy,
+} from '@temporalio/workflow';
+import type { TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
+
+export interface CampaignInput {
+  campaign: string;
+  /** one trial template per pair: everything but the trial's id and workload */
+  lanes: { src: string; dst: string; template: Omit<TrialInput, 'trialId' | 'workload' | 'src' | 'dst'> }[];
+  trials: { id: string; scenario: string; workingSetMiB: number | null; rate: 'max' | number; pattern: 'seq' | 'random' }[];
+  /** start a fresh run (continue-as-new) after this many trials in one run */
+  trialsPerRun?: number;
+}
+
+export interface CampaignProgress {
+  total: number;
+  recorded: number;
+  runningNow: string[];
+  outcomes: Record<TrialOutcome['kind'], number>;
+  paused: boolean;
+}
+
+export const progressQuery = defineQuery<CampaignProgress>('progress');
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+
+export interface CampaignActivities {
+  recordedTrials(input: { campaign: string }): Promise<{ id: string; outcome: TrialOutcome['kind'] }[]>;
+}
+
+const acts = proxyActivities<CampaignActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 10 } });
+
+export async function campaign(input: CampaignInput): Promise<CampaignProgress> {
+  const recorded = await acts.recordedTrials({ campaign: input.campaign });
+  const done = new Set(recorded.map((r) => r.id));
+  const outcomes: Record<TrialOutcome['kind'], number> = { converged: 0, offline: 0, failed: 0 };
+  for (const r of recorded) outcomes[r.outcome]++;
+  const runningNow = new Set<string>();
+  let paused = false;
+  setHandler(progressQuery, () => ({ total: input.trials.length, recorded: done.size, runningNow: [...runningNow], outcomes, paused }));
+  setHandler(pauseSignal, () => void (paused = true));
+  setHandler(resumeSignal, () => void (paused = false));
+
+  const pending = input.trials.filter((t) => !done.has(t.id));
+  const budget = input.trialsPerRun ?? 500;
+  let started = 0;
+
+  // Each lane takes the next pending trial when it is free: pairs run in parallel, a host never
+  // migrates two VMs at once.
+  const lane = async (laneIndex: number) => {
+    const l = input.lanes[laneIndex]!;
+    for (;;) {
+      await condition(() => !paused);
+      if (started >= budget) return;
+      const t = pending.shift();
+      if (!t) return;
+      started++;
+      runningNow.add(t.id);
+      const trialInput: TrialInput = {
+        ...l.template,
+        trialId: t.id,
+        src: l.src,
+        dst: l.dst,
+        workload: t.workingSetMiB === null ? null : { workingSetMiB: t.workingSetMiB, rate: t.rate, pattern: t.pattern },
+      };
+      try {
+        const row = await executeChild<(i: TrialInput) => Promise<TrialRow>>('trial', {
+          workflowId: `${workflowInfo().workflowId}/${t.id}`,
+          args: [trialInput],
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        });
+        outcomes[row.outcome.kind]++;
+      } catch {
+        // The trial workflow records its own failures; one that could not even do that is
+        // counted here and left for the next run, which will find it unrecorded and run it again.
+        outcomes.failed++;
+      }
+      done.add(t.id);
+      runningNow.delete(t.id);
+    }
+  };
+  await Promise.all(input.lanes.map((_, i) => lane(i)));
+
+  if (pending.length > 0) await continueAsNew<typeof campaign>(input);
+  return { total: input.trials.length, recorded: done.size, runningNow: [], outcomes, paused };
+}
