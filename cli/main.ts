@@ -115,14 +115,24 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .option('--json', 'print the trial rows as JSON at the end')
     .action(async (file: string, o) => {
       const tty = process.stderr.isTTY;
+      let last = '';
+      let firstRecorded: number | undefined;
       const r = await runCampaign({
         file,
         log: say,
         progress: (p, s) => {
+          firstRecorded ??= p.recorded; // trials recorded before this run say nothing about its pace
+          const doneNow = p.recorded - firstRecorded;
+          const eta = doneNow > 0 ? ` / ~${((s / doneNow) * (p.total - p.recorded)).toFixed(0)} s left` : '';
           const bar = p.total ? '#'.repeat(Math.round((p.recorded / p.total) * 30)).padEnd(30, '.') : '';
-          const line = `[${bar}] ${p.recorded}/${p.total} trials  ${p.outcomes.converged} converged, ${p.outcomes.offline} offline, ${p.outcomes.failed} failed  ${s.toFixed(0)} s${p.paused ? '  PAUSED' : ''}  ${p.runningNow.join(' ')}`;
-          if (tty) process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 120) - 1).padEnd((process.stderr.columns ?? 120) - 1)}`);
-          else say(line);
+          const state = `${p.recorded}/${p.total} trials  ${p.outcomes.converged} converged, ${p.outcomes.offline} offline, ${p.outcomes.failed} failed${p.paused ? '  PAUSED' : ''}  ${p.runningNow.join(' ')}`;
+          if (tty) {
+            const line = `[${bar}] ${s.toFixed(0)} s${eta}  ${state}`;
+            process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 120) - 1).padEnd((process.stderr.columns ?? 120) - 1)}`);
+          } else if (state !== last) {
+            say(`[${bar}] ${s.toFixed(0)} s${eta}  ${state}`); // in a log, one line per change
+          }
+          last = state;
         },
       });
       if (tty) process.stderr.write('\n');

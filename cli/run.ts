@@ -4,8 +4,6 @@
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { createCampaignActivities } from '../activities/campaign-activities.js';
-import { QemuBackend } from '../activities/qemu/backend.js';
-import { SshPool } from '../activities/ssh/pool.js';
 import { createTrialActivities } from '../activities/trial-activities.js';
 import { loadCampaign } from '../campaign/load.js';
 import { expandTrials } from '../campaign/trials.js';
@@ -13,8 +11,9 @@ import { UserError } from '../lib/errors.js';
 import { labUp } from '../lab/bed.js';
 import { labVmSpec } from '../lab/guest.js';
 import { ResultsStore } from '../results/store.js';
-import { connectTemporal, type TemporalTarget } from '../server/connection.js';
-import { createWorker, TASK_QUEUE } from '../workers/worker.js';
+import type { TemporalTarget } from '../server/connection.js';
+import { TASK_QUEUE } from '../workers/worker.js';
+import { withBedWorker } from './bed-worker.js';
 import type { CampaignInput, CampaignProgress } from '../workflows/campaign.js';
 import type { TrialRow } from '../workflows/trial-types.js';
 
@@ -70,48 +69,39 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
     }),
   };
 
-  const session = await connectTemporal(o.temporal, o.log);
-  const pool = new SshPool();
-  const workerConnection = await session.nativeConnection();
-  try {
-    const backend = new QemuBackend({ pool, hosts: inventory.hosts });
-    const worker = await createWorker({
-      connection: workerConnection,
-      namespace: session.namespace,
-      activities: { ...createTrialActivities({ pool, backend, inventory, store }), ...createCampaignActivities({ store }) },
-    });
-    const workflowId = `campaign/${spec.campaign}`;
-    let handle;
-    try {
-      handle = await session.client.workflow.start('campaign', { taskQueue: TASK_QUEUE, workflowId, args: [input] });
-      o.log(`campaign ${spec.campaign}: ${trials.length} trials on ${pairs.map((p) => p.join('→')).join(', ')}; results in ${resultsDir}`);
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      handle = session.client.workflow.getHandle(workflowId);
-      o.log(`campaign ${spec.campaign} is already running: attaching to it`);
-    }
-    const started = Date.now();
-    const progress = await worker.runUntil(async () => {
-      const result = handle.result() as Promise<CampaignProgress>;
-      let finished = false;
-      void result.finally(() => (finished = true)).catch(() => undefined);
-      while (!finished) {
-        try {
-          o.progress(await handle.query<CampaignProgress>('progress'), (Date.now() - started) / 1000);
-        } catch {
-          /* between runs (continue-as-new) the query may miss: try again */
-        }
-        await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+  return withBedWorker(
+    { inventory, temporal: o.temporal, log: o.log },
+    ({ pool, backend }) => ({ ...createTrialActivities({ pool, backend, inventory, store }), ...createCampaignActivities({ store }) }),
+    async ({ session, worker }) => {
+      const workflowId = `campaign/${spec.campaign}`;
+      let handle;
+      try {
+        handle = await session.client.workflow.start('campaign', { taskQueue: TASK_QUEUE, workflowId, args: [input] });
+        o.log(`campaign ${spec.campaign}: ${trials.length} trials on ${pairs.map((p) => p.join('→')).join(', ')}; results in ${resultsDir}`);
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        handle = session.client.workflow.getHandle(workflowId);
+        o.log(`campaign ${spec.campaign} is already running: attaching to it`);
       }
-      return result;
-    });
-    const rows = (await store.readTrials<TrialRow>()).map((t) => t.row);
-    return { workflowId, progress, rows, resultsDir, uiUrl: session.uiUrl };
-  } finally {
-    await pool.closeAll();
-    await workerConnection.close();
-    await session.close();
-  }
+      const started = Date.now();
+      const progress = await worker.runUntil(async () => {
+        const result = handle.result() as Promise<CampaignProgress>;
+        let finished = false;
+        void result.finally(() => (finished = true)).catch(() => undefined);
+        while (!finished) {
+          try {
+            o.progress(await handle.query<CampaignProgress>('progress'), (Date.now() - started) / 1000);
+          } catch {
+            /* between runs (continue-as-new) the query may miss: try again */
+          }
+          await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+        }
+        return result;
+      });
+      const rows = (await store.readTrials<TrialRow>()).map((t) => t.row);
+      return { workflowId, progress, rows, resultsDir, uiUrl: session.uiUrl };
+    },
+  );
 }
 
 /** One line a trial group: scenario and size, n, outcomes, mean TMT / DT / MD. */

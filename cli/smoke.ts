@@ -1,11 +1,10 @@
 /** `miglab smoke`: the bed's smoke migration as a Temporal workflow, from bed up to bed down. */
 import { createLabActivities } from '../activities/lab-activities.js';
-import { QemuBackend } from '../activities/qemu/backend.js';
-import { SshPool } from '../activities/ssh/pool.js';
 import { labDown, labUp } from '../lab/bed.js';
 import { labVmSpec } from '../lab/guest.js';
-import { connectTemporal, type TemporalTarget } from '../server/connection.js';
-import { createWorker, TASK_QUEUE } from '../workers/worker.js';
+import type { TemporalTarget } from '../server/connection.js';
+import { TASK_QUEUE } from '../workers/worker.js';
+import { withBedWorker } from './bed-worker.js';
 import type { SmokeInput, SmokeResult } from '../workflows/smoke.js';
 
 export interface SmokeOptions {
@@ -22,36 +21,30 @@ export async function runSmoke(o: SmokeOptions): Promise<{ workflowId: string; r
   const log = o.log;
   log(`bed ${o.bed}: up`);
   const inventory = await labUp({ bed: o.bed, subnet: o.subnet }, (l) => log(`  ${l}`));
-  const session = await connectTemporal(o.temporal, log);
-  const pool = new SshPool();
-  const workerConnection = await session.nativeConnection();
   try {
-    const backend = new QemuBackend({ pool, hosts: inventory.hosts });
-    const worker = await createWorker({
-      connection: workerConnection,
-      namespace: session.namespace,
-      activities: createLabActivities({ pool, backend, inventory }),
-    });
-    const [src, dst] = inventory.hosts;
-    if (!src || !dst) throw new Error('the smoke migration needs two bed hosts');
-    const input: SmokeInput = {
-      spec: labVmSpec(inventory, 0, { name: 'smoke', memoryMiB: o.memoryMiB }),
-      src: src.name,
-      dst: dst.name,
-      // about 1 GbE, QEMU's default downtime limit: the paper's setting
-      params: { maxBandwidth: 112 * 1024 * 1024, downtimeLimitMs: 300 },
-      bootTimeoutMs: 120_000,
-    };
-    const workflowId = `smoke-${o.bed}-${new Date().toISOString().replace(/[:.]/g, '')}`;
-    log(`workflow ${workflowId}: boot ${input.spec.name} (${input.spec.memoryMiB} MiB) on ${src.name}, migrate to ${dst.name}`);
-    const result = await worker.runUntil(
-      session.client.workflow.execute('smokeMigration', { taskQueue: TASK_QUEUE, workflowId, args: [input] }) as Promise<SmokeResult>,
+    return await withBedWorker(
+      { inventory, temporal: o.temporal, log },
+      ({ pool, backend }) => createLabActivities({ pool, backend, inventory }),
+      async ({ session, worker }) => {
+        const [src, dst] = inventory.hosts;
+        if (!src || !dst) throw new Error('the smoke migration needs two bed hosts');
+        const input: SmokeInput = {
+          spec: labVmSpec(inventory, 0, { name: 'smoke', memoryMiB: o.memoryMiB }),
+          src: src.name,
+          dst: dst.name,
+          // about 1 GbE, QEMU's default downtime limit: the paper's setting
+          params: { maxBandwidth: 112 * 1024 * 1024, downtimeLimitMs: 300 },
+          bootTimeoutMs: 120_000,
+        };
+        const workflowId = `smoke-${o.bed}-${new Date().toISOString().replace(/[:.]/g, '')}`;
+        log(`workflow ${workflowId}: boot ${input.spec.name} (${input.spec.memoryMiB} MiB) on ${src.name}, migrate to ${dst.name}`);
+        const result = await worker.runUntil(
+          session.client.workflow.execute('smokeMigration', { taskQueue: TASK_QUEUE, workflowId, args: [input] }) as Promise<SmokeResult>,
+        );
+        return { workflowId, result, uiUrl: session.uiUrl };
+      },
     );
-    return { workflowId, result, uiUrl: session.uiUrl };
   } finally {
-    await pool.closeAll();
-    await workerConnection.close();
-    await session.close();
     if (!o.keepBed) {
       const down = await labDown(o.bed);
       log(`bed ${o.bed}: down (${down.namespaces.length} namespaces removed)`);

@@ -1,0 +1,35 @@
+/**
+ * What `miglab smoke` and `miglab run` share: a Temporal session, an SSH pool and the QEMU backend
+ * for the bed, and a worker in this process with the activities the caller builds from them; all
+ * closed again when the caller's work is done.
+ */
+import type { Worker } from '@temporalio/worker';
+import { QemuBackend } from '../activities/qemu/backend.js';
+import { SshPool } from '../activities/ssh/pool.js';
+import type { BedInventory } from '../lab/bed.js';
+import { connectTemporal, type TemporalSession, type TemporalTarget } from '../server/connection.js';
+import { createWorker } from '../workers/worker.js';
+
+export interface BedWorkerContext {
+  session: TemporalSession;
+  worker: Worker;
+}
+
+export async function withBedWorker<T>(
+  opts: { inventory: BedInventory; temporal: TemporalTarget | undefined; log: (l: string) => void },
+  activities: (deps: { pool: SshPool; backend: QemuBackend }) => object,
+  work: (ctx: BedWorkerContext) => Promise<T>,
+): Promise<T> {
+  const session = await connectTemporal(opts.temporal, opts.log);
+  const pool = new SshPool();
+  const workerConnection = await session.nativeConnection();
+  try {
+    const backend = new QemuBackend({ pool, hosts: opts.inventory.hosts });
+    const worker = await createWorker({ connection: workerConnection, namespace: session.namespace, activities: activities({ pool, backend }) });
+    return await work({ session, worker });
+  } finally {
+    await pool.closeAll();
+    await workerConnection.close();
+    await session.close();
+  }
+}
