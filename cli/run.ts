@@ -114,7 +114,11 @@ export function summaryTable(rows: readonly TrialRow[]): string {
   }
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
   const lines = ['scenario / working set      n  converged  offline  failed   TMT ms    DT ms    MD MiB'];
-  for (const [key, rs] of groups) {
+  // Scenarios in the order first seen, sizes ascending (file names sort 4MiB after 48MiB).
+  const size = (k: string) => Number(/ (\d+)MiB$/.exec(k)?.[1] ?? -1);
+  const scenarioOrder = [...new Set([...groups.keys()].map((k) => k.split(' ')[0]))];
+  const ordered = [...groups.entries()].sort(([a], [b]) => scenarioOrder.indexOf(a.split(' ')[0]) - scenarioOrder.indexOf(b.split(' ')[0]) || size(a) - size(b));
+  for (const [key, rs] of ordered) {
     const m = rs.map((r) => r.metrics).filter((x): x is NonNullable<typeof x> => x !== null);
     const count = (k: string) => rs.filter((r) => r.outcome.kind === k).length;
     lines.push(
