@@ -150,6 +150,43 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
       return result;
     },
 
+    async memoryCategories({ host, spec, requestedMiB, dirtyRateMiBps }) {
+      const h = inventory.hosts.find((x) => x.name === host);
+      const pidFile = h ? join(h.runDir, `${spec.name}.pid`) : undefined;
+      let allocatedOnHostMiB: number | null = null;
+      if (h && pidFile) {
+        const r = await pool.execShell(h.ssh, `grep '^VmRSS:' /proc/"$(cat ${commandLine([pidFile])})"/status`, { allowFailure: true });
+        const kb = /VmRSS:\s+(\d+) kB/.exec(r.stdout)?.[1];
+        allocatedOnHostMiB = kb ? Math.round(Number(kb) / 102.4) / 10 : null;
+      }
+      const info = (await pool.exec(guestSsh(inventory, spec), ['cat', '/proc/meminfo'], { allowFailure: true })).stdout;
+      const kbOf = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(info)?.[1] ?? NaN);
+      const used = kbOf('MemTotal') - kbOf('MemAvailable');
+      return {
+        configuredMiB: spec.memoryMiB,
+        allocatedOnHostMiB,
+        usedInGuestMiB: Number.isFinite(used) ? Math.round(used / 102.4) / 10 : null,
+        requestedMiB,
+        dirtiedMiB: dirtyRateMiBps === null ? null : Math.min(dirtyRateMiBps, requestedMiB || dirtyRateMiBps),
+      };
+    },
+
+    async guestClock({ spec }) {
+      // Best of three readings: the one with the shortest round trip pins the guest clock closest.
+      let best: { offsetMs: number; rttMs: number } | undefined;
+      for (let i = 0; i < 3; i++) {
+        const t0 = Date.now();
+        const r = await pool.exec(guestSsh(inventory, spec), ['dirtier', '-c']);
+        const t1 = Date.now();
+        const ns = /real_ns=(\d+)/.exec(r.stdout)?.[1];
+        if (!ns) throw ApplicationFailure.nonRetryable(`dirtier -c in ${spec.name} printed no clock: ${r.stdout.slice(0, 200)}`, 'GuestClock');
+        const guestMs = Number(BigInt(ns) / 1000n) / 1000;
+        const reading = { offsetMs: (t0 + t1) / 2 - guestMs, rttMs: t1 - t0 };
+        if (!best || reading.rttMs < best.rttMs) best = reading;
+      }
+      return best!;
+    },
+
     async recordTrial({ trialId, row }) {
       return store.recordTrial(trialId, row);
     },

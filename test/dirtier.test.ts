@@ -76,6 +76,18 @@ describe('dirtier', () => {
     expect(Math.max(...gaps)).toBeGreaterThan(250_000);
   });
 
+  it('reads its clocks once with -c, in step with the host clock', () => {
+    const before = Date.now();
+    const r = run(['-c']);
+    const after = Date.now();
+    expect(r.code).toBe(0);
+    const m = /^clock real_ns=(\d+) mono_ns=(\d+)$/.exec(r.lines[0]!);
+    expect(m).not.toBeNull();
+    const realMs = Number(BigInt(m![1]!) / 1_000_000n);
+    expect(realMs).toBeGreaterThanOrEqual(before - 1);
+    expect(realMs).toBeLessThanOrEqual(after + 1);
+  });
+
   it('rejects bad arguments with its usage and exit 2', () => {
     for (const args of [[], ['-m', '0'], ['-m', '4', '-r', '-3'], ['-m', '4', '-p', 'zigzag'], ['-m', 'x']]) {
       const r = run(args);

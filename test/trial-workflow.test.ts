@@ -40,6 +40,7 @@ function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepare
   const calls: string[] = [];
   const recorded: TrialRow[] = [];
   let live = 0;
+  let clock = 0;
   const acts: TrialActivities = {
     async prepareVm() {
       calls.push('prepareVm');
@@ -56,6 +57,8 @@ function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepare
       return script.live[live++] ?? { status: 'failed', error: 'unscripted', polls: 0 };
     },
     async offlineMigrate() { calls.push('offlineMigrate'); return script.offline ?? { status: 'failed', error: 'unscripted', polls: 0 }; },
+    async memoryCategories({ requestedMiB }) { calls.push('memoryCategories'); return { configuredMiB: 256, allocatedOnHostMiB: 200, usedInGuestMiB: 30 + requestedMiB, requestedMiB, dirtiedMiB: requestedMiB }; },
+    async guestClock() { calls.push('guestClock'); clock += 1; return { offsetMs: clock === 1 ? 1000 : 1085, rttMs: 2 }; },
     async recordTrial({ row }) { calls.push('recordTrial'); recorded.push(row); return 'recorded'; },
     async teardown({ hosts }) { calls.push(`teardown:${hosts.join(',')}`); },
   };
@@ -103,7 +106,10 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
     expect(row.outcome).toEqual({ kind: 'converged', attempt: 0, step: 'precopy' });
     expect(row.metrics).toMatchObject({ tmtMs: 1109, dtMs: 100, dtSource: 'probe', mtMs: 1009 });
     expect(row.dirtyRateMiBps).toBe(44.4);
-    expect(s.calls).toEqual(['prepareVm', 'waitForGuest', 'startWorkload', 'measureDirtyRate', 'startProbe', 'liveMigrate#0:300', 'stopProbe', 'teardown:hosta,hostb', 'recordTrial']);
+    expect(s.calls).toEqual(['prepareVm', 'waitForGuest', 'startWorkload', 'measureDirtyRate', 'memoryCategories', 'startProbe', 'guestClock', 'liveMigrate#0:300', 'stopProbe', 'guestClock', 'teardown:hosta,hostb', 'recordTrial']);
+    // the guest's clock fell 85 ms behind the controller's across the move
+    expect(row.metrics!.downtime.guestClockLagMs).toBe(85);
+    expect(row.memory).toEqual({ configuredMiB: 256, allocatedOnHostMiB: 200, usedInGuestMiB: 94, requestedMiB: 64, dirtiedMiB: 64 });
     expect(s.recorded).toHaveLength(1);
   }, 60_000);
 

@@ -90,6 +90,15 @@ describe('trial workflow on the bed', () => {
     expect(row.probe!.sent).toBeGreaterThan(50); // 10 ms probe across the whole trial
     expect(m.md.totalBytes).toBeGreaterThan(10 * MiB);
     expect(m.throughputMiBps).toBeGreaterThan(1);
+    // the guest's clock lags the controller's by about the pause it went through (± a round trip)
+    expect(m.downtime.guestClockLagMs).not.toBeNull();
+    expect(m.downtime.guestClockLagMs!).toBeGreaterThan(-20);
+    expect(m.downtime.guestClockLagMs!).toBeLessThan(m.downtime.qemuMs! + 500);
+    const mem = row.memory!;
+    expect(mem.configuredMiB).toBe(256);
+    expect(mem.allocatedOnHostMiB).toBeGreaterThan(mem.usedInGuestMiB!);
+    expect(mem.usedInGuestMiB).toBeGreaterThan(5);
+    expect(mem.requestedMiB).toBe(0);
     const recorded = await store.readTrials<TrialRow>();
     expect(recorded.map((r) => r.trialId)).toEqual(['e2e/baseline/idle/r1']);
     expect(recorded[0]!.row.outcome).toEqual(row.outcome);
@@ -111,6 +120,10 @@ describe('trial workflow on the bed', () => {
     expect(row.attempts.map((a) => [a.plan.name, a.result.status])).toEqual([['precopy', 'aborted'], ['downtime limit 1000 ms', 'aborted'], ['offline', 'completed']]);
     for (const a of row.attempts.slice(0, 2)) expect(a.result.status === 'aborted' && a.result.rule).toBe('completion-timeout');
     expect(row.dirtyRateMiBps).not.toBeNull();
+    expect(row.memory).toMatchObject({ configuredMiB: 256, requestedMiB: 16 });
+    expect(row.memory!.usedInGuestMiB!).toBeGreaterThan(16); // the workload's set is resident in the guest
+    // offline: the guest was paused for the whole move, and its clock shows it
+    expect(row.metrics!.downtime.guestClockLagMs!).toBeGreaterThan(500);
     expect(row.metrics!.tmtMs).toBeGreaterThan(0);
     expect(readdirSync(join(store.dir, 'raw', encodeURIComponent(id))).sort()).toEqual(['attempt-0', 'attempt-1', 'attempt-2', 'probe']);
     await vmGone('tvm2');

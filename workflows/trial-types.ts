@@ -49,6 +49,26 @@ export type TrialOutcome =
   | { kind: 'offline'; afterAttempts: number }
   | { kind: 'failed'; reason: string };
 
+/** The paper's five memory categories, largest to smallest when all is well (MiB). */
+export interface MemoryCategories {
+  configuredMiB: number;
+  /** resident size of the VM's QEMU process on the source host (includes QEMU's own overhead) */
+  allocatedOnHostMiB: number | null;
+  /** MemTotal − MemAvailable inside the guest */
+  usedInGuestMiB: number | null;
+  /** what the workload allocated: its working set */
+  requestedMiB: number;
+  /** what QEMU saw dirtied in one second (calc-dirty-rate), at most the working set */
+  dirtiedMiB: number | null;
+}
+
+export interface GuestClockReading {
+  /** controller clock minus guest clock, ms */
+  offsetMs: number;
+  /** the SSH round trip the reading took: its uncertainty is half of it */
+  rttMs: number;
+}
+
 export interface TrialRow {
   trialId: string;
   src: string;
@@ -59,6 +79,7 @@ export interface TrialRow {
   probe: ProbeSummary | null;
   /** MiB/s as QEMU's calc-dirty-rate measured it before migrating */
   dirtyRateMiBps: number | null;
+  memory: MemoryCategories | null;
   attempts: AttemptRecord[];
 }
 
@@ -71,6 +92,8 @@ export interface TrialActivities {
   stopProbe(input: { trialId: string; intervalMs: number }): Promise<ProbeSummary | null>;
   liveMigrate(input: { trialId: string; src: string; dst: string; spec: VmSpec; plan: AttemptPlan; rules: { completionTimeoutSPerGiB: number; stallIterations: number } }): Promise<AttemptResult>;
   offlineMigrate(input: { trialId: string; attempt: number; src: string; dst: string; spec: VmSpec; maxBandwidth: number }): Promise<AttemptResult>;
+  memoryCategories(input: { host: string; spec: VmSpec; requestedMiB: number; dirtyRateMiBps: number | null }): Promise<MemoryCategories>;
+  guestClock(input: { spec: VmSpec }): Promise<GuestClockReading>;
   recordTrial(input: { trialId: string; row: TrialRow }): Promise<'recorded' | 'already-recorded'>;
   teardown(input: { trialId: string; hosts: string[]; vm: string }): Promise<void>;
 }

@@ -28,6 +28,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
   let outcome: TrialOutcome;
   let row: TrialRow | undefined;
   let dirtyRateMiBps: number | null = null;
+  let memory: TrialRow['memory'] = null;
   try {
     await short.prepareVm({ host: src, spec });
     await long.waitForGuest({ spec, timeoutMs: input.bootTimeoutMs });
@@ -35,7 +36,9 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       await short.startWorkload({ spec, workload: input.workload });
       dirtyRateMiBps = await short.measureDirtyRate({ host: src, vm: spec.name });
     }
+    memory = await short.memoryCategories({ host: src, spec, requestedMiB: input.workload?.workingSetMiB ?? 0, dirtyRateMiBps });
     await short.startProbe({ trialId, spec, intervalMs: input.probeIntervalMs });
+    const clockBefore = await short.guestClock({ spec });
 
     let final;
     const plans = planAttempts(input.migration, input.ladder);
@@ -57,13 +60,15 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       }
     }
     const probe = await short.stopProbe({ trialId, intervalMs: input.probeIntervalMs });
+    const clockAfter = final ? await short.guestClock({ spec }) : undefined;
+    const lag = clockAfter ? Math.round((clockAfter.offsetMs - clockBefore.offsetMs) * 10) / 10 : undefined;
     outcome ??= { kind: 'failed', reason: `no attempt completed (${attempts.map((a) => `${a.plan.name}: ${a.result.status}`).join('; ')})` };
     row = {
       trialId, src, dst,
       workingSetMiB: input.workload?.workingSetMiB ?? null,
       outcome,
-      metrics: final ? deriveMetrics(final, probe ?? undefined) : null,
-      probe, dirtyRateMiBps, attempts,
+      metrics: final ? deriveMetrics(final, probe ?? undefined, lag) : null,
+      probe, dirtyRateMiBps, memory, attempts,
     };
   } catch (err) {
     if (isCancellation(err)) throw err;
@@ -71,7 +76,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       trialId, src, dst,
       workingSetMiB: input.workload?.workingSetMiB ?? null,
       outcome: { kind: 'failed', reason: describe(err) },
-      metrics: null, probe: null, dirtyRateMiBps, attempts,
+      metrics: null, probe: null, dirtyRateMiBps, memory, attempts,
     };
   } finally {
     // Whatever happened, the VM must not be left running, least of all on both hosts.

@@ -18,8 +18,11 @@ export interface TrialMetrics {
     probeMs: number | null;
     probeLost: number | null;
     probeIntervalMs: number | null;
-    /** largest heartbeat gap seen from inside the guest */
-    guestGapMs: number | null;
+    /**
+     * how far the guest's clock fell behind the controller's across the move: the time the guest
+     * did not run, seen from inside (under TCG its clock stands still while it is paused)
+     */
+    guestClockLagMs: number | null;
   };
   md: { totalBytes: number; precopyBytes: number | null; downtimeBytes: number | null; postcopyBytes: number | null };
   throughputMiBps: number;
@@ -27,7 +30,7 @@ export interface TrialMetrics {
   setupMs: number;
 }
 
-export function deriveMetrics(final: QueryMigrate, probe?: ProbeSummary, guestGapMs?: number): TrialMetrics {
+export function deriveMetrics(final: QueryMigrate, probe?: ProbeSummary, guestClockLagMs?: number): TrialMetrics {
   if (final.status !== 'completed') throw new Error(`metrics need a completed migration, got status ${final.status ?? 'none'}`);
   const tmtMs = final['total-time'] ?? 0;
   const qemuMs = final.downtime ?? null;
@@ -46,7 +49,7 @@ export function deriveMetrics(final: QueryMigrate, probe?: ProbeSummary, guestGa
       probeMs,
       probeLost: probe?.lost ?? null,
       probeIntervalMs: probe?.intervalMs ?? null,
-      guestGapMs: guestGapMs ?? null,
+      guestClockLagMs: guestClockLagMs ?? null,
     },
     md: {
       totalBytes,

@@ -3,6 +3,8 @@
  * pattern, and prints a heartbeat line every interval so that a pause of the VM shows up as a gap.
  *
  *   dirtier -m MIB [-r MIBPS|max] [-p seq|random] [-i HEARTBEAT_MS] [-t SECONDS]
+ *   dirtier -c      print "clock real_ns=T mono_ns=T" once and exit (the controller compares the
+ *                   guest's clock with its own before and after a migration)
  *
  * Output, one line each, flushed at once:
  *   ready mib=N rate=R pattern=P pagesize=S
@@ -30,7 +32,7 @@ static uint64_t now_ns(clockid_t clk) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: dirtier -m MIB [-r MIBPS|max] [-p seq|random] [-i HEARTBEAT_MS] [-t SECONDS]\n");
+    fprintf(stderr, "usage: dirtier -m MIB [-r MIBPS|max] [-p seq|random] [-i HEARTBEAT_MS] [-t SECONDS]\n       dirtier -c\n");
     exit(2);
 }
 
@@ -40,9 +42,12 @@ int main(int argc, char **argv) {
     double seconds = 0; /* 0: until signalled */
     int random_pattern = 0;
     int opt;
-    while ((opt = getopt(argc, argv, "m:r:p:i:t:")) != -1) {
+    while ((opt = getopt(argc, argv, "m:r:p:i:t:c")) != -1) {
         char *end = NULL;
         switch (opt) {
+        case 'c':
+            printf("clock real_ns=%llu mono_ns=%llu\n", (unsigned long long)now_ns(CLOCK_REALTIME), (unsigned long long)now_ns(CLOCK_MONOTONIC));
+            return 0;
         case 'm': mib = strtol(optarg, &end, 10); if (*end || mib < 1) usage(); break;
         case 'r':
             if (strcmp(optarg, "max") == 0) rate = -1;
