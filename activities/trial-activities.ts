@@ -19,6 +19,7 @@ import { createLabActivities } from './lab-activities.js';
 import { AbortWatch, type AbortVerdict } from './migration/abort-rules.js';
 import { parsePingLine, summarizePing, type PingEvent } from './probe/ping-output.js';
 import type { QemuBackend, QueryMigrate } from './qemu/backend.js';
+import { vmFiles } from './qemu/vm-spec.js';
 import type { SshPool } from './ssh/pool.js';
 import { commandLine } from './ssh/shell-quote.js';
 
@@ -191,11 +192,20 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
       return store.recordTrial(trialId, row);
     },
 
-    async teardown({ trialId, hosts, vm }) {
+    async teardown({ trialId, hosts, spec }) {
       const f = probeFiles(trialId);
       const pid = pidFromFile(f.pid);
       if (pid !== undefined && processAlive(pid)) process.kill(pid, 'SIGKILL');
-      for (const host of hosts) await backend.stopVm(host, vm);
+      // Keep each host's serial console of the guest: a guest that died on arrival says why there.
+      for (const host of hosts) {
+        const h = inventory.hosts.find((x) => x.name === host);
+        if (!h) continue;
+        const r = await pool.exec(h.ssh, ['cat', vmFiles(h.runDir, spec.name).console], { allowFailure: true });
+        if (r.code === 0 && r.stdout) await store.writeRaw(trialId, 'trial', `console-${host}.log`, r.stdout);
+      }
+      for (const host of hosts) await backend.stopVm(host, spec.name);
+      // The next trial's guest takes the same address: never reuse this one's SSH connection.
+      pool.drop(guestSsh(inventory, spec));
     },
   };
 }

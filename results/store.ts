@@ -70,10 +70,10 @@ export class ResultsStore {
     return rows;
   }
 
-  /** Writes one raw series (e.g. `query-migrate.jsonl`) of an attempt. */
-  async writeRaw(trialId: string, attempt: number, name: string, content: string): Promise<string> {
+  /** Writes one raw series (e.g. `query-migrate.jsonl`) of an attempt (or, without one, of the trial). */
+  async writeRaw(trialId: string, attempt: number | 'trial', name: string, content: string): Promise<string> {
     if (!/^[a-z0-9][a-z0-9._-]*$/.test(name)) throw new Error(`raw series name "${name}" is not a plain file name`);
-    const dir = this.rawDir(trialId, attempt);
+    const dir = attempt === 'trial' ? join(this.dir, 'raw', encodeURIComponent(trialId)) : this.rawDir(trialId, attempt);
     await mkdir(dir, { recursive: true });
     const path = join(dir, name);
     await writeFile(path, content);

@@ -3,7 +3,7 @@
  * converges, and a trial whose live attempts all hit the completion timeout (the migration is
  * starved of bandwidth) and that falls back to offline migration.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -125,7 +125,9 @@ describe('trial workflow on the bed', () => {
     // offline: the guest was paused for the whole move, and its clock shows it
     expect(row.metrics!.downtime.guestClockLagMs!).toBeGreaterThan(500);
     expect(row.metrics!.tmtMs).toBeGreaterThan(0);
-    expect(readdirSync(join(store.dir, 'raw', encodeURIComponent(id))).sort()).toEqual(['attempt-0', 'attempt-1', 'attempt-2', 'probe']);
+    expect(readdirSync(join(store.dir, 'raw', encodeURIComponent(id))).sort()).toEqual(['attempt-0', 'attempt-1', 'attempt-2', 'console-hosta.log', 'console-hostb.log', 'probe']);
+    // the source's console saw the guest boot
+    expect(readFileSync(join(store.dir, 'raw', encodeURIComponent(id), 'console-hosta.log'), 'utf8')).toContain('miglab-guest ready name=tvm2');
     await vmGone('tvm2');
   }, 300_000);
 });

@@ -95,5 +95,5 @@ export interface TrialActivities {
   memoryCategories(input: { host: string; spec: VmSpec; requestedMiB: number; dirtyRateMiBps: number | null }): Promise<MemoryCategories>;
   guestClock(input: { spec: VmSpec }): Promise<GuestClockReading>;
   recordTrial(input: { trialId: string; row: TrialRow }): Promise<'recorded' | 'already-recorded'>;
-  teardown(input: { trialId: string; hosts: string[]; vm: string }): Promise<void>;
+  teardown(input: { trialId: string; hosts: string[]; spec: VmSpec }): Promise<void>;
 }

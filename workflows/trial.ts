@@ -80,7 +80,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
     };
   } finally {
     // Whatever happened, the VM must not be left running, least of all on both hosts.
-    await CancellationScope.nonCancellable(() => short.teardown({ trialId, hosts: [src, dst], vm: spec.name }));
+    await CancellationScope.nonCancellable(() => short.teardown({ trialId, hosts: [src, dst], spec }));
   }
   await short.recordTrial({ trialId, row });
   if (!row) throw ApplicationFailure.nonRetryable('trial ended without a row');

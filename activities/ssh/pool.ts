@@ -98,12 +98,22 @@ export class SshPool {
 
   /** Runs a shell command line the caller has built from quoted parts. */
   async execShell(target: SshTarget, command: string, opts: { allowFailure?: boolean; stdin?: string } = {}): Promise<RemoteResult> {
-    const ssh = await this.connection(target);
+    const run = async () => {
+      const ssh = await this.connection(target);
+      return ssh.execCommand(command, opts.stdin === undefined ? {} : { stdin: opts.stdin });
+    };
     let res;
     try {
-      res = await ssh.execCommand(command, opts.stdin === undefined ? {} : { stdin: opts.stdin });
-    } catch (err) {
-      throw new HostUnreachableError(`${keyOf(target)}: ${(err as Error).message}`);
+      res = await run();
+    } catch {
+      // A pooled connection can be dead without our knowing yet (its peer, a guest, was stopped
+      // and a new one took its address): drop it and try once on a fresh connection.
+      this.drop(target);
+      try {
+        res = await run();
+      } catch (err) {
+        throw new HostUnreachableError(`${keyOf(target)}: ${(err as Error).message}`);
+      }
     }
     const result = { stdout: res.stdout, stderr: res.stderr, code: res.code ?? -1 };
     if (result.code !== 0 && !opts.allowFailure) throw new RemoteCommandError(keyOf(target), command, result);
@@ -114,6 +124,16 @@ export class SshPool {
   async openUnixSocket(target: SshTarget, path: string): Promise<Duplex> {
     const ssh = await this.connection(target);
     return ssh.forwardOutStreamLocal(path);
+  }
+
+  /** Forgets (and closes) the connection to a target, e.g. a guest that is being stopped. */
+  drop(target: SshTarget): void {
+    const p = this.conns.get(keyOf(target));
+    this.conns.delete(keyOf(target));
+    void p?.then((ssh) => {
+      ssh.connection?.destroy();
+      ssh.dispose();
+    }).catch(() => undefined);
   }
 
   async closeAll(): Promise<void> {
