@@ -201,7 +201,7 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
         const h = inventory.hosts.find((x) => x.name === host);
         if (!h) continue;
         const r = await pool.exec(h.ssh, ['cat', vmFiles(h.runDir, spec.name).console], { allowFailure: true });
-        if (r.code === 0 && r.stdout) await store.writeRaw(trialId, 'trial', `console-${host}.log`, r.stdout);
+        if (r.code === 0) await store.writeRaw(trialId, 'trial', `console-${host}.log`, r.stdout);
       }
       for (const host of hosts) await backend.stopVm(host, spec.name);
       // The next trial's guest takes the same address: never reuse this one's SSH connection.
