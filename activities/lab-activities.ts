@@ -5,7 +5,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BedInventory } from '../lab/bed.js';
-import { guestAddress, guestSsh, pingOnce } from '../lab/guest.js';
+import { guestAddress, guestSsh, pingOnce, waitForPing } from '../lab/guest.js';
 import type { HypervisorBackend, MigrationParams, MigrationProgress, MigrationResult, VmState } from './backend.js';
 import type { VmSpec } from './qemu/vm-spec.js';
 import { HostKeyError, type SshPool } from './ssh/pool.js';
@@ -30,15 +30,16 @@ function nonRetryable<T>(p: Promise<T>): Promise<T> {
   });
 }
 
-export function createLabActivities({ pool, backend, inventory }: LabActivityDeps) {
-  const heartbeat = (details?: unknown) => {
-    try {
-      Context.current().heartbeat(details);
-    } catch {
-      /* called outside an activity (e.g. from a test): nothing to report to */
-    }
-  };
+/** Reports progress to Temporal; a no-op when called outside an activity (e.g. from a test). */
+export function heartbeat(details?: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    /* nothing to report to */
+  }
+}
 
+export function createLabActivities({ pool, backend, inventory }: LabActivityDeps) {
   return {
     async startVm(input: { host: string; spec: VmSpec }): Promise<void> {
       await nonRetryable(backend.startVm(input.host, input.spec));
@@ -51,13 +52,11 @@ export function createLabActivities({ pool, backend, inventory }: LabActivityDep
     /** Waits until the guest answers ping, heartbeating meanwhile; returns how long it took. */
     async waitForGuest(input: { spec: VmSpec; timeoutMs: number }): Promise<number> {
       const ip = guestAddress(input.spec);
-      const start = Date.now();
-      while (Date.now() - start < input.timeoutMs) {
-        heartbeat({ waitingFor: ip, elapsedMs: Date.now() - start });
-        if (await pingOnce(ip, inventory.plan.controllerIf)) return Date.now() - start;
-        await new Promise((r) => setTimeout(r, 200));
+      try {
+        return await waitForPing(ip, input.timeoutMs, inventory.plan.controllerIf, (elapsedMs) => heartbeat({ waitingFor: ip, elapsedMs }));
+      } catch {
+        throw ApplicationFailure.retryable(`guest ${input.spec.name} (${ip}) did not answer ping within ${input.timeoutMs} ms`, 'GuestUnreachable');
       }
-      throw ApplicationFailure.retryable(`guest ${input.spec.name} (${ip}) did not answer ping within ${input.timeoutMs} ms`, 'GuestUnreachable');
     },
 
     /** Asks the guest who it is over SSH, as a user would check their VM. */

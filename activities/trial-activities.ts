@@ -6,7 +6,6 @@
 import { openSync, closeSync, existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BedInventory } from '../lab/bed.js';
 import { guestAddress, guestSsh } from '../lab/guest.js';
@@ -15,7 +14,7 @@ import { spawnDetached } from '../lib/exec.js';
 import type { ResultsStore } from '../results/store.js';
 import type { AttemptResult, TrialActivities } from '../workflows/trial-types.js';
 import type { MigrationProgress, MigrationResult } from './backend.js';
-import { createLabActivities } from './lab-activities.js';
+import { createLabActivities, heartbeat } from './lab-activities.js';
 import { AbortWatch, type AbortVerdict } from './migration/abort-rules.js';
 import { parsePingLine, summarizePing, type PingEvent } from './probe/ping-output.js';
 import type { QemuBackend, QueryMigrate } from './qemu/backend.js';
@@ -30,14 +29,6 @@ export interface TrialActivityDeps {
   store: ResultsStore;
 }
 
-const heartbeat = (details?: unknown) => {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    /* outside an activity */
-  }
-};
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function toAttempt(r: MigrationResult, verdict: AbortVerdict): AttemptResult {
@@ -50,7 +41,7 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
   const { pool, backend, inventory, store } = deps;
   const lab = createLabActivities({ pool, backend, inventory });
   const probeFiles = (trialId: string) => {
-    const dir = store.rawDir(trialId, 0).replace(/attempt-0$/, 'probe');
+    const dir = join(store.trialRawDir(trialId), 'probe');
     return { dir, out: join(dir, 'ping.txt'), pid: join(dir, 'ping.pid') };
   };
 

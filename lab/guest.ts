@@ -41,9 +41,10 @@ export async function pingOnce(ip: string, via?: string): Promise<boolean> {
 }
 
 /** Waits until the address answers ping; returns the time it took. */
-export async function waitForPing(ip: string, timeoutMs: number, via?: string): Promise<number> {
+export async function waitForPing(ip: string, timeoutMs: number, via?: string, onTick?: (elapsedMs: number) => void): Promise<number> {
   const start = Date.now();
   while (Date.now() - start < timeoutMs) {
+    onTick?.(Date.now() - start);
     if (await pingOnce(ip, via)) return Date.now() - start;
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -21,8 +21,13 @@ export class ResultsStore {
     return join(this.dir, 'trials');
   }
 
+  /** A trial's raw folder: its attempts, probe and consoles live below it. */
+  trialRawDir(trialId: string): string {
+    return join(this.dir, 'raw', encodeURIComponent(trialId));
+  }
+
   rawDir(trialId: string, attempt: number): string {
-    return join(this.dir, 'raw', encodeURIComponent(trialId), `attempt-${attempt}`);
+    return join(this.trialRawDir(trialId), `attempt-${attempt}`);
   }
 
   /**
@@ -73,7 +78,7 @@ export class ResultsStore {
   /** Writes one raw series (e.g. `query-migrate.jsonl`) of an attempt (or, without one, of the trial). */
   async writeRaw(trialId: string, attempt: number | 'trial', name: string, content: string): Promise<string> {
     if (!/^[a-z0-9][a-z0-9._-]*$/.test(name)) throw new Error(`raw series name "${name}" is not a plain file name`);
-    const dir = attempt === 'trial' ? join(this.dir, 'raw', encodeURIComponent(trialId)) : this.rawDir(trialId, attempt);
+    const dir = attempt === 'trial' ? this.trialRawDir(trialId) : this.rawDir(trialId, attempt);
     await mkdir(dir, { recursive: true });
     const path = join(dir, name);
     await writeFile(path, content);

@@ -42,6 +42,15 @@ export class RemoteCommandError extends Error {
 
 const keyOf = (t: SshTarget) => `${t.user}@${t.host}:${t.port}`;
 
+/**
+ * Closes without waiting on the peer: a graceful end() waits for a peer that may be gone (a
+ * stopped guest) and would keep the process alive until TCP gives up.
+ */
+function closeHard(ssh: NodeSSH): void {
+  ssh.connection?.destroy();
+  ssh.dispose();
+}
+
 export class SshPool {
   private readonly conns = new Map<string, Promise<NodeSSH>>();
 
@@ -130,10 +139,7 @@ export class SshPool {
   drop(target: SshTarget): void {
     const p = this.conns.get(keyOf(target));
     this.conns.delete(keyOf(target));
-    void p?.then((ssh) => {
-      ssh.connection?.destroy();
-      ssh.dispose();
-    }).catch(() => undefined);
+    void p?.then(closeHard).catch(() => undefined);
   }
 
   async closeAll(): Promise<void> {
@@ -142,10 +148,7 @@ export class SshPool {
     await Promise.all(
       all.map(async (p) => {
         const ssh = await p.catch(() => undefined);
-        // A graceful end() waits on the peer, which may be gone (a stopped guest) and would keep
-        // the process alive until TCP gives up: drop the socket instead.
-        ssh?.connection?.destroy();
-        ssh?.dispose();
+        if (ssh) closeHard(ssh);
       }),
     );
   }
