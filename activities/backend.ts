@@ -54,5 +54,6 @@ export interface HypervisorBackend {
   /** Offline migration: pause on the source, move the state, resume on the destination. */
   migrateOffline(src: string, dst: string, spec: VmSpec, params: MigrationParams, watch?: MigrationWatch): Promise<MigrationResult>;
   /** Stops the VM on a host and removes what it left there; does nothing where it is absent. */
-  stopVm(host: string, vm: string): Promise<void>;
+  /** Stops the VM; with an owner, only if it was started for that owner (else 'not-ours'). */
+  stopVm(host: string, vm: string, opts?: { owner?: string }): Promise<'stopped' | 'not-ours'>;
 }

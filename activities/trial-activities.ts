@@ -194,7 +194,7 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
         const r = await pool.exec(h.ssh, ['cat', vmFiles(h.runDir, spec.name).console], { allowFailure: true });
         if (r.code === 0) await store.writeRaw(trialId, 'trial', `console-${host}.log`, r.stdout);
       }
-      for (const host of hosts) await backend.stopVm(host, spec.name);
+      for (const host of hosts) await backend.stopVm(host, spec.name, { owner: spec.owner });
       // The next trial's guest takes the same address: never reuse this one's SSH connection.
       pool.drop(guestSsh(inventory, spec));
     },

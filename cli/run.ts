@@ -10,6 +10,7 @@ import { expandTrials } from '../campaign/trials.js';
 import { UserError } from '../lib/errors.js';
 import { labUp } from '../lab/bed.js';
 import { labVmSpec } from '../lab/guest.js';
+import { manifestOf } from '../results/manifest.js';
 import { ResultsStore } from '../results/store.js';
 import type { TemporalTarget } from '../server/connection.js';
 import { TASK_QUEUE } from '../workers/worker.js';
@@ -44,6 +45,7 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
   const resultsDir = o.resultsDir ?? loaded.resolvePath(spec.results);
   const store = new ResultsStore(resultsDir);
   const trials = expandTrials(spec);
+  await store.writeManifest(manifestOf(spec));
   const input: CampaignInput = {
     campaign: spec.campaign,
     lanes: pairs.map(([src, dst], i) => ({

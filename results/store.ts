@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { MANIFEST_FORMAT, type CampaignManifest } from './manifest.js';
 import { join } from 'node:path';
 
 const fileNameOf = (trialId: string) => encodeURIComponent(trialId) + '.json';
@@ -19,6 +20,32 @@ export class ResultsStore {
 
   private get trialsDir() {
     return join(this.dir, 'trials');
+  }
+
+  get manifestPath(): string {
+    return join(this.dir, 'campaign.json');
+  }
+
+  /** Writes the campaign's manifest (replacing an older one atomically: the spec may have grown). */
+  async writeManifest(m: CampaignManifest): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const tmp = `${this.manifestPath}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(m, null, 2) + '\n');
+    await rename(tmp, this.manifestPath);
+  }
+
+  /** The manifest, or null when the campaign never wrote one. */
+  async readManifest(): Promise<CampaignManifest | null> {
+    let text: string;
+    try {
+      text = await readFile(this.manifestPath, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    const m = JSON.parse(text) as CampaignManifest;
+    if (m?.format !== MANIFEST_FORMAT) throw new Error(`${this.manifestPath} is not a miglab campaign manifest (format ${String(m?.format)})`);
+    return m;
   }
 
   /** A trial's raw folder: its attempts, probe and consoles live below it. */

@@ -36,7 +36,7 @@ const input = (over: Partial<TrialInput> = {}): TrialInput => ({
 });
 
 /** Stub activities: each live attempt answers from the script, every call is logged. */
-function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepareError?: Error; liveDelayMs?: number }) {
+function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepareError?: Error; liveDelayMs?: number; teardownDelayMs?: number }) {
   const calls: string[] = [];
   const recorded: TrialRow[] = [];
   let live = 0;
@@ -60,7 +60,11 @@ function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepare
     async memoryCategories({ requestedMiB }) { calls.push('memoryCategories'); return { configuredMiB: 256, allocatedOnHostMiB: 200, usedInGuestMiB: 30 + requestedMiB, requestedMiB, dirtiedMiB: requestedMiB }; },
     async guestClock() { calls.push('guestClock'); clock += 1; return { offsetMs: clock === 1 ? 1000 : 1085, rttMs: 2 }; },
     async recordTrial({ row }) { calls.push('recordTrial'); recorded.push(row); return 'recorded'; },
-    async teardown({ hosts }) { calls.push(`teardown:${hosts.join(',')}`); },
+    async teardown({ hosts }) {
+      calls.push(`teardown:${hosts.join(',')}`);
+      if (script.teardownDelayMs) await new Promise((r) => setTimeout(r, script.teardownDelayMs));
+      calls.push('teardown-done');
+    },
   };
   return { acts, calls, recorded };
 }
@@ -106,7 +110,7 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
     expect(row.outcome).toEqual({ kind: 'converged', attempt: 0, step: 'precopy' });
     expect(row.metrics).toMatchObject({ tmtMs: 1109, dtMs: 100, dtSource: 'probe', mtMs: 1009 });
     expect(row.dirtyRateMiBps).toBe(44.4);
-    expect(s.calls).toEqual(['prepareVm', 'waitForGuest', 'startWorkload', 'measureDirtyRate', 'memoryCategories', 'startProbe', 'guestClock', 'liveMigrate#0:300', 'stopProbe', 'guestClock', 'teardown:hosta,hostb', 'recordTrial']);
+    expect(s.calls).toEqual(['prepareVm', 'waitForGuest', 'startWorkload', 'measureDirtyRate', 'memoryCategories', 'startProbe', 'guestClock', 'liveMigrate#0:300', 'stopProbe', 'guestClock', 'teardown:hosta,hostb', 'teardown-done', 'recordTrial']);
     // the guest's clock fell 85 ms behind the controller's across the move
     expect(row.metrics!.downtime.guestClockLagMs).toBe(85);
     expect(row.memory).toEqual({ configuredMiB: 256, allocatedOnHostMiB: 200, usedInGuestMiB: 94, requestedMiB: 64, dirtiedMiB: 64 });
@@ -135,14 +139,14 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
     expect(row.outcome.kind).toBe('failed');
     expect(row.outcome.kind === 'failed' && row.outcome.reason).toMatch(/precopy: aborted; downtime limit 1000 ms: aborted; auto-converge .*: aborted/);
     expect(row.metrics).toBeNull();
-    expect(s.calls.slice(-2)).toEqual(['teardown:hosta,hostb', 'recordTrial']);
+    expect(s.calls.slice(-3)).toEqual(['teardown:hosta,hostb', 'teardown-done', 'recordTrial']);
   }, 60_000);
 
   it('records a failed trial (with its reason) when setting up the VM fails for good', async () => {
     const s = stubs({ live: [], prepareError: ApplicationFailure.nonRetryable('VM vm1 is paused on hosta', 'VmState') });
     const row = await runTrial(s, input({ workload: null }));
     expect(row.outcome).toEqual({ kind: 'failed', reason: 'VM vm1 is paused on hosta' });
-    expect(s.calls).toEqual(['prepareVm', 'teardown:hosta,hostb', 'recordTrial']);
+    expect(s.calls).toEqual(['prepareVm', 'teardown:hosta,hostb', 'teardown-done', 'recordTrial']);
   }, 60_000);
 
   it('tears down when the trial is cancelled mid-migration, and records nothing', async () => {
@@ -159,4 +163,29 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
     expect(s.calls).toContain('teardown:hosta,hostb');
     expect(s.recorded).toHaveLength(0);
   }, 60_000);
+
+  it("a campaign restarted while the previous run's trial still tears down waits for it, then runs the trial once", async () => {
+    // Seen on the bed: the old child, cancelled by its parent's termination, was still in teardown
+    // when the new run started a child under the same id; the trial was counted failed, unrecorded.
+    const s = stubs({ live: [done, done], liveDelayMs: 2000, teardownDelayMs: 3000 });
+    const taskQueue = `trial-test-${++n}`;
+    const acts = { ...s.acts, recordedTrials: async () => s.recorded.map((r) => ({ id: r.trialId, outcome: r.outcome.kind })) };
+    const worker = await Worker.create({ connection: native, taskQueue, workflowsPath: workflowsPath(), activities: acts });
+    const { trialId: _t, src, dst, workload: _w, ...template } = input();
+    const campaignInput = { campaign: 'restart', lanes: [{ src, dst, template }], trials: [{ id: 'restart/ramp/64MiB/r1', scenario: 'ramp', workingSetMiB: 64, rate: 'max' as const, pattern: 'seq' as const }] };
+    const workflowId = `campaign/restart-${n}`;
+    const progress = await worker.runUntil(async () => {
+      const first = await client.workflow.start('campaign', { taskQueue, workflowId, args: [campaignInput] });
+      while (!s.calls.some((c) => c.startsWith('liveMigrate'))) await new Promise((r) => setTimeout(r, 50));
+      await first.terminate('restarting the campaign');
+      const second = await client.workflow.start('campaign', { taskQueue, workflowId, args: [campaignInput] });
+      return second.result() as Promise<{ recorded: number; outcomes: Record<string, number> }>;
+    });
+    expect(progress.outcomes).toEqual({ converged: 1, offline: 0, failed: 0 });
+    expect(s.recorded.map((r) => r.trialId)).toEqual(['restart/ramp/64MiB/r1']);
+    // the old child's teardown finished before the new child prepared its VM
+    const firstDone = s.calls.indexOf('teardown-done');
+    expect(s.calls.indexOf('prepareVm', 1)).toBeGreaterThan(firstDone);
+    expect(s.calls.filter((c) => c === 'prepareVm')).toHaveLength(2);
+  }, 90_000);
 });

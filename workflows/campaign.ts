@@ -5,8 +5,9 @@
  * history bounded however many trials there are.
  */
 import {
-  condition, continueAsNew, defineQuery, defineSignal, executeChild, proxyActivities, setHandler, workflowInfo, ParentClosePolicy,
+  condition, continueAsNew, defineQuery, defineSignal, executeChild, proxyActivities, setHandler, sleep, workflowInfo, ParentClosePolicy,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
 
 export interface CampaignInput {
@@ -51,6 +52,30 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
   const budget = input.trialsPerRun ?? 500;
   let started = 0;
 
+  /**
+   * Runs one trial as a child. A child of an earlier run of this campaign (terminated, or
+   * restarted from scratch) may still be winding down under the same id, its teardown running:
+   * wait until it has closed, then take its row if it recorded one, else run the trial afresh.
+   */
+  const runTrial = async (trialInput: TrialInput): Promise<TrialOutcome['kind']> => {
+    for (let waited = 0; ; waited++) {
+      try {
+        const row = await executeChild<(i: TrialInput) => Promise<TrialRow>>('trial', {
+          workflowId: `${workflowInfo().workflowId}/${trialInput.trialId}`,
+          args: [trialInput],
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        });
+        return row.outcome.kind;
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError) || waited >= 60) throw err;
+        await sleep('5 seconds');
+        const now = await acts.recordedTrials({ campaign: input.campaign });
+        const mine = now.find((r) => r.id === trialInput.trialId);
+        if (mine) return mine.outcome;
+      }
+    }
+  };
+
   // Each lane takes the next pending trial when it is free: pairs run in parallel, a host never
   // migrates two VMs at once.
   const lane = async (laneIndex: number) => {
@@ -70,12 +95,7 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
         workload: t.workingSetMiB === null ? null : { workingSetMiB: t.workingSetMiB, rate: t.rate, pattern: t.pattern },
       };
       try {
-        const row = await executeChild<(i: TrialInput) => Promise<TrialRow>>('trial', {
-          workflowId: `${workflowInfo().workflowId}/${t.id}`,
-          args: [trialInput],
-          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-        });
-        outcomes[row.outcome.kind]++;
+        outcomes[await runTrial(trialInput)]++;
       } catch {
         // The trial workflow records its own failures; one that could not even do that is
         // counted here and left for the next run, which will find it unrecorded and run it again.

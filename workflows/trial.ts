@@ -23,7 +23,9 @@ const long = proxyActivities<TrialActivities>({
 const describe = (e: unknown) => (e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e));
 
 export async function trial(input: TrialInput): Promise<TrialRow> {
-  const { trialId, src, dst, spec } = input;
+  const { trialId, src, dst } = input;
+  // The VM is this trial's: lanes reuse VM names, and a stale trial's teardown must not stop ours.
+  const spec = { ...input.spec, owner: trialId };
   const attempts: AttemptRecord[] = [];
   let outcome: TrialOutcome;
   let row: TrialRow | undefined;

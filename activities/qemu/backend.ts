@@ -119,7 +119,12 @@ export class QemuBackend implements HypervisorBackend {
   }
 
   async startVm(hostName: string, spec: VmSpec, opts: { incoming?: boolean } = {}): Promise<void> {
-    const state = await this.vmState(hostName, spec.name);
+    let state = await this.vmState(hostName, spec.name);
+    if (state.kind !== 'absent' && spec.owner !== undefined && (await this.ownerOf(hostName, spec.name)) !== spec.owner) {
+      // Another trial's leftover under the same name (its teardown never ran): not ours to reuse.
+      await this.stopVm(hostName, spec.name);
+      state = { kind: 'absent' };
+    }
     const want = opts.incoming ? 'incoming' : 'running';
     if (state.kind === want) return;
     if (state.kind !== 'absent') {
@@ -130,7 +135,8 @@ export class QemuBackend implements HypervisorBackend {
     const tap = tapName(spec.name);
     const script = [
       `mkdir -p ${quote(h.runDir)}`,
-      `rm -f ${quote(f.qmp)} ${quote(f.pid)}`,
+      `rm -f ${quote(f.qmp)} ${quote(f.pid)} ${quote(f.owner)}`,
+      ...(spec.owner !== undefined ? [`printf %s ${quote(spec.owner)} > ${quote(f.owner)}`] : []),
       `{ ip link show dev ${quote(tap)} >/dev/null 2>&1 || ip tuntap add dev ${quote(tap)} mode tap; }`,
       `ip link set dev ${quote(tap)} master ${quote(h.bridge)} up`,
       commandLine([this.qemu, ...qemuArgs(spec, f, { incoming: !!opts.incoming })]),
@@ -251,9 +257,19 @@ export class QemuBackend implements HypervisorBackend {
     });
   }
 
-  async stopVm(hostName: string, vm: string): Promise<void> {
+  /** The trial a VM was started for, if it was started with an owner. */
+  private async ownerOf(hostName: string, vm: string): Promise<string | undefined> {
+    const r = await this.deps.pool.exec(this.host(hostName).ssh, ['cat', vmFiles(this.host(hostName).runDir, vm).owner], { allowFailure: true });
+    return r.code === 0 ? r.stdout : undefined;
+  }
+
+  async stopVm(hostName: string, vm: string, opts: { owner?: string } = {}): Promise<'stopped' | 'not-ours'> {
     const h = this.host(hostName);
     const f = vmFiles(h.runDir, vm);
+    if (opts.owner !== undefined) {
+      const owner = await this.ownerOf(hostName, vm);
+      if (owner !== undefined && owner !== opts.owner) return 'not-ours';
+    }
     if (await this.processAlive(hostName, vm)) {
       await this.withQmp(hostName, vm, async (q) => {
         // QEMU closes the socket as it exits; that ends the reply too, so a lost reply is fine.
@@ -267,9 +283,10 @@ export class QemuBackend implements HypervisorBackend {
       [
         `if test -f ${pid}; then p=$(cat ${pid}); for i in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done; kill -9 "$p" 2>/dev/null; fi`,
         `ip link del dev ${quote(tapName(vm))} 2>/dev/null`,
-        `rm -f ${quote(f.qmp)} ${pid}`,
+        `rm -f ${quote(f.qmp)} ${pid} ${quote(f.owner)}`,
         'true',
       ].join('; '),
     );
+    return 'stopped';
   }
 }

@@ -12,6 +12,11 @@ export interface VmSpec {
   mac: string;
   /** TCP port the destination listens on for the incoming migration stream */
   migrationPort: number;
+  /**
+   * The trial the VM belongs to. VMs of a lane share a name; with an owner, a trial never reuses
+   * another's leftover VM and a stale trial's teardown never stops the VM of the trial after it.
+   */
+  owner?: string;
 }
 
 export interface VmFiles {
@@ -19,6 +24,7 @@ export interface VmFiles {
   pid: string;
   console: string;
   log: string;
+  owner: string;
 }
 
 /** Where a VM's files live on a host: under the host's run dir, so two hosts never share a socket. */
@@ -27,6 +33,7 @@ export const vmFiles = (runDir: string, vm: string): VmFiles => ({
   pid: join(runDir, `${vm}.pid`),
   console: join(runDir, `${vm}.console.log`),
   log: join(runDir, `${vm}.qemu.log`),
+  owner: join(runDir, `${vm}.owner`),
 });
 
 /** Tap names are limited to 15 characters; VM names are validated to fit. */

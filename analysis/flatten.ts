@@ -1,0 +1,108 @@
+/**
+ * Trial rows as flat records, one column per measurement, ready for arquero and CSV. Times in ms,
+ * data in MiB. A column is null where the trial has no such value (a failed trial, no probe).
+ */
+import type { CampaignManifest } from '../results/manifest.js';
+import type { TrialRow } from '../workflows/trial-types.js';
+
+const MiB = 2 ** 20;
+
+/** How the VM got across, as far as the analysis cares. */
+export type Mode = 'live' | 'offline' | 'none';
+
+export interface FlatTrial {
+  trialId: string;
+  campaign: string;
+  hypervisor: string;
+  scenario: string;
+  /** null for the baseline (no workload) */
+  workingSetMiB: number | null;
+  repetition: number;
+  src: string;
+  dst: string;
+  outcome: 'converged' | 'offline' | 'failed';
+  mode: Mode;
+  /** the ladder step that converged ("precopy" is default precopy), null otherwise */
+  step: string | null;
+  /** did the first attempt (default precopy) converge? null when the trial failed before telling */
+  precopyConverged: boolean | null;
+  /** why the first attempt did not converge: the abort rule, or the failure */
+  precopyEnd: string | null;
+  failReason: string | null;
+  attempts: number;
+  tmtMs: number | null;
+  mtMs: number | null;
+  dtMs: number | null;
+  dtSource: 'probe' | 'qemu' | null;
+  dtQemuMs: number | null;
+  dtProbeMs: number | null;
+  dtGuestMs: number | null;
+  probeIntervalMs: number | null;
+  probeLost: number | null;
+  mdMiB: number | null;
+  mdPrecopyMiB: number | null;
+  mdDowntimeMiB: number | null;
+  throughputMiBps: number | null;
+  iterations: number | null;
+  dirtyRateMiBps: number | null;
+  /** the first attempt's settings: the cliff's prediction is their product */
+  bandwidthMiBps: number | null;
+  downtimeLimitMs: number | null;
+  configuredMiB: number | null;
+  allocatedOnHostMiB: number | null;
+  usedInGuestMiB: number | null;
+  requestedMiB: number | null;
+  dirtiedMiB: number | null;
+}
+
+const repetitionOf = (trialId: string) => Number(/\/r(\d+)$/.exec(trialId)?.[1] ?? NaN);
+const mib = (b: number | null | undefined) => (b === null || b === undefined ? null : b / MiB);
+
+/** `manifest.hypervisor` is the label the row is compared under in the report. */
+export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'campaign' | 'trials'> & { hypervisor: string }): FlatTrial {
+  const plan = manifest.trials.find((t) => t.id === row.trialId);
+  const first = row.attempts[0];
+  const firstPlan = first && 'maxBandwidth' in first.plan ? first.plan : null;
+  const firstLive = first && first.plan.name !== 'offline' ? first : undefined;
+  const m = row.metrics;
+  const o = row.outcome;
+  return {
+    trialId: row.trialId,
+    campaign: manifest.campaign,
+    hypervisor: manifest.hypervisor,
+    scenario: plan?.scenario ?? row.trialId.split('/')[1] ?? '?',
+    workingSetMiB: row.workingSetMiB,
+    repetition: plan?.repetition ?? repetitionOf(row.trialId),
+    src: row.src,
+    dst: row.dst,
+    outcome: o.kind,
+    mode: o.kind === 'converged' ? 'live' : o.kind === 'offline' ? 'offline' : 'none',
+    step: o.kind === 'converged' ? o.step : null,
+    precopyConverged: !firstLive || firstLive.result.status === 'failed' ? null : firstLive.result.status === 'completed',
+    precopyEnd: !firstLive ? null : firstLive.result.status === 'aborted' ? firstLive.result.rule : firstLive.result.status === 'failed' ? 'error' : null,
+    failReason: o.kind === 'failed' ? o.reason : null,
+    attempts: row.attempts.length,
+    tmtMs: m?.tmtMs ?? null,
+    mtMs: m?.mtMs ?? null,
+    dtMs: m?.dtMs ?? null,
+    dtSource: m?.dtSource ?? null,
+    dtQemuMs: m?.downtime.qemuMs ?? null,
+    dtProbeMs: m?.downtime.probeMs ?? null,
+    dtGuestMs: m?.downtime.guestClockLagMs ?? null,
+    probeIntervalMs: m?.downtime.probeIntervalMs ?? row.probe?.intervalMs ?? null,
+    probeLost: m?.downtime.probeLost ?? null,
+    mdMiB: mib(m?.md.totalBytes),
+    mdPrecopyMiB: mib(m?.md.precopyBytes),
+    mdDowntimeMiB: mib(m?.md.downtimeBytes),
+    throughputMiBps: m?.throughputMiBps ?? null,
+    iterations: m?.iterations ?? null,
+    dirtyRateMiBps: row.dirtyRateMiBps,
+    bandwidthMiBps: firstPlan ? firstPlan.maxBandwidth / MiB : null,
+    downtimeLimitMs: firstPlan ? firstPlan.downtimeLimitMs : null,
+    configuredMiB: row.memory?.configuredMiB ?? null,
+    allocatedOnHostMiB: row.memory?.allocatedOnHostMiB ?? null,
+    usedInGuestMiB: row.memory?.usedInGuestMiB ?? null,
+    requestedMiB: row.memory?.requestedMiB ?? null,
+    dirtiedMiB: row.memory?.dirtiedMiB ?? null,
+  };
+}

@@ -1,0 +1,223 @@
+/**
+ * `miglab report`: one or more campaigns' results stores → report.md, a self-contained
+ * report.html, CSVs of trial rows and aggregates, and the figures as SVG. Reads the stores only.
+ * A campaign still running is reported with what is recorded so far, and says so at the top.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as aq from 'arquero';
+import type { Block, Doc, Section } from './document.js';
+import { toHtml, toMarkdown } from './document.js';
+import { baselineBars, rampLines, traceFigure, type Figure } from './figures.js';
+import { flattenRow, type FlatTrial } from './flatten.js';
+import type { LoadedCampaign } from './load.js';
+import { renderSvg } from './render.js';
+import { cliffs, failures, MEASURE_KEYS, MEASURES, memoryRows, outcomes, summarize, type CliffRow, type Measure, type SummaryRow } from './tables.js';
+import { pickTraceTrial, readTrace, type TraceEvent, type TracePoint } from './trace.js';
+
+export interface ReportData {
+  flat: FlatTrial[];
+  summary: SummaryRow[];
+  outcomes: ReturnType<typeof outcomes>;
+  failures: ReturnType<typeof failures>;
+  cliffs: CliffRow[];
+  memory: ReturnType<typeof memoryRows>;
+}
+
+/**
+ * Flat rows of every campaign; the hypervisor is the label a row is compared under, so two
+ * campaigns on the same hypervisor are told apart by campaign name.
+ */
+export function flattenCampaigns(campaigns: readonly LoadedCampaign[]): FlatTrial[] {
+  const hyps = campaigns.map((c) => c.manifest.hypervisor);
+  return campaigns.flatMap((c) => {
+    const label = hyps.filter((h) => h === c.manifest.hypervisor).length > 1 ? `${c.manifest.hypervisor} (${c.manifest.campaign})` : c.manifest.hypervisor;
+    return c.rows.map((r) => flattenRow(r, { ...c.manifest, hypervisor: label }));
+  });
+}
+
+export function analyze(flat: FlatTrial[]): ReportData {
+  const table = aq.from(flat);
+  return { flat, summary: summarize(table), outcomes: outcomes(flat), failures: failures(flat), cliffs: cliffs(flat), memory: memoryRows(flat) };
+}
+
+const fmt = (v: number | null | undefined, digits = 1) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
+const size = (ws: number | null) => (ws === null ? 'idle' : `${ws} MiB`);
+
+function statCell(s: SummaryRow[Measure], digits: number): string {
+  if (s.n === 0) return '–';
+  const ci = s.ciLo !== null && s.ciHi !== null ? ` ±${fmt((s.ciHi - s.ciLo) / 2, digits)}` : '';
+  return `${fmt(s.mean, digits)}${ci} (${fmt(s.median, digits)})`;
+}
+
+/** The figures, in the paper's order, then the trace. */
+export async function buildFigures(data: ReportData, trace: { trialId: string; points: TracePoint[]; events: TraceEvent[] } | null): Promise<(Figure & { svg: string })[]> {
+  const notConverged: { hypervisor: string; workingSetMiB: number; count: number; of: number }[] = [];
+  for (const c of data.cliffs) for (const p of c.perSize) if (p.converged < p.informative) notConverged.push({ hypervisor: c.hypervisor, workingSetMiB: p.workingSetMiB, count: p.informative - p.converged, of: p.informative });
+  const figs: Figure[] = [
+    baselineBars(data.summary, 'mtMs', 3),
+    baselineBars(data.summary, 'dtMs', 4),
+    baselineBars(data.summary, 'tmtMs', 5),
+    rampLines(data.summary, notConverged, data.cliffs, 'mtMs', 6),
+    rampLines(data.summary, notConverged, data.cliffs, 'mdMiB', 7),
+    rampLines(data.summary, notConverged, data.cliffs, 'dtMs', 8),
+  ];
+  if (trace) figs.push(traceFigure(trace.trialId, trace.points, trace.events));
+  return Promise.all(figs.map(async (f) => ({ ...f, svg: await renderSvg(f.spec) })));
+}
+
+export function buildDoc(campaigns: readonly LoadedCampaign[], data: ReportData, figures: readonly (Figure & { svg: string })[]): Doc {
+  const status: string[] = campaigns.map((c) => {
+    const expected = c.manifest.trials.length;
+    const state = c.missing.length === 0 ? 'complete' : `INCOMPLETE: ${c.missing.length} trial(s) not recorded yet (running or interrupted), e.g. ${c.missing.slice(0, 3).join(', ')}`;
+    return `campaign ${c.manifest.campaign} (${c.manifest.hypervisor}), ${c.dir}: ${c.rows.length} of ${expected} trials recorded — ${state}`;
+  });
+  const sections: Section[] = [];
+  sections.push({
+    title: 'Campaigns',
+    blocks: [
+      { kind: 'list', items: status },
+      {
+        kind: 'text',
+        text: 'TMT: total migration time; DT: downtime (the network probe\'s largest reply gap less its interval, else QEMU\'s figure); MT = TMT − DT; MD: migration data. Statistics: mean ±half-width of the 95 % Student-t confidence interval (median in brackets); no interval below n = 2.',
+      },
+    ],
+  });
+
+  sections.push({
+    title: 'The cliff: where default precopy stops converging',
+    blocks: [
+      {
+        kind: 'table',
+        headers: ['hypervisor', 'scenario', 'bandwidth (MiB/s)', 'downtime limit (ms)', 'predicted (MiB)', 'measured (MiB)', 'bracket', 'converged / informative per size'],
+        align: ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'l'],
+        rows: data.cliffs.map((c) => [
+          c.hypervisor,
+          c.scenario,
+          fmt(c.bandwidthMiBps),
+          fmt(c.downtimeLimitMs, 0),
+          fmt(c.predictedMiB),
+          c.measuredMiB === null ? `none up to ${c.largestTriedMiB} MiB` : String(c.measuredMiB),
+          c.measuredMiB === null ? '–' : c.belowMiB === null ? `≤ ${c.measuredMiB} MiB (first size)` : `(${c.belowMiB}, ${c.measuredMiB}] MiB`,
+          c.perSize.map((p) => `${p.workingSetMiB}: ${p.converged}/${p.informative}`).join(', '),
+        ]),
+      },
+      {
+        kind: 'text',
+        text: 'Predicted: bandwidth × downtime limit of the first attempt: QEMU stops the VM once the remaining bytes fit into that product, so a working set re-dirtied faster than it is sent and larger than it should keep precopy from converging. Measured: the smallest working set at which most informative trials (first attempt converged or was aborted by a rule; errors do not count) did not converge.',
+      },
+    ],
+  });
+
+  sections.push({
+    title: 'Outcomes',
+    blocks: [
+      {
+        kind: 'table',
+        headers: ['hypervisor', 'scenario', 'working set', 'trials', 'precopy', 'ladder steps', 'offline', 'failed', 'converged live'],
+        align: ['l', 'l', 'r', 'r', 'r', 'l', 'r', 'r', 'r'],
+        rows: data.outcomes.map((o) => [
+          o.hypervisor,
+          o.scenario,
+          size(o.workingSetMiB),
+          String(o.trials),
+          String(o.precopy),
+          Object.entries(o.ladder).map(([k, v]) => `${k}: ${v}`).join(', ') || '–',
+          String(o.offline),
+          String(o.failed),
+          `${(o.convergenceRate * 100).toFixed(0)} %`,
+        ]),
+      },
+      ...(data.failures.length
+        ? [{ kind: 'table', headers: ['hypervisor', 'failure reason', 'count', 'trials'], align: ['l', 'l', 'r', 'l'], rows: data.failures.map((f) => [f.hypervisor, f.reason.slice(0, 200), String(f.count), f.trials.slice(0, 5).join(', ') + (f.trials.length > 5 ? ', …' : '')]) } satisfies Block]
+        : [{ kind: 'text', text: 'No trial failed.' } satisfies Block]),
+    ],
+  });
+
+  const digits: Record<Measure, number> = { tmtMs: 0, mtMs: 0, dtMs: 1, dtQemuMs: 1, dtProbeMs: 1, dtGuestMs: 1, mdMiB: 1, throughputMiBps: 1 };
+  sections.push({
+    title: 'Statistics per hypervisor, scenario, working set and mode',
+    blocks: [
+      {
+        kind: 'table',
+        headers: ['hypervisor', 'scenario', 'working set', 'mode', 'n', ...MEASURE_KEYS.map((m) => MEASURES[m])],
+        align: ['l', 'l', 'r', 'l', 'r', ...MEASURE_KEYS.map(() => 'r' as const)],
+        rows: data.summary.map((s) => [s.hypervisor, s.scenario, size(s.workingSetMiB), s.mode, String(s.trials), ...MEASURE_KEYS.map((m) => statCell(s[m], digits[m]))]),
+      },
+    ],
+  });
+
+  const broken = data.memory.filter((m) => m.breaks.length > 0);
+  const shown = data.memory.length <= 60 ? data.memory : [...broken.slice(0, 60)];
+  sections.push({
+    title: 'Memory categories (MiB)',
+    blocks: [
+      {
+        kind: 'text',
+        text: `The paper orders them configured ≥ allocated on host ≥ used in guest ≥ requested by the workload ≥ dirtied. ${broken.length} of ${data.memory.length} trials break that order (allocated is the QEMU process's resident size and includes QEMU's own overhead, so it can exceed the configured size).${data.memory.length > 60 ? ` Shown: the first ${shown.length} rows that break it; all rows are in memory.csv.` : ''}`,
+      },
+      {
+        kind: 'table',
+        headers: ['trial', 'hypervisor', 'configured', 'allocated', 'used', 'requested', 'dirtied', 'breaks the order'],
+        align: ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'l'],
+        rows: shown.map((m) => [m.trialId, m.hypervisor, fmt(m.configuredMiB, 0), fmt(m.allocatedOnHostMiB), fmt(m.usedInGuestMiB), fmt(m.requestedMiB, 0), fmt(m.dirtiedMiB), m.breaks.join('; ') || '–']),
+      },
+    ],
+  });
+
+  sections.push({ title: 'Figures', blocks: figures.map((f) => ({ kind: 'figure', id: f.id, title: f.title, caption: f.caption, svg: f.svg })) });
+  return { title: `miglab report: ${campaigns.map((c) => c.manifest.campaign).join(' vs ')}`, sections };
+}
+
+/** The CSV exports: every trial row and every aggregate table. */
+export function buildCsv(data: ReportData): Record<string, string> {
+  const summaryFlat = data.summary.map((s) => {
+    const o: Record<string, unknown> = { hypervisor: s.hypervisor, scenario: s.scenario, workingSetMiB: s.workingSetMiB, mode: s.mode, trials: s.trials };
+    for (const m of MEASURE_KEYS) for (const k of ['n', 'mean', 'median', 'sd', 'ciLo', 'ciHi'] as const) o[`${m}_${k}`] = s[m][k];
+    return o;
+  });
+  const csv = (rows: object[]) => (rows.length ? aq.from(rows as Record<string, unknown>[]).toCSV() + '\n' : '');
+  return {
+    'trials.csv': csv(data.flat),
+    'summary.csv': csv(summaryFlat),
+    'outcomes.csv': csv(data.outcomes.map((o) => ({ ...o, ladder: Object.entries(o.ladder).map(([k, v]) => `${k}=${v}`).join(';') }))),
+    'failures.csv': csv(data.failures.map((f) => ({ ...f, trials: f.trials.join(';') }))),
+    'cliff.csv': csv(data.cliffs.map((c) => ({ ...c, perSize: c.perSize.map((p) => `${p.workingSetMiB}:${p.converged}/${p.informative}`).join(';') }))),
+    'memory.csv': csv(data.memory.map((m) => ({ ...m, breaks: m.breaks.join(';') }))),
+  };
+}
+
+export interface WrittenReport {
+  outDir: string;
+  files: string[];
+  data: ReportData;
+  figures: string[];
+}
+
+export async function writeReport(campaigns: readonly LoadedCampaign[], outDir: string): Promise<WrittenReport> {
+  const data = analyze(flattenCampaigns(campaigns));
+  // The trace comes from the campaign whose pick tells most (an aborted attempt first).
+  let trace: { trialId: string; points: TracePoint[]; events: TraceEvent[] } | null = null;
+  const picks = campaigns.map((c) => ({ c, row: pickTraceTrial(c.rows) })).filter((p) => p.row);
+  picks.sort((a, b) => Number(b.row!.attempts.some((x) => x.result.status === 'aborted')) - Number(a.row!.attempts.some((x) => x.result.status === 'aborted')));
+  for (const p of picks) {
+    const t = await readTrace(p.c.dir, p.row!);
+    if (t) {
+      trace = { ...t, trialId: p.row!.trialId };
+      break;
+    }
+  }
+  const figures = await buildFigures(data, trace);
+  const doc = buildDoc(campaigns, data, figures);
+  await mkdir(join(outDir, 'figures'), { recursive: true });
+  const files: string[] = [];
+  const put = async (name: string, content: string) => {
+    await writeFile(join(outDir, name), content);
+    files.push(name);
+  };
+  for (const f of figures) await put(`figures/${f.id}.svg`, f.svg);
+  for (const [name, content] of Object.entries(buildCsv(data))) await put(name, content);
+  await put('report.md', toMarkdown(doc, 'figures'));
+  await put('report.html', toHtml(doc));
+  return { outDir, files, data, figures: figures.map((f) => f.id) };
+}

@@ -1,0 +1,22 @@
+/**
+ * A campaign's manifest, written beside its trial rows when it starts: the validated spec and the
+ * trials it expands into. The report reads it to know what was expected (a running campaign is
+ * reported as such), which hypervisor the rows belong to, and the settings behind the predicted
+ * cliff, without the campaign file at hand.
+ */
+import type { CampaignSpec } from '../campaign/spec.js';
+import { expandTrials, type TrialPlan } from '../campaign/trials.js';
+
+export const MANIFEST_FORMAT = 'miglab-campaign/1';
+
+export interface CampaignManifest {
+  format: typeof MANIFEST_FORMAT;
+  campaign: string;
+  hypervisor: CampaignSpec['hypervisor'];
+  spec: CampaignSpec;
+  trials: TrialPlan[];
+}
+
+export function manifestOf(spec: CampaignSpec): CampaignManifest {
+  return { format: MANIFEST_FORMAT, campaign: spec.campaign, hypervisor: spec.hypervisor, spec, trials: expandTrials(spec) };
+}

@@ -1,0 +1,170 @@
+/**
+ * `miglab report` on results recorded by real bed runs (test/fixtures/results: the first full paper
+ * run, 27 trials, and the second run as it stood when interrupted, 10 of 27), and its refusals of
+ * missing or damaged results.
+ */
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadCampaignResults } from '../analysis/load.js';
+import { writeReport } from '../analysis/report.js';
+import { syntheticRow } from '../analysis/synthetic.js';
+import { pickTraceTrial, readTrace } from '../analysis/trace.js';
+import { UserError } from '../lib/errors.js';
+import { ResultsStore } from '../results/store.js';
+import type { TrialRow } from '../workflows/trial-types.js';
+
+const FIX = join(import.meta.dirname, 'fixtures', 'results');
+const RUN1 = join(FIX, 'paper-run1');
+const PARTIAL = join(FIX, 'paper-run2-partial');
+const tmp: string[] = [];
+const scratch = async () => {
+  const d = await mkdtemp(join(tmpdir(), 'miglab-report-'));
+  tmp.push(d);
+  return d;
+};
+afterAll(async () => Promise.all(tmp.map((d) => rm(d, { recursive: true, force: true }))));
+
+/** Mean of one metric over the trial files of a group, read straight from the JSON (independent of the analysis code). */
+async function meanFromFiles(dir: string, prefix: string, pick: (row: TrialRow) => number): Promise<number> {
+  const names = (await readdir(join(dir, 'trials'))).filter((n) => decodeURIComponent(n).startsWith(prefix));
+  const xs = await Promise.all(names.map(async (n) => pick((JSON.parse(await readFile(join(dir, 'trials', n), 'utf8')) as { row: TrialRow }).row)));
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+describe('report on a recorded paper run', () => {
+  it('loads all 27 trials, complete, and finds no cliff up to 64 MiB against a predicted 33.6 MiB', async () => {
+    const out = await scratch();
+    const c = await loadCampaignResults(RUN1);
+    expect(c.rows).toHaveLength(27);
+    expect(c.missing).toEqual([]);
+    const r = await writeReport([c], out);
+    expect(r.data.cliffs).toHaveLength(1);
+    expect(r.data.cliffs[0]).toMatchObject({ predictedMiB: expect.closeTo(33.6, 6), measuredMiB: null, largestTriedMiB: 64 });
+    const baseline = r.data.summary.find((s) => s.scenario === 'baseline')!;
+    expect(baseline.tmtMs.mean).toBeCloseTo(await meanFromFiles(RUN1, 'paper/baseline/', (row) => row.metrics!.tmtMs), 9);
+    const ws64 = r.data.summary.find((s) => s.workingSetMiB === 64)!;
+    expect(ws64.mdMiB.mean).toBeCloseTo(await meanFromFiles(RUN1, 'paper/dirty-ramp/64MiB/', (row) => row.metrics!.md.totalBytes / 2 ** 20), 9);
+
+    const md = await readFile(join(out, 'report.md'), 'utf8');
+    expect(md).toContain('27 of 27 trials recorded — complete');
+    expect(md).toMatch(/\| qemu \| dirty-ramp \| 112\.0 \| 300 \| 33\.6 \| none up to 64 MiB \|/);
+    for (const f of ['fig3-mtMs', 'fig4-dtMs', 'fig5-tmtMs', 'fig6-mtMs', 'fig7-mdMiB', 'fig8-dtMs', 'fig9-trace']) {
+      expect(md).toContain(`(figures/${f}.svg)`);
+      expect(await readFile(join(out, 'figures', `${f}.svg`), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>$/);
+    }
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    expect(html.match(/<svg /g)).toHaveLength(7); // self-contained: every figure inline
+    expect(html).not.toMatch(/<img|src="http/);
+    const csv = (await readFile(join(out, 'trials.csv'), 'utf8')).trim().split('\n');
+    expect(csv).toHaveLength(28);
+    expect(csv[0]).toContain('tmtMs');
+    expect((await readFile(join(out, 'summary.csv'), 'utf8')).trim().split('\n')).toHaveLength(1 + 9);
+  });
+
+  it('reports a campaign that stopped part-way as incomplete, with its failure', async () => {
+    const out = await scratch();
+    const c = await loadCampaignResults(PARTIAL);
+    expect(c.rows).toHaveLength(10);
+    expect(c.missing).toHaveLength(17);
+    const r = await writeReport([c], out);
+    expect(r.data.failures).toEqual([{ hypervisor: 'qemu', reason: expect.stringContaining('EHOSTUNREACH'), count: 1, trials: ['paper/dirty-ramp/4MiB/r1'] }]);
+    const md = await readFile(join(out, 'report.md'), 'utf8');
+    expect(md).toContain('10 of 27 trials recorded — INCOMPLETE: 17 trial(s) not recorded yet');
+  });
+
+  it('draws the trace from the raw polls: one point per poll, a rule per new iteration', async () => {
+    const c = await loadCampaignResults(RUN1);
+    const row = pickTraceTrial(c.rows)!;
+    expect(row.workingSetMiB).toBe(64); // nothing aborted in this run: the largest working set
+    const t = (await readTrace(RUN1, row))!;
+    const polls = (await readFile(join(new ResultsStore(RUN1).rawDir(row.trialId, 0), 'query-migrate.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { iterations: number });
+    expect(t.points).toHaveLength(polls.length);
+    const newIterations = polls.filter((p, i) => i > 0 && p.iterations > polls[i - 1]!.iterations).length;
+    expect(t.events.filter((e) => e.kind === 'iteration')).toHaveLength(newIterations);
+    expect(t.points[0]!.timeS).toBeGreaterThanOrEqual(0);
+    expect(t.points.at(-1)!.remainingMiB).toBeLessThan(t.points[0]!.remainingMiB);
+  });
+
+  it('marks an aborted attempt and the fallback in the trace', async () => {
+    const dir = await scratch();
+    const store = new ResultsStore(dir);
+    const row = syntheticRow({ trialId: 'x/ramp/64MiB/r1', workingSetMiB: 64, end: 'offline' });
+    const poll = (t: number, it: number, rem: number) => JSON.stringify({ t, elapsedMs: t - 1000, remainingBytes: rem, iterations: it, dirtyPagesRate: 2560 });
+    await store.writeRaw(row.trialId, 0, 'query-migrate.jsonl', [poll(1000, 1, 9e7), poll(1500, 2, 5e7), poll(2000, 3, 6e7)].join('\n'));
+    await store.writeRaw(row.trialId, 1, 'query-migrate.jsonl', [poll(3000, 1, 2e8), poll(4000, 1, 0)].join('\n'));
+    expect(pickTraceTrial([syntheticRow({ trialId: 'x/ramp/128MiB/r1', workingSetMiB: 128, end: 'precopy' }), row])!.trialId).toBe(row.trialId);
+    const t = (await readTrace(dir, row))!;
+    expect(t.events.map((e) => [e.kind, e.timeS])).toEqual([
+      ['iteration', 0.5],
+      ['iteration', 1],
+      ['abort', 1],
+      ['fallback', 2],
+    ]);
+    expect(t.points[0]!.dirtyMiBps).toBeCloseTo(10, 9); // 2560 pages/s × 4 KiB
+  });
+});
+
+describe('report refuses what it cannot report truthfully', () => {
+  const refusal = async (dir: string) => {
+    try {
+      await loadCampaignResults(dir);
+    } catch (err) {
+      expect(err).toBeInstanceOf(UserError);
+      return err as UserError;
+    }
+    throw new Error(`loading ${dir} did not fail`);
+  };
+
+  it('a missing directory', async () => {
+    const e = await refusal(join(await scratch(), 'nope'));
+    expect(e.message).toMatch(/does not exist/);
+    expect(e.fix).toMatch(/miglab report campaigns\/paper.yaml/);
+  });
+
+  it('a directory that is not a results store', async () => {
+    expect((await refusal(await scratch())).message).toMatch(/neither campaign.json nor trials/);
+  });
+
+  it('rows without a manifest: what was expected is unknown', async () => {
+    const d = await scratch();
+    await cp(join(RUN1, 'trials'), join(d, 'trials'), { recursive: true });
+    const e = await refusal(d);
+    expect(e.message).toMatch(/no campaign.json/);
+    expect(e.fix).toMatch(/--results/);
+  });
+
+  it('a manifest and no trial recorded yet', async () => {
+    const d = await scratch();
+    await cp(join(RUN1, 'campaign.json'), join(d, 'campaign.json'));
+    expect((await refusal(d)).message).toMatch(/no trial recorded yet/);
+  });
+
+  it('a half-written row and a row of the wrong shape, each named', async () => {
+    const d = await scratch();
+    await cp(RUN1, d, { recursive: true });
+    const names = (await readdir(join(d, 'trials'))).sort();
+    const cut = join(d, 'trials', names[0]!);
+    await writeFile(cut, (await readFile(cut, 'utf8')).slice(0, 300));
+    await writeFile(join(d, 'trials', names[1]!), JSON.stringify({ trialId: decodeURIComponent(names[1]!.replace(/\.json$/, '')), row: { trialId: 'other' } }));
+    const e = await refusal(d);
+    expect(e.message).toContain(`${names[0]}: not valid JSON`);
+    expect(e.message).toContain(`${names[1]}: its row names trial "other"`);
+    expect(e.message).toMatch(/^2 trial row\(s\)/);
+  });
+
+  it('a damaged manifest', async () => {
+    const d = await scratch();
+    await cp(RUN1, d, { recursive: true });
+    await writeFile(join(d, 'campaign.json'), '{"format":');
+    expect((await refusal(d)).message).toMatch(/campaign.json is damaged/);
+  });
+
+  it('rows of another campaign', async () => {
+    const d = await scratch();
+    await cp(RUN1, d, { recursive: true });
+    await new ResultsStore(d).recordTrial('other/baseline/idle/r1', syntheticRow({ trialId: 'other/baseline/idle/r1', workingSetMiB: null, end: 'precopy' }));
+    expect((await refusal(d)).message).toMatch(/does not expect: other\/baseline\/idle\/r1/);
+  });
+});
