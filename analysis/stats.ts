@@ -33,3 +33,36 @@ export function meanCi(n: number, mean: number, sd: number): Ci | null {
   const half = t975(n - 1) * (sd / Math.sqrt(n));
   return { lo: mean - half, hi: mean + half };
 }
+
+/** The k-th smallest value (0-based) of `a`, reordering it in place (Hoare's quickselect). */
+function select(a: Float64Array, k: number): number {
+  let lo = 0, hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >>> 1]!;
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i++] = a[j]!;
+        a[j--] = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k]!;
+  }
+  return a[k]!;
+}
+
+/** The median of the values (NaN-free), in linear time; reorders `a`. Null when empty. */
+export function medianInPlace(a: Float64Array): number | null {
+  const n = a.length;
+  if (n === 0) return null;
+  const upper = select(a, n >>> 1);
+  if (n % 2) return upper;
+  let lower = -Infinity; // after select, everything left of n/2 is ≤ upper: its largest is the lower middle
+  for (let i = 0; i < n >>> 1; i++) if (a[i]! > lower) lower = a[i]!;
+  return (lower + upper) / 2;
+}

@@ -5,7 +5,7 @@
  */
 import * as aq from 'arquero';
 import type { FlatTrial } from './flatten.js';
-import { meanCi } from './stats.js';
+import { meanCi, medianInPlace } from './stats.js';
 
 const { op } = aq;
 
@@ -42,33 +42,78 @@ export interface GroupKey {
 
 export type SummaryRow = GroupKey & { trials: number } & Record<Measure, Stat>;
 
-const GROUP = ['hypervisor', 'scenario', 'workingSetMiB', 'mode'] as const;
 
 const byGroup = (a: GroupKey, b: GroupKey) =>
   a.hypervisor.localeCompare(b.hypervisor) || a.scenario.localeCompare(b.scenario) || (a.workingSetMiB ?? -1) - (b.workingSetMiB ?? -1) || a.mode.localeCompare(b.mode);
 
+/**
+ * The columns `summarize` needs, as an arquero table of moved (live or offline) trials: typed
+ * arrays for the measures (NaN where a trial has no value, which arquero's ops skip) keep a
+ * million rows cheap.
+ */
+export function measureTable(rows: readonly FlatTrial[]): { table: aq.ColumnTable; gid: Int32Array; measures: Record<Measure, Float64Array>; groups: GroupKey[] } {
+  let n = 0;
+  for (const r of rows) if (r.mode !== 'none') n++;
+  // One integer group id per row: arquero groups an Int32 column far faster than four key columns.
+  const ids = new Map<string, Map<string, Map<number | null, Map<string, number>>>>();
+  const groups: GroupKey[] = [];
+  const gid = new Int32Array(n);
+  const measures = Object.fromEntries(MEASURE_KEYS.map((m) => [m, new Float64Array(n)])) as Record<Measure, Float64Array>;
+  let i = 0;
+  for (const r of rows) {
+    if (r.mode === 'none') continue;
+    const byHyp = ids.get(r.hypervisor) ?? ids.set(r.hypervisor, new Map()).get(r.hypervisor)!;
+    const byScen = byHyp.get(r.scenario) ?? byHyp.set(r.scenario, new Map()).get(r.scenario)!;
+    const byWs = byScen.get(r.workingSetMiB) ?? byScen.set(r.workingSetMiB, new Map()).get(r.workingSetMiB)!;
+    let id = byWs.get(r.mode);
+    if (id === undefined) {
+      id = groups.push({ hypervisor: r.hypervisor, scenario: r.scenario, workingSetMiB: r.workingSetMiB, mode: r.mode }) - 1;
+      byWs.set(r.mode, id);
+    }
+    gid[i] = id;
+    for (const m of MEASURE_KEYS) measures[m][i] = r[m] ?? NaN;
+    i++;
+  }
+  return { table: aq.table({ gid, ...measures }), gid, measures, groups };
+}
+
 /** n, mean, median, sd and 95 % CI of every measure, per hypervisor × scenario × working set × mode. */
-export function summarize(table: aq.ColumnTable): SummaryRow[] {
-  const moved = table.filter((d: FlatTrial) => d.mode !== 'none');
+export function summarize(rows: readonly FlatTrial[]): SummaryRow[] {
+  const { table: moved, gid, measures, groups } = measureTable(rows);
   if (moved.numRows() === 0) return [];
   const rollups: Record<string, unknown> = { trials: op.count() };
   for (const m of MEASURE_KEYS) {
     rollups[`${m}__n`] = op.valid(m);
     rollups[`${m}__mean`] = op.mean(m);
-    rollups[`${m}__median`] = op.median(m);
     rollups[`${m}__sd`] = op.stdev(m);
   }
-  const agg = moved.groupby(...GROUP).rollup(rollups as never).objects() as Record<string, unknown>[];
+  const agg = moved.groupby('gid').rollup(rollups as never).objects() as Record<string, unknown>[];
+  // arquero's median boxes every value (9 s for a million rows × 8 measures); a quickselect over
+  // each group's values takes a fraction of that.
+  const medians = new Map<Measure, (number | null)[]>();
+  for (const m of MEASURE_KEYS) {
+    const col = measures[m];
+    const counts = new Uint32Array(groups.length);
+    for (let i = 0; i < col.length; i++) if (!Number.isNaN(col[i]!)) counts[gid[i]!]!++;
+    const buckets = [...counts].map((c) => new Float64Array(c));
+    const fill = new Uint32Array(groups.length);
+    for (let i = 0; i < col.length; i++) {
+      const v = col[i]!;
+      if (!Number.isNaN(v)) buckets[gid[i]!]![fill[gid[i]!]!++] = v;
+    }
+    medians.set(m, buckets.map(medianInPlace));
+  }
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
   return agg
     .map((g) => {
-      const row = { hypervisor: g.hypervisor, scenario: g.scenario, workingSetMiB: g.workingSetMiB ?? null, mode: g.mode, trials: g.trials } as SummaryRow;
+      const gi = Number(g.gid);
+      const row = { ...groups[gi]!, trials: g.trials } as SummaryRow;
       for (const m of MEASURE_KEYS) {
         const n = Number(g[`${m}__n`]);
         const mean = n > 0 ? num(g[`${m}__mean`]) : null;
         const sd = n > 1 ? num(g[`${m}__sd`]) : null;
         const ci = mean !== null && sd !== null ? meanCi(n, mean, sd) : null;
-        row[m] = { n, mean, median: n > 0 ? num(g[`${m}__median`]) : null, sd, ciLo: ci?.lo ?? null, ciHi: ci?.hi ?? null };
+        row[m] = { n, mean, median: medians.get(m)![gi] ?? null, sd, ciLo: ci?.lo ?? null, ciHi: ci?.hi ?? null };
       }
       return row;
     })
@@ -93,7 +138,7 @@ export interface OutcomeRow {
 export function outcomes(rows: readonly FlatTrial[]): OutcomeRow[] {
   const groups = new Map<string, OutcomeRow>();
   for (const r of rows) {
-    const key = JSON.stringify([r.hypervisor, r.scenario, r.workingSetMiB]);
+    const key = `${r.hypervisor}\u0000${r.scenario}\u0000${r.workingSetMiB}`;
     const g = groups.get(key) ?? { hypervisor: r.hypervisor, scenario: r.scenario, workingSetMiB: r.workingSetMiB, trials: 0, precopy: 0, ladder: {}, offline: 0, failed: 0, convergenceRate: 0 };
     g.trials++;
     if (r.outcome === 'converged' && r.step === 'precopy') g.precopy++;
@@ -118,7 +163,7 @@ export function failures(rows: readonly FlatTrial[]): FailureRow[] {
   const groups = new Map<string, FailureRow>();
   for (const r of rows.filter((x) => x.outcome === 'failed')) {
     const reason = r.failReason ?? '?';
-    const key = JSON.stringify([r.hypervisor, reason]);
+    const key = `${r.hypervisor}\u0000${reason}`;
     const g = groups.get(key) ?? { hypervisor: r.hypervisor, reason, count: 0, trials: [] };
     g.count++;
     g.trials.push(r.trialId);
@@ -153,16 +198,22 @@ export interface CliffRow {
 export function cliffs(rows: readonly FlatTrial[]): CliffRow[] {
   const groups = new Map<string, FlatTrial[]>();
   for (const r of rows.filter((x) => x.workingSetMiB !== null)) {
-    const key = JSON.stringify([r.hypervisor, r.scenario]);
-    groups.set(key, [...(groups.get(key) ?? []), r]);
+    const key = `${r.hypervisor}\u0000${r.scenario}`;
+    const g = groups.get(key);
+    if (g) g.push(r);
+    else groups.set(key, [r]);
   }
   const out: CliffRow[] = [];
   for (const rs of groups.values()) {
-    const sizes = [...new Set(rs.map((r) => r.workingSetMiB!))].sort((a, b) => a - b);
-    const perSize = sizes.map((s) => {
-      const told = rs.filter((r) => r.workingSetMiB === s && r.precopyConverged !== null);
-      return { workingSetMiB: s, converged: told.filter((r) => r.precopyConverged).length, informative: told.length };
-    });
+    const counts = new Map<number, { workingSetMiB: number; converged: number; informative: number }>();
+    for (const r of rs) {
+      const c = counts.get(r.workingSetMiB!) ?? { workingSetMiB: r.workingSetMiB!, converged: 0, informative: 0 };
+      if (r.precopyConverged !== null) c.informative++;
+      if (r.precopyConverged) c.converged++;
+      counts.set(r.workingSetMiB!, c);
+    }
+    const perSize = [...counts.values()].sort((a, b) => a.workingSetMiB - b.workingSetMiB);
+    const sizes = perSize.map((p) => p.workingSetMiB);
     const cliffAt = perSize.findIndex((p) => p.informative > 0 && p.converged * 2 < p.informative);
     const withPlan = rs.find((r) => r.bandwidthMiBps !== null && r.downtimeLimitMs !== null);
     const bw = withPlan?.bandwidthMiBps ?? null;
@@ -190,16 +241,36 @@ export interface MemoryRow extends Pick<FlatTrial, 'trialId' | 'hypervisor' | (t
   breaks: string[];
 }
 
-export function memoryRows(rows: readonly FlatTrial[]): MemoryRow[] {
-  return rows
-    .filter((r) => r.configuredMiB !== null)
-    .map((r) => {
-      const present = MEMORY_ORDER.filter((k) => r[k] !== null);
-      const breaks: string[] = [];
-      for (let i = 1; i < present.length; i++) {
-        const a = present[i - 1]!, b = present[i]!;
-        if (r[a]! < r[b]!) breaks.push(`${a.replace('MiB', '')} < ${b.replace('MiB', '')}`);
-      }
-      return { trialId: r.trialId, hypervisor: r.hypervisor, configuredMiB: r.configuredMiB, allocatedOnHostMiB: r.allocatedOnHostMiB, usedInGuestMiB: r.usedInGuestMiB, requestedMiB: r.requestedMiB, dirtiedMiB: r.dirtiedMiB, breaks };
-    });
+const NO_BREAKS: string[] = [];
+const LABEL = { configuredMiB: 'configured', allocatedOnHostMiB: 'allocatedOnHost', usedInGuestMiB: 'usedInGuest', requestedMiB: 'requested', dirtiedMiB: 'dirtied' } as const;
+
+export interface MemoryCheck {
+  /** trials with memory categories measured */
+  checked: number;
+  /** how many of them break the order */
+  breaking: number;
+  /** every checked row when there are at most `listAllUpTo`, else only the ones that break the order */
+  rows: MemoryRow[];
+}
+
+export function memoryCheck(rows: readonly FlatTrial[], listAllUpTo = 60): MemoryCheck {
+  let checked = 0;
+  const all: MemoryRow[] = [];
+  const breaking: MemoryRow[] = [];
+  for (const r of rows) {
+    if (r.configuredMiB === null) continue;
+    checked++;
+    let breaks: string[] = NO_BREAKS;
+    let prev: (typeof MEMORY_ORDER)[number] | undefined;
+    for (const k of MEMORY_ORDER) {
+      if (r[k] === null) continue;
+      if (prev !== undefined && r[prev]! < r[k]!) breaks = [...breaks, `${LABEL[prev]} < ${LABEL[k]}`];
+      prev = k;
+    }
+    if (breaks.length === 0 && checked > listAllUpTo) continue; // a long campaign lists only the rows that break it
+    const row = { trialId: r.trialId, hypervisor: r.hypervisor, configuredMiB: r.configuredMiB, allocatedOnHostMiB: r.allocatedOnHostMiB, usedInGuestMiB: r.usedInGuestMiB, requestedMiB: r.requestedMiB, dirtiedMiB: r.dirtiedMiB, breaks };
+    if (breaks.length) breaking.push(row);
+    if (all.length <= listAllUpTo) all.push(row);
+  }
+  return { checked, breaking: breaking.length, rows: checked <= listAllUpTo ? all : breaking };
 }

@@ -1,4 +1,5 @@
 /** The `miglab` command. */
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { ExitCode, UserError } from '../lib/errors.js';
 import { DEFAULT_BED, labDown, labStatus, labUp } from '../lab/bed.js';
@@ -6,6 +7,20 @@ import { labProblems } from '../lab/prereqs.js';
 import { devServerStatus, ensureDevServer, stopDevServer } from '../server/dev-server.js';
 import { formatSmoke, runSmoke } from './smoke.js';
 import { runCampaign, summaryTable } from './run.js';
+import { report } from './report.js';
+import { campaignStatus, cancelCampaign, listCampaigns, pauseCampaign, resumeCampaign } from './control.js';
+import { connectTemporal } from '../server/connection.js';
+import type { Client } from '@temporalio/client';
+
+/** Runs `fn` with a client of the configured Temporal server, closing it afterwards. */
+async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const session = await connectTemporal(undefined, () => {});
+  try {
+    return await fn(session.client);
+  } finally {
+    await session.close();
+  }
+}
 import { loadCampaign } from '../campaign/load.js';
 import { expandTrials } from '../campaign/trials.js';
 
@@ -23,6 +38,8 @@ Examples:
   miglab lab up                 bring up the two-host test bed (network namespaces + sshd)
   miglab smoke                  boot a guest on hosta, migrate it live to hostb, check it, tear down
   miglab check campaigns/paper.yaml   validate a campaign file, list its trials
+  miglab run campaigns/paper.yaml     run it on the bed (resumes a partly recorded one)
+  miglab report campaigns/paper.yaml  tables, figures and CSV of what is recorded
   miglab server status --json   is the embedded Temporal server running?
   miglab lab down               remove the bed: namespaces, bridges, VMs, sshd
 
@@ -138,6 +155,80 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
       if (tty) process.stderr.write('\n');
       print(r.rows, !!o.json, () => `${summaryTable(r.rows)}\nresults: ${r.resultsDir}${r.uiUrl ? `\naudit: ${r.uiUrl}/namespaces/default/workflows/${encodeURIComponent(r.workflowId)}` : ''}`);
       if (r.progress.outcomes.failed > 0) process.exitCode = ExitCode.Failed;
+    });
+
+  program
+    .command('status')
+    .description("a campaign's state and progress on the Temporal server")
+    .argument('<campaign>', 'campaign name or campaign file')
+    .option('--json', 'JSON output')
+    .action(async (c: string, o) => {
+      const s = await withClient((client) => campaignStatus(client, c));
+      print(s, !!o.json, () => {
+        const p = s.progress;
+        const nums = p ? `: ${p.recorded}/${p.total} trials recorded, ${p.outcomes.converged} converged, ${p.outcomes.offline} offline, ${p.outcomes.failed} failed${p.paused ? ', PAUSED' : ''}${p.runningNow.length ? `; running ${p.runningNow.join(' ')}` : ''}` : '';
+        return `campaign ${s.campaign} ${s.state.toLowerCase()} (started ${s.startedAt}${s.closedAt ? `, closed ${s.closedAt}` : ''})${nums}`;
+      });
+      if (s.state !== 'RUNNING' && s.state !== 'COMPLETED') process.exitCode = ExitCode.Failed;
+    });
+  program
+    .command('ls')
+    .description('the campaigns the Temporal server knows, newest first')
+    .option('--json', 'JSON output')
+    .action(async (o) => {
+      const l = await withClient(listCampaigns);
+      print(l, !!o.json, () => (l.length ? l.map((c) => `${c.state.padEnd(11)} ${c.startedAt}  ${c.campaign}`).join('\n') : 'no campaigns'));
+    });
+  program
+    .command('pause')
+    .description('let running trials finish, start no new one until `resume`')
+    .argument('<campaign>', 'campaign name or campaign file')
+    .action(async (c: string) => void say(`campaign ${await withClient((client) => pauseCampaign(client, c))}: pause requested (running trials finish first)`));
+  program
+    .command('resume')
+    .description('start trials again after `pause`')
+    .argument('<campaign>', 'campaign name or campaign file')
+    .action(async (c: string) => void say(`campaign ${await withClient((client) => resumeCampaign(client, c))}: resumed`));
+  program
+    .command('cancel')
+    .description('cancel a campaign: running trials tear their VMs down, recorded trials stay')
+    .argument('<campaign>', 'campaign name or campaign file')
+    .option('--wait <s>', 'how long to wait for the teardown to finish', '120')
+    .action(async (c: string, o) => {
+      const r = await withClient((client) => cancelCampaign(client, c, Number(o.wait) * 1000));
+      if (r.closed) say(`campaign ${r.campaign}: ${r.state.toLowerCase()}`);
+      else {
+        say(`campaign ${r.campaign}: cancel requested, still closing after ${o.wait} s; the worker in \`miglab run\` does the teardown: is one running?`);
+        process.exitCode = ExitCode.Failed;
+      }
+    });
+
+  program
+    .command('report')
+    .description('tables, figures and CSV of recorded trials (a finished or still running campaign); reads the results store only')
+    .argument('<source...>', 'campaign files or results directories; several are reported side by side')
+    .option('--out <dir>', 'where to write the report (default: <results>/report)')
+    .option('--results <dir>', "read this results directory instead of the campaign file's `results:`")
+    .option('--json', 'print what was written and the cliff as JSON')
+    .addHelpText('after', `
+Examples:
+  miglab report campaigns/paper.yaml
+  miglab report .miglab/results/paper .miglab/results/paper-libvirt --out /tmp/kvm-vs-libvirt`)
+    .action(async (sources: string[], o) => {
+      const r = await report({ sources, out: o.out, results: o.results });
+      const summary = {
+        outDir: r.outDir,
+        files: r.files,
+        campaigns: r.campaigns.map((c) => ({ campaign: c.manifest.campaign, hypervisor: c.manifest.hypervisor, recorded: c.rows.length, expected: c.manifest.trials.length })),
+        cliffs: r.data.cliffs.map(({ perSize: _p, ...c }) => c),
+      };
+      print(summary, !!o.json, () =>
+        [
+          ...summary.campaigns.map((c) => `${c.campaign} (${c.hypervisor}): ${c.recorded} of ${c.expected} trials recorded${c.recorded < c.expected ? ' (incomplete)' : ''}`),
+          ...summary.cliffs.map((c) => `cliff ${c.hypervisor} ${c.scenario}: predicted ${c.predictedMiB?.toFixed(1) ?? '?'} MiB, measured ${c.measuredMiB === null ? `none up to ${c.largestTriedMiB} MiB` : `${c.measuredMiB} MiB`}`),
+          `report: ${join(r.outDir, 'report.html')} (also report.md, ${r.files.filter((f) => f.endsWith('.csv')).join(', ')}, ${r.figures.length} figures)`,
+        ].join('\n'),
+      );
     });
 
   program

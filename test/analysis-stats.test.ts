@@ -2,12 +2,11 @@
  * The report's statistics against values computed independently: t quantiles against a numerical
  * integral of Student's density, group statistics against hand-computed small tables.
  */
-import * as aq from 'arquero';
 import { describe, expect, it } from 'vitest';
 import { flattenRow, type FlatTrial } from '../analysis/flatten.js';
-import { meanCi, t975 } from '../analysis/stats.js';
+import { meanCi, medianInPlace, t975 } from '../analysis/stats.js';
 import { syntheticRow, type SyntheticTrial } from '../analysis/synthetic.js';
-import { cliffs, failures, memoryRows, outcomes, summarize } from '../analysis/tables.js';
+import { cliffs, failures, memoryCheck, outcomes, summarize } from '../analysis/tables.js';
 
 /** P(T ≤ x) for Student's t with df degrees of freedom, by Simpson's rule on the density. */
 function tCdf(x: number, df: number): number {
@@ -49,6 +48,20 @@ describe('t quantiles', () => {
   });
 });
 
+describe('median by quickselect', () => {
+  it('equals the middle of the sorted values, odd and even counts, with ties', () => {
+    let seed = 7;
+    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (const n of [1, 2, 3, 4, 5, 10, 11, 100, 1001]) {
+      const xs = Array.from({ length: n }, () => Math.floor(next() * 20)); // ties on purpose
+      const sorted = [...xs].sort((a, b) => a - b);
+      const expected = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+      expect(medianInPlace(Float64Array.from(xs))).toBe(expected);
+    }
+    expect(medianInPlace(new Float64Array(0))).toBeNull();
+  });
+});
+
 describe('group statistics', () => {
   // TMT 1000, 1200, 1400, 1800 ms; DT 40, 60, 50, 90 ms (hand-computed below).
   const rows = flat([
@@ -59,7 +72,7 @@ describe('group statistics', () => {
     { trialId: 'c/ramp/8MiB/r5', workingSetMiB: 8, end: 'offline', tmtMs: 9000, dtMs: 9000, mdMiB: 256 },
     { trialId: 'c/ramp/8MiB/r6', workingSetMiB: 8, end: { failed: 'host unreachable' } },
   ]);
-  const summary = summarize(aq.from(rows));
+  const summary = summarize(rows);
 
   it('keeps live and offline moves apart and leaves failed trials out', () => {
     expect(summary.map((s) => [s.workingSetMiB, s.mode, s.trials])).toEqual([
@@ -152,7 +165,10 @@ describe('memory categories', () => {
       { trialId: 'c/r/8MiB/r3', workingSetMiB: 8, end: 'precopy', memory: { configuredMiB: 256, allocatedOnHostMiB: null, usedInGuestMiB: 300, requestedMiB: 8, dirtiedMiB: 9 } },
       { trialId: 'c/r/8MiB/r4', workingSetMiB: 8, end: 'precopy' },
     ]);
-    expect(memoryRows(rows).map((m) => [m.trialId, m.breaks])).toEqual([
+    const check = memoryCheck(rows);
+    expect([check.checked, check.breaking]).toEqual([3, 2]);
+    expect(memoryCheck(rows, 2).rows.map((m) => m.trialId)).toEqual(['c/r/8MiB/r2', 'c/r/8MiB/r3']); // past the limit: only rows that break it
+    expect(check.rows.map((m) => [m.trialId, m.breaks])).toEqual([
       ['c/r/8MiB/r1', []],
       ['c/r/8MiB/r2', ['configured < allocatedOnHost', 'usedInGuest < requested']],
       ['c/r/8MiB/r3', ['configured < usedInGuest', 'requested < dirtied']],

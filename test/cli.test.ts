@@ -89,4 +89,24 @@ describe('miglab CLI', () => {
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/cannot read campaign file .*nope\.yaml: ENOENT/);
   });
+  it('reports a recorded campaign from its results directory, and from its campaign file with --results', () => {
+    const fixture = join(import.meta.dirname, 'fixtures', 'results', 'paper-run1');
+    const out = mkdtempSync(join(tmpdir(), 'miglab-cli-report-'));
+    const r = miglab(['report', fixture, '--out', out, '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as { campaigns: { recorded: number; expected: number }[]; cliffs: { predictedMiB: number; measuredMiB: number | null }[]; files: string[] };
+    expect(j.campaigns).toEqual([{ campaign: 'paper', hypervisor: 'qemu', recorded: 27, expected: 27 }]);
+    expect(j.cliffs[0]).toMatchObject({ measuredMiB: null });
+    expect(j.files).toEqual(expect.arrayContaining(['report.html', 'report.md', 'trials.csv', 'figures/fig9-trace.svg']));
+    const fromSpec = miglab(['report', join(import.meta.dirname, '..', 'campaigns', 'paper.yaml'), '--results', join(import.meta.dirname, 'fixtures', 'results', 'paper-run2-partial'), '--out', out]);
+    expect(fromSpec.code).toBe(0);
+    expect(fromSpec.out).toContain('10 of 27 trials recorded (incomplete)');
+  });
+
+  it('refuses to report what is not there, with exit 2 and the fix', () => {
+    const r = miglab(['report', join(tmpdir(), 'miglab-no-such-results')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/error: .*miglab-no-such-results does not exist\n  fix: /);
+    expect(r.err).not.toMatch(/\s+at /); // no stack trace
+  });
 });

@@ -160,6 +160,29 @@ describe('lab bed: boot, ping, migrate over QMP-over-SSH, lab down', () => {
     }
   }, 240_000);
 
+  it("a VM belongs to its trial: another trial's teardown leaves it running, the next trial replaces a leftover instead of reusing it", async () => {
+    // Seen on the bed: a cancelled trial's teardown, still running after its campaign was
+    // restarted, stopped the new trial's VM (lanes reuse VM names).
+    const backend = new QemuBackend({ pool, hosts: inv.hosts });
+    const base = labVmSpec(inv, 2, { name: 'vm3', memoryMiB: 128 });
+    const pidOf = async () => (await pool.exec(inv.hosts[0]!.ssh, ['cat', `${inv.hosts[0]!.runDir}/vm3.pid`])).stdout.trim();
+    try {
+      await backend.startVm('hosta', { ...base, owner: 'c/s/8MiB/r1' });
+      const first = await pidOf();
+      expect(await backend.stopVm('hosta', 'vm3', { owner: 'c/s/4MiB/r3' })).toBe('not-ours');
+      expect(await backend.vmState('hosta', 'vm3')).toEqual({ kind: 'running' });
+      await backend.startVm('hosta', { ...base, owner: 'c/s/8MiB/r1' }); // a retried step: same owner, same VM
+      expect(await pidOf()).toBe(first);
+      await backend.startVm('hosta', { ...base, owner: 'c/s/8MiB/r2' }); // the next trial: a fresh VM
+      expect(await pidOf()).not.toBe(first);
+      expect(await backend.vmState('hosta', 'vm3')).toEqual({ kind: 'running' });
+      expect(await backend.stopVm('hosta', 'vm3', { owner: 'c/s/8MiB/r2' })).toBe('stopped');
+      expect(await backend.vmState('hosta', 'vm3')).toEqual({ kind: 'absent' });
+    } finally {
+      await backend.stopVm('hosta', 'vm3');
+    }
+  }, 120_000);
+
   it('lab down leaves no namespace, interface, process or socket behind', async () => {
     await pool.closeAll();
     const res = await labDown(BED);

@@ -16,6 +16,8 @@ import { workflowsPath } from '../workers/worker.js';
 import { planAttempts } from '../workflows/ladder.js';
 import type { AttemptResult, TrialActivities, TrialInput, TrialRow } from '../workflows/trial-types.js';
 import type { QueryMigrate } from '../activities/qemu/backend.js';
+import { campaignStatus, cancelCampaign, listCampaigns, pauseCampaign, resumeCampaign } from '../cli/control.js';
+import { UserError } from '../lib/errors.js';
 
 const final = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'query-migrate-completed.json'), 'utf8')) as QueryMigrate;
 const dir = mkdtempSync(join(tmpdir(), 'miglab-trialwf-'));
@@ -188,4 +190,42 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
     expect(s.calls.indexOf('prepareVm', 1)).toBeGreaterThan(firstDone);
     expect(s.calls.filter((c) => c === 'prepareVm')).toHaveLength(2);
   }, 90_000);
+
+  it('status, pause, resume and cancel a running campaign by name, as `miglab status|pause|resume|cancel` do', async () => {
+    const s = stubs({ live: [done, done, done], liveDelayMs: 1500 });
+    const taskQueue = `trial-test-${++n}`;
+    const acts = { ...s.acts, recordedTrials: async () => s.recorded.map((r) => ({ id: r.trialId, outcome: r.outcome.kind })) };
+    const worker = await Worker.create({ connection: native, taskQueue, workflowsPath: workflowsPath(), activities: acts });
+    const { trialId: _t, src, dst, workload: _w, ...template } = input();
+    const name = `ctl-${n}`;
+    const trials = [1, 2, 3].map((r) => ({ id: `${name}/ramp/8MiB/r${r}`, scenario: 'ramp', workingSetMiB: 8, rate: 'max' as const, pattern: 'seq' as const }));
+    const until = async (cond: () => Promise<boolean>) => {
+      for (let i = 0; i < 200 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 100));
+    };
+    await worker.runUntil(async () => {
+      await client.workflow.start('campaign', { taskQueue, workflowId: `campaign/${name}`, args: [{ campaign: name, lanes: [{ src, dst, template }], trials }] });
+      await until(async () => s.calls.includes('prepareVm'));
+      const st = await campaignStatus(client, name);
+      expect(st).toMatchObject({ campaign: name, state: 'RUNNING', progress: { total: 3, recorded: 0, runningNow: [`${name}/ramp/8MiB/r1`], paused: false } });
+      expect((await listCampaigns(client)).find((c) => c.campaign === name)).toMatchObject({ state: 'RUNNING' });
+
+      await pauseCampaign(client, name);
+      await until(async () => s.recorded.length === 1);
+      await new Promise((r) => setTimeout(r, 1500)); // paused: no second trial starts
+      expect(s.calls.filter((c) => c === 'prepareVm')).toHaveLength(1);
+      expect((await campaignStatus(client, name)).progress).toMatchObject({ recorded: 1, runningNow: [], paused: true });
+
+      await resumeCampaign(client, name);
+      await until(async () => s.calls.filter((c) => c.startsWith('liveMigrate')).length === 2);
+      const cancelled = await cancelCampaign(client, name, 20_000);
+      expect(cancelled).toEqual({ campaign: name, closed: true, state: 'CANCELLED' });
+    });
+    // the trial in flight tore its VM down and recorded nothing; the third never started
+    expect(s.calls.filter((c) => c.startsWith('teardown:'))).toHaveLength(2);
+    expect(s.recorded.map((r) => r.trialId)).toEqual([`${name}/ramp/8MiB/r1`]);
+    expect(s.calls.filter((c) => c === 'prepareVm')).toHaveLength(2);
+    expect((await campaignStatus(client, name)).state).toBe('CANCELLED');
+    await expect(pauseCampaign(client, name)).rejects.toThrow(/is cancelled, there is nothing to pause/);
+    await expect(campaignStatus(client, 'no-such-campaign')).rejects.toBeInstanceOf(UserError);
+  }, 120_000);
 });

@@ -1,0 +1,90 @@
+/**
+ * `miglab status | pause | resume | cancel <campaign>`: talk to a campaign workflow that runs (or
+ * ran) on the Temporal server. The campaign is named by its name or by its campaign file.
+ */
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { loadCampaign } from '../campaign/load.js';
+import { UserError } from '../lib/errors.js';
+import type { CampaignProgress } from '../workflows/campaign.js';
+
+/** The workflow id of a campaign given by name or by its file. */
+export async function campaignWorkflowId(nameOrFile: string): Promise<{ campaign: string; workflowId: string }> {
+  const campaign = /\.ya?ml$/.test(nameOrFile) ? (await loadCampaign(nameOrFile)).spec.campaign : nameOrFile;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(campaign)) throw new UserError(`"${nameOrFile}" is neither a campaign name nor a campaign file (.yaml)`, 'pass the campaign\'s name (its `campaign:` field) or its file, e.g. campaigns/paper.yaml');
+  return { campaign, workflowId: `campaign/${campaign}` };
+}
+
+export interface CampaignStatus {
+  campaign: string;
+  workflowId: string;
+  /** the workflow's state on the server: RUNNING, COMPLETED, CANCELLED, TERMINATED, FAILED … */
+  state: string;
+  startedAt: string;
+  closedAt: string | null;
+  /** live numbers from the progress query while it runs, the result once it completed */
+  progress: CampaignProgress | null;
+}
+
+async function describe(client: Client, campaign: string, workflowId: string): Promise<WorkflowExecutionDescription> {
+  try {
+    return await client.workflow.getHandle(workflowId).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new UserError(`no campaign "${campaign}" on this Temporal server (workflow ${workflowId})`, 'start it with `miglab run <campaign.yaml>`; `miglab ls` lists the campaigns the server knows');
+    throw err;
+  }
+}
+
+export async function campaignStatus(client: Client, nameOrFile: string): Promise<CampaignStatus> {
+  const { campaign, workflowId } = await campaignWorkflowId(nameOrFile);
+  const d = await describe(client, campaign, workflowId);
+  const handle = client.workflow.getHandle(workflowId);
+  let progress: CampaignProgress | null = null;
+  if (d.status.name === 'RUNNING') progress = await handle.query<CampaignProgress>('progress').catch(() => null);
+  else if (d.status.name === 'COMPLETED') progress = (await handle.result().catch(() => null)) as CampaignProgress | null;
+  return { campaign, workflowId, state: d.status.name, startedAt: d.startTime.toISOString(), closedAt: d.closeTime?.toISOString() ?? null, progress };
+}
+
+async function running(client: Client, nameOrFile: string, verb: string) {
+  const { campaign, workflowId } = await campaignWorkflowId(nameOrFile);
+  const d = await describe(client, campaign, workflowId);
+  if (d.status.name !== 'RUNNING') throw new UserError(`campaign ${campaign} is ${d.status.name.toLowerCase()}, there is nothing to ${verb}`, '`miglab status` shows its state; `miglab run <campaign.yaml>` starts a new run that skips recorded trials');
+  return { campaign, handle: client.workflow.getHandle(workflowId) };
+}
+
+/** Pause: lanes finish the trial they are in and start no new one until resumed. */
+export async function pauseCampaign(client: Client, nameOrFile: string): Promise<string> {
+  const { campaign, handle } = await running(client, nameOrFile, 'pause');
+  await handle.signal('pause');
+  return campaign;
+}
+
+export async function resumeCampaign(client: Client, nameOrFile: string): Promise<string> {
+  const { campaign, handle } = await running(client, nameOrFile, 'resume');
+  await handle.signal('resume');
+  return campaign;
+}
+
+/**
+ * Cancel: every running trial is cancelled and tears its VM down (teardown is not cancellable);
+ * recorded trials stay. Waits up to `waitMs` for the campaign to close: a worker (the one in
+ * `miglab run`) has to be there to do the teardown.
+ */
+export async function cancelCampaign(client: Client, nameOrFile: string, waitMs: number): Promise<{ campaign: string; closed: boolean; state: string }> {
+  const { campaign, handle } = await running(client, nameOrFile, 'cancel');
+  await handle.cancel();
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const d = await handle.describe();
+    if (d.status.name !== 'RUNNING' || Date.now() >= deadline) return { campaign, closed: d.status.name !== 'RUNNING', state: d.status.name };
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** The campaigns the server knows, newest first. */
+export async function listCampaigns(client: Client): Promise<{ campaign: string; workflowId: string; state: string; startedAt: string }[]> {
+  const out: { campaign: string; workflowId: string; state: string; startedAt: string }[] = [];
+  for await (const w of client.workflow.list({ query: "WorkflowType = 'campaign'" })) {
+    out.push({ campaign: w.workflowId.replace(/^campaign\//, ''), workflowId: w.workflowId, state: w.status.name, startedAt: w.startTime.toISOString() });
+  }
+  return out.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+}
