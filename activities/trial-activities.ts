@@ -31,8 +31,8 @@ export interface TrialActivityDeps {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function toAttempt(r: MigrationResult, verdict: AbortVerdict): AttemptResult {
-  if (r.status === 'completed') return { status: 'completed', final: r.final as QueryMigrate, polls: r.polls };
+function toAttempt(r: MigrationResult, verdict: AbortVerdict, observedTotalMs: number | undefined): AttemptResult {
+  if (r.status === 'completed') return { status: 'completed', final: r.final as QueryMigrate, polls: r.polls, ...(observedTotalMs !== undefined ? { observedTotalMs } : {}) };
   if (verdict.abort) return { status: 'aborted', rule: verdict.rule, reason: verdict.reason, polls: r.polls };
   return { status: 'failed', error: r.error, polls: r.polls };
 }
@@ -54,9 +54,14 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
   ): Promise<AttemptResult> {
     const polls: string[] = [];
     let verdict: AbortVerdict = { abort: false };
+    let startedAt: number | undefined;
+    let lastAt: number | undefined;
     const result = await run({
       onProgress: (p) => {
-        polls.push(JSON.stringify({ t: Date.now(), ...p }));
+        const t = Date.now();
+        startedAt ??= t - p.elapsedMs;
+        lastAt = t;
+        polls.push(JSON.stringify({ t, ...p }));
         heartbeat(p);
       },
       abortIf: (p) => {
@@ -66,7 +71,7 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
       },
     });
     await store.writeRaw(trialId, attempt, 'query-migrate.jsonl', polls.join('\n') + '\n');
-    return toAttempt(result, verdict);
+    return toAttempt(result, verdict, startedAt !== undefined && lastAt !== undefined ? lastAt - startedAt : undefined);
   }
 
   return {

@@ -31,6 +31,8 @@ export interface FlatTrial {
   failReason: string | null;
   attempts: number;
   tmtMs: number | null;
+  /** QEMU's total-time, or the controller's observation where QEMU's was impossible */
+  tmtSource: 'qemu' | 'observed' | null;
   mtMs: number | null;
   dtMs: number | null;
   dtSource: 'probe' | 'qemu' | null;
@@ -64,7 +66,10 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
   const first = row.attempts[0];
   const firstPlan = first && 'maxBandwidth' in first.plan ? first.plan : null;
   const firstLive = first && first.plan.name !== 'offline' ? first : undefined;
-  const m = row.metrics;
+  // Rows recorded before TMT had a fallback may carry QEMU's impossible total-time 0 (and its
+  // downtime 0): those timings are unknown, not zero.
+  const bogus = row.metrics !== null && !(row.metrics.tmtMs > 0);
+  const m = row.metrics && bogus ? { ...row.metrics, tmtMs: null, mtMs: null, throughputMiBps: null, downtime: { ...row.metrics.downtime, qemuMs: null } } : row.metrics;
   const o = row.outcome;
   return {
     trialId: row.trialId,
@@ -83,6 +88,7 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     failReason: o.kind === 'failed' ? o.reason : null,
     attempts: row.attempts.length,
     tmtMs: m?.tmtMs ?? null,
+    tmtSource: m?.tmtMs != null ? (row.metrics?.tmtSource ?? 'qemu') : null,
     mtMs: m?.mtMs ?? null,
     dtMs: m?.dtMs ?? null,
     dtSource: m?.dtSource ?? null,

@@ -56,6 +56,7 @@ export function syntheticRow(t: SyntheticTrial): TrialRow {
     metrics: moved
       ? {
           tmtMs,
+          tmtSource: 'qemu',
           dtMs,
           dtSource: 'probe',
           mtMs: tmtMs - dtMs,

@@ -177,6 +177,13 @@ describe('memory categories', () => {
 });
 
 describe('flattening a trial row', () => {
+  it("treats a recorded TMT of 0 (QEMU's impossible figure, before the fallback existed) as unknown, not zero", () => {
+    const row = syntheticRow({ trialId: 'c/ramp/40MiB/r2', workingSetMiB: 40, end: 'precopy', tmtMs: 0, dtMs: 407 });
+    const f = flattenRow(row, manifest);
+    expect(f).toMatchObject({ tmtMs: null, mtMs: null, throughputMiBps: null, dtQemuMs: null, dtMs: 407, tmtSource: null });
+    expect(summarize([f])[0]!.tmtMs.n).toBe(0);
+  });
+
   it('tells how the first attempt ended and takes the prediction settings from its plan', () => {
     const [r] = flat([{ trialId: 'c/ramp/64MiB/r2', workingSetMiB: 64, end: 'offline', firstAbort: 'completion-timeout', bandwidthMiBps: 8, downtimeLimitMs: 50 }]);
     expect(r).toMatchObject<Partial<FlatTrial>>({ scenario: 'ramp', repetition: 2, outcome: 'offline', mode: 'offline', step: null, precopyConverged: false, precopyEnd: 'completion-timeout', bandwidthMiBps: 8, downtimeLimitMs: 50 });

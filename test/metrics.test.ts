@@ -28,4 +28,16 @@ describe('trial metrics', () => {
   it('refuses an unfinished migration', () => {
     expect(() => deriveMetrics({ ...final, status: 'active' })).toThrow(/completed migration/);
   });
+  it("does not trust QEMU's timings when a migration that sent data reports taking no time", () => {
+    // Recorded on the bed (paper run 3, 40 MiB r2): completed, 149 MiB sent, total-time 0, downtime 0.
+    const zero = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'query-migrate-completed-zero-time.json'), 'utf8')) as QueryMigrate;
+    expect(zero['total-time']).toBe(0);
+    const probe = { intervalMs: 10, sent: 200, replies: 196, lost: 4, largestGapMs: 417.288, gapStartedAt: 1, downtimeMs: 407.288 };
+    const m = deriveMetrics(zero, probe, 34.3, 1625);
+    expect(m).toMatchObject({ tmtMs: 1625, tmtSource: 'observed', dtMs: 407.288, mtMs: 1625 - 407.288 });
+    expect(m.downtime.qemuMs).toBeNull();
+    expect(m.throughputMiBps).toBeCloseTo(156000731 / 2 ** 20 / ((1625 - 407.288) / 1000), 6);
+    // QEMU's own figures win whenever they are possible
+    expect(deriveMetrics(final, probe, 0, 5000)).toMatchObject({ tmtMs: 1109, tmtSource: 'qemu' });
+  });
 });

@@ -34,7 +34,16 @@ export interface TrialInput {
 
 /** One migration attempt as the activity reports it; its raw polls are in the results store. */
 export type AttemptResult =
-  | { status: 'completed'; final: QueryMigrate; polls: number }
+  | {
+      status: 'completed';
+      final: QueryMigrate;
+      polls: number;
+      /**
+       * the migration's duration as the controller saw it: from its start (first poll's time less
+       * QEMU's elapsed) to the poll that saw it completed; at most one poll interval long
+       */
+      observedTotalMs?: number;
+    }
   | { status: 'aborted'; rule: 'completion-timeout' | 'stall'; reason: string; polls: number }
   | { status: 'failed'; error: string; polls: number };
 

@@ -6,7 +6,7 @@
 import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
 import { deriveMetrics } from '../activities/migration/metrics.js';
 import { planAttempts } from './ladder.js';
-import type { AttemptRecord, TrialActivities, TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
+import type { AttemptRecord, AttemptResult, TrialActivities, TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
 
 const short = proxyActivities<TrialActivities>({
   startToCloseTimeout: '2 minutes',
@@ -42,13 +42,13 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
     await short.startProbe({ trialId, spec, intervalMs: input.probeIntervalMs });
     const clockBefore = await short.guestClock({ spec });
 
-    let final;
+    let final: Extract<AttemptResult, { status: 'completed' }> | undefined;
     const plans = planAttempts(input.migration, input.ladder);
     for (const plan of plans) {
       const result = await long.liveMigrate({ trialId, src, dst, spec, plan, rules: input.migration });
       attempts.push({ plan, result });
       if (result.status === 'completed') {
-        final = result.final;
+        final = result;
         outcome = { kind: 'converged', attempt: plan.index, step: plan.name };
         break;
       }
@@ -57,7 +57,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       const result = await long.offlineMigrate({ trialId, attempt: plans.length, src, dst, spec, maxBandwidth: input.migration.fallbackMaxBandwidth ?? input.migration.maxBandwidth });
       attempts.push({ plan: { index: plans.length, name: 'offline' }, result });
       if (result.status === 'completed') {
-        final = result.final;
+        final = result;
         outcome = { kind: 'offline', afterAttempts: plans.length };
       }
     }
@@ -69,7 +69,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       trialId, src, dst,
       workingSetMiB: input.workload?.workingSetMiB ?? null,
       outcome,
-      metrics: final ? deriveMetrics(final, probe ?? undefined, lag) : null,
+      metrics: final ? deriveMetrics(final.final, probe ?? undefined, lag, final.observedTotalMs) : null,
       probe, dirtyRateMiBps, memory, attempts,
     };
   } catch (err) {

@@ -8,6 +8,12 @@ import type { QueryMigrate } from '../qemu/backend.js';
 
 export interface TrialMetrics {
   tmtMs: number;
+  /**
+   * where TMT comes from: QEMU's total-time, or the controller's observation when QEMU's figures
+   * are impossible (seen on the bed: a completed migration of 149 MiB reporting total-time 0 and
+   * downtime 0)
+   */
+  tmtSource: 'qemu' | 'observed';
   dtMs: number;
   dtSource: 'probe' | 'qemu';
   mtMs: number;
@@ -30,10 +36,13 @@ export interface TrialMetrics {
   setupMs: number;
 }
 
-export function deriveMetrics(final: QueryMigrate, probe?: ProbeSummary, guestClockLagMs?: number): TrialMetrics {
+export function deriveMetrics(final: QueryMigrate, probe?: ProbeSummary, guestClockLagMs?: number, observedTotalMs?: number): TrialMetrics {
   if (final.status !== 'completed') throw new Error(`metrics need a completed migration, got status ${final.status ?? 'none'}`);
-  const tmtMs = final['total-time'] ?? 0;
-  const qemuMs = final.downtime ?? null;
+  // A migration that sent data cannot have taken no time: then QEMU's timings are not to be trusted.
+  const qemuTimesBogus = !(final['total-time']! > 0) && (final.ram?.transferred ?? 0) > 0;
+  const tmtSource = qemuTimesBogus && observedTotalMs !== undefined ? 'observed' : 'qemu';
+  const tmtMs = tmtSource === 'observed' ? observedTotalMs! : (final['total-time'] ?? 0);
+  const qemuMs = qemuTimesBogus ? null : (final.downtime ?? null);
   const probeMs = probe ? probe.downtimeMs : null;
   const dtSource = probeMs !== null ? 'probe' : 'qemu';
   const dtMs = probeMs ?? qemuMs ?? 0;
@@ -41,6 +50,7 @@ export function deriveMetrics(final: QueryMigrate, probe?: ProbeSummary, guestCl
   const totalBytes = final.ram?.transferred ?? 0;
   return {
     tmtMs,
+    tmtSource,
     dtMs,
     dtSource,
     mtMs,
