@@ -87,7 +87,7 @@ export function rampLines(summary: readonly SummaryRow[], notConverged: readonly
         { data: { values: offline }, mark: { type: 'point', shape: 'cross', filled: true, size: 90 }, encoding: { x, y, color } },
         { data: { values: rings }, mark: { type: 'point', shape: 'circle', size: 260, stroke: '#d62728', strokeWidth: 2, filled: false }, encoding: { x, y, tooltip: { field: 'label' } } },
         { data: { values: rules }, mark: { type: 'rule', strokeDash: [6, 4], color: '#555' }, encoding: { x: { field: 'predictedMiB', type: 'quantitative' } } },
-        { data: { values: rules }, mark: { type: 'text', align: 'left', dx: 4, dy: -4, color: '#555' }, encoding: { x: { field: 'predictedMiB', type: 'quantitative' }, y: { value: 10 }, text: { field: 'label' } } },
+        { data: { values: rules }, mark: { type: 'text', align: 'right', dx: -4, dy: -4, color: '#555' }, encoding: { x: { field: 'predictedMiB', type: 'quantitative' }, y: { value: 10 }, text: { field: 'label' } } },
       ],
     },
   };
@@ -99,14 +99,14 @@ export function traceFigure(trialId: string, points: readonly TracePoint[], even
   return {
     id: 'fig9-trace',
     title: `Migration trace of ${trialId}`,
-    caption: `Every query-migrate poll of every attempt (${points.length} polls): remaining MiB (solid) and the dirty rate QEMU reports (dashed), grey rules at each new iteration, red rules where an attempt was aborted, the fallback's start labelled.`,
+    caption: `Every query-migrate poll of every attempt (${points.length} polls): remaining MiB (solid) and the dirty rate QEMU reports (dashed), dotted rules where a new iteration began, red rules where an attempt was aborted, the fallback's start labelled.`,
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       width: WIDTH + 160,
       height: HEIGHT,
       resolve: { scale: { y: 'independent' } },
       layer: [
-        { data: { values: events.filter((e) => e.kind === 'iteration') }, mark: { type: 'rule', color: '#ccc' }, encoding: { x } },
+        { data: { values: events.filter((e) => e.kind === 'iteration') }, mark: { type: 'rule', color: '#999', strokeDash: [2, 2] }, encoding: { x } },
         { data: { values: points }, mark: { type: 'line' }, encoding: { x, y: { field: 'remainingMiB', type: 'quantitative', title: 'remaining (MiB)' }, color: { field: 'attempt', type: 'nominal', title: 'attempt' } } },
         {
           data: { values: points },

@@ -152,7 +152,7 @@ export function buildDoc(campaigns: readonly LoadedCampaign[], data: ReportData,
     blocks: [
       {
         kind: 'text',
-        text: `The paper orders them configured ≥ allocated on host ≥ used in guest ≥ requested by the workload ≥ dirtied. ${mem.breaking} of ${mem.checked} trials with measured categories break that order (allocated is the QEMU process's resident size and includes QEMU's own overhead, so it can exceed the configured size).${mem.rows.length < mem.checked ? ` Listed: the ${mem.rows.length} rows that break it (memory.csv too); every trial's categories are in trials.csv.` : ''}`,
+        text: `The paper orders them configured ≥ allocated on host ≥ used in guest ≥ requested by the workload ≥ dirtied. ${mem.breaking} of ${mem.checked} trials with measured categories break that order (allocated is the QEMU process's resident size and includes QEMU's own overhead, so it can exceed the configured size).${mem.rows.length < mem.checked ? ` Listed here: up to 200 of the rows that break it; memory.csv has ${mem.rows.length === mem.breaking ? 'all of them' : `the first ${mem.rows.length}`}; every trial's categories are in trials.csv.` : ''}`,
       },
       {
         kind: 'table',

@@ -6,7 +6,8 @@
  * reading a million row files from disk is not part of this measurement.
  */
 import { performance } from 'node:perf_hooks';
-import { analyze, buildCsv, buildFigures } from '../analysis/report.js';
+import { buildCsv, buildFigures, type ReportData } from '../analysis/report.js';
+import { cliffs, failures, memoryCheck, outcomes, summarize } from '../analysis/tables.js';
 import { flattenRow, type FlatTrial } from '../analysis/flatten.js';
 import { syntheticRow, type SyntheticTrial } from '../analysis/synthetic.js';
 import type { TracePoint, TraceEvent } from '../analysis/trace.js';
@@ -65,7 +66,22 @@ const mib = (b: number) => (b / 2 ** 20).toFixed(0);
 const t0 = performance.now();
 const flat = generate(N);
 const t1 = performance.now();
-const data = analyze(flat);
+// The same steps as analyze(), timed one by one.
+const stage: Record<string, number> = {};
+const timed = <T>(name: string, f: () => T): T => {
+  const a = performance.now();
+  const r = f();
+  stage[name] = +((performance.now() - a) / 1000).toFixed(2);
+  return r;
+};
+const data: ReportData = {
+  flat,
+  summary: timed('summary', () => summarize(flat)),
+  outcomes: timed('outcomes', () => outcomes(flat)),
+  failures: timed('failures', () => failures(flat)),
+  cliffs: timed('cliffs', () => cliffs(flat)),
+  memory: timed('memory', () => memoryCheck(flat)),
+};
 const t2 = performance.now();
 const figures = await buildFigures(data, syntheticTrace());
 const t3 = performance.now();
@@ -76,6 +92,7 @@ const result = {
   rows: N,
   generateAndFlattenS: +((t1 - t0) / 1000).toFixed(2),
   aggregateS: +((t2 - t1) / 1000).toFixed(2),
+  aggregateStagesS: stage,
   renderFiguresS: +((t3 - t2) / 1000).toFixed(2),
   aggregateAndRenderS: +((t3 - t1) / 1000).toFixed(2),
   csvExportS: +((t4 - t3) / 1000).toFixed(2),
@@ -85,7 +102,7 @@ const result = {
   trialsCsvMiB: Number(mib(csv['trials.csv']!.length)),
 };
 process.stderr.write(
-  `${N.toLocaleString('en')} rows: flatten ${result.generateAndFlattenS} s (with generation), aggregate ${result.aggregateS} s, render ${figures.length} figures ${result.renderFiguresS} s ` +
+  `${N.toLocaleString('en')} rows: flatten ${result.generateAndFlattenS} s (with generation), aggregate ${result.aggregateS} s (${Object.entries(stage).map(([k, v]) => `${k} ${v}`).join(', ')}), render ${figures.length} figures ${result.renderFiguresS} s ` +
     `→ aggregate + render ${result.aggregateAndRenderS} s (goal < 3 s); CSV export ${result.csvExportS} s; peak RSS ${result.peakRssMiB} MiB\n`,
 );
 process.stdout.write(JSON.stringify(result) + '\n');
