@@ -2,6 +2,7 @@
  * Trial rows as flat records, one column per measurement, ready for arquero and CSV. Times in ms,
  * data in MiB. A column is null where the trial has no such value (a failed trial, no probe).
  */
+import { throughputMiBps } from '../activities/migration/metrics.js';
 import type { CampaignManifest } from '../results/manifest.js';
 import type { TrialRow } from '../workflows/trial-types.js';
 
@@ -100,7 +101,8 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     mdMiB: mib(m?.md.totalBytes),
     mdPrecopyMiB: mib(m?.md.precopyBytes),
     mdDowntimeMiB: mib(m?.md.downtimeBytes),
-    throughputMiBps: m?.throughputMiBps ?? null,
+    // recomputed, not read: rows recorded before the definition changed divided by MT
+    throughputMiBps: m && m.tmtMs !== null && m.mtMs !== null ? throughputMiBps(m.md.totalBytes, m.tmtMs, m.downtime.qemuMs, m.mtMs) : null,
     iterations: m?.iterations ?? null,
     dirtyRateMiBps: row.dirtyRateMiBps,
     bandwidthMiBps: firstPlan ? firstPlan.maxBandwidth / MiB : null,

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deriveMetrics } from '../activities/migration/metrics.js';
+import { deriveMetrics, throughputMiBps } from '../activities/migration/metrics.js';
 import type { QueryMigrate } from '../activities/qemu/backend.js';
 
 const final = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'query-migrate-completed.json'), 'utf8')) as QueryMigrate;
@@ -15,8 +15,8 @@ describe('trial metrics', () => {
     // MD split as QEMU reports it: precopy + downtime bytes add up to the total here (no postcopy)
     expect(m.md).toEqual({ totalBytes: 97815852, precopyBytes: 84851353, downtimeBytes: 12964499, postcopyBytes: 0 });
     expect(m.md.precopyBytes! + m.md.downtimeBytes!).toBe(m.md.totalBytes);
-    // 97,815,852 B = 93.284 MiB over 0.989 s
-    expect(m.throughputMiBps).toBeCloseTo(97815852 / 1048576 / 0.989, 6);
+    // 97,815,852 B = 93.284 MiB over the 1.021 s QEMU was sending (1109 ms less its 88 ms downtime)
+    expect(m.throughputMiBps).toBeCloseTo(97815852 / 1048576 / 1.021, 6);
   });
 
   it("falls back to QEMU's downtime without a probe, and says so", () => {
@@ -36,8 +36,13 @@ describe('trial metrics', () => {
     const m = deriveMetrics(zero, probe, 34.3, 1625);
     expect(m).toMatchObject({ tmtMs: 1625, tmtSource: 'observed', dtMs: 407.288, mtMs: 1625 - 407.288 });
     expect(m.downtime.qemuMs).toBeNull();
-    expect(m.throughputMiBps).toBeCloseTo(156000731 / 2 ** 20 / ((1625 - 407.288) / 1000), 6);
+    expect(m.throughputMiBps).toBeCloseTo(156000731 / 2 ** 20 / ((1625 - 407.288) / 1000), 6); // no QEMU downtime: over MT
     // QEMU's own figures win whenever they are possible
     expect(deriveMetrics(final, probe, 0, 5000)).toMatchObject({ tmtMs: 1109, tmtSource: 'qemu' });
+  });
+  it('measures throughput over the sending time even when the probe saw a gap longer than the migration', () => {
+    // paper run 3, 8 MiB r2: TMT 1571 ms, probe downtime 1568.3 ms → MT 2.7 ms; QEMU's downtime 15 ms
+    expect(throughputMiBps(95 * 2 ** 20, 1571, 15, 2.742)).toBeCloseTo(95 / 1.556, 6);
+    expect(throughputMiBps(95 * 2 ** 20, 1571, null, 2.742)).toBeCloseTo(95 / 0.002742, 3);
   });
 });
