@@ -4,7 +4,7 @@
  * A campaign still running is reported with what is recorded so far, and says so at the top.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import * as aq from 'arquero';
 import type { Block, Doc, Section } from './document.js';
 import { toHtml, toMarkdown } from './document.js';
@@ -29,11 +29,23 @@ export interface ReportData {
  * campaigns on the same hypervisor are told apart by campaign name.
  */
 export function flattenCampaigns(campaigns: readonly LoadedCampaign[]): FlatTrial[] {
-  const hyps = campaigns.map((c) => c.manifest.hypervisor);
-  return campaigns.flatMap((c) => {
-    const label = hyps.filter((h) => h === c.manifest.hypervisor).length > 1 ? `${c.manifest.hypervisor} (${c.manifest.campaign})` : c.manifest.hypervisor;
-    return c.rows.map((r) => flattenRow(r, { ...c.manifest, hypervisor: label }));
-  });
+  const labels = comparisonLabels(campaigns);
+  return campaigns.flatMap((c, i) => c.rows.map((r) => flattenRow(r, { ...c.manifest, hypervisor: labels[i]! })));
+}
+
+/** The hypervisor, then with the campaign's name, then with its directory: the first that is unique. */
+export function comparisonLabels(campaigns: readonly LoadedCampaign[]): string[] {
+  const tries = [
+    (c: LoadedCampaign) => c.manifest.hypervisor,
+    (c: LoadedCampaign) => `${c.manifest.hypervisor} (${c.manifest.campaign})`,
+    (c: LoadedCampaign) => `${c.manifest.hypervisor} (${basename(c.dir)})`,
+    (c: LoadedCampaign) => `${c.manifest.hypervisor} (${c.dir})`,
+  ];
+  for (const t of tries) {
+    const labels = campaigns.map(t);
+    if (new Set(labels).size === labels.length) return labels;
+  }
+  return campaigns.map((c, i) => `${c.manifest.hypervisor} #${i + 1}`);
 }
 
 export function analyze(flat: FlatTrial[]): ReportData {

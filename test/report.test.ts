@@ -18,6 +18,8 @@ import type { TrialRow } from '../workflows/trial-types.js';
 const FIX = join(import.meta.dirname, 'fixtures', 'results');
 const RUN1 = join(FIX, 'paper-run1');
 const PARTIAL = join(FIX, 'paper-run2-partial');
+/** the third run, with the guest check: 14 of 27 guests lost after the move, one QEMU total-time of 0 */
+const RUN3 = join(FIX, 'paper-run3');
 const tmp: string[] = [];
 const scratch = async () => {
   const d = await mkdtemp(join(tmpdir(), 'miglab-report-'));
@@ -72,6 +74,31 @@ describe('report on a recorded paper run', () => {
     expect(r.data.failures).toEqual([{ hypervisor: 'qemu', reason: expect.stringContaining('EHOSTUNREACH'), count: 1, trials: ['paper/dirty-ramp/4MiB/r1'] }]);
     const md = await readFile(join(out, 'report.md'), 'utf8');
     expect(md).toContain('10 of 27 trials recorded — INCOMPLETE: 17 trial(s) not recorded yet');
+  });
+
+  it('counts guests lost after a converged migration as failures, not as a cliff, and leaves an impossible TMT out', async () => {
+    const c = await loadCampaignResults(RUN3);
+    expect(c.manifest.trials).toHaveLength(27);
+    const r = await writeReport([c], await scratch());
+    expect(r.data.failures).toHaveLength(1);
+    expect(r.data.failures[0]).toMatchObject({ count: 14, reason: expect.stringContaining('EHOSTUNREACH') });
+    expect(r.data.cliffs[0]).toMatchObject({ measuredMiB: null }); // every first attempt converged
+    expect(r.data.outcomes.find((o) => o.workingSetMiB === 64)).toMatchObject({ trials: 3, precopy: 0, failed: 3 });
+    const ws40 = r.data.summary.find((s) => s.workingSetMiB === 40)!;
+    expect(ws40.tmtMs.n).toBe(0); // QEMU said total-time 0 for the one survivor
+    expect(ws40.dtMs.n).toBe(1);
+    const ws8 = r.data.summary.find((s) => s.workingSetMiB === 8)!;
+    expect(ws8.throughputMiBps.mean!).toBeLessThan(200); // not 35,206 MiB/s from a 2.7 ms MT
+  });
+
+  it('puts several campaigns side by side, each under a label of its own', async () => {
+    const runs = [await loadCampaignResults(RUN1), await loadCampaignResults(RUN3)];
+    const r = await writeReport(runs, await scratch());
+    // both are campaign "paper" on qemu: the directory tells them apart
+    expect([...new Set(r.data.flat.map((f) => f.hypervisor))]).toEqual(['qemu (paper-run1)', 'qemu (paper-run3)']);
+    expect(r.data.cliffs.map((c) => c.hypervisor)).toEqual(['qemu (paper-run1)', 'qemu (paper-run3)']);
+    const baseline = r.data.summary.filter((s) => s.workingSetMiB === null);
+    expect(baseline.map((s) => [s.hypervisor, s.trials])).toEqual([['qemu (paper-run1)', 3], ['qemu (paper-run3)', 3]]);
   });
 
   it('draws the trace from the raw polls: one point per poll, a rule per new iteration', async () => {
