@@ -8,6 +8,7 @@ import { devServerStatus, ensureDevServer, stopDevServer } from '../server/dev-s
 import { formatSmoke, runSmoke } from './smoke.js';
 import { runCampaign, summaryTable } from './run.js';
 import { report } from './report.js';
+import { verifyCampaign, verifyProblems } from './verify.js';
 import { campaignStatus, cancelCampaign, listCampaigns, pauseCampaign, resumeCampaign } from './control.js';
 import { connectTemporal } from '../server/connection.js';
 import type { Client } from '@temporalio/client';
@@ -201,6 +202,30 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
         say(`campaign ${r.campaign}: cancel requested, still closing after ${o.wait} s; the worker in \`miglab run\` does the teardown: is one running?`);
         process.exitCode = ExitCode.Failed;
       }
+    });
+
+  program
+    .command('verify')
+    .description('is the campaign whole? lost or duplicated trials, half-written rows, orphan VMs, a VM running on two hosts')
+    .argument('<campaign.yaml>')
+    .option('--json', 'JSON output')
+    .action(async (file: string, o) => {
+      // A running campaign's VMs and unrecorded trials are work in progress, not faults.
+      const running = await withClient((client) => campaignStatus(client, file))
+        .then((s) => s.state === 'RUNNING')
+        .catch(() => false);
+      const r = await verifyCampaign({ file, campaignRunning: running });
+      print(r, !!o.json, () =>
+        [
+          `campaign ${r.campaign}${running ? ' (running)' : ''}: ${r.recorded}/${r.expected} trials recorded; ${r.lost.length} lost, ${r.duplicated.length} duplicated, ${r.halfWritten.length} half-written, ${r.orphans.length} orphan VMs, ${r.splitBrain.length} split-brain`,
+          ...r.lost.map((id) => `  lost: ${id}`),
+          ...r.duplicated.map((id) => `  duplicated: ${id}`),
+          ...r.halfWritten.map((f) => `  half-written: ${f}`),
+          ...r.orphans.map((v) => `  orphan: ${v.vm} on ${v.host} (${v.state}${v.owner ? `, started for ${v.owner}` : ''})`),
+          ...r.splitBrain.map((v) => `  split brain: ${v.vm} running on ${v.hosts.join(' and ')}`),
+        ].join('\n'),
+      );
+      if (verifyProblems(r) > 0) process.exitCode = ExitCode.Failed;
     });
 
   program

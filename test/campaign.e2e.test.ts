@@ -4,6 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCampaign } from '../cli/run.js';
+import { verifyCampaign, verifyProblems } from '../cli/verify.js';
+import { QemuBackend } from '../activities/qemu/backend.js';
+import { SshPool } from '../activities/ssh/pool.js';
+import { labVmSpec } from '../lab/guest.js';
+import { readInventory } from '../lab/bed.js';
+import { rm } from 'node:fs/promises';
 import { labDown } from '../lab/bed.js';
 import { stopDevServer, type DevServerOptions } from '../server/dev-server.js';
 import type { CampaignProgress } from '../workflows/campaign.js';
@@ -65,5 +71,34 @@ describe('miglab run on the bed', () => {
     expect(r.progress).toMatchObject({ total: 2, recorded: 2 });
     expect(r.rows).toHaveLength(2);
     expect(seen.every((p) => p.runningNow.length === 0)).toBe(true);
+  }, 120_000);
+
+  it('verify: 0 lost, 0 duplicated, 0 orphans, 0 split brain after the run; then finds each fault it is shown', async () => {
+    const clean = await verifyCampaign({ file, campaignRunning: false });
+    expect(clean).toMatchObject({ campaign: 'tiny', expected: 2, recorded: 2, lost: [], duplicated: [], halfWritten: [], orphans: [], splitBrain: [] });
+    // Faults made by hand: the same VM running on both hosts, and a row gone.
+    const inv = await readInventory('camp');
+    const pool = new SshPool();
+    const backend = new QemuBackend({ pool, hosts: inv.hosts });
+    const spec = labVmSpec(inv, 3, { name: 'stray', memoryMiB: 128 });
+    try {
+      await backend.startVm('hosta', { ...spec, owner: 'tiny/ramp/8MiB/r1' });
+      await backend.startVm('hostb', spec);
+      await rm(join(dir, 'results', 'trials', encodeURIComponent('tiny/ramp/8MiB/r1') + '.json'));
+      const bad = await verifyCampaign({ file, campaignRunning: false });
+      expect(bad.lost).toEqual(['tiny/ramp/8MiB/r1']);
+      expect(bad.splitBrain).toEqual([{ vm: 'stray', hosts: ['hosta', 'hostb'] }]);
+      expect(bad.orphans).toEqual([
+        { host: 'hosta', vm: 'stray', state: 'running', owner: 'tiny/ramp/8MiB/r1' },
+        { host: 'hostb', vm: 'stray', state: 'running', owner: null },
+      ]);
+      expect(verifyProblems(bad)).toBe(4);
+      // while the campaign runs, its VMs and unrecorded trials are work in progress
+      expect(await verifyCampaign({ file, campaignRunning: true })).toMatchObject({ lost: [], orphans: [] });
+    } finally {
+      await backend.stopVm('hosta', 'stray');
+      await backend.stopVm('hostb', 'stray');
+      await pool.closeAll();
+    }
   }, 120_000);
 });

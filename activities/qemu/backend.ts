@@ -257,6 +257,16 @@ export class QemuBackend implements HypervisorBackend {
     });
   }
 
+  /** Every VM this host has files for (a pid file in its run dir), with its state and owner. */
+  async listVms(hostName: string): Promise<{ name: string; state: VmState; owner: string | undefined }[]> {
+    const h = this.host(hostName);
+    const r = await this.deps.pool.execShell(h.ssh, `cd ${quote(h.runDir)} 2>/dev/null && ls -1 -- *.pid 2>/dev/null; true`);
+    const names = r.stdout.split('\n').map((l) => l.trim().replace(/\.pid$/, '')).filter(Boolean);
+    const out = [];
+    for (const name of names) out.push({ name, state: await this.vmState(hostName, name), owner: await this.ownerOf(hostName, name) });
+    return out;
+  }
+
   /** The trial a VM was started for, if it was started with an owner. */
   private async ownerOf(hostName: string, vm: string): Promise<string | undefined> {
     const r = await this.deps.pool.exec(this.host(hostName).ssh, ['cat', vmFiles(this.host(hostName).runDir, vm).owner], { allowFailure: true });
