@@ -6,7 +6,7 @@
  */
 import type { CliffRow, Measure, SummaryRow } from './tables.js';
 import { MEASURES } from './tables.js';
-import type { TracePoint, TraceEvent } from './trace.js';
+import type { Trace } from './trace.js';
 
 export type VlSpec = Record<string, unknown>;
 
@@ -94,7 +94,7 @@ export function rampLines(summary: readonly SummaryRow[], notConverged: readonly
 }
 
 /** A trial's remaining bytes and dirty rate over time, iterations and the abort / fallback marked. */
-export function traceFigure(trialId: string, points: readonly TracePoint[], events: readonly TraceEvent[]): Figure {
+export function traceFigure({ trialId, points, events }: Trace): Figure {
   const x = { field: 'timeS', type: 'quantitative', title: 'time since the first attempt started (s)' };
   return {
     id: 'fig9-trace',

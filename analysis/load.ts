@@ -3,8 +3,7 @@
  * Only the store is read; no host or server is touched. A store that is missing, not a store, or
  * holds a damaged row is refused with what is wrong and where, never reported as if complete.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { UserError } from '../lib/errors.js';
 import type { CampaignManifest } from '../results/manifest.js';
 import { ResultsStore } from '../results/store.js';
@@ -46,15 +45,14 @@ export async function loadCampaignResults(dir: string, fromSpec?: CampaignManife
   } catch (err) {
     throw new UserError(`${store.manifestPath} is damaged: ${(err as Error).message}`, 'rerun `miglab run <campaign.yaml>` (it rewrites the manifest and skips recorded trials), or report from the campaign file: `miglab report <campaign.yaml>`');
   }
-  const trialsDir = join(dir, 'trials');
-  const names = await readdir(trialsDir).catch(() => null);
-  if (!manifest && !names) throw new UserError(`${dir} is not a miglab results directory: it has neither campaign.json nor trials/`, 'point at the directory a campaign\'s `results:` names');
+  const trialsDir = store.trialsDir;
+  const files = await store.listTrialFiles();
+  if (!manifest && !files) throw new UserError(`${dir} is not a miglab results directory: it has neither campaign.json nor trials/`, 'point at the directory a campaign\'s `results:` names');
   if (!manifest) throw new UserError(`${dir} has trial rows but no campaign.json (the manifest \`miglab run\` writes), so what was expected is unknown`, `report from the campaign file instead: \`miglab report <campaign.yaml> --results ${dir}\``);
 
   const rows: TrialRow[] = [];
   const damaged: string[] = [];
-  for (const name of (names ?? []).filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort()) {
-    const file = join(trialsDir, name);
+  for (const file of files?.rows ?? []) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(await readFile(file, 'utf8'));

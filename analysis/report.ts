@@ -13,7 +13,7 @@ import { flattenRow, type FlatTrial } from './flatten.js';
 import type { LoadedCampaign } from './load.js';
 import { renderSvg } from './render.js';
 import { cliffs, failures, MEASURE_KEYS, MEASURES, memoryCheck, outcomes, summarize, type CliffRow, type Measure, type SummaryRow } from './tables.js';
-import { pickTraceTrial, readTrace, type TraceEvent, type TracePoint } from './trace.js';
+import { hasAbortedAttempt, pickTraceTrial, readTrace, type Trace } from './trace.js';
 
 export interface ReportData {
   flat: FlatTrial[];
@@ -48,8 +48,18 @@ export function comparisonLabels(campaigns: readonly LoadedCampaign[]): string[]
   return campaigns.map((c, i) => `${c.manifest.hypervisor} #${i + 1}`);
 }
 
-export function analyze(flat: FlatTrial[]): ReportData {
-  return { flat, summary: summarize(flat), outcomes: outcomes(flat), failures: failures(flat), cliffs: cliffs(flat), memory: memoryCheck(flat) };
+/** Runs one named step of the analysis; the benchmark passes one that times each. */
+export type StepRunner = <T>(name: string, step: () => T) => T;
+
+export function analyze(flat: FlatTrial[], step: StepRunner = (_name, f) => f()): ReportData {
+  return {
+    flat,
+    summary: step('summary', () => summarize(flat)),
+    outcomes: step('outcomes', () => outcomes(flat)),
+    failures: step('failures', () => failures(flat)),
+    cliffs: step('cliffs', () => cliffs(flat)),
+    memory: step('memory', () => memoryCheck(flat)),
+  };
 }
 
 const fmt = (v: number | null | undefined, digits = 1) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
@@ -62,7 +72,7 @@ function statCell(s: SummaryRow[Measure], digits: number): string {
 }
 
 /** The figures, in the paper's order, then the trace. */
-export async function buildFigures(data: ReportData, trace: { trialId: string; points: TracePoint[]; events: TraceEvent[] } | null): Promise<(Figure & { svg: string })[]> {
+export async function buildFigures(data: ReportData, trace: Trace | null): Promise<(Figure & { svg: string })[]> {
   const notConverged: { hypervisor: string; workingSetMiB: number; count: number; of: number }[] = [];
   for (const c of data.cliffs) for (const p of c.perSize) if (p.converged < p.informative) notConverged.push({ hypervisor: c.hypervisor, workingSetMiB: p.workingSetMiB, count: p.informative - p.converged, of: p.informative });
   const figs: Figure[] = [
@@ -73,7 +83,7 @@ export async function buildFigures(data: ReportData, trace: { trialId: string; p
     rampLines(data.summary, notConverged, data.cliffs, 'mdMiB', 7),
     rampLines(data.summary, notConverged, data.cliffs, 'dtMs', 8),
   ];
-  if (trace) figs.push(traceFigure(trace.trialId, trace.points, trace.events));
+  if (trace) figs.push(traceFigure(trace));
   return Promise.all(figs.map(async (f) => ({ ...f, svg: await renderSvg(f.spec) })));
 }
 
@@ -207,16 +217,13 @@ export interface WrittenReport {
 export async function writeReport(campaigns: readonly LoadedCampaign[], outDir: string): Promise<WrittenReport> {
   const data = analyze(flattenCampaigns(campaigns));
   // The trace comes from the campaign whose pick tells most (an aborted attempt first).
-  let trace: { trialId: string; points: TracePoint[]; events: TraceEvent[] } | null = null;
-  const picks = campaigns.map((c) => ({ c, row: pickTraceTrial(c.rows) })).filter((p) => p.row);
-  picks.sort((a, b) => Number(b.row!.attempts.some((x) => x.result.status === 'aborted')) - Number(a.row!.attempts.some((x) => x.result.status === 'aborted')));
-  for (const p of picks) {
-    const t = await readTrace(p.c.dir, p.row!);
-    if (t) {
-      trace = { ...t, trialId: p.row!.trialId };
-      break;
-    }
-  }
+  let trace: Trace | null = null;
+  const picks = campaigns.flatMap((c) => {
+    const row = pickTraceTrial(c.rows);
+    return row ? [{ dir: c.dir, row }] : [];
+  });
+  picks.sort((a, b) => Number(hasAbortedAttempt(b.row)) - Number(hasAbortedAttempt(a.row)));
+  for (const p of picks) if ((trace = await readTrace(p.dir, p.row))) break;
   const figures = await buildFigures(data, trace);
   const doc = buildDoc(campaigns, data, figures);
   await mkdir(join(outDir, 'figures'), { recursive: true });

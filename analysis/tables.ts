@@ -42,7 +42,6 @@ export interface GroupKey {
 
 export type SummaryRow = GroupKey & { trials: number } & Record<Measure, Stat>;
 
-
 const byGroup = (a: GroupKey, b: GroupKey) =>
   a.hypervisor.localeCompare(b.hypervisor) || a.scenario.localeCompare(b.scenario) || (a.workingSetMiB ?? -1) - (b.workingSetMiB ?? -1) || a.mode.localeCompare(b.mode);
 
@@ -221,7 +220,6 @@ export function cliffs(rows: readonly FlatTrial[]): CliffRow[] {
   const out: CliffRow[] = [];
   for (const { first, withPlan, counts } of [...byHyp.values()].flatMap((m) => [...m.values()])) {
     const perSize = [...counts.values()].sort((a, b) => a.workingSetMiB - b.workingSetMiB);
-    const sizes = perSize.map((p) => p.workingSetMiB);
     const cliffAt = perSize.findIndex((p) => p.informative > 0 && p.converged * 2 < p.informative);
     const bw = withPlan?.bandwidthMiBps ?? null;
     const dl = withPlan?.downtimeLimitMs ?? null;
@@ -233,7 +231,7 @@ export function cliffs(rows: readonly FlatTrial[]): CliffRow[] {
       downtimeLimitMs: dl,
       measuredMiB: cliffAt >= 0 ? perSize[cliffAt]!.workingSetMiB : null,
       belowMiB: cliffAt > 0 ? perSize[cliffAt - 1]!.workingSetMiB : null,
-      largestTriedMiB: sizes.at(-1) ?? null,
+      largestTriedMiB: perSize.at(-1)?.workingSetMiB ?? null,
       perSize,
     });
   }

@@ -25,6 +25,13 @@ export interface TraceEvent {
   label: string;
 }
 
+/** One trial's trace, as the report draws it. */
+export interface Trace {
+  trialId: string;
+  points: TracePoint[];
+  events: TraceEvent[];
+}
+
 interface Poll {
   t?: number;
   elapsedMs?: number;
@@ -33,14 +40,16 @@ interface Poll {
   dirtyPagesRate?: number;
 }
 
+export const hasAbortedAttempt = (r: TrialRow): boolean => r.attempts.some((a) => a.result.status === 'aborted');
+
 /** The trial whose trace tells most: one with an aborted attempt, else the largest working set. */
 export function pickTraceTrial(rows: readonly TrialRow[]): TrialRow | undefined {
-  const score = (r: TrialRow) => (r.attempts.some((a) => a.result.status === 'aborted') ? 1e9 : 0) + (r.workingSetMiB ?? 0) * 10 + r.attempts.length;
+  const score = (r: TrialRow) => (hasAbortedAttempt(r) ? 1e9 : 0) + (r.workingSetMiB ?? 0) * 10 + r.attempts.length;
   return [...rows].filter((r) => r.attempts.length > 0).sort((a, b) => score(b) - score(a) || a.trialId.localeCompare(b.trialId))[0];
 }
 
 /** Reads the trial's polls; attempts without a raw file are skipped (null when none has one). */
-export async function readTrace(resultsDir: string, row: TrialRow): Promise<{ points: TracePoint[]; events: TraceEvent[] } | null> {
+export async function readTrace(resultsDir: string, row: TrialRow): Promise<Trace | null> {
   const store = new ResultsStore(resultsDir);
   const points: TracePoint[] = [];
   const events: TraceEvent[] = [];
@@ -73,5 +82,5 @@ export async function readTrace(resultsDir: string, row: TrialRow): Promise<{ po
     if (a.result.status === 'aborted') events.push({ timeS: at(last), kind: 'abort', label: `attempt ${i} aborted: ${a.result.rule}` });
     offsetMs += (last.elapsedMs ?? 0) + 1000;
   }
-  return points.length ? { points, events } : null;
+  return points.length ? { trialId: row.trialId, points, events } : null;
 }

@@ -6,11 +6,10 @@
  * reading a million row files from disk is not part of this measurement.
  */
 import { performance } from 'node:perf_hooks';
-import { buildCsv, buildFigures, type ReportData } from '../analysis/report.js';
-import { cliffs, failures, memoryCheck, outcomes, summarize } from '../analysis/tables.js';
+import { analyze, buildCsv, buildFigures } from '../analysis/report.js';
 import { flattenRow, type FlatTrial } from '../analysis/flatten.js';
 import { syntheticRow, type SyntheticTrial } from '../analysis/synthetic.js';
-import type { TracePoint, TraceEvent } from '../analysis/trace.js';
+import type { Trace, TraceEvent, TracePoint } from '../analysis/trace.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const HYPERVISORS = ['qemu', 'libvirt', 'xen'];
@@ -50,7 +49,7 @@ function generate(n: number): FlatTrial[] {
   return out;
 }
 
-function syntheticTrace(): { trialId: string; points: TracePoint[]; events: TraceEvent[] } {
+function syntheticTrace(): Trace {
   const points: TracePoint[] = [];
   const events: TraceEvent[] = [];
   for (let i = 0; i < 2000; i++) {
@@ -66,22 +65,13 @@ const mib = (b: number) => (b / 2 ** 20).toFixed(0);
 const t0 = performance.now();
 const flat = generate(N);
 const t1 = performance.now();
-// The same steps as analyze(), timed one by one.
 const stage: Record<string, number> = {};
-const timed = <T>(name: string, f: () => T): T => {
+const data = analyze(flat, (name, f) => {
   const a = performance.now();
   const r = f();
   stage[name] = +((performance.now() - a) / 1000).toFixed(2);
   return r;
-};
-const data: ReportData = {
-  flat,
-  summary: timed('summary', () => summarize(flat)),
-  outcomes: timed('outcomes', () => outcomes(flat)),
-  failures: timed('failures', () => failures(flat)),
-  cliffs: timed('cliffs', () => cliffs(flat)),
-  memory: timed('memory', () => memoryCheck(flat)),
-};
+});
 const t2 = performance.now();
 const figures = await buildFigures(data, syntheticTrace());
 const t3 = performance.now();

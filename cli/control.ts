@@ -2,7 +2,7 @@
  * `miglab status | pause | resume | cancel <campaign>`: talk to a campaign workflow that runs (or
  * ran) on the Temporal server. The campaign is named by its name or by its campaign file.
  */
-import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { loadCampaign } from '../campaign/load.js';
 import { UserError } from '../lib/errors.js';
 import type { CampaignProgress } from '../workflows/campaign.js';
@@ -25,9 +25,12 @@ export interface CampaignStatus {
   progress: CampaignProgress | null;
 }
 
-async function describe(client: Client, campaign: string, workflowId: string): Promise<WorkflowExecutionDescription> {
+/** The campaign's workflow handle and description; a campaign the server does not know is a user error. */
+async function lookup(client: Client, nameOrFile: string): Promise<{ campaign: string; workflowId: string; handle: WorkflowHandle; d: WorkflowExecutionDescription }> {
+  const { campaign, workflowId } = await campaignWorkflowId(nameOrFile);
+  const handle = client.workflow.getHandle(workflowId);
   try {
-    return await client.workflow.getHandle(workflowId).describe();
+    return { campaign, workflowId, handle, d: await handle.describe() };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new UserError(`no campaign "${campaign}" on this Temporal server (workflow ${workflowId})`, 'start it with `miglab run <campaign.yaml>`; `miglab ls` lists the campaigns the server knows');
     throw err;
@@ -35,9 +38,7 @@ async function describe(client: Client, campaign: string, workflowId: string): P
 }
 
 export async function campaignStatus(client: Client, nameOrFile: string): Promise<CampaignStatus> {
-  const { campaign, workflowId } = await campaignWorkflowId(nameOrFile);
-  const d = await describe(client, campaign, workflowId);
-  const handle = client.workflow.getHandle(workflowId);
+  const { campaign, workflowId, handle, d } = await lookup(client, nameOrFile);
   let progress: CampaignProgress | null = null;
   if (d.status.name === 'RUNNING') progress = await handle.query<CampaignProgress>('progress').catch(() => null);
   else if (d.status.name === 'COMPLETED') progress = (await handle.result().catch(() => null)) as CampaignProgress | null;
@@ -45,10 +46,9 @@ export async function campaignStatus(client: Client, nameOrFile: string): Promis
 }
 
 async function running(client: Client, nameOrFile: string, verb: string) {
-  const { campaign, workflowId } = await campaignWorkflowId(nameOrFile);
-  const d = await describe(client, campaign, workflowId);
+  const { campaign, handle, d } = await lookup(client, nameOrFile);
   if (d.status.name !== 'RUNNING') throw new UserError(`campaign ${campaign} is ${d.status.name.toLowerCase()}, there is nothing to ${verb}`, '`miglab status` shows its state; `miglab run <campaign.yaml>` starts a new run that skips recorded trials');
-  return { campaign, handle: client.workflow.getHandle(workflowId) };
+  return { campaign, handle };
 }
 
 /** Pause: lanes finish the trial they are in and start no new one until resumed. */

@@ -2,10 +2,9 @@
  * `miglab verify <campaign.yaml>`: after anything went wrong, is the campaign whole? Trials
  * expected vs recorded, rows recorded twice or half-written, VMs left running on the bed's hosts
  * (orphans) and VMs running on two hosts at once (split brain). Reads the results store and asks
- * each host over SSH; starts and stops nothing.
+ * each host over SSH; starts and stops no VM.
  */
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename } from 'node:path';
 import { QemuBackend } from '../activities/qemu/backend.js';
 import { SshPool } from '../activities/ssh/pool.js';
 import { loadCampaign } from '../campaign/load.js';
@@ -45,7 +44,7 @@ export async function verifyCampaign(o: { file: string; resultsDir?: string; cam
   const rows = await store.readTrials<TrialRow>().catch((err: Error) => {
     throw new UserError(`cannot read the trial rows in ${store.dir}: ${err.message}`, 'a damaged row must be moved aside before verifying (the report names it too)');
   });
-  const files = await readdir(join(store.dir, 'trials')).catch(() => [] as string[]);
+  const unfinished = (await store.listTrialFiles())?.unfinished ?? [];
   const byId = new Map<string, number>();
   for (const r of rows) byId.set(r.trialId, (byId.get(r.trialId) ?? 0) + 1);
   const recorded = new Set(byId.keys());
@@ -68,7 +67,7 @@ export async function verifyCampaign(o: { file: string; resultsDir?: string; cam
       recorded: recorded.size,
       lost: o.campaignRunning ? [] : expected.filter((id) => !recorded.has(id)),
       duplicated: [...byId].filter(([, n]) => n > 1).map(([id]) => id),
-      halfWritten: files.filter((f) => f.startsWith('.') && f.endsWith('.tmp')),
+      halfWritten: unfinished.map((f) => basename(f)),
       orphans,
       splitBrain: [...running].filter(([, hosts]) => hosts.length > 1).map(([vm, hosts]) => ({ vm, hosts })),
     };

@@ -18,7 +18,7 @@ export class TrialConflictError extends Error {
 export class ResultsStore {
   constructor(readonly dir: string) {}
 
-  private get trialsDir() {
+  get trialsDir(): string {
     return join(this.dir, 'trials');
   }
 
@@ -88,18 +88,28 @@ export class ResultsStore {
     }
   }
 
-  async readTrials<Row = unknown>(): Promise<{ trialId: string; row: Row }[]> {
+  /**
+   * The row files (paths, sorted) and the temporary files of writes that never finished (a writer
+   * that died between write and link); null when no trial folder exists yet.
+   */
+  async listTrialFiles(): Promise<{ rows: string[]; unfinished: string[] } | null> {
     let names: string[];
     try {
-      names = await readdir(this.trialsDir);
+      names = (await readdir(this.trialsDir)).sort();
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
-    const rows = await Promise.all(
-      names.filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort().map(async (n) => JSON.parse(await readFile(join(this.trialsDir, n), 'utf8')) as { trialId: string; row: Row }),
-    );
-    return rows;
+    const path = (n: string) => join(this.trialsDir, n);
+    return {
+      rows: names.filter((n) => n.endsWith('.json') && !n.startsWith('.')).map(path),
+      unfinished: names.filter((n) => n.startsWith('.') && n.endsWith('.tmp')).map(path),
+    };
+  }
+
+  async readTrials<Row = unknown>(): Promise<{ trialId: string; row: Row }[]> {
+    const files = await this.listTrialFiles();
+    return Promise.all((files?.rows ?? []).map(async (f) => JSON.parse(await readFile(f, 'utf8')) as { trialId: string; row: Row }));
   }
 
   /** Writes one raw series (e.g. `query-migrate.jsonl`) of an attempt (or, without one, of the trial). */
