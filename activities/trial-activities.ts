@@ -17,6 +17,7 @@ import type { MigrationProgress, MigrationResult } from './backend.js';
 import { createLabActivities, heartbeat } from './lab-activities.js';
 import { AbortWatch, type AbortVerdict } from './migration/abort-rules.js';
 import { parsePingLine, summarizePing, type PingEvent } from './probe/ping-output.js';
+import { lastBeat, parseReady } from './workload/dirtier-output.js';
 import type { QemuBackend, QueryMigrate } from './qemu/backend.js';
 import { vmFiles } from './qemu/vm-spec.js';
 import type { SshPool } from './ssh/pool.js';
@@ -182,6 +183,24 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
         if (!best || reading.rttMs < best.rttMs) best = reading;
       }
       return best!;
+    },
+
+    async workloadIntegrity({ spec }) {
+      const guest = guestSsh(inventory, spec);
+      const read = async () => (await pool.exec(guest, ['cat', '/tmp/dirtier.log'])).stdout;
+      const first = await read();
+      const ready = parseReady(first);
+      const start = lastBeat(first);
+      if (!ready || !start || start.stale === null) return null; // no workload, or one too old to count
+      // Wait for a working set's worth of writes, so a lost page is written (and noticed) again.
+      const pass = Math.ceil((ready.mib * 2 ** 20) / ready.pageSize);
+      let beat = start;
+      for (let waited = 0; beat.pages - start.pages < pass && waited < 60_000; waited += 250) {
+        heartbeat({ waitingFor: 'a full pass of the workload', written: beat.pages - start.pages, of: pass });
+        await sleep(250);
+        beat = lastBeat(await read()) ?? beat;
+      }
+      return { staleWrites: beat.stale ?? 0, writesAfterMove: beat.pages - start.pages, fullPass: beat.pages - start.pages >= pass };
     },
 
     async recordTrial({ trialId, row }) {

@@ -56,6 +56,8 @@ export interface FlatTrial {
   usedInGuestMiB: number | null;
   requestedMiB: number | null;
   dirtiedMiB: number | null;
+  /** writes the guest's workload found lost after the move (0: memory arrived whole); null: not checked */
+  staleWrites: number | null;
 }
 
 const repetitionOf = (trialId: string) => Number(/\/r(\d+)$/.exec(trialId)?.[1] ?? NaN);
@@ -112,5 +114,6 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     usedInGuestMiB: row.memory?.usedInGuestMiB ?? null,
     requestedMiB: row.memory?.requestedMiB ?? null,
     dirtiedMiB: row.memory?.dirtiedMiB ?? null,
+    staleWrites: row.integrity?.staleWrites ?? null,
   };
 }

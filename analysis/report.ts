@@ -12,7 +12,7 @@ import { baselineBars, rampLines, traceFigure, type Figure } from './figures.js'
 import { flattenRow, type FlatTrial } from './flatten.js';
 import type { LoadedCampaign } from './load.js';
 import { renderSvg } from './render.js';
-import { cliffs, failures, MEASURE_KEYS, MEASURES, memoryCheck, outcomes, summarize, type CliffRow, type Measure, type SummaryRow } from './tables.js';
+import { cliffs, failures, integrity, MEASURE_KEYS, MEASURES, memoryCheck, outcomes, summarize, type CliffRow, type Measure, type SummaryRow } from './tables.js';
 import { hasAbortedAttempt, pickTraceTrial, readTrace, type Trace } from './trace.js';
 
 export interface ReportData {
@@ -22,6 +22,7 @@ export interface ReportData {
   failures: ReturnType<typeof failures>;
   cliffs: CliffRow[];
   memory: ReturnType<typeof memoryCheck>;
+  integrity: ReturnType<typeof integrity>;
 }
 
 /**
@@ -59,6 +60,7 @@ export function analyze(flat: FlatTrial[], step: StepRunner = (_name, f) => f())
     failures: step('failures', () => failures(flat)),
     cliffs: step('cliffs', () => cliffs(flat)),
     memory: step('memory', () => memoryCheck(flat)),
+    integrity: step('integrity', () => integrity(flat)),
   };
 }
 
@@ -85,6 +87,13 @@ export async function buildFigures(data: ReportData, trace: Trace | null): Promi
   ];
   if (trace) figs.push(traceFigure(trace));
   return Promise.all(figs.map(async (f) => ({ ...f, svg: await renderSvg(f.spec) })));
+}
+
+function integrityText(i: ReturnType<typeof integrity>): string {
+  if (i.checked === 0) return 'Guest memory integrity: not checked (rows recorded before miglab checked it, or no workload).';
+  if (i.lost.length === 0) return `Guest memory integrity: in all ${i.checked} checked trials the workload found every page as it left it after the move.`;
+  const list = i.lost.slice(0, 10).map((l) => `${l.trialId} (${l.staleWrites})`).join(', ') + (i.lost.length > 10 ? ', …' : '');
+  return `Guest memory integrity: ${i.lost.length} of ${i.checked} checked trials arrived with lost writes (stale pages the hypervisor did not resend): ${list}. Their timings describe a migration that did not move the guest correctly.`;
 }
 
 export function buildDoc(campaigns: readonly LoadedCampaign[], data: ReportData, figures: readonly (Figure & { svg: string })[]): Doc {
@@ -152,6 +161,7 @@ export function buildDoc(campaigns: readonly LoadedCampaign[], data: ReportData,
       ...(data.failures.length
         ? [{ kind: 'table', headers: ['hypervisor', 'failure reason', 'count', 'trials'], align: ['l', 'l', 'r', 'l'], rows: data.failures.map((f) => [f.hypervisor, f.reason.slice(0, 200), String(f.count), f.trials.slice(0, 5).join(', ') + (f.trials.length > 5 ? ', …' : '')]) } satisfies Block]
         : [{ kind: 'text', text: 'No trial failed.' } satisfies Block]),
+      { kind: 'text', text: integrityText(data.integrity) },
     ],
   });
 

@@ -285,3 +285,10 @@ export function memoryCheck(rows: readonly FlatTrial[], listAllUpTo = 60): Memor
   }
   return { checked, breaking: breakingCount, rows: checked <= listAllUpTo ? all : breaking };
 }
+
+/** Did guest memory arrive whole? Trials whose workload was checked after the move, and those with lost writes. */
+export function integrity(rows: readonly FlatTrial[]) {
+  const checked = rows.filter((r) => r.staleWrites !== null);
+  const lost = checked.filter((r) => r.staleWrites! > 0).map((r) => ({ trialId: r.trialId, hypervisor: r.hypervisor, staleWrites: r.staleWrites! }));
+  return { checked: checked.length, lost };
+}

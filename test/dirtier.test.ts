@@ -35,7 +35,7 @@ describe('dirtier', () => {
   it('dirties at the requested rate, within 10 %', () => {
     const r = run(['-m', '16', '-r', '40', '-i', '50', '-t', '1']);
     expect(r.code).toBe(0);
-    expect(r.lines[0]).toMatch(/^ready mib=16 rate=40\.000 pattern=seq pagesize=4096$/);
+    expect(r.lines[0]).toMatch(/^ready mib=16 rate=40\.000 pattern=seq pagesize=4096 addr=0x[0-9a-f]+$/);
     const pages = Number(r.end!.pages);
     const mib = (pages * 4096) / 2 ** 20;
     expect(mib).toBeGreaterThan(36);
@@ -74,6 +74,29 @@ describe('dirtier', () => {
     await new Promise((r) => child.on('exit', r));
     const gaps = out.split('\n').filter((l) => l.startsWith('hb ')).map((l) => Number(/gap_us=(\d+)/.exec(l)![1]));
     expect(Math.max(...gaps)).toBeGreaterThan(250_000);
+  });
+
+  it('counts writes that find their page rolled back, as a migration that lost a dirty page leaves it', async () => {
+    const { spawn } = await import('node:child_process');
+    const { openSync, writeSync, closeSync } = await import('node:fs');
+    // 4 MiB at 20 MiB/s: every page is written five times a second.
+    const child = spawn(bin, ['-m', '4', '-r', '20', '-i', '50', '-t', '1.5']);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    while (!out.includes('\n')) await new Promise((r) => setTimeout(r, 10));
+    const addr = BigInt(/addr=(0x[0-9a-f]+)/.exec(out)![1]!);
+    await new Promise((r) => setTimeout(r, 400));
+    // Roll seven pages' write counters back behind the program's back, through /proc/PID/mem.
+    const fd = openSync(`/proc/${child.pid}/mem`, 'r+');
+    const stalePages = [3, 100, 101, 500, 700, 900, 1023];
+    for (const p of stalePages) writeSync(fd, Buffer.alloc(8), 0, 8, Number(addr + BigInt(p * 4096)));
+    closeSync(fd);
+    await new Promise((r) => child.on('exit', r));
+    const end = /^end .*stale=(\d+)$/m.exec(out);
+    expect(end).not.toBeNull();
+    expect(Number(end![1])).toBe(stalePages.length);
+    const beats = out.split('\n').filter((l) => l.startsWith('hb '));
+    expect(beats[0]).toMatch(/ stale=0$/);
   });
 
   it('reads its clocks once with -c, in step with the host clock', () => {

@@ -89,6 +89,28 @@ describe('report on a recorded paper run', () => {
     expect(ws40.dtMs.n).toBe(1);
     const ws8 = r.data.summary.find((s) => s.workingSetMiB === 8)!;
     expect(ws8.throughputMiBps.mean!).toBeLessThan(200); // not 35,206 MiB/s from a 2.7 ms MT
+    // recorded before the workload counted lost writes: the report says so rather than claiming integrity
+    expect(r.data.integrity).toEqual({ checked: 0, lost: [] });
+    expect(await readFile(join(r.outDir, 'report.md'), 'utf8')).toContain('Guest memory integrity: not checked');
+  });
+
+  it('names the trials whose guest found lost writes after the move', async () => {
+    const d = await scratch();
+    await cp(RUN1, d, { recursive: true });
+    const names = (await readdir(join(d, 'trials'))).filter((n) => decodeURIComponent(n).includes('/16MiB/')).sort();
+    expect(names).toHaveLength(3);
+    const stale = [0, 37, 0];
+    const ids: string[] = [];
+    for (const [i, n] of names.entries()) {
+      const file = join(d, 'trials', n);
+      const rec = JSON.parse(await readFile(file, 'utf8')) as { row: TrialRow };
+      rec.row.integrity = { staleWrites: stale[i]!, writesAfterMove: 4096, fullPass: true };
+      ids.push(rec.row.trialId);
+      await writeFile(file, JSON.stringify(rec));
+    }
+    const r = await writeReport([await loadCampaignResults(d)], await scratch());
+    expect(r.data.integrity).toEqual({ checked: 3, lost: [{ trialId: ids[1], hypervisor: expect.any(String), staleWrites: 37 }] });
+    expect(await readFile(join(r.outDir, 'report.md'), 'utf8')).toContain(`1 of 3 checked trials arrived with lost writes (stale pages the hypervisor did not resend): ${ids[1]} (37)`);
   });
 
   it('puts several campaigns side by side, each under a label of its own', async () => {

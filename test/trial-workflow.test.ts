@@ -61,6 +61,7 @@ function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepare
     async offlineMigrate() { calls.push('offlineMigrate'); return script.offline ?? { status: 'failed', error: 'unscripted', polls: 0 }; },
     async memoryCategories({ requestedMiB }) { calls.push('memoryCategories'); return { configuredMiB: 256, allocatedOnHostMiB: 200, usedInGuestMiB: 30 + requestedMiB, requestedMiB, dirtiedMiB: requestedMiB }; },
     async guestClock() { calls.push('guestClock'); clock += 1; return { offsetMs: clock === 1 ? 1000 : 1085, rttMs: 2 }; },
+    async workloadIntegrity() { calls.push('workloadIntegrity'); return { staleWrites: 0, writesAfterMove: 5000, fullPass: true }; },
     async recordTrial({ row }) { calls.push('recordTrial'); recorded.push(row); return 'recorded'; },
     async teardown({ hosts }) {
       calls.push(`teardown:${hosts.join(',')}`);
@@ -112,7 +113,7 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
     expect(row.outcome).toEqual({ kind: 'converged', attempt: 0, step: 'precopy' });
     expect(row.metrics).toMatchObject({ tmtMs: 1109, dtMs: 100, dtSource: 'probe', mtMs: 1009 });
     expect(row.dirtyRateMiBps).toBe(44.4);
-    expect(s.calls).toEqual(['prepareVm', 'waitForGuest', 'startWorkload', 'measureDirtyRate', 'memoryCategories', 'startProbe', 'guestClock', 'liveMigrate#0:300', 'stopProbe', 'guestClock', 'teardown:hosta,hostb', 'teardown-done', 'recordTrial']);
+    expect(s.calls).toEqual(['prepareVm', 'waitForGuest', 'startWorkload', 'measureDirtyRate', 'memoryCategories', 'startProbe', 'guestClock', 'liveMigrate#0:300', 'stopProbe', 'guestClock', 'workloadIntegrity', 'teardown:hosta,hostb', 'teardown-done', 'recordTrial']);
     // the guest's clock fell 85 ms behind the controller's across the move
     expect(row.metrics!.downtime.guestClockLagMs).toBe(85);
     expect(row.memory).toEqual({ configuredMiB: 256, allocatedOnHostMiB: 200, usedInGuestMiB: 94, requestedMiB: 64, dirtiedMiB: 64 });

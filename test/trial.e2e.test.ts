@@ -125,6 +125,8 @@ describe('trial workflow on the bed', () => {
     // offline: the guest was paused for the whole move, and its clock shows it
     expect(row.metrics!.downtime.guestClockLagMs!).toBeGreaterThan(500);
     expect(row.metrics!.tmtMs).toBeGreaterThan(0);
+    // the workload wrote its whole working set again on the destination and found every page as it left it
+    expect(row.integrity).toMatchObject({ staleWrites: 0, fullPass: true });
     expect(readdirSync(join(store.dir, 'raw', encodeURIComponent(id))).sort()).toEqual(['attempt-0', 'attempt-1', 'attempt-2', 'console-hosta.log', 'console-hostb.log', 'probe']);
     // the source's console saw the guest boot
     expect(readFileSync(join(store.dir, 'raw', encodeURIComponent(id), 'console-hosta.log'), 'utf8')).toContain('miglab-guest ready name=tvm2');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkVmName, qemuArgs, tapName, vmFiles, type VmSpec } from '../activities/qemu/vm-spec.js';
+import { checkVmName, needsDirtySyncPadding, parseQemuVersion, qemuArgs, ramArg, tapName, vmFiles, type VmSpec } from '../activities/qemu/vm-spec.js';
 
 const spec: VmSpec = {
   name: 'vm1',
@@ -16,7 +16,7 @@ const argAfter = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 
 describe('QEMU command line', () => {
   const files = vmFiles('/s/lab/hosts/hosta/run', 'vm1');
-  const args = qemuArgs(spec, files, { incoming: false });
+  const args = qemuArgs(spec, files, { incoming: false, ram: '256M' });
 
   it('runs under TCG with QMP on a Unix socket only', () => {
     expect(argAfter(args, '-accel')).toBe('tcg');
@@ -34,7 +34,7 @@ describe('QEMU command line', () => {
 
   it('waits for migrate-incoming only on the destination', () => {
     expect(args).not.toContain('-incoming');
-    const dst = qemuArgs(spec, files, { incoming: true });
+    const dst = qemuArgs(spec, files, { incoming: true, ram: '256M' });
     expect(argAfter(dst, '-incoming')).toBe('defer');
   });
 
@@ -43,5 +43,20 @@ describe('QEMU command line', () => {
     expect(checkVmName('vm1')).toBeUndefined();
     expect(checkVmName('a-very-long-vm-name')).toMatch(/1-11/);
     expect(checkVmName('vm;reboot')).toBeDefined();
+  });
+
+  it('pads the RAM size off a 64-page multiple on QEMU before 9.0, whose TCG migration loses writes', () => {
+    const v72 = parseQemuVersion('QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\nCopyright (c) 2003-2022');
+    expect(v72).toEqual([7, 2, 22]);
+    expect(parseQemuVersion('QEMU emulator version 9.0.0')).toEqual([9, 0, 0]);
+    expect(parseQemuVersion('qemu-system-x86_64: command not found')).toBeUndefined();
+    expect(needsDirtySyncPadding(v72)).toBe(true);
+    expect(needsDirtySyncPadding([9, 0, 0])).toBe(false);
+    expect(needsDirtySyncPadding(undefined)).toBe(true);
+    const padded = ramArg(256, v72);
+    expect(padded).toBe('262152K');
+    // 64 pages of 4 KiB: the word-at-a-time sync needs the size to be a multiple of this.
+    expect((262152 * 1024) % (64 * 4096)).not.toBe(0);
+    expect(ramArg(256, [9, 2, 0])).toBe('256M');
   });
 });

@@ -71,6 +71,19 @@ export interface MemoryCategories {
   dirtiedMiB: number | null;
 }
 
+/**
+ * Whether the guest's memory arrived whole: the workload counts writes that find their page older
+ * than it left it. Taken after the move, once the workload has written a working set's worth of
+ * pages more; any stale write means the hypervisor lost a dirty page.
+ */
+export interface WorkloadIntegrity {
+  staleWrites: number;
+  /** writes the workload made after the move before this was read */
+  writesAfterMove: number;
+  /** false when the workload wrote less than its working set before the wait ran out */
+  fullPass: boolean;
+}
+
 export interface GuestClockReading {
   /** controller clock minus guest clock, ms */
   offsetMs: number;
@@ -89,6 +102,8 @@ export interface TrialRow {
   /** MiB/s as QEMU's calc-dirty-rate measured it before migrating */
   dirtyRateMiBps: number | null;
   memory: MemoryCategories | null;
+  /** absent in rows recorded before miglab checked it */
+  integrity?: WorkloadIntegrity | null;
   attempts: AttemptRecord[];
 }
 
@@ -103,6 +118,7 @@ export interface TrialActivities {
   offlineMigrate(input: { trialId: string; attempt: number; src: string; dst: string; spec: VmSpec; maxBandwidth: number }): Promise<AttemptResult>;
   memoryCategories(input: { host: string; spec: VmSpec; requestedMiB: number; dirtyRateMiBps: number | null }): Promise<MemoryCategories>;
   guestClock(input: { spec: VmSpec }): Promise<GuestClockReading>;
+  workloadIntegrity(input: { spec: VmSpec }): Promise<WorkloadIntegrity | null>;
   recordTrial(input: { trialId: string; row: TrialRow }): Promise<'recorded' | 'already-recorded'>;
   teardown(input: { trialId: string; hosts: string[]; spec: VmSpec }): Promise<void>;
 }

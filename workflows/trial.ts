@@ -64,13 +64,14 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
     const probe = await short.stopProbe({ trialId, intervalMs: input.probeIntervalMs });
     const clockAfter = final ? await short.guestClock({ spec }) : undefined;
     const lag = clockAfter ? Math.round((clockAfter.offsetMs - clockBefore.offsetMs) * 10) / 10 : undefined;
+    const integrity = final && input.workload ? await short.workloadIntegrity({ spec }) : null;
     outcome ??= { kind: 'failed', reason: `no attempt completed (${attempts.map((a) => `${a.plan.name}: ${a.result.status}`).join('; ')})` };
     row = {
       trialId, src, dst,
       workingSetMiB: input.workload?.workingSetMiB ?? null,
       outcome,
       metrics: final ? deriveMetrics(final.final, probe ?? undefined, lag, final.observedTotalMs) : null,
-      probe, dirtyRateMiBps, memory, attempts,
+      probe, dirtyRateMiBps, memory, integrity, attempts,
     };
   } catch (err) {
     if (isCancellation(err)) throw err;

@@ -44,19 +44,43 @@ export function checkVmName(name: string): string | undefined {
   return VM_NAME_RE.test(name) ? undefined : 'use 1-11 lower-case letters, digits or dashes, starting with a letter';
 }
 
+export type QemuVersion = readonly [major: number, minor: number, micro: number];
+
+/** Parses `qemu-system-x86_64 --version` ("QEMU emulator version 7.2.22 (Debian …)"). */
+export function parseQemuVersion(text: string): QemuVersion | undefined {
+  const m = /QEMU emulator version (\d+)\.(\d+)(?:\.(\d+))?/.exec(text);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : undefined;
+}
+
+/**
+ * QEMU before 9.0 loses guest writes when it migrates a TCG guest: syncing the dirty bitmap a
+ * word at a time (taken when a RAM block's size is a multiple of 64 pages) clears dirty bits
+ * without making the vCPU's TLB record the next write, so pages written again between syncs
+ * are never resent (QEMU commit 03bfc2188f, "Fix migration dirty bitmap coherency with TCG
+ * memory access"). On the bed that killed guests after their move and made any working set seem
+ * to converge. A RAM size that is not such a multiple (8 KiB more) sends QEMU down its per-page
+ * path, which does reset the TLB. An unknown version gets the padding too: it costs nothing.
+ */
+export function needsDirtySyncPadding(version: QemuVersion | undefined): boolean {
+  return version === undefined || version[0] < 9;
+}
+
+export const ramArg = (memoryMiB: number, version: QemuVersion | undefined): string =>
+  needsDirtySyncPadding(version) ? `${memoryMiB * 1024 + 8}K` : `${memoryMiB}M`;
+
 /**
  * QEMU arguments. TCG, not KVM (/dev/kvm is unusable here); no display, no defaults; serial
  * console to a file; QMP on a Unix socket only. With `incoming`, QEMU waits for
  * `migrate-incoming` (the `defer` form lets the caller pick the listen address over QMP).
  */
-export function qemuArgs(spec: VmSpec, files: VmFiles, opts: { incoming: boolean }): string[] {
+export function qemuArgs(spec: VmSpec, files: VmFiles, opts: { incoming: boolean; ram: string }): string[] {
   const name = spec.name;
   const args = [
     '-name', `${name},process=miglab-${name}`,
     '-accel', 'tcg',
     '-machine', 'q35',
     '-cpu', 'qemu64',
-    '-m', `${spec.memoryMiB}M`,
+    '-m', opts.ram,
     '-smp', String(spec.vcpus),
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
     '-serial', `file:${files.console}`,

@@ -7,9 +7,13 @@
  *                   guest's clock with its own before and after a migration)
  *
  * Output, one line each, flushed at once:
- *   ready mib=N rate=R pattern=P pagesize=S
- *   hb seq=N mono_ns=T real_ns=T gap_us=G pages=P     (P: pages dirtied so far)
- *   end seq=N pages=P max_gap_us=G
+ *   ready mib=N rate=R pattern=P pagesize=S addr=A   (A: where the working set starts)
+ *   hb seq=N mono_ns=T real_ns=T gap_us=G pages=P stale=S
+ *   end seq=N pages=P max_gap_us=G stale=S
+ * P: pages dirtied so far. S: writes that found their page older than this program left it, i.e.
+ * updates the hypervisor lost (a migration that missed a dirty page hands the guest a stale copy).
+ * Each page's first word counts its writes and a separate array remembers the count expected there;
+ * a lost update shows as a page behind its count (or, if the array's page was lost, ahead of it).
  * Heartbeats carry both clocks: a guest's clocks may stop while the VM is paused (TCG stops its
  * virtual clock), so the controller also timestamps the lines as they arrive.
  */
@@ -73,11 +77,14 @@ int main(int argc, char **argv) {
     const size_t page = (size_t)sysconf(_SC_PAGESIZE);
     const size_t pages = ((size_t)mib << 20) / page;
     unsigned char *mem = malloc(pages * page);
-    if (!mem) { fprintf(stderr, "dirtier: cannot allocate %ld MiB: %s\n", mib, strerror(errno)); return 1; }
+    uint64_t *expected = calloc(pages, sizeof *expected);
+    if (!mem || !expected) { fprintf(stderr, "dirtier: cannot allocate %ld MiB: %s\n", mib, strerror(errno)); return 1; }
     memset(mem, 1, pages * page); /* make the whole working set resident before reporting ready */
+    for (size_t i = 0; i < pages; i++) *(uint64_t *)(mem + i * page) = 0;
+    uint64_t stale = 0;
 
-    printf("ready mib=%ld rate=%s%.3f pattern=%s pagesize=%zu\n", mib, rate < 0 ? "max:" : "",
-           rate < 0 ? 0.0 : rate, random_pattern ? "random" : "seq", page);
+    printf("ready mib=%ld rate=%s%.3f pattern=%s pagesize=%zu addr=%p\n", mib, rate < 0 ? "max:" : "",
+           rate < 0 ? 0.0 : rate, random_pattern ? "random" : "seq", page, (void *)mem);
 
     const double pages_per_ns = rate < 0 ? 0 : rate * 1048576.0 / (double)page / 1e9;
     const uint64_t interval_ns = (uint64_t)interval_ms * 1000000ull;
@@ -93,10 +100,11 @@ int main(int argc, char **argv) {
         if (t >= next_hb) {
             uint64_t gap = t - last_hb;
             if (seq > 0 && gap > max_gap) max_gap = gap;
-            printf("hb seq=%llu mono_ns=%llu real_ns=%llu gap_us=%llu pages=%llu\n",
+            printf("hb seq=%llu mono_ns=%llu real_ns=%llu gap_us=%llu pages=%llu stale=%llu\n",
                    (unsigned long long)seq, (unsigned long long)t,
                    (unsigned long long)now_ns(CLOCK_REALTIME),
-                   (unsigned long long)(seq > 0 ? gap / 1000 : 0), (unsigned long long)dirtied);
+                   (unsigned long long)(seq > 0 ? gap / 1000 : 0), (unsigned long long)dirtied,
+                   (unsigned long long)stale);
             seq++;
             last_hb = t;
             next_hb = t + interval_ns;
@@ -127,12 +135,14 @@ int main(int argc, char **argv) {
             }
             /* one write per page is enough to make the hypervisor resend it */
             uint64_t *p = (uint64_t *)(mem + idx * page);
-            *p = *p + 1;
+            if (*p != expected[idx]) stale++;
+            *p = expected[idx] = *p + 1;
             dirtied++;
         }
     }
-    printf("end seq=%llu pages=%llu max_gap_us=%llu\n", (unsigned long long)seq,
-           (unsigned long long)dirtied, (unsigned long long)(max_gap / 1000));
+    printf("end seq=%llu pages=%llu max_gap_us=%llu stale=%llu\n", (unsigned long long)seq,
+           (unsigned long long)dirtied, (unsigned long long)(max_gap / 1000), (unsigned long long)stale);
+    free(expected);
     free(mem);
     return 0;
 }
