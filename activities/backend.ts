@@ -18,6 +18,19 @@ export interface MigrationParams {
   downtimeLimitMs: number;
   /** throttle the guest's vCPUs while precopy lags (QEMU's auto-converge) */
   autoConverge?: { initialThrottle: number; increment: number } | null;
+  /**
+   * Permit post-copy: precopy first, then switch once it has made this many passes over memory
+   * (libvirt's and Nova's "post-copy after precopy"), or earlier if the watch would give up. After
+   * the switch the guest runs on the destination and the migration can no longer be cancelled.
+   */
+  postcopy?: { afterPasses: number } | null;
+}
+
+/** When and why a migration switched to post-copy. */
+export interface PostcopySwitch {
+  atMs: number;
+  atPass: number;
+  reason: string;
 }
 
 /** One poll of a running migration, hypervisor-neutral. */
@@ -33,8 +46,8 @@ export interface MigrationProgress {
 }
 
 export type MigrationResult =
-  | { status: 'completed'; totalTimeMs: number; downtimeMs: number; setupTimeMs: number; transferredBytes: number; iterations: number; polls: number; final: Record<string, unknown> }
-  | { status: 'failed' | 'cancelled'; error: string; polls: number; last: MigrationProgress | undefined };
+  | { status: 'completed'; totalTimeMs: number; downtimeMs: number; setupTimeMs: number; transferredBytes: number; iterations: number; polls: number; final: Record<string, unknown>; postcopy?: PostcopySwitch }
+  | { status: 'failed' | 'cancelled'; error: string; polls: number; last: MigrationProgress | undefined; postcopy?: PostcopySwitch };
 
 export interface MigrationWatch {
   onProgress?: (p: MigrationProgress) => void;

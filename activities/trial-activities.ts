@@ -33,7 +33,11 @@ export interface TrialActivityDeps {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function toAttempt(r: MigrationResult, verdict: AbortVerdict, observedTotalMs: number | undefined): AttemptResult {
-  if (r.status === 'completed') return { status: 'completed', final: r.final as QueryMigrate, polls: r.polls, ...(observedTotalMs !== undefined ? { observedTotalMs } : {}) };
+  if (r.status === 'completed') {
+    return { status: 'completed', final: r.final as QueryMigrate, polls: r.polls, ...(observedTotalMs !== undefined ? { observedTotalMs } : {}), ...(r.postcopy ? { postcopy: r.postcopy } : {}) };
+  }
+  // A rule that fired before a switch to post-copy switched it rather than aborting it.
+  if (r.postcopy) return { status: 'failed', error: `after switching to post-copy (${r.postcopy.reason}): ${r.error}`, polls: r.polls };
   if (verdict.abort) return { status: 'aborted', rule: verdict.rule, reason: verdict.reason, polls: r.polls };
   return { status: 'failed', error: r.error, polls: r.polls };
 }
@@ -129,8 +133,8 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
 
     async liveMigrate({ trialId, src, dst, spec, plan, rules }) {
       const watch = new AbortWatch({ ...rules, guestMemoryMiB: spec.memoryMiB });
-      const params = { maxBandwidth: plan.maxBandwidth, downtimeLimitMs: plan.downtimeLimitMs, autoConverge: plan.autoConverge };
-      if (plan.postcopy) throw ApplicationFailure.nonRetryable('post-copy is not supported by the QEMU backend yet', 'Unsupported');
+      // Post-copy after one full precopy pass, as libvirt's --postcopy-after-precopy and Nova do.
+      const params = { maxBandwidth: plan.maxBandwidth, downtimeLimitMs: plan.downtimeLimitMs, autoConverge: plan.autoConverge, postcopy: plan.postcopy ? { afterPasses: 1 } : null };
       const result = await migrateWith(trialId, plan.index, (w) => backend.migrate(src, dst, spec, params, w), watch);
       if (result.status !== 'completed') {
         // An abandoned attempt leaves the VM on the source; make sure, and clear the destination.

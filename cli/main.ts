@@ -131,12 +131,14 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .description('run a campaign on the local bed (resumes one already running or partly recorded)')
     .argument('<campaign.yaml>')
     .option('--json', 'print the trial rows as JSON at the end')
+    .option('--bed-subnet <cidr>', 'subnet for the bed when this run brings it up (inside 198.18.0.0/15)')
     .action(async (file: string, o) => {
       const tty = process.stderr.isTTY;
       let last = '';
       let firstRecorded: number | undefined;
       const r = await runCampaign({
         file,
+        ...(o.bedSubnet ? { bedSubnet: o.bedSubnet as string } : {}),
         log: say,
         progress: (p, s) => {
           firstRecorded ??= p.recorded; // trials recorded before this run say nothing about its pace

@@ -31,7 +31,8 @@ export function defaultDevServerOptions(): DevServerOptions {
     port: Number(env.MIGLAB_TEMPORAL_PORT ?? 7233),
     uiPort: Number(env.MIGLAB_TEMPORAL_UI_PORT ?? 8233),
     namespace: 'default',
-    dir: statePaths().temporal,
+    // a second, separate server (e.g. a test's) keeps its SQLite file and log elsewhere
+    dir: env.MIGLAB_TEMPORAL_DIR ?? statePaths().temporal,
   };
 }
 

@@ -20,6 +20,8 @@ const RUN1 = join(FIX, 'paper-run1');
 const PARTIAL = join(FIX, 'paper-run2-partial');
 /** the third run, with the guest check: 14 of 27 guests lost after the move, one QEMU total-time of 0 */
 const RUN3 = join(FIX, 'paper-run3');
+/** the fourth run, after the TCG dirty-tracking fix: every guest arrives whole and the cliff shows */
+const RUN4 = join(FIX, 'paper-run4');
 const tmp: string[] = [];
 const scratch = async () => {
   const d = await mkdtemp(join(tmpdir(), 'miglab-report-'));
@@ -92,6 +94,19 @@ describe('report on a recorded paper run', () => {
     // recorded before the workload counted lost writes: the report says so rather than claiming integrity
     expect(r.data.integrity).toEqual({ checked: 0, lost: [] });
     expect(await readFile(join(r.outDir, 'report.md'), 'utf8')).toContain('Guest memory integrity: not checked');
+  });
+
+  it('finds the cliff in the fourth run between 32 and 40 MiB, where the ladder took over, with every guest arriving whole', async () => {
+    const c = await loadCampaignResults(RUN4);
+    const r = await writeReport([c], await scratch());
+    expect(r.data.cliffs[0]).toMatchObject({ predictedMiB: expect.closeTo(33.6, 1), measuredMiB: 40, belowMiB: 32 });
+    for (const ws of [40, 48, 64]) expect(r.data.outcomes.find((o) => o.workingSetMiB === ws)).toMatchObject({ trials: 3, precopy: 0, ladder: { 'downtime limit 1000 ms': 3 }, failed: 0 });
+    expect(r.data.integrity).toEqual({ checked: 24, lost: [] });
+    expect(r.data.failures).toEqual([]);
+    // MD grows with the working set among the sizes precopy moved, as the paper's Fig. 7 does
+    const md = (ws: number) => r.data.summary.find((s) => s.workingSetMiB === ws)!.mdMiB.mean!;
+    expect(md(4)).toBeLessThan(md(16));
+    expect(md(16)).toBeLessThan(md(32));
   });
 
   it('names the trials whose guest found lost writes after the move', async () => {

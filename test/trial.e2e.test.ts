@@ -132,4 +132,25 @@ describe('trial workflow on the bed', () => {
     expect(readFileSync(join(store.dir, 'raw', encodeURIComponent(id), 'console-hosta.log'), 'utf8')).toContain('miglab-guest ready name=tvm2');
     await vmGone('tvm2');
   }, 300_000);
+
+  it('a working set precopy cannot keep up with is stalled, then moved by post-copy: the guest runs on the destination with no lost writes', async () => {
+    const id = 'e2e/dirty-ramp/64MiB/r1';
+    const row = await run(base({
+      trialId: id,
+      spec: labVmSpec(inv, 2, { name: 'tvm3', memoryMiB: 256 }),
+      workload: { workingSetMiB: 64, rate: 'max', pattern: 'seq' },
+      migration: { maxBandwidth: 112 * MiB, downtimeLimitMs: 300, completionTimeoutSPerGiB: 800, stallIterations: 4 },
+      ladder: [{ step: 'postcopy' }],
+      fallback: 'none',
+    }));
+    expect(row.attempts.map((a) => [a.plan.name, a.result.status])).toEqual([['precopy', 'aborted'], ['post-copy', 'completed']]);
+    expect(row.outcome).toEqual({ kind: 'converged', attempt: 1, step: 'post-copy' });
+    const pc = row.attempts[1]!.result;
+    if (pc.status !== 'completed') throw new Error('unreachable');
+    // switched after one full precopy pass, and the rest of memory came over on demand or in the background
+    expect(pc.postcopy).toMatchObject({ atPass: 1, reason: 'precopy made 1 pass' });
+    expect(row.metrics!.md.postcopyBytes!).toBeGreaterThan(0);
+    expect(row.integrity).toMatchObject({ staleWrites: 0, fullPass: true });
+    await vmGone('tvm3');
+  }, 300_000);
 });

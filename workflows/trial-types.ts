@@ -1,6 +1,7 @@
 /** The trial workflow's contract with its activities: small, serialisable values only. */
 import type { VmSpec } from '../activities/qemu/vm-spec.js';
 import type { QueryMigrate } from '../activities/qemu/backend.js';
+import type { PostcopySwitch } from '../activities/backend.js';
 import type { ProbeSummary } from '../activities/probe/ping-output.js';
 import type { TrialMetrics } from '../activities/migration/metrics.js';
 import type { LadderStep } from '../campaign/spec.js';
@@ -43,6 +44,8 @@ export type AttemptResult =
        * QEMU's elapsed) to the poll that saw it completed; at most one poll interval long
        */
       observedTotalMs?: number;
+      /** set when the attempt switched to post-copy: the guest ran on the destination from then on */
+      postcopy?: PostcopySwitch;
     }
   | { status: 'aborted'; rule: 'completion-timeout' | 'stall'; reason: string; polls: number }
   | { status: 'failed'; error: string; polls: number };

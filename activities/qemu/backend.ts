@@ -5,7 +5,7 @@
 import { QmpClient, QmpCommandError } from '../qmp/client.js';
 import type { SshPool, SshTarget } from '../ssh/pool.js';
 import { commandLine, quote } from '../ssh/shell-quote.js';
-import type { HypervisorBackend, MigrationParams, MigrationProgress, MigrationResult, MigrationWatch, VmState } from '../backend.js';
+import type { HypervisorBackend, MigrationParams, MigrationProgress, MigrationResult, MigrationWatch, PostcopySwitch, VmState } from '../backend.js';
 import { parseQemuVersion, qemuArgs, ramArg, tapName, vmFiles, type QemuVersion, type VmSpec } from './vm-spec.js';
 
 export interface QemuHost {
@@ -196,7 +196,10 @@ export class QemuBackend implements HypervisorBackend {
       }
       if (dstState.kind === 'incoming') await this.stopVm(dst, vm);
       await this.startVm(dst, spec, { incoming: true });
+      const postcopy = !mode.offline && !!params.postcopy;
       await this.withQmp(dst, vm, async (q) => {
+        // Post-copy needs the capability on both ends before the stream starts.
+        if (postcopy) await q.execute('migrate-set-capabilities', { capabilities: [{ capability: 'postcopy-ram', state: true }] });
         try {
           await q.execute('migrate-incoming', { uri });
         } catch (err) {
@@ -207,7 +210,12 @@ export class QemuBackend implements HypervisorBackend {
       await this.withQmp(src, vm, async (q) => {
         if (mode.offline) await q.execute('stop');
         const ac = params.autoConverge ?? null;
-        await q.execute('migrate-set-capabilities', { capabilities: [{ capability: 'auto-converge', state: ac !== null }] });
+        await q.execute('migrate-set-capabilities', {
+          capabilities: [
+            { capability: 'auto-converge', state: ac !== null },
+            { capability: 'postcopy-ram', state: postcopy },
+          ],
+        });
         await q.execute('migrate-set-parameters', {
           'max-bandwidth': params.maxBandwidth,
           'downtime-limit': params.downtimeLimitMs,
@@ -216,21 +224,28 @@ export class QemuBackend implements HypervisorBackend {
         await q.execute('migrate', { uri });
       });
     }
-    return this.follow(src, vm, watch);
+    return this.follow(src, vm, watch, mode.offline ? null : (params.postcopy ?? null));
   }
 
-  /** Polls query-migrate on the source until the migration ends or the timeout passes. */
-  private async follow(src: string, vm: string, watch: MigrationWatch): Promise<MigrationResult> {
+  /**
+   * Polls query-migrate on the source until the migration ends or the timeout passes. With
+   * post-copy permitted, a migration that has made its passes (or that the watch would give up on)
+   * is switched to post-copy instead of cancelled; once switched it runs to its end.
+   */
+  private async follow(src: string, vm: string, watch: MigrationWatch, postcopy: { afterPasses: number } | null): Promise<MigrationResult> {
     const started = Date.now();
     let polls = 0;
     let last: MigrationProgress | undefined;
     let abortReason: string | undefined;
+    let switched: PostcopySwitch | undefined;
     return this.withQmp(src, vm, async (q) => {
       for (;;) {
         const info = await q.execute<QueryMigrate>('query-migrate');
         polls++;
         last = progressOf(info);
         watch.onProgress?.(last);
+        // A retried step that finds post-copy already running knows it switched (when is lost).
+        if (info.status?.startsWith('postcopy') && !switched) switched = { atMs: last.elapsedMs, atPass: last.iterations, reason: 'found in post-copy' };
         if (info.status === 'completed') {
           return {
             status: 'completed',
@@ -241,16 +256,25 @@ export class QemuBackend implements HypervisorBackend {
             iterations: info.ram?.['dirty-sync-count'] ?? 0,
             polls,
             final: info as Record<string, unknown>,
+            ...(switched ? { postcopy: switched } : {}),
           };
         }
         if (info.status === 'failed' || info.status === 'cancelled') {
-          return { status: info.status, error: abortReason ?? info['error-desc'] ?? info.status, polls, last };
+          return { status: info.status, error: abortReason ?? info['error-desc'] ?? info.status, polls, last, ...(switched ? { postcopy: switched } : {}) };
         }
-        if (abortReason === undefined) {
-          abortReason = watch.abortIf?.(last) ??
+        if (abortReason === undefined && !switched) {
+          const giveUp = watch.abortIf?.(last) ??
             (Date.now() - started > this.migrationTimeoutMs ? `no completion within ${this.migrationTimeoutMs} ms` : undefined);
-          // Cancel and keep polling until QEMU says cancelled: the VM then runs on the source again.
-          if (abortReason !== undefined) await q.execute('migrate_cancel');
+          // dirty-sync-count counts the bitmap syncs: pass n has finished when it reaches n + 1.
+          const passesDone = Math.max(0, last.iterations - 1);
+          if (postcopy && info.status === 'active' && (giveUp !== undefined || passesDone >= postcopy.afterPasses)) {
+            await q.execute('migrate-start-postcopy');
+            switched = { atMs: last.elapsedMs, atPass: passesDone, reason: giveUp ?? `precopy made ${passesDone} pass${passesDone === 1 ? '' : 'es'}` };
+          } else if (giveUp !== undefined) {
+            // Cancel and keep polling until QEMU says cancelled: the VM then runs on the source again.
+            abortReason = giveUp;
+            await q.execute('migrate_cancel');
+          }
         }
         await sleep(this.pollIntervalMs);
       }

@@ -1,0 +1,187 @@
+/**
+ * Fault injection on the bed: `miglab run` as a separate process, killed with SIGKILL while a
+ * trial migrates; the Temporal server stopped and started again (same SQLite file) mid-campaign.
+ * After each, a rerun of `miglab run` finishes the campaign and `verify` finds every trial recorded
+ * once, no orphan VM and no VM running on two hosts.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyCampaign } from '../cli/verify.js';
+import { labDown, labUp, type BedInventory } from '../lab/bed.js';
+import { ResultsStore } from '../results/store.js';
+import { ensureDevServer, stopDevServer, type DevServerOptions } from '../server/dev-server.js';
+import type { TrialRow } from '../workflows/trial-types.js';
+
+const BED = 'fault';
+const SUBNET = '198.18.11.0/24';
+const dir = mkdtempSync(join(tmpdir(), 'miglab-faults-'));
+const server: DevServerOptions = { ip: '127.0.0.1', port: 17274, uiPort: 18274, namespace: 'default', dir: join(dir, 'temporal') };
+const file = join(dir, 'faults.yaml');
+// 16 MiB/s stretches an idle guest's migration to several seconds: time to kill the worker in it.
+writeFileSync(file, `campaign: faults
+bed: ${BED}
+vm:
+  memoryMiB: 256
+scenarios:
+  - name: baseline
+    kind: baseline
+repetitions: 3
+migration:
+  bandwidthMiBps: 16
+  downtimeLimitMs: 300
+results: results
+`);
+const env = {
+  ...process.env,
+  MIGLAB_TEMPORAL_PORT: String(server.port),
+  MIGLAB_TEMPORAL_UI_PORT: String(server.uiPort),
+  MIGLAB_TEMPORAL_DIR: server.dir,
+};
+const bin = join(import.meta.dirname, '..', 'bin', 'miglab.js');
+
+/** `miglab run` in its own process group, so SIGKILL takes the worker and everything it spawned in-group. */
+function startRun(): { child: ChildProcess; out: () => string; exit: Promise<number | null> } {
+  let out = '';
+  const child = spawn(process.execPath, [bin, 'run', file, '--bed-subnet', SUBNET], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, out: () => out, exit };
+}
+
+const trialWorkflowId = (trial: string) => `campaign/${trial.split('/')[0]}/${trial}`;
+
+describe('faults during a campaign (bed)', () => {
+  let client: Client;
+  let connection: Connection | undefined;
+  let inv: BedInventory;
+
+  beforeAll(async () => {
+    await labDown(BED);
+    inv = await labUp({ bed: BED, subnet: SUBNET });
+    await ensureDevServer(server);
+    connection = await Connection.connect({ address: `${server.ip}:${server.port}` });
+    client = new Client({ connection });
+  });
+
+  afterAll(async () => {
+    await connection?.close();
+    await labDown(BED);
+    await stopDevServer(server);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Waits until the trial's workflow has the named activity pending (started on a worker). */
+  async function waitForActivity(trial: string, activity: string, timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const d = await client.workflow.getHandle(trialWorkflowId(trial)).describe().catch(() => undefined);
+      if (d?.raw.pendingActivities?.some((a) => a.activityType?.name === activity && a.lastStartedTime)) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`${trial}: no ${activity} started within ${timeoutMs} ms`);
+  }
+
+  /** Attempts of each start of an activity in a trial's history, in order. */
+  async function activityAttempts(trial: string, activity: string): Promise<number[]> {
+    const history = await client.workflow.getHandle(trialWorkflowId(trial)).fetchHistory();
+    const scheduled = new Map<string, string>();
+    const attempts: number[] = [];
+    for (const e of history.events ?? []) {
+      const s = e.activityTaskScheduledEventAttributes;
+      if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
+      const st = e.activityTaskStartedEventAttributes;
+      if (st && scheduled.get(String(st.scheduledEventId)) === activity) attempts.push(st.attempt ?? 0);
+    }
+    return attempts;
+  }
+
+  it('worker killed (SIGKILL) mid-migration: the rerun follows the same migration to its end; every trial recorded once, nothing left running', async () => {
+    const first = startRun();
+    await waitForActivity('faults/baseline/idle/r1', 'liveMigrate', 180_000);
+    await new Promise((r) => setTimeout(r, 1000)); // well into the transfer
+    process.kill(-first.child.pid!, 'SIGKILL');
+    expect(await first.exit).toBeNull(); // killed, not exited
+
+    const second = startRun();
+    expect(await second.exit, second.out()).toBe(0);
+    const rows = await new ResultsStore(join(dir, 'results')).readTrials<TrialRow>();
+    const killed = rows.find((r) => r.trialId === 'faults/baseline/idle/r1')!.row;
+    // One live attempt, converged: the retried activity followed QEMU's migration, it did not start another.
+    expect(killed.outcome).toEqual({ kind: 'converged', attempt: 0, step: 'precopy' });
+    expect(killed.attempts).toHaveLength(1);
+    // ... and it was retried: the first start died with the worker, a later one finished it.
+    const starts = await activityAttempts('faults/baseline/idle/r1', 'liveMigrate');
+    expect(starts.at(-1)!).toBeGreaterThanOrEqual(2);
+    const v = await verifyCampaign({ file, campaignRunning: false });
+    expect(v).toMatchObject({ expected: 3, recorded: 3, lost: [], duplicated: [], halfWritten: [], orphans: [], splitBrain: [] });
+  }, 600_000);
+
+  it('Temporal server stopped and restarted (same SQLite file) mid-campaign, worker killed with it: the campaign resumes and finishes', async () => {
+    // Start the campaign afresh under another results folder's worth of trials: drop the rows.
+    rmSync(join(dir, 'results'), { recursive: true, force: true });
+    await client.workflow.getHandle('campaign/faults').terminate('test: start over').catch(() => undefined);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('campaign: faults', 'campaign: faults2'));
+    try {
+      const first = startRun();
+      await waitForActivity('faults2/baseline/idle/r2', 'liveMigrate', 300_000).catch((e) => {
+        throw new Error(`${(e as Error).message}\n${first.out()}`);
+      });
+      expect(await stopDevServer(server)).toBe('stopped');
+      process.kill(-first.child.pid!, 'SIGKILL');
+      await first.exit;
+      const second = startRun(); // starts the embedded server again on the same database
+      expect(await second.exit, second.out()).toBe(0);
+      expect(second.out()).toContain('started the embedded dev server');
+      const v = await verifyCampaign({ file, campaignRunning: false });
+      expect(v).toMatchObject({ expected: 3, recorded: 3, lost: [], duplicated: [], halfWritten: [], orphans: [], splitBrain: [] });
+      const rows = await new ResultsStore(join(dir, 'results')).readTrials<TrialRow>();
+      expect(rows.map((r) => r.row.outcome.kind)).toEqual(['converged', 'converged', 'converged']);
+    } finally {
+      writeFileSync(file, readFileSync(file, 'utf8').replace('campaign: faults2', 'campaign: faults'));
+    }
+  }, 600_000);
+
+  it("destination's link cut for 60 s mid-migration: the migration times out and is cancelled, SSH to the host fails as HostUnreachableError and is retried until the link is back; the campaign finishes", async () => {
+    rmSync(join(dir, 'results'), { recursive: true, force: true });
+    // 40 s per GiB: a 256 MiB guest's migration is given up after 10 s.
+    writeFileSync(file, readFileSync(file, 'utf8').replace('campaign: faults', 'campaign: faults3').replace('downtimeLimitMs: 300', 'downtimeLimitMs: 300\n  completionTimeoutSPerGiB: 40'));
+    // the server was restarted in the test before: a fresh connection
+    await connection?.close().catch(() => undefined);
+    connection = await Connection.connect({ address: `${server.ip}:${server.port}` });
+    client = new Client({ connection });
+    const port = inv.plan.hosts.find((h) => h.name === 'hostb')!.switchPort;
+    const link = (state: 'up' | 'down') => execFileSync('ip', ['-n', inv.plan.switchNetns, 'link', 'set', port, state]);
+    try {
+      const run = startRun();
+      await waitForActivity('faults3/baseline/idle/r1', 'liveMigrate', 300_000);
+      link('down');
+      const failures = new Set<string>();
+      const until = Date.now() + 60_000;
+      while (Date.now() < until) {
+        const d = await client.workflow.getHandle(trialWorkflowId('faults3/baseline/idle/r1')).describe().catch(() => undefined);
+        for (const a of d?.raw.pendingActivities ?? []) {
+          const f = a.lastFailure;
+          const kind = f?.applicationFailureInfo?.type ?? (f?.timeoutFailureInfo ? `timeout ${f.timeoutFailureInfo.timeoutType}` : undefined);
+          if (kind) failures.add(`${a.activityType?.name}: ${kind}: ${f?.message ?? ''}`);
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      link('up');
+      expect(await run.exit, run.out()).toBe(0);
+      expect([...failures].some((f) => f.startsWith('liveMigrate: HostUnreachableError')), [...failures].join('\n')).toBe(true);
+      const v = await verifyCampaign({ file, campaignRunning: false });
+      expect(v).toMatchObject({ expected: 3, recorded: 3, lost: [], duplicated: [], halfWritten: [], orphans: [], splitBrain: [] });
+      const rows = await new ResultsStore(join(dir, 'results')).readTrials<TrialRow>();
+      const cut = rows.find((r) => r.trialId === 'faults3/baseline/idle/r1')!.row;
+      expect(cut.outcome.kind).not.toBe('failed'); // moved once the link was back (live again, or offline)
+    } finally {
+      link('up');
+      writeFileSync(file, readFileSync(file, 'utf8').replace('campaign: faults3', 'campaign: faults').replace('\n  completionTimeoutSPerGiB: 40', ''));
+    }
+  }, 600_000);
+});
