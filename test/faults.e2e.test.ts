@@ -5,7 +5,7 @@
  * once, no orphan VM and no VM running on two hosts.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -182,6 +182,85 @@ describe('faults during a campaign (bed)', () => {
     } finally {
       link('up');
       writeFileSync(file, readFileSync(file, 'utf8').replace('campaign: faults3', 'campaign: faults').replace('\n  completionTimeoutSPerGiB: 40', ''));
+    }
+  }, 600_000);
+
+  it('results store unwritable for 30 s when a trial records its row: the row is retried until it can be written, then recorded once', async () => {
+    const results = join(dir, 'results');
+    rmSync(results, { recursive: true, force: true });
+    writeFileSync(file, readFileSync(file, 'utf8').replace('campaign: faults', 'campaign: faults4'));
+    await connection?.close().catch(() => undefined);
+    connection = await Connection.connect({ address: `${server.ip}:${server.port}` });
+    client = new Client({ connection });
+    const trials = join(results, 'trials');
+    let broken = false;
+    const mend = () => {
+      if (!broken) return;
+      rmSync(trials, { force: true });
+      if (existsSync(`${trials}.away`)) renameSync(`${trials}.away`, trials);
+      broken = false;
+    };
+    try {
+      const run = startRun();
+      await waitForActivity('faults4/baseline/idle/r1', 'liveMigrate', 300_000);
+      // The trials folder becomes a plain file: every write of a row into it fails.
+      if (existsSync(trials)) renameSync(trials, `${trials}.away`); // the store makes it at the first row
+      writeFileSync(trials, 'not a folder');
+      broken = true;
+      const failures = new Set<string>();
+      const until = Date.now() + 30_000;
+      while (Date.now() < until) {
+        const d = await client.workflow.getHandle(trialWorkflowId('faults4/baseline/idle/r1')).describe().catch(() => undefined);
+        for (const a of d?.raw.pendingActivities ?? []) if (a.lastFailure) failures.add(`${a.activityType?.name}: ${a.lastFailure.message}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      mend();
+      expect(await run.exit, run.out()).toBe(0);
+      // the store's mkdir of its trials folder meets the file: EEXIST
+      expect([...failures].some((f) => /^recordTrial: .*(EEXIST|ENOTDIR)/.test(f)), [...failures].join('\n')).toBe(true);
+      const v = await verifyCampaign({ file, campaignRunning: false });
+      expect(v).toMatchObject({ expected: 3, recorded: 3, lost: [], duplicated: [], halfWritten: [], orphans: [], splitBrain: [] });
+      const rows = await new ResultsStore(results).readTrials<TrialRow>();
+      expect(rows.find((r) => r.trialId === 'faults4/baseline/idle/r1')!.row.outcome.kind).toBe('converged');
+    } finally {
+      mend();
+      writeFileSync(file, readFileSync(file, 'utf8').replace('campaign: faults4', 'campaign: faults'));
+    }
+  }, 600_000);
+
+  it("destination's sshd stopped for 40 s (listener and sessions) while a trial migrates: steps that need the host retry as HostUnreachableError, the trial waits, and the campaign finishes", async () => {
+    rmSync(join(dir, 'results'), { recursive: true, force: true });
+    writeFileSync(file, readFileSync(file, 'utf8').replace('campaign: faults', 'campaign: faults5'));
+    await connection?.close().catch(() => undefined);
+    connection = await Connection.connect({ address: `${server.ip}:${server.port}` });
+    client = new Client({ connection });
+    const netns = inv.plan.hosts.find((h) => h.name === 'hostb')!.netns;
+    const sshdPids = () => execFileSync('ip', ['netns', 'pids', netns], { encoding: 'utf8' }).split('\n').filter(Boolean)
+      .filter((pid) => { try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sshd'; } catch { return false; } });
+    try {
+      const run = startRun();
+      await waitForActivity('faults5/baseline/idle/r1', 'liveMigrate', 300_000);
+      const killed = sshdPids();
+      expect(killed.length).toBeGreaterThan(0);
+      for (const pid of killed) process.kill(Number(pid), 'SIGKILL');
+      const failures = new Set<string>();
+      const until = Date.now() + 40_000;
+      while (Date.now() < until) {
+        const d = await client.workflow.getHandle(trialWorkflowId('faults5/baseline/idle/r1')).describe().catch(() => undefined);
+        for (const a of d?.raw.pendingActivities ?? []) {
+          const type = a.lastFailure?.applicationFailureInfo?.type;
+          if (type) failures.add(`${a.activityType?.name}: ${type}`);
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      await labUp({ bed: BED, subnet: SUBNET }); // starts the host's sshd again
+      expect(await run.exit, run.out()).toBe(0);
+      expect([...failures].some((f) => f.endsWith(': HostUnreachableError')), [...failures].join('\n')).toBe(true);
+      const v = await verifyCampaign({ file, campaignRunning: false });
+      expect(v).toMatchObject({ expected: 3, recorded: 3, lost: [], duplicated: [], halfWritten: [], orphans: [], splitBrain: [] });
+    } finally {
+      await labUp({ bed: BED, subnet: SUBNET });
+      writeFileSync(file, readFileSync(file, 'utf8').replace('campaign: faults5', 'campaign: faults'));
     }
   }, 600_000);
 });

@@ -20,6 +20,21 @@ const long = proxyActivities<TrialActivities>({
   retry: { maximumAttempts: 5, initialInterval: '2 seconds', backoffCoefficient: 2 },
 });
 
+// A row that cannot be written (disk full, permissions) must never be dropped: keep trying, with
+// the error on the pending activity for the UI and `miglab status`, until the store is mended.
+// Writing is idempotent (the same row twice is a no-op), so retries never duplicate it.
+const recorder = proxyActivities<TrialActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' }, // no maximumAttempts: unlimited
+});
+
+// Teardown must end with the VM stopped everywhere: a host that is down parks the trial here,
+// retrying with the error on the pending activity, until the host is back (other lanes go on).
+const keeper = proxyActivities<TrialActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' }, // unlimited
+});
+
 const describe = (e: unknown) => (e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e));
 
 export async function trial(input: TrialInput): Promise<TrialRow> {
@@ -83,9 +98,9 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
     };
   } finally {
     // Whatever happened, the VM must not be left running, least of all on both hosts.
-    await CancellationScope.nonCancellable(() => short.teardown({ trialId, hosts: [src, dst], spec }));
+    await CancellationScope.nonCancellable(() => keeper.teardown({ trialId, hosts: [src, dst], spec }));
   }
-  await short.recordTrial({ trialId, row });
+  await recorder.recordTrial({ trialId, row });
   if (!row) throw ApplicationFailure.nonRetryable('trial ended without a row');
   return row;
 }
