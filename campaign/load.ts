@@ -8,6 +8,7 @@ import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } fr
 import type { z } from 'zod';
 import { UserError } from '../lib/errors.js';
 import { campaignSchema, type CampaignSpec } from './spec.js';
+import { pathProblems } from './paths.js';
 import { crossCheck, type SpecProblem } from './validate.js';
 
 export interface LoadedCampaign {
@@ -75,7 +76,11 @@ function zodProblems(error: z.ZodError): SpecProblem[] {
   });
 }
 
-export function parseCampaign(text: string, file: string): CampaignSpec {
+/**
+ * Parses and checks a campaign. With `resolvePath` (where its relative paths point), the files it
+ * names are checked too (see paths.ts).
+ */
+export function parseCampaign(text: string, file: string, opts: { resolvePath?: (p: string) => string } = {}): CampaignSpec {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -92,7 +97,9 @@ export function parseCampaign(text: string, file: string): CampaignSpec {
     throw new CampaignSpecError(file, [{ where: `${file}:1:1`, field: '', message: 'the file is not a mapping of campaign fields', fix: 'start from campaigns/paper.yaml' }]);
   }
   const parsed = campaignSchema.safeParse(raw);
-  const problems: SpecProblem[] = parsed.success ? crossCheck(parsed.data) : zodProblems(parsed.error);
+  const problems: SpecProblem[] = parsed.success
+    ? [...crossCheck(parsed.data), ...(opts.resolvePath ? pathProblems(parsed.data, opts.resolvePath) : [])]
+    : zodProblems(parsed.error);
   if (problems.length > 0) {
     throw new CampaignSpecError(
       file,
@@ -109,7 +116,8 @@ export async function loadCampaign(file: string): Promise<LoadedCampaign> {
   } catch (err) {
     throw new UserError(`cannot read campaign file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'check the path; campaigns/paper.yaml is the paper\'s campaign');
   }
-  const spec = parseCampaign(text, file);
   const base = dirname(resolve(file));
-  return { spec, file, resolvePath: (p) => (isAbsolute(p) ? p : resolve(base, p)) };
+  const resolvePath = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  const spec = parseCampaign(text, file, { resolvePath });
+  return { spec, file, resolvePath };
 }

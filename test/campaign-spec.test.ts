@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CampaignSpecError, parseCampaign } from '../campaign/load.js';
 import { expandTrials } from '../campaign/trials.js';
@@ -79,6 +80,14 @@ describe('campaign spec', () => {
     ['VM larger than its host', HOSTS.replace('memoryMiB: 512', 'memoryMiB: 2048'), /vm\.memoryMiB: the VM \(2048 MiB\) is larger than host "src" can hold \(1024 MiB\)/],
     ['a host migrating to itself', HOSTS.replace('pairs: [[src, dst]]', 'pairs: [[src, src]]'), /pairs\[0\]: pair migrates "src" to itself/],
     ['not a mapping', '- just\n- a list\n', /not a mapping of campaign fields/],
+    ['zero bandwidth', PAPER.replace('bandwidthMiBps: 112', 'bandwidthMiBps: 0'), /c\.yaml:\d+:\d+: migration\.bandwidthMiBps/],
+    ['no repetitions', PAPER.replace('repetitions: 3', 'repetitions: 0'), /c\.yaml:\d+:\d+: repetitions/],
+    ['a probe interval of 0 ms', PAPER.replace('intervalMs: 10', 'intervalMs: 0'), /probe\.intervalMs: the probe interval must be at least 1 ms/],
+    ['a guest too small to boot', PAPER.replace('memoryMiB: 256', 'memoryMiB: 32'), /vm\.memoryMiB: the guest needs at least 64 MiB/],
+    ['a host address that is a name, not an address', HOSTS.replace('address: 198.18.0.11', 'address: evil.example.com'), /hosts\[1\]\.address: address must be an IPv4 address/],
+    ['a login with shell metacharacters', HOSTS.replace('knownHosts: keys/known_hosts\n    memoryMiB', 'knownHosts: keys/known_hosts\n    user: "root$(reboot)"\n    memoryMiB'), /hosts\[0\]\.user: user must be a plain login name/],
+    ['an unknown hypervisor', PAPER.replace('hypervisor: qemu', 'hypervisor: vmware'), /c\.yaml:\d+:\d+: hypervisor/],
+    ['both a bed and hosts', HOSTS.replace('campaign: two', 'campaign: two\nbed: lab'), /"bed" and "hosts" are both given/],
   ];
 
   for (const [what, text, expected] of bad) {
@@ -93,5 +102,41 @@ describe('campaign spec', () => {
     expect(msg).toMatch(/2 problems, nothing was started/);
     expect(msg).toMatch(/scenarios\[1\]\.rate/);
     expect(msg).toMatch(/repetitions/);
+  });
+
+  describe('files it names, checked before anything starts', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'miglab-spec-'));
+    mkdirSync(join(dir, 'keys'));
+    writeFileSync(join(dir, 'keys', 'id'), 'a key');
+    writeFileSync(join(dir, 'keys', 'known_hosts'), '198.18.0.10 ssh-ed25519 AAAA');
+    const at = (p: string) => (isAbsolute(p) ? p : join(dir, p));
+    const problemsWithFiles = (text: string) => {
+      try {
+        parseCampaign(text, 'c.yaml', { resolvePath: at });
+      } catch (e) {
+        if (e instanceof CampaignSpecError) return e.message;
+        throw e;
+      }
+      return 'accepted';
+    };
+
+    it('accepts a campaign whose key files exist and whose results stay beside it', () => {
+      expect(problemsWithFiles(HOSTS)).toBe('accepted');
+    });
+    it('rejects a missing private key file, naming the host', () => {
+      expect(problemsWithFiles(HOSTS.replace('key: keys/id\n    knownHosts: keys/known_hosts\n    memoryMiB', 'key: keys/nope\n    knownHosts: keys/known_hosts\n    memoryMiB'))).toMatch(
+        /c\.yaml:5:10: hosts\[0\]\.key: private key file .*keys\/nope does not exist/,
+      );
+    });
+    it('rejects a known_hosts path that is a folder', () => {
+      expect(problemsWithFiles(HOSTS.replaceAll('knownHosts: keys/known_hosts', 'knownHosts: keys'))).toMatch(/hosts\[0\]\.knownHosts: known_hosts file .*keys is not a file/);
+    });
+    it('rejects results in a system folder or the root', () => {
+      expect(problemsWithFiles(HOSTS + 'results: /etc/miglab\n')).toMatch(/results: results would go to \/etc\/miglab, a system folder/);
+      expect(problemsWithFiles(HOSTS + 'results: ../../../../../../..\n')).toMatch(/results: results would go to \/, a system folder/);
+    });
+    it('rejects results that climb into a system folder through ..', () => {
+      expect(problemsWithFiles(HOSTS + 'results: ../../../../../../../usr/share/x\n')).toMatch(/results would go to \/usr\/share\/x/);
+    });
   });
 });

@@ -109,4 +109,63 @@ describe('miglab CLI', () => {
     expect(r.err).toMatch(/error: .*miglab-no-such-results does not exist\n  fix: /);
     expect(r.err).not.toMatch(/\s+at /); // no stack trace
   });
+
+  describe('bad arguments and campaign files: exit 2 with the place and the fix, before anything starts', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'miglab-args-'));
+    const write = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    const bedCampaign = (bed: string) => `campaign: args\nbed: ${bed}\nvm:\n  memoryMiB: 256\nscenarios:\n  - name: baseline\n    kind: baseline\nmigration:\n  bandwidthMiBps: 112\n`;
+    const hostsCampaign = (key: string) => `campaign: args\nhosts:\n  - name: a\n    address: 198.18.0.10\n    key: ${key}\n    knownHosts: kh\n  - name: b\n    address: 198.18.0.11\n    key: ${key}\n    knownHosts: kh\nvm:\n  memoryMiB: 256\nscenarios:\n  - name: baseline\n    kind: baseline\nmigration:\n  bandwidthMiBps: 112\n`;
+    writeFileSync(join(dir, 'id'), 'key');
+    writeFileSync(join(dir, 'kh'), '');
+
+    it('run: a campaign file that is not there', () => {
+      const r = miglab(['run', join(dir, 'nope.yaml')]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/cannot read campaign file .*nope\.yaml: ENOENT/);
+      expect(r.err).toMatch(/fix: check the path/);
+    });
+
+    it('run: a bed subnet outside 198.18.0.0/15, and no namespace made', async () => {
+      const r = miglab(['run', write('subnet.yaml', bedCampaign('argnet')), '--bed-subnet', '10.1.0.0/24']);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain('outside 198.18.0.0/15');
+      expect((await listNetns()).filter((n) => n.startsWith('miglab-argnet-'))).toEqual([]);
+    });
+
+    it('run: a campaign whose host key file is missing names file:line:col', () => {
+      const f = write('nokey.yaml', hostsCampaign('missing-key'));
+      const r = miglab(['run', f]);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`${f}:5:10: hosts[0].key: private key file ${join(dir, 'missing-key')} does not exist`);
+      expect(r.err).toContain('nothing was started');
+    });
+
+    it('run: explicit hosts are refused with what to use instead (the bed only, for now)', () => {
+      const r = miglab(['run', write('hosts.yaml', hostsCampaign('id'))]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/drives the local test bed for now/);
+      expect(r.err).toMatch(/fix: use `bed: lab`/);
+    });
+
+    it('verify and report: a campaign that is not there', () => {
+      for (const cmd of ['verify', 'report']) {
+        const r = miglab([cmd, join(dir, 'nope.yaml')]);
+        expect(r.code, cmd).toBe(2);
+        expect(r.err, cmd).toMatch(/nope\.yaml/);
+        expect(r.err, cmd).not.toMatch(/at .*\.js:\d+/);
+      }
+    });
+
+    it('an unknown command or option is refused with the usage', () => {
+      const a = miglab(['migrate-everything']);
+      expect(a.code).not.toBe(0);
+      expect(a.err).toMatch(/unknown command/);
+      const b = miglab(['run', write('ok.yaml', bedCampaign('argok')), '--bogus']);
+      expect(b.code).not.toBe(0);
+      expect(b.err).toMatch(/unknown option '--bogus'/);
+    });
+  });
 });

@@ -228,7 +228,7 @@ describe('faults during a campaign (bed)', () => {
     }
   }, 600_000);
 
-  it("destination's sshd stopped for 40 s (listener and sessions) while a trial migrates: steps that need the host retry as HostUnreachableError, the trial waits, and the campaign finishes", async () => {
+  it("destination's sshd stopped for 40 s (listener and sessions) as a trial starts migrating: the step retries past its limit, the trial is recorded failed with the reason, its teardown waits for the host, the campaign finishes", async () => {
     rmSync(join(dir, 'results'), { recursive: true, force: true });
     writeFileSync(file, readFileSync(file, 'utf8').replace('campaign: faults', 'campaign: faults5'));
     await connection?.close().catch(() => undefined);
@@ -254,10 +254,16 @@ describe('faults during a campaign (bed)', () => {
         await new Promise((r) => setTimeout(r, 500));
       }
       await labUp({ bed: BED, subnet: SUBNET }); // starts the host's sshd again
-      expect(await run.exit, run.out()).toBe(0);
+      // exit 1: the campaign finished, and a trial failed
+      expect(await run.exit, run.out()).toBe(1);
       expect([...failures].some((f) => f.endsWith(': HostUnreachableError')), [...failures].join('\n')).toBe(true);
       const v = await verifyCampaign({ file, campaignRunning: false });
       expect(v).toMatchObject({ expected: 3, recorded: 3, lost: [], duplicated: [], halfWritten: [], orphans: [], splitBrain: [] });
+      const rows = await new ResultsStore(join(dir, 'results')).readTrials<TrialRow>();
+      const cut = rows.find((r) => r.trialId === 'faults5/baseline/idle/r1')!.row;
+      // the migration step gives up after its retries (~30 s); the row says why
+      expect(cut.outcome).toMatchObject({ kind: 'failed', reason: expect.stringMatching(/ECONNREFUSED/) });
+      expect(rows.filter((r) => r.trialId !== cut.trialId).map((r) => r.row.outcome.kind)).toEqual(['converged', 'converged']);
     } finally {
       await labUp({ bed: BED, subnet: SUBNET });
       writeFileSync(file, readFileSync(file, 'utf8').replace('campaign: faults5', 'campaign: faults'));
