@@ -4,7 +4,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { BedInventory } from '../lab/bed.js';
+import type { Site } from '../lab/site.js';
 import { guestAddress, guestSsh, pingOnce, waitForPing } from '../lab/guest.js';
 import type { HypervisorBackend, MigrationParams, MigrationProgress, MigrationResult, VmState } from './backend.js';
 import type { VmSpec } from './qemu/vm-spec.js';
@@ -13,7 +13,8 @@ import { HostKeyError, type SshPool } from './ssh/pool.js';
 export interface LabActivityDeps {
   pool: SshPool;
   backend: HypervisorBackend;
-  inventory: BedInventory;
+  /** where the VMs run: a bed, or a campaign's own hosts */
+  inventory: Site;
 }
 
 export interface GuestCheck {
@@ -53,7 +54,7 @@ export function createLabActivities({ pool, backend, inventory }: LabActivityDep
     async waitForGuest(input: { spec: VmSpec; timeoutMs: number }): Promise<number> {
       const ip = guestAddress(input.spec);
       try {
-        return await waitForPing(ip, input.timeoutMs, inventory.plan.controllerIf, (elapsedMs) => heartbeat({ waitingFor: ip, elapsedMs }));
+        return await waitForPing(ip, input.timeoutMs, inventory.probeVia, (elapsedMs) => heartbeat({ waitingFor: ip, elapsedMs }));
       } catch {
         throw ApplicationFailure.retryable(`guest ${input.spec.name} (${ip}) did not answer ping within ${input.timeoutMs} ms`, 'GuestUnreachable');
       }
@@ -61,7 +62,7 @@ export function createLabActivities({ pool, backend, inventory }: LabActivityDep
 
     /** Asks the guest who it is over SSH, as a user would check their VM. */
     async checkGuest(input: { spec: VmSpec }): Promise<GuestCheck> {
-      const ping = await pingOnce(guestAddress(input.spec), inventory.plan.controllerIf);
+      const ping = await pingOnce(guestAddress(input.spec), inventory.probeVia);
       const r = await nonRetryable(pool.exec(guestSsh(inventory, input.spec), ['cat', '/proc/sys/kernel/hostname', '/proc/uptime']));
       const [hostname = '', uptime = '0'] = r.stdout.split('\n');
       return { ping, hostname: hostname.trim(), uptimeS: Number(uptime.split(' ')[0]) };

@@ -7,7 +7,7 @@ import { openSync, closeSync, existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import type { BedInventory } from '../lab/bed.js';
+import type { Site } from '../lab/site.js';
 import { guestAddress, guestSsh } from '../lab/guest.js';
 import { pidFromFile, processAlive } from '../lib/process.js';
 import { spawnDetached } from '../lib/exec.js';
@@ -26,7 +26,8 @@ import { commandLine } from './ssh/shell-quote.js';
 export interface TrialActivityDeps {
   pool: SshPool;
   backend: QemuBackend;
-  inventory: BedInventory;
+  /** where the VMs run: a bed, or a campaign's own hosts */
+  inventory: Site;
   store: ResultsStore;
 }
 
@@ -111,8 +112,8 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
       await mkdir(f.dir, { recursive: true });
       const fd = openSync(f.out, 'a');
       try {
-        // Bound to the bed's interface: the probe can reach nothing outside the bed.
-        const child = spawnDetached('ping', ['-D', '-O', '-n', '-i', String(intervalMs / 1000), '-W', '1', '-I', inventory.plan.controllerIf, guestAddress(spec)], fd);
+        // On a bed, bound to its interface: the probe can reach nothing outside the bed.
+        const child = spawnDetached('ping', ['-D', '-O', '-n', '-i', String(intervalMs / 1000), '-W', '1', ...(inventory.probeVia ? ['-I', inventory.probeVia] : []), guestAddress(spec)], fd);
         await writeFile(f.pid, String(child));
       } finally {
         closeSync(fd);

@@ -32,6 +32,12 @@ export function pathProblems(spec: CampaignSpec, resolvePath: (p: string) => str
     const known = fileProblem(['hosts', i, 'knownHosts'], 'known_hosts file', resolvePath(h.knownHosts));
     if (known) problems.push(known);
   });
+  if (spec.vm.guest) {
+    const key = fileProblem(['vm', 'guest', 'key'], "guest's private key file", resolvePath(spec.vm.guest.key));
+    if (key) problems.push(key);
+    const known = fileProblem(['vm', 'guest', 'knownHosts'], "guest's known_hosts file", resolvePath(spec.vm.guest.knownHosts));
+    if (known) problems.push(known);
+  }
   const results = resolvePath(spec.results);
   if (isSystemPath(results)) {
     problems.push({ path: ['results'], message: `results would go to ${results}, a system folder`, fix: 'keep results beside the campaign (the default `results`) or in a folder of your own' });

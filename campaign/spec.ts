@@ -24,6 +24,26 @@ export const hostSchema = z
     hypervisor: z.enum(['qemu', 'libvirt', 'xen']).optional(),
     /** memory the host can give a VM; a VM larger than this is refused before anything starts */
     memoryMiB: z.number().int().positive().optional(),
+    /** the bridge the guest's tap joins on this host (the guest network) */
+    bridge: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'bridge must be an interface name (1-15 letters, digits, _ . -)').default('br0'),
+    /** where QEMU keeps this host's sockets, pid files and logs; hosts sharing a filesystem need different ones */
+    runDir: z.string().regex(/^\/[A-Za-z0-9_.\/-]*$/, 'runDir must be an absolute path of plain characters').default('/var/lib/miglab/run'),
+  })
+  .strict();
+
+const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/([1-9]|[12]\d|3[0-2])$/;
+
+/** The guest on a campaign's own hosts (a bed brings its own): image paths on every host, its addresses, how to log in. */
+export const guestSchema = z
+  .object({
+    /** kernel and initramfs, at these paths on every host (e.g. the lab guest from scripts/setup.sh) */
+    kernel: z.string().regex(/^\/[A-Za-z0-9_.\/-]*$/, 'kernel must be an absolute path on the hosts'),
+    initrd: z.string().regex(/^\/[A-Za-z0-9_.\/-]*$/, 'initrd must be an absolute path on the hosts'),
+    /** the guest's address with prefix, one per host pair (pairs run side by side) */
+    addresses: z.array(z.string().regex(CIDR, 'each address must be IPv4 with a prefix, e.g. 10.0.0.50/24')).min(1),
+    /** SSH key for root in the guest and the known_hosts that lists the guest's key (relative to the campaign file) */
+    key: z.string().min(1),
+    knownHosts: z.string().min(1),
   })
   .strict();
 
@@ -63,6 +83,7 @@ export const campaignSchema = z
       .object({
         memoryMiB: z.number().int().min(64, 'the guest needs at least 64 MiB').max(1 << 20),
         vcpus: z.number().int().min(1).max(64).default(1),
+        guest: guestSchema.optional(),
       })
       .strict(),
     scenarios: z.array(scenarioSchema).min(1, 'list at least one scenario'),
@@ -80,7 +101,11 @@ export const campaignSchema = z
     ladder: z.array(ladderStepSchema).default([]),
     fallback: z.enum(['offline', 'none']).default('offline'),
     probe: z
-      .object({ intervalMs: z.number().int().min(1, 'the probe interval must be at least 1 ms').max(10_000).default(10) })
+      .object({
+        intervalMs: z.number().int().min(1, 'the probe interval must be at least 1 ms').max(10_000).default(10),
+        /** send pings by this interface (on a bed: its controller veth, always) */
+        interface: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'interface must be an interface name').optional(),
+      })
       .strict()
       .default({ intervalMs: 10 }),
     /** results folder, relative to the campaign file */
@@ -92,3 +117,4 @@ export type CampaignSpec = z.infer<typeof campaignSchema>;
 export type Scenario = z.infer<typeof scenarioSchema>;
 export type LadderStep = z.infer<typeof ladderStepSchema>;
 export type HostSpec = z.infer<typeof hostSchema>;
+export type GuestSpec = z.infer<typeof guestSchema>;

@@ -21,6 +21,27 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
     problems.push({ path: ['hosts'], message: '"bed" and "hosts" are both given', fix: 'keep one: a bed brings its own hosts' });
   }
 
+  if (spec.hosts && !spec.vm.guest) {
+    problems.push({ path: ['vm', 'guest'], message: 'a campaign on its own hosts must say which guest to boot', fix: 'add vm.guest: kernel, initrd (paths on the hosts), addresses, key, knownHosts' });
+  }
+  if (spec.bed && spec.vm.guest) {
+    problems.push({ path: ['vm', 'guest'], message: 'a bed brings its own guest', fix: 'remove vm.guest, or list hosts: instead of bed:' });
+  }
+  if (spec.bed && spec.probe.interface) {
+    problems.push({ path: ['probe', 'interface'], message: "a bed's probe always leaves by the bed's own interface", fix: 'remove probe.interface' });
+  }
+  const lanes = spec.pairs?.length ?? 1;
+  if (spec.vm.guest && spec.vm.guest.addresses.length < lanes) {
+    problems.push({ path: ['vm', 'guest', 'addresses'], message: `${lanes} host pairs run side by side but ${spec.vm.guest.addresses.length} guest address${spec.vm.guest.addresses.length === 1 ? ' is' : 'es are'} given`, fix: 'give one address per pair' });
+  }
+  const runDirs = new Map<string, string>();
+  spec.hosts?.forEach((h, i) => {
+    // Hosts on one machine (or sharing storage) would clobber each other's sockets in one run dir.
+    const other = runDirs.get(`${h.address} ${h.runDir}`);
+    if (other) problems.push({ path: ['hosts', i, 'runDir'], message: `host "${h.name}" shares address and runDir with "${other}"`, fix: 'give it a runDir of its own' });
+    runDirs.set(`${h.address} ${h.runDir}`, h.name);
+  });
+
   const hostNames = new Set<string>();
   spec.hosts?.forEach((h, i) => {
     if (hostNames.has(h.name)) problems.push({ path: ['hosts', i, 'name'], message: `host "${h.name}" is listed twice`, fix: 'give every host a different name' });

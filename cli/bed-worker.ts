@@ -6,7 +6,7 @@
 import type { Worker } from '@temporalio/worker';
 import { QemuBackend } from '../activities/qemu/backend.js';
 import { SshPool } from '../activities/ssh/pool.js';
-import type { BedInventory } from '../lab/bed.js';
+import type { Site } from '../lab/site.js';
 import { connectTemporal, type TemporalSession, type TemporalTarget } from '../server/connection.js';
 import { createWorker } from '../workers/worker.js';
 
@@ -16,7 +16,7 @@ export interface BedWorkerContext {
 }
 
 export async function withBedWorker<T>(
-  opts: { inventory: BedInventory; temporal: TemporalTarget | undefined; log: (l: string) => void },
+  opts: { inventory: Site; temporal: TemporalTarget | undefined; log: (l: string) => void },
   activities: (deps: { pool: SshPool; backend: QemuBackend }) => object,
   work: (ctx: BedWorkerContext) => Promise<T>,
 ): Promise<T> {

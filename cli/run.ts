@@ -1,5 +1,5 @@
 /**
- * `miglab run <campaign.yaml>`: validate, bring up the bed, start (or re-attach to) the campaign
+ * `miglab run <campaign.yaml>`: validate, bring up the bed (or check the campaign's own hosts), start (or re-attach to) the campaign
  * workflow with a worker in this process, show progress while it runs, end with a summary.
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
@@ -8,13 +8,13 @@ import { createTrialActivities } from '../activities/trial-activities.js';
 import { loadCampaign } from '../campaign/load.js';
 import { expandTrials } from '../campaign/trials.js';
 import { UserError } from '../lib/errors.js';
-import { labUp } from '../lab/bed.js';
-import { labVmSpec } from '../lab/guest.js';
+import { SshPool } from '../activities/ssh/pool.js';
 import { manifestOf } from '../results/manifest.js';
 import { ResultsStore } from '../results/store.js';
 import type { TemporalTarget } from '../server/connection.js';
 import { TASK_QUEUE } from '../workers/worker.js';
 import { withBedWorker } from './bed-worker.js';
+import { checkHosts, siteToRun } from './site.js';
 import type { CampaignInput, CampaignProgress } from '../workflows/campaign.js';
 import type { TrialRow } from '../workflows/trial-types.js';
 
@@ -34,13 +34,20 @@ export interface RunOptions {
 export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; progress: CampaignProgress; rows: TrialRow[]; resultsDir: string; uiUrl: string | undefined }> {
   const loaded = await loadCampaign(o.file);
   const spec = loaded.spec;
-  if (!spec.bed) throw new UserError('`miglab run` drives the local test bed for now; this campaign lists hosts', 'use `bed: lab` (explicit hosts come with the next backend work)');
   if (spec.hypervisor !== 'qemu') throw new UserError(`hypervisor "${spec.hypervisor}" has no backend yet`, 'use `hypervisor: qemu`');
-  const inventory = await labUp({ bed: spec.bed, ...(o.bedSubnet ? { subnet: o.bedSubnet } : {}) }, (l) => o.log(`  ${l}`));
-  const hostNames = inventory.hosts.map((h) => h.name);
+  const where = await siteToRun(loaded, { ...(o.bedSubnet ? { bedSubnet: o.bedSubnet } : {}), log: o.log });
+  const hostNames = where.site.hosts.map((h) => h.name);
   const pairs = spec.pairs ?? [[hostNames[0]!, hostNames[1]!] as [string, string]];
   for (const [s, d] of pairs) {
-    for (const h of [s, d]) if (!hostNames.includes(h)) throw new UserError(`pair host "${h}" is not a host of bed ${spec.bed}`, `use one of: ${hostNames.join(', ')}`);
+    for (const h of [s, d]) if (!hostNames.includes(h)) throw new UserError(`pair host "${h}" is not a host of ${spec.bed ? `bed ${spec.bed}` : 'the campaign'}`, `use one of: ${hostNames.join(', ')}`);
+  }
+  if (!where.bed) {
+    const pool = new SshPool();
+    try {
+      await checkHosts(where, pool);
+    } finally {
+      await pool.closeAll();
+    }
   }
   const resultsDir = o.resultsDir ?? loaded.resolvePath(spec.results);
   const store = new ResultsStore(resultsDir);
@@ -52,7 +59,7 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
       src,
       dst,
       template: {
-        spec: labVmSpec(inventory, i, { name: `mvm${i}`, memoryMiB: spec.vm.memoryMiB, vcpus: spec.vm.vcpus }),
+        spec: where.vmSpec(i),
         migration: {
           maxBandwidth: Math.round(spec.migration.bandwidthMiBps * MiB),
           downtimeLimitMs: spec.migration.downtimeLimitMs,
@@ -72,8 +79,8 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
   };
 
   return withBedWorker(
-    { inventory, temporal: o.temporal, log: o.log },
-    ({ pool, backend }) => ({ ...createTrialActivities({ pool, backend, inventory, store }), ...createCampaignActivities({ store }) }),
+    { inventory: where.site, temporal: o.temporal, log: o.log },
+    ({ pool, backend }) => ({ ...createTrialActivities({ pool, backend, inventory: where.site, store }), ...createCampaignActivities({ store }) }),
     async ({ session, worker }) => {
       const workflowId = `campaign/${spec.campaign}`;
       let handle;

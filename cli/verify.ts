@@ -10,7 +10,7 @@ import { SshPool } from '../activities/ssh/pool.js';
 import { loadCampaign } from '../campaign/load.js';
 import { expandTrials } from '../campaign/trials.js';
 import { UserError } from '../lib/errors.js';
-import { readInventory } from '../lab/bed.js';
+import { siteToInspect } from './site.js';
 import { ResultsStore } from '../results/store.js';
 import type { TrialRow } from '../workflows/trial-types.js';
 
@@ -38,7 +38,6 @@ export const verifyProblems = (r: VerifyReport) => r.lost.length + r.duplicated.
 export async function verifyCampaign(o: { file: string; resultsDir?: string; campaignRunning: boolean }): Promise<VerifyReport> {
   const loaded = await loadCampaign(o.file);
   const spec = loaded.spec;
-  if (!spec.bed) throw new UserError('`miglab verify` checks bed campaigns for now; this campaign lists hosts', 'use `bed: lab`');
   const store = new ResultsStore(o.resultsDir ?? loaded.resolvePath(spec.results));
   const expected = expandTrials(spec).map((t) => t.id);
   const rows = await store.readTrials<TrialRow>().catch((err: Error) => {
@@ -48,7 +47,7 @@ export async function verifyCampaign(o: { file: string; resultsDir?: string; cam
   const byId = new Map<string, number>();
   for (const r of rows) byId.set(r.trialId, (byId.get(r.trialId) ?? 0) + 1);
   const recorded = new Set(byId.keys());
-  const inv = await readInventory(spec.bed);
+  const { site: inv } = await siteToInspect(loaded);
   const pool = new SshPool();
   try {
     const backend = new QemuBackend({ pool, hosts: inv.hosts });

@@ -12,6 +12,7 @@ import { controllerIfName, guestIp, planBed, type BedPlan } from './addressing.j
 import { HOST_BRIDGE, listNetns, netnsPids, networkDown, networkUp } from './netns.js';
 import { assertNoProblems, labProblems } from './prereqs.js';
 import { ensureHostKey, ensureSshd, sshdFiles } from './sshd.js';
+import type { Site } from './site.js';
 import type { SshTarget } from '../activities/ssh/pool.js';
 
 export const DEFAULT_BED = { bed: 'lab', subnet: '198.18.0.0/24', hosts: ['hosta', 'hostb'] } as const;
@@ -26,13 +27,15 @@ export interface BedHost {
   runDir: string;
 }
 
-export interface BedInventory {
+/** A bed is a site (see site.ts) whose probe leaves by the controller's veth. */
+export interface BedInventory extends Site {
   plan: BedPlan;
   dir: string;
   knownHosts: string;
   privateKey: string;
   guest: { kernel: string; initrd: string };
   hosts: BedHost[];
+  probeVia: string;
 }
 
 const inventorySchema = z.object({
@@ -55,6 +58,7 @@ function inventoryFor(plan: BedPlan, paths = statePaths()): BedInventory {
     dir,
     knownHosts,
     privateKey: paths.labKey,
+    probeVia: plan.controllerIf,
     guest: { kernel: join(paths.guest, 'vmlinuz'), initrd: join(paths.guest, 'initrd.img') },
     hosts: plan.hosts.map((h) => ({
       name: h.name,
@@ -122,7 +126,8 @@ export async function readInventory(bed: string = DEFAULT_BED.bed): Promise<BedI
   if (!existsSync(p)) throw new UserError(`bed "${bed}" is not up (no ${p})`, `run \`miglab lab up${bed === DEFAULT_BED.bed ? '' : ` --bed ${bed}`}\``);
   const parsed = inventorySchema.safeParse(JSON.parse(await readFile(p, 'utf8')));
   if (!parsed.success) throw new UserError(`${p} is damaged: ${parsed.error.message}`, `run \`miglab lab down --bed ${bed}\` and \`miglab lab up\` again`);
-  return parsed.data as unknown as BedInventory;
+  const inv = parsed.data as unknown as BedInventory;
+  return { ...inv, probeVia: inv.plan.controllerIf };
 }
 
 export async function labDown(bed: string = DEFAULT_BED.bed): Promise<{ namespaces: string[]; processes: number }> {

@@ -1,6 +1,7 @@
 /** The lab guest as the controller sees it: its address, its SSH login, and reachability probes. */
 import { run } from '../lib/exec.js';
 import { guestIp, guestMac } from './addressing.js';
+import type { Site } from './site.js';
 import type { BedInventory } from './bed.js';
 import type { SshTarget } from '../activities/ssh/pool.js';
 import type { VmSpec } from '../activities/qemu/vm-spec.js';
@@ -22,7 +23,7 @@ export function labVmSpec(inv: BedInventory, index: number, opts: { name: string
 
 export const guestAddress = (spec: VmSpec): string => spec.guestCidr.split('/')[0]!;
 
-export function guestSsh(inv: BedInventory, spec: VmSpec): SshTarget {
+export function guestSsh(inv: Pick<Site, 'privateKey' | 'knownHosts'>, spec: VmSpec): SshTarget {
   return { host: guestAddress(spec), port: 22, user: 'root', privateKeyPath: inv.privateKey, knownHostsPath: inv.knownHosts };
 }
 

@@ -31,6 +31,12 @@ hosts:
 pairs: [[src, dst]]
 vm:
   memoryMiB: 512
+  guest:
+    kernel: /srv/miglab/vmlinuz
+    initrd: /srv/miglab/initrd.img
+    addresses: [10.0.0.50/24]
+    key: keys/id
+    knownHosts: keys/known_hosts
 scenarios:
   - name: baseline
     kind: baseline
@@ -88,6 +94,12 @@ describe('campaign spec', () => {
     ['a login with shell metacharacters', HOSTS.replace('knownHosts: keys/known_hosts\n    memoryMiB', 'knownHosts: keys/known_hosts\n    user: "root$(reboot)"\n    memoryMiB'), /hosts\[0\]\.user: user must be a plain login name/],
     ['an unknown hypervisor', PAPER.replace('hypervisor: qemu', 'hypervisor: vmware'), /c\.yaml:\d+:\d+: hypervisor/],
     ['both a bed and hosts', HOSTS.replace('campaign: two', 'campaign: two\nbed: lab'), /"bed" and "hosts" are both given/],
+    ['own hosts without a guest', HOSTS.replace(/  guest:\n(    .*\n)+/, ''), /vm\.guest: a campaign on its own hosts must say which guest to boot/],
+    ['a guest for a bed, which brings its own', PAPER.replace('  vcpus: 1', '  vcpus: 1\n  guest:\n    kernel: /k\n    initrd: /i\n    addresses: [10.0.0.5/24]\n    key: k\n    knownHosts: kh'), /vm\.guest: a bed brings its own guest/],
+    ['a guest address without its prefix', HOSTS.replace('[10.0.0.50/24]', '[10.0.0.50]'), /vm\.guest\.addresses\[0\]: each address must be IPv4 with a prefix/],
+    ['fewer guest addresses than pairs', HOSTS.replace('pairs: [[src, dst]]', 'pairs: [[src, dst], [dst, src]]'), /vm\.guest\.addresses: 2 host pairs run side by side but 1 guest address is given/],
+    ['a relative kernel path', HOSTS.replace('kernel: /srv/miglab/vmlinuz', 'kernel: vmlinuz'), /vm\.guest\.kernel: kernel must be an absolute path on the hosts/],
+    ['a run dir with shell metacharacters', HOSTS.replace('    memoryMiB: 1024', '    memoryMiB: 1024\n    runDir: /tmp/x;reboot'), /hosts\[0\]\.runDir: runDir must be an absolute path of plain characters/],
   ];
 
   for (const [what, text, expected] of bad) {
@@ -127,6 +139,9 @@ describe('campaign spec', () => {
       expect(problemsWithFiles(HOSTS.replace('key: keys/id\n    knownHosts: keys/known_hosts\n    memoryMiB', 'key: keys/nope\n    knownHosts: keys/known_hosts\n    memoryMiB'))).toMatch(
         /c\.yaml:5:10: hosts\[0\]\.key: private key file .*keys\/nope does not exist/,
       );
+    });
+    it("rejects a missing guest key file", () => {
+      expect(problemsWithFiles(HOSTS.replace('    key: keys/id\n    knownHosts: keys/known_hosts\nscenarios', '    key: keys/guest\n    knownHosts: keys/known_hosts\nscenarios'))).toMatch(/vm\.guest\.key: guest's private key file .*keys\/guest does not exist/);
     });
     it('rejects a known_hosts path that is a folder', () => {
       expect(problemsWithFiles(HOSTS.replaceAll('knownHosts: keys/known_hosts', 'knownHosts: keys'))).toMatch(/hosts\[0\]\.knownHosts: known_hosts file .*keys is not a file/);

@@ -143,11 +143,11 @@ describe('miglab CLI', () => {
       expect(r.err).toContain('nothing was started');
     });
 
-    it('run: explicit hosts are refused with what to use instead (the bed only, for now)', () => {
+    it('run: own hosts without a guest to boot', () => {
       const r = miglab(['run', write('hosts.yaml', hostsCampaign('id'))]);
       expect(r.code).toBe(2);
-      expect(r.err).toMatch(/drives the local test bed for now/);
-      expect(r.err).toMatch(/fix: use `bed: lab`/);
+      expect(r.err).toMatch(/vm\.guest: a campaign on its own hosts must say which guest to boot/);
+      expect(r.err).toMatch(/fix: add vm\.guest: kernel, initrd/);
     });
 
     it('verify and report: a campaign that is not there', () => {

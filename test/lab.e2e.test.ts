@@ -69,6 +69,8 @@ describe('lab bed: boot, ping, migrate over QMP-over-SSH, lab down', () => {
     await fs.writeFile(kh, `${inv.hosts[1]!.ip} ${hostaKey}\n`);
     const p = new SshPool();
     await expect(p.exec({ ...wrong, knownHostsPath: kh }, ['true'])).rejects.toThrow(/does not match known_hosts/);
+    // a key mismatch stays a HostKeyError (never retried), not "unreachable" (retried)
+    await expect(p.exec({ ...wrong, knownHostsPath: kh }, ['true'])).rejects.toMatchObject({ name: 'HostKeyError' });
     await p.closeAll();
   });
 

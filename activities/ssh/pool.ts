@@ -114,13 +114,16 @@ export class SshPool {
     let res;
     try {
       res = await run();
-    } catch {
+    } catch (first) {
+      // A host key that does not match is never a dead connection: no retry, no relabelling.
+      if (first instanceof HostKeyError) throw first;
       // A pooled connection can be dead without our knowing yet (its peer, a guest, was stopped
       // and a new one took its address): drop it and try once on a fresh connection.
       this.drop(target);
       try {
         res = await run();
       } catch (err) {
+        if (err instanceof HostKeyError || err instanceof HostUnreachableError) throw err;
         throw new HostUnreachableError(`${keyOf(target)}: ${(err as Error).message}`);
       }
     }

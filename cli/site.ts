@@ -1,0 +1,103 @@
+/**
+ * Where a campaign runs, from its file: the bed it names (brought up, or read when only looking),
+ * or its own hosts. Also the VM each lane (host pair) migrates, and a check that a campaign's own
+ * hosts can be reached and hold the guest before anything starts.
+ */
+import { labUp, readInventory, type BedInventory } from '../lab/bed.js';
+import { guestMac } from '../lab/addressing.js';
+import { labVmSpec } from '../lab/guest.js';
+import type { Site } from '../lab/site.js';
+import type { LoadedCampaign } from '../campaign/load.js';
+import type { VmSpec } from '../activities/qemu/vm-spec.js';
+import { HostKeyError, type SshPool } from '../activities/ssh/pool.js';
+import { commandLine } from '../activities/ssh/shell-quote.js';
+import { UserError } from '../lib/errors.js';
+
+export interface CampaignSite {
+  site: Site;
+  /** the bed, when the campaign runs on one */
+  bed: BedInventory | undefined;
+  /** the VM lane i (pair i) migrates */
+  vmSpec(lane: number): VmSpec;
+}
+
+/** A campaign's own hosts as a site: nothing is started, nothing is asked of the hosts yet. */
+export function hostsSite(loaded: LoadedCampaign): CampaignSite {
+  const { spec, resolvePath } = loaded;
+  const guest = spec.vm.guest!;
+  const site: Site = {
+    hosts: spec.hosts!.map((h) => ({
+      name: h.name,
+      ip: h.address,
+      bridge: h.bridge,
+      runDir: h.runDir,
+      ssh: { host: h.address, port: h.port, user: h.user, privateKeyPath: resolvePath(h.key), knownHostsPath: resolvePath(h.knownHosts) },
+    })),
+    privateKey: resolvePath(guest.key),
+    knownHosts: resolvePath(guest.knownHosts),
+    probeVia: spec.probe.interface,
+  };
+  return {
+    site,
+    bed: undefined,
+    vmSpec: (lane) => {
+      const cidr = guest.addresses[lane]!;
+      return {
+        name: `mvm${lane}`,
+        memoryMiB: spec.vm.memoryMiB,
+        vcpus: spec.vm.vcpus,
+        kernel: guest.kernel,
+        initrd: guest.initrd,
+        guestCidr: cidr,
+        mac: guestMac(cidr.split('/')[0]!),
+        migrationPort: 49152 + lane,
+      };
+    },
+  };
+}
+
+function bedSite(bed: BedInventory, loaded: LoadedCampaign): CampaignSite {
+  const { vm } = loaded.spec;
+  return { site: bed, bed, vmSpec: (lane) => labVmSpec(bed, lane, { name: `mvm${lane}`, memoryMiB: vm.memoryMiB, vcpus: vm.vcpus }) };
+}
+
+/** For running: brings the campaign's bed up (idempotent), or takes its own hosts. */
+export async function siteToRun(loaded: LoadedCampaign, opts: { bedSubnet?: string; log: (l: string) => void }): Promise<CampaignSite> {
+  const { spec } = loaded;
+  if (!spec.bed) return hostsSite(loaded);
+  return bedSite(await labUp({ bed: spec.bed, ...(opts.bedSubnet ? { subnet: opts.bedSubnet } : {}) }, (l) => opts.log(`  ${l}`)), loaded);
+}
+
+/** For looking (verify): the bed as it is, never brought up. */
+export async function siteToInspect(loaded: LoadedCampaign): Promise<CampaignSite> {
+  return loaded.spec.bed ? bedSite(await readInventory(loaded.spec.bed), loaded) : hostsSite(loaded);
+}
+
+/**
+ * Before anything starts on a campaign's own hosts: each must answer SSH with the key its
+ * known_hosts lists, have QEMU, and hold the guest's kernel and initrd; each problem names the
+ * host and the fix.
+ */
+export async function checkHosts(cs: CampaignSite, pool: SshPool, qemu = 'qemu-system-x86_64'): Promise<void> {
+  const vm = cs.vmSpec(0);
+  const problems: string[] = [];
+  for (const h of cs.site.hosts) {
+    const where = `host ${h.name} (${h.ssh.user}@${h.ip}:${h.ssh.port})`;
+    try {
+      const r = await pool.execShell(
+        h.ssh,
+        `command -v ${commandLine([qemu])} >/dev/null || echo "no ${qemu}"; for f in ${commandLine([vm.kernel, vm.initrd])}; do test -r "$f" || echo "no $f"; done; ip link show dev ${commandLine([h.bridge])} >/dev/null 2>&1 || echo "no bridge ${h.bridge}"`,
+      );
+      const missing = r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+      for (const m of missing) problems.push(`${where}: ${m.replace(/^no /, 'missing: ')}`);
+    } catch (err) {
+      problems.push(err instanceof HostKeyError ? `${where}: ${err.message}` : `${where} cannot be reached: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length) {
+    throw new UserError(
+      `${problems.length} problem${problems.length === 1 ? '' : 's'} with the campaign's hosts, nothing was started:\n  ${problems.join('\n  ')}`,
+      'check each host\'s address, port, user and key, that its known_hosts lists it, that QEMU is installed and the guest image is at vm.guest.kernel/initrd, and that the bridge exists',
+    );
+  }
+}
