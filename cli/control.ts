@@ -2,6 +2,7 @@
  * `miglab status | pause | resume | cancel <campaign>`: talk to a campaign workflow that runs (or
  * ran) on the Temporal server. The campaign is named by its name or by its campaign file.
  */
+import { SA } from '../server/search-attributes.js';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { loadCampaign } from '../campaign/load.js';
 import { UserError } from '../lib/errors.js';
@@ -87,4 +88,50 @@ export async function listCampaigns(client: Client): Promise<{ campaign: string;
     out.push({ campaign: w.workflowId.replace(/^campaign\//, ''), workflowId: w.workflowId, state: w.status.name, startedAt: w.startTime.toISOString() });
   }
   return out.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+}
+
+export interface TrialFilter {
+  campaign?: string;
+  scenario?: string;
+  hypervisor?: string;
+  outcome?: string;
+  workingSetMiB?: number;
+}
+
+/** The visibility query for trials matching a filter, over miglab's search attributes. */
+export function trialQuery(f: TrialFilter): string {
+  const q = (v: string) => `'${v.replace(/['\\]/g, '')}'`;
+  return [
+    "WorkflowType = 'trial'",
+    ...(f.campaign ? [`${SA.campaign.name} = ${q(f.campaign)}`] : []),
+    ...(f.scenario ? [`${SA.scenario.name} = ${q(f.scenario)}`] : []),
+    ...(f.hypervisor ? [`${SA.hypervisor.name} = ${q(f.hypervisor)}`] : []),
+    ...(f.outcome ? [`${SA.outcome.name} = ${q(f.outcome)}`] : []),
+    ...(f.workingSetMiB !== undefined ? [`${SA.workingSetMB.name} = ${Math.trunc(f.workingSetMiB)}`] : []),
+  ].join(' AND ');
+}
+
+/** Trials the server knows that match the filter, by miglab's search attributes. */
+export async function listTrials(client: Client, f: TrialFilter): Promise<{ workflowId: string; state: string; outcome: string | null; workingSetMiB: number | null }[]> {
+  const out: { workflowId: string; state: string; outcome: string | null; workingSetMiB: number | null }[] = [];
+  for await (const w of client.workflow.list({ query: trialQuery(f) })) {
+    out.push({ workflowId: w.workflowId, state: w.status.name, outcome: w.typedSearchAttributes.get(SA.outcome) ?? null, workingSetMiB: w.typedSearchAttributes.get(SA.workingSetMB) ?? null });
+  }
+  return out.sort((a, b) => a.workflowId.localeCompare(b.workflowId));
+}
+
+/**
+ * Follows a campaign until it closes (its worker runs elsewhere, e.g. in `miglab run`), calling
+ * `onChange` whenever its state or progress changes; returns the last status.
+ */
+export async function watchCampaign(client: Client, nameOrFile: string, onChange: (s: CampaignStatus) => void, intervalMs = 1000, signal?: AbortSignal): Promise<CampaignStatus> {
+  let last = '';
+  for (;;) {
+    const s = await campaignStatus(client, nameOrFile);
+    const key = JSON.stringify([s.state, s.progress]);
+    if (key !== last) onChange(s);
+    last = key;
+    if (s.state !== 'RUNNING' || signal?.aborted) return s;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
 }

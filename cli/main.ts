@@ -9,7 +9,7 @@ import { formatSmoke, runSmoke } from './smoke.js';
 import { runCampaign, summaryTable } from './run.js';
 import { report } from './report.js';
 import { verifyCampaign, verifyProblems } from './verify.js';
-import { campaignStatus, cancelCampaign, listCampaigns, pauseCampaign, resumeCampaign } from './control.js';
+import { campaignStatus, cancelCampaign, listCampaigns, listTrials, pauseCampaign, resumeCampaign, watchCampaign } from './control.js';
 import { connectTemporal } from '../server/connection.js';
 import type { Client } from '@temporalio/client';
 
@@ -175,10 +175,40 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
       if (s.state !== 'RUNNING' && s.state !== 'COMPLETED') process.exitCode = ExitCode.Failed;
     });
   program
+    .command('watch')
+    .description("follow a running campaign's progress until it closes (its worker runs elsewhere, e.g. in `miglab run`)")
+    .argument('<campaign>', 'campaign name or campaign file')
+    .option('--interval <seconds>', 'how often to ask', (v) => Number(v), 2)
+    .option('--json', 'one JSON line per change')
+    .addHelpText('after', '\nExamples:\n  miglab watch paper\n  miglab watch campaigns/paper.yaml --interval 5 --json\nExit: 0 when the campaign completed with no failed trial, 1 otherwise.')
+    .action(async (c: string, o) => {
+      const final = await withClient((client) =>
+        watchCampaign(client, c, (s) => {
+          const p = s.progress;
+          if (o.json) return say(JSON.stringify(s));
+          const bar = p && p.total ? '#'.repeat(Math.round((p.recorded / p.total) * 30)).padEnd(30, '.') : ''.padEnd(30, '.');
+          say(`[${bar}] ${s.state.toLowerCase()}${p ? `  ${p.recorded}/${p.total} trials  ${p.outcomes.converged} converged, ${p.outcomes.offline} offline, ${p.outcomes.failed} failed${p.paused ? '  PAUSED' : ''}  ${p.runningNow.join(' ')}` : ''}`);
+        }, Math.max(0.2, o.interval) * 1000),
+      );
+      if (final.state !== 'COMPLETED' || (final.progress?.outcomes.failed ?? 0) > 0) process.exitCode = ExitCode.Failed;
+    });
+  program
     .command('ls')
-    .description('the campaigns the Temporal server knows, newest first')
+    .description('the campaigns the Temporal server knows, newest first; with --trials, their trials filtered by search attributes')
+    .option('--trials', 'list trials instead of campaigns')
+    .option('--campaign <name>', 'trials of this campaign')
+    .option('--scenario <name>', 'trials of this scenario')
+    .option('--hypervisor <name>', 'trials on this hypervisor')
+    .option('--outcome <kind>', 'converged, offline or failed')
+    .option('--working-set <MiB>', 'trials at this working-set size', (v) => Number(v))
     .option('--json', 'JSON output')
+    .addHelpText('after', '\nExamples:\n  miglab ls\n  miglab ls --trials --campaign paper --outcome failed\n  miglab ls --trials --scenario dirty-ramp --working-set 40 --json')
     .action(async (o) => {
+      if (o.trials) {
+        const t = await withClient((client) => listTrials(client, { campaign: o.campaign, scenario: o.scenario, hypervisor: o.hypervisor, outcome: o.outcome, workingSetMiB: o.workingSet }));
+        print(t, !!o.json, () => (t.length ? t.map((x) => `${x.state.padEnd(11)} ${(x.outcome ?? '-').padEnd(9)} ${x.workflowId}`).join('\n') : 'no trials match'));
+        return;
+      }
       const l = await withClient(listCampaigns);
       print(l, !!o.json, () => (l.length ? l.map((c) => `${c.state.padEnd(11)} ${c.startedAt}  ${c.campaign}`).join('\n') : 'no campaigns'));
     });

@@ -13,6 +13,7 @@ import { manifestOf } from '../results/manifest.js';
 import { ResultsStore } from '../results/store.js';
 import type { TemporalTarget } from '../server/connection.js';
 import { TASK_QUEUE } from '../workers/worker.js';
+import { hasSearchAttributes, SA } from '../server/search-attributes.js';
 import { withBedWorker } from './bed-worker.js';
 import { checkHosts, siteToRun } from './site.js';
 import type { CampaignInput, CampaignProgress } from '../workflows/campaign.js';
@@ -85,7 +86,16 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
       const workflowId = `campaign/${spec.campaign}`;
       let handle;
       try {
-        handle = await session.client.workflow.start('campaign', { taskQueue: TASK_QUEUE, workflowId, args: [input] });
+        const searchAttributes = await hasSearchAttributes(session.connection, session.namespace);
+        if (!searchAttributes) o.log('note: the Temporal server lacks miglab\'s search attributes (MiglabCampaign …): trials will not be filterable by them');
+        const audited: CampaignInput = { ...input, audit: { hypervisor: spec.hypervisor, searchAttributes } };
+        handle = await session.client.workflow.start('campaign', {
+          taskQueue: TASK_QUEUE,
+          workflowId,
+          args: [audited],
+          staticSummary: `${spec.campaign}: ${trials.length} trials (${spec.scenarios.map((x) => x.name).join(', ')}) on ${pairs.map((p) => p.join('→')).join(', ')}, ${spec.hypervisor}`,
+          ...(searchAttributes ? { typedSearchAttributes: [{ key: SA.campaign, value: spec.campaign }, { key: SA.hypervisor, value: spec.hypervisor }] } : {}),
+        });
         o.log(`campaign ${spec.campaign}: ${trials.length} trials on ${pairs.map((p) => p.join('→')).join(', ')}; results in ${resultsDir}`);
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

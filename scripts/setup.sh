@@ -9,9 +9,9 @@ log() { printf '[setup] %s\n' "$*"; }
 
 # --- Debian packages -------------------------------------------------------------------------
 # qemu for the VMs, openssh-server for the bed hosts, dropbear + busybox for the guest,
-# cpio/gcc to build the guest image, iproute2/ping for the bed network.
+# cpio/gcc to build the guest image, iproute2/ping for the bed network, chromium for the UI test.
 pkgs=(qemu-system-x86 qemu-utils openssh-server openssh-client busybox-static dropbear-bin
-      iproute2 iputils-ping cpio gcc libc6-dev procps)
+      iproute2 iputils-ping cpio gcc libc6-dev procps chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

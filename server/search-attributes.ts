@@ -17,3 +17,13 @@ export function devServerSearchAttributeFlags(): string[] {
   };
   return Object.values(SA).flatMap((k) => ['--search-attribute', `${k.name}=${cliType[k.type]}`]);
 }
+
+/** Whether the server has every miglab search attribute (a cluster miglab did not set up may not). */
+export async function hasSearchAttributes(connection: { operatorService: { listSearchAttributes(r: { namespace: string }): Promise<{ customAttributes?: Record<string, unknown> | null }> } }, namespace: string): Promise<boolean> {
+  try {
+    const have = await connection.operatorService.listSearchAttributes({ namespace });
+    return Object.values(SA).every((k) => k.name in (have.customAttributes ?? {}));
+  } catch {
+    return false; // not allowed to ask: run without them rather than fail every trial
+  }
+}

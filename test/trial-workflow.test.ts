@@ -3,7 +3,7 @@
  * the workflow: escalation, fallback, outcomes, teardown, recording; the bed tests drive the real
  * activities' building blocks).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
@@ -14,66 +14,14 @@ import { ensureDevServer, stopDevServer, type DevServerOptions } from '../server
 import { installRuntime } from '../server/runtime.js';
 import { workflowsPath } from '../workers/worker.js';
 import { planAttempts } from '../workflows/ladder.js';
-import type { AttemptResult, TrialActivities, TrialInput, TrialRow } from '../workflows/trial-types.js';
-import type { QueryMigrate } from '../activities/qemu/backend.js';
-import { campaignStatus, cancelCampaign, listCampaigns, pauseCampaign, resumeCampaign } from '../cli/control.js';
+import type { TrialInput, TrialRow } from '../workflows/trial-types.js';
+import { done, input, stall, stubs } from './helpers/trial-stubs.js';
+import { campaignStatus, cancelCampaign, listCampaigns, listTrials, pauseCampaign, resumeCampaign, trialQuery, watchCampaign, type CampaignStatus } from '../cli/control.js';
 import { UserError } from '../lib/errors.js';
+import { SA } from '../server/search-attributes.js';
 
-const final = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'query-migrate-completed.json'), 'utf8')) as QueryMigrate;
 const dir = mkdtempSync(join(tmpdir(), 'miglab-trialwf-'));
 const opts: DevServerOptions = { ip: '127.0.0.1', port: 17243, uiPort: 18243, namespace: 'default', dir };
-
-const input = (over: Partial<TrialInput> = {}): TrialInput => ({
-  trialId: 'paper/dirty-ramp/64MiB/r1',
-  src: 'hosta',
-  dst: 'hostb',
-  spec: { name: 'vm1', memoryMiB: 256, vcpus: 1, kernel: '/k', initrd: '/i', guestCidr: '198.18.0.100/24', mac: '52:54:00:12:00:64', migrationPort: 49152 },
-  workload: { workingSetMiB: 64, rate: 'max', pattern: 'seq' },
-  migration: { maxBandwidth: 112 * 2 ** 20, downtimeLimitMs: 300, completionTimeoutSPerGiB: 800, stallIterations: 10 },
-  ladder: [{ step: 'raise-downtime', downtimeLimitMs: 1000 }, { step: 'auto-converge', initialThrottle: 20, increment: 10 }],
-  fallback: 'offline',
-  probeIntervalMs: 10,
-  bootTimeoutMs: 60_000,
-  ...over,
-});
-
-/** Stub activities: each live attempt answers from the script, every call is logged. */
-function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepareError?: Error; liveDelayMs?: number; teardownDelayMs?: number }) {
-  const calls: string[] = [];
-  const recorded: TrialRow[] = [];
-  let live = 0;
-  let clock = 0;
-  const acts: TrialActivities = {
-    async prepareVm() {
-      calls.push('prepareVm');
-      if (script.prepareError) throw script.prepareError;
-    },
-    async waitForGuest() { calls.push('waitForGuest'); return 5400; },
-    async startWorkload() { calls.push('startWorkload'); },
-    async measureDirtyRate() { calls.push('measureDirtyRate'); return 44.4; },
-    async startProbe() { calls.push('startProbe'); },
-    async stopProbe({ intervalMs }) { calls.push('stopProbe'); return { intervalMs, sent: 200, replies: 190, lost: 10, largestGapMs: 110, gapStartedAt: 1, downtimeMs: 100 }; },
-    async liveMigrate({ plan }) {
-      calls.push(`liveMigrate#${plan.index}:${plan.downtimeLimitMs}${plan.autoConverge ? '+ac' : ''}`);
-      if (script.liveDelayMs) await new Promise((r) => setTimeout(r, script.liveDelayMs));
-      return script.live[live++] ?? { status: 'failed', error: 'unscripted', polls: 0 };
-    },
-    async offlineMigrate() { calls.push('offlineMigrate'); return script.offline ?? { status: 'failed', error: 'unscripted', polls: 0 }; },
-    async memoryCategories({ requestedMiB }) { calls.push('memoryCategories'); return { configuredMiB: 256, allocatedOnHostMiB: 200, usedInGuestMiB: 30 + requestedMiB, requestedMiB, dirtiedMiB: requestedMiB }; },
-    async guestClock() { calls.push('guestClock'); clock += 1; return { offsetMs: clock === 1 ? 1000 : 1085, rttMs: 2 }; },
-    async workloadIntegrity() { calls.push('workloadIntegrity'); return { staleWrites: 0, writesAfterMove: 5000, fullPass: true }; },
-    async recordTrial({ row }) { calls.push('recordTrial'); recorded.push(row); return 'recorded'; },
-    async teardown({ hosts }) {
-      calls.push(`teardown:${hosts.join(',')}`);
-      if (script.teardownDelayMs) await new Promise((r) => setTimeout(r, script.teardownDelayMs));
-      calls.push('teardown-done');
-    },
-  };
-  return { acts, calls, recorded };
-}
-
-const stall: AttemptResult = { status: 'aborted', rule: 'stall', reason: 'no new low of remaining bytes for 10 iterations', polls: 80 };
-const done: AttemptResult = { status: 'completed', final, polls: 12 };
 
 describe('trial workflow (stubbed activities, real dev server)', () => {
   let conn: Connection;
@@ -118,6 +66,48 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
     expect(row.metrics!.downtime.guestClockLagMs).toBe(85);
     expect(row.memory).toEqual({ configuredMiB: 256, allocatedOnHostMiB: 200, usedInGuestMiB: 94, requestedMiB: 64, dirtiedMiB: 64 });
     expect(s.recorded).toHaveLength(1);
+  }, 60_000);
+
+  it('is auditable in the Temporal UI: every step carries a summary of what it does, the outcome is a search attribute', async () => {
+    const s = stubs({ live: [stall, done] });
+    const row = await runTrial(s, input({ audit: { campaign: 'paper', scenario: 'dirty-ramp', hypervisor: 'qemu', searchAttributes: true } }));
+    expect(row.outcome).toEqual({ kind: 'converged', attempt: 1, step: 'downtime limit 1000 ms' });
+    const handle = client.workflow.getHandle(`paper/dirty-ramp/64MiB/r1#${n}`);
+    const history = await handle.fetchHistory();
+    const summaries = (history.events ?? [])
+      .filter((e) => e.activityTaskScheduledEventAttributes)
+      .map((e) => {
+        const data = e.userMetadata?.summary?.data;
+        return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as string) : '(none)';
+      });
+    expect(summaries).toEqual([
+      'start vm1 on hosta (256 MiB, 1 vCPU)',
+      'wait for vm1 to answer ping (198.18.0.100)',
+      'dirty 64 MiB in vm1 (flat out, seq)',
+      "measure vm1's dirty rate on hosta (calc-dirty-rate)",
+      "read vm1's memory: configured, on hosta, in the guest",
+      'start the 10 ms ping probe to vm1',
+      "read vm1's clock before the move",
+      'migrate vm1 hosta→hostb, 64 MiB working set, attempt 0: precopy, downtime limit 300 ms, 112 MiB/s',
+      'migrate vm1 hosta→hostb, 64 MiB working set, attempt 1: downtime limit 1000 ms, 112 MiB/s',
+      'stop the ping probe to vm1 and read its downtime',
+      "read vm1's clock after the move (on hostb)",
+      "check vm1's memory arrived whole (stale writes after a full pass)",
+      'tear down vm1 on hosta and hostb',
+      'record paper/dirty-ramp/64MiB/r1 (converged)',
+    ]);
+    // registered at server start (MiglabOutcome …), set by the trial once it knows
+    expect((await handle.describe()).typedSearchAttributes.get(SA.outcome)).toBe('converged');
+    // ... so `miglab ls --trials --outcome converged` finds it (visibility catches up within moments)
+    const id = `paper/dirty-ramp/64MiB/r1#${n}`;
+    let listed: Awaited<ReturnType<typeof listTrials>> = [];
+    for (let i = 0; i < 50 && !listed.some((t) => t.workflowId === id); i++) {
+      listed = await listTrials(client, { outcome: 'converged' });
+      if (!listed.some((t) => t.workflowId === id)) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(listed.find((t) => t.workflowId === id)).toMatchObject({ state: 'COMPLETED', outcome: 'converged' });
+    expect((await listTrials(client, { outcome: 'failed' })).map((t) => t.workflowId)).not.toContain(id);
+    expect(trialQuery({ campaign: "pa'per", outcome: 'failed', workingSetMiB: 40 })).toBe("WorkflowType = 'trial' AND MiglabCampaign = 'paper' AND MiglabOutcome = 'failed' AND MiglabWorkingSetMB = 40");
   }, 60_000);
 
   it('climbs the ladder until a rung converges', async () => {
@@ -203,9 +193,13 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
     const until = async (cond: () => Promise<boolean>) => {
       for (let i = 0; i < 200 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 100));
     };
+    const watched: CampaignStatus[] = [];
+    let watching: Promise<CampaignStatus> | undefined;
     await worker.runUntil(async () => {
       await client.workflow.start('campaign', { taskQueue, workflowId: `campaign/${name}`, args: [{ campaign: name, lanes: [{ src, dst, template }], trials }] });
       await until(async () => s.calls.includes('prepareVm'));
+      // `miglab watch` follows it from here to its end
+      watching = watchCampaign(client, name, (st) => watched.push(st), 200);
       const st = await campaignStatus(client, name);
       expect(st).toMatchObject({ campaign: name, state: 'RUNNING', progress: { total: 3, recorded: 0, runningNow: [`${name}/ramp/8MiB/r1`], paused: false } });
       expect((await listCampaigns(client)).find((c) => c.campaign === name)).toMatchObject({ state: 'RUNNING' });
@@ -226,6 +220,12 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
     expect(s.recorded.map((r) => r.trialId)).toEqual([`${name}/ramp/8MiB/r1`]);
     expect(s.calls.filter((c) => c === 'prepareVm')).toHaveLength(2);
     expect((await campaignStatus(client, name)).state).toBe('CANCELLED');
+    // watch saw it run, pause, record a trial and close cancelled, and returned the closing state
+    expect((await watching!).state).toBe('CANCELLED');
+    expect(watched[0]).toMatchObject({ state: 'RUNNING', progress: { recorded: 0 } });
+    expect(watched.some((w) => w.progress?.paused)).toBe(true);
+    expect(watched.some((w) => w.progress?.recorded === 1)).toBe(true);
+    expect(watched.at(-1)!.state).toBe('CANCELLED');
     await expect(pauseCampaign(client, name)).rejects.toThrow(/is cancelled, there is nothing to pause/);
     await expect(campaignStatus(client, 'no-such-campaign')).rejects.toBeInstanceOf(UserError);
   }, 120_000);

@@ -8,6 +8,7 @@ import {
   condition, continueAsNew, defineQuery, defineSignal, executeChild, proxyActivities, setHandler, sleep, workflowInfo, ParentClosePolicy,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { SA } from '../server/search-attributes.js';
 import type { TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
 
 export interface CampaignInput {
@@ -17,6 +18,8 @@ export interface CampaignInput {
   trials: { id: string; scenario: string; workingSetMiB: number | null; rate: 'max' | number; pattern: 'seq' | 'random' }[];
   /** start a fresh run (continue-as-new) after this many trials in one run */
   trialsPerRun?: number;
+  /** for the Temporal UI: the hypervisor, and whether the server has miglab's search attributes */
+  audit?: { hypervisor: string; searchAttributes: boolean };
 }
 
 export interface CampaignProgress {
@@ -60,10 +63,22 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
   const runTrial = async (trialInput: TrialInput): Promise<TrialOutcome['kind']> => {
     for (let waited = 0; ; waited++) {
       try {
+        const a = trialInput.audit;
         const row = await executeChild<(i: TrialInput) => Promise<TrialRow>>('trial', {
           workflowId: `${workflowInfo().workflowId}/${trialInput.trialId}`,
           args: [trialInput],
           parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          staticSummary: `${trialInput.trialId}: ${trialInput.workload ? `${trialInput.workload.workingSetMiB} MiB dirtied` : 'idle guest'}, ${trialInput.spec.name} ${trialInput.src}→${trialInput.dst}${a ? ` (${a.hypervisor}, scenario ${a.scenario})` : ''}`,
+          ...(a?.searchAttributes
+            ? {
+                typedSearchAttributes: [
+                  { key: SA.campaign, value: a.campaign },
+                  { key: SA.scenario, value: a.scenario },
+                  { key: SA.hypervisor, value: a.hypervisor },
+                  ...(trialInput.workload ? [{ key: SA.workingSetMB, value: trialInput.workload.workingSetMiB }] : []),
+                ],
+              }
+            : {}),
         });
         return row.outcome.kind;
       } catch (err) {
@@ -93,6 +108,7 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
         src: l.src,
         dst: l.dst,
         workload: t.workingSetMiB === null ? null : { workingSetMiB: t.workingSetMiB, rate: t.rate, pattern: t.pattern },
+        ...(input.audit ? { audit: { campaign: input.campaign, scenario: t.scenario, ...input.audit } } : {}),
       };
       try {
         outcomes[await runTrial(trialInput)]++;

@@ -31,6 +31,8 @@ export interface TrialInput {
   fallback: 'offline' | 'none';
   probeIntervalMs: number;
   bootTimeoutMs: number;
+  /** what the Temporal UI shows of the trial; searchAttributes: the server has miglab's registered */
+  audit?: { campaign: string; scenario: string; hypervisor: string; searchAttributes: boolean };
 }
 
 /** One migration attempt as the activity reports it; its raw polls are in the results store. */

@@ -3,64 +3,74 @@
  * probe on, live migration escalating through the ladder, offline fallback, probe off, metrics,
  * record, and teardown that always runs.
  */
-import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, upsertSearchAttributes, type ActivityOptions } from '@temporalio/workflow';
 import { deriveMetrics } from '../activities/migration/metrics.js';
+import { SA } from '../server/search-attributes.js';
 import { planAttempts } from './ladder.js';
 import type { AttemptRecord, AttemptResult, TrialActivities, TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
 
-const short = proxyActivities<TrialActivities>({
+const SHORT: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   retry: { maximumAttempts: 5, initialInterval: '1 second', backoffCoefficient: 2 },
-});
+};
 
 // Migrations run long and heartbeat every poll; a worker that dies is noticed within 30 s.
-const long = proxyActivities<TrialActivities>({
+const LONG: ActivityOptions = {
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '30 seconds',
   retry: { maximumAttempts: 5, initialInterval: '2 seconds', backoffCoefficient: 2 },
-});
+};
 
 // A row that cannot be written (disk full, permissions) must never be dropped: keep trying, with
 // the error on the pending activity for the UI and `miglab status`, until the store is mended.
 // Writing is idempotent (the same row twice is a no-op), so retries never duplicate it.
-const recorder = proxyActivities<TrialActivities>({
+const RECORD: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' }, // no maximumAttempts: unlimited
-});
+};
 
 // Teardown must end with the VM stopped everywhere: a host that is down parks the trial here,
 // retrying with the error on the pending activity, until the host is back (other lanes go on).
-const keeper = proxyActivities<TrialActivities>({
+const TEARDOWN: ActivityOptions = {
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' }, // unlimited
-});
+};
 
+/** The activities with a summary of this one step, as the Temporal UI shows it in the history. */
+const step = (options: ActivityOptions, summary: string) => proxyActivities<TrialActivities>({ ...options, summary });
+
+const MiB = 2 ** 20;
 const describe = (e: unknown) => (e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e));
 
 export async function trial(input: TrialInput): Promise<TrialRow> {
   const { trialId, src, dst } = input;
   // The VM is this trial's: lanes reuse VM names, and a stale trial's teardown must not stop ours.
   const spec = { ...input.spec, owner: trialId };
+  const vm = spec.name;
+  const ws = input.workload ? `${input.workload.workingSetMiB} MiB working set` : 'idle';
   const attempts: AttemptRecord[] = [];
   let outcome: TrialOutcome;
   let row: TrialRow | undefined;
   let dirtyRateMiBps: number | null = null;
   let memory: TrialRow['memory'] = null;
   try {
-    await short.prepareVm({ host: src, spec });
-    await long.waitForGuest({ spec, timeoutMs: input.bootTimeoutMs });
+    await step(SHORT, `start ${vm} on ${src} (${spec.memoryMiB} MiB, ${spec.vcpus} vCPU)`).prepareVm({ host: src, spec });
+    await step(LONG, `wait for ${vm} to answer ping (${spec.guestCidr.split('/')[0]})`).waitForGuest({ spec, timeoutMs: input.bootTimeoutMs });
     if (input.workload) {
-      await short.startWorkload({ spec, workload: input.workload });
-      dirtyRateMiBps = await short.measureDirtyRate({ host: src, vm: spec.name });
+      const w = input.workload;
+      await step(SHORT, `dirty ${w.workingSetMiB} MiB in ${vm} (${w.rate === 'max' ? 'flat out' : `${w.rate} MiB/s`}, ${w.pattern})`).startWorkload({ spec, workload: w });
+      dirtyRateMiBps = await step(SHORT, `measure ${vm}'s dirty rate on ${src} (calc-dirty-rate)`).measureDirtyRate({ host: src, vm });
     }
-    memory = await short.memoryCategories({ host: src, spec, requestedMiB: input.workload?.workingSetMiB ?? 0, dirtyRateMiBps });
-    await short.startProbe({ trialId, spec, intervalMs: input.probeIntervalMs });
-    const clockBefore = await short.guestClock({ spec });
+    memory = await step(SHORT, `read ${vm}'s memory: configured, on ${src}, in the guest`).memoryCategories({ host: src, spec, requestedMiB: input.workload?.workingSetMiB ?? 0, dirtyRateMiBps });
+    await step(SHORT, `start the ${input.probeIntervalMs} ms ping probe to ${vm}`).startProbe({ trialId, spec, intervalMs: input.probeIntervalMs });
+    const clockBefore = await step(SHORT, `read ${vm}'s clock before the move`).guestClock({ spec });
 
     let final: Extract<AttemptResult, { status: 'completed' }> | undefined;
     const plans = planAttempts(input.migration, input.ladder);
     for (const plan of plans) {
-      const result = await long.liveMigrate({ trialId, src, dst, spec, plan, rules: input.migration });
+      // e.g. "attempt 1: downtime limit 1000 ms, 112 MiB/s" or "attempt 2: auto-converge, downtime limit 1000 ms, 112 MiB/s"
+      const how = [plan.name, ...(plan.name.startsWith('downtime limit') ? [] : [`downtime limit ${plan.downtimeLimitMs} ms`]), `${Math.round(plan.maxBandwidth / MiB)} MiB/s`].join(', ');
+      const result = await step(LONG, `migrate ${vm} ${src}→${dst}, ${ws}, attempt ${plan.index}: ${how}`).liveMigrate({ trialId, src, dst, spec, plan, rules: input.migration });
       attempts.push({ plan, result });
       if (result.status === 'completed') {
         final = result;
@@ -69,17 +79,18 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       }
     }
     if (!final && input.fallback === 'offline') {
-      const result = await long.offlineMigrate({ trialId, attempt: plans.length, src, dst, spec, maxBandwidth: input.migration.fallbackMaxBandwidth ?? input.migration.maxBandwidth });
+      const bw = input.migration.fallbackMaxBandwidth ?? input.migration.maxBandwidth;
+      const result = await step(LONG, `migrate ${vm} ${src}→${dst} offline (paused), attempt ${plans.length}, ${Math.round(bw / MiB)} MiB/s`).offlineMigrate({ trialId, attempt: plans.length, src, dst, spec, maxBandwidth: bw });
       attempts.push({ plan: { index: plans.length, name: 'offline' }, result });
       if (result.status === 'completed') {
         final = result;
         outcome = { kind: 'offline', afterAttempts: plans.length };
       }
     }
-    const probe = await short.stopProbe({ trialId, intervalMs: input.probeIntervalMs });
-    const clockAfter = final ? await short.guestClock({ spec }) : undefined;
+    const probe = await step(SHORT, `stop the ping probe to ${vm} and read its downtime`).stopProbe({ trialId, intervalMs: input.probeIntervalMs });
+    const clockAfter = final ? await step(SHORT, `read ${vm}'s clock after the move (on ${dst})`).guestClock({ spec }) : undefined;
     const lag = clockAfter ? Math.round((clockAfter.offsetMs - clockBefore.offsetMs) * 10) / 10 : undefined;
-    const integrity = final && input.workload ? await short.workloadIntegrity({ spec }) : null;
+    const integrity = final && input.workload ? await step(SHORT, `check ${vm}'s memory arrived whole (stale writes after a full pass)`).workloadIntegrity({ spec }) : null;
     outcome ??= { kind: 'failed', reason: `no attempt completed (${attempts.map((a) => `${a.plan.name}: ${a.result.status}`).join('; ')})` };
     row = {
       trialId, src, dst,
@@ -98,9 +109,11 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
     };
   } finally {
     // Whatever happened, the VM must not be left running, least of all on both hosts.
-    await CancellationScope.nonCancellable(() => keeper.teardown({ trialId, hosts: [src, dst], spec }));
+    await CancellationScope.nonCancellable(() => step(TEARDOWN, `tear down ${vm} on ${src} and ${dst}`).teardown({ trialId, hosts: [src, dst], spec }));
   }
-  await recorder.recordTrial({ trialId, row });
+  await step(RECORD, `record ${trialId} (${row.outcome.kind})`).recordTrial({ trialId, row });
+  // Filterable in the UI and by `miglab ls`: the trial's outcome, once known.
+  if (input.audit?.searchAttributes) upsertSearchAttributes([{ key: SA.outcome, value: row.outcome.kind }]);
   if (!row) throw ApplicationFailure.nonRetryable('trial ended without a row');
   return row;
 }

@@ -1,0 +1,60 @@
+/** Stubbed trial activities for workflow tests on the real dev server: scripted answers, every call logged. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { QueryMigrate } from '../../activities/qemu/backend.js';
+import type { AttemptResult, TrialActivities, TrialInput, TrialRow } from '../../workflows/trial-types.js';
+
+export const final = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'query-migrate-completed.json'), 'utf8')) as QueryMigrate;
+
+export const input = (over: Partial<TrialInput> = {}): TrialInput => ({
+  trialId: 'paper/dirty-ramp/64MiB/r1',
+  src: 'hosta',
+  dst: 'hostb',
+  spec: { name: 'vm1', memoryMiB: 256, vcpus: 1, kernel: '/k', initrd: '/i', guestCidr: '198.18.0.100/24', mac: '52:54:00:12:00:64', migrationPort: 49152 },
+  workload: { workingSetMiB: 64, rate: 'max', pattern: 'seq' },
+  migration: { maxBandwidth: 112 * 2 ** 20, downtimeLimitMs: 300, completionTimeoutSPerGiB: 800, stallIterations: 10 },
+  ladder: [{ step: 'raise-downtime', downtimeLimitMs: 1000 }, { step: 'auto-converge', initialThrottle: 20, increment: 10 }],
+  fallback: 'offline',
+  probeIntervalMs: 10,
+  bootTimeoutMs: 60_000,
+  ...over,
+});
+
+export /** Stub activities: each live attempt answers from the script, every call is logged. */
+function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepareError?: Error; liveDelayMs?: number; teardownDelayMs?: number }) {
+  const calls: string[] = [];
+  const recorded: TrialRow[] = [];
+  let live = 0;
+  let clock = 0;
+  const acts: TrialActivities = {
+    async prepareVm() {
+      calls.push('prepareVm');
+      if (script.prepareError) throw script.prepareError;
+    },
+    async waitForGuest() { calls.push('waitForGuest'); return 5400; },
+    async startWorkload() { calls.push('startWorkload'); },
+    async measureDirtyRate() { calls.push('measureDirtyRate'); return 44.4; },
+    async startProbe() { calls.push('startProbe'); },
+    async stopProbe({ intervalMs }) { calls.push('stopProbe'); return { intervalMs, sent: 200, replies: 190, lost: 10, largestGapMs: 110, gapStartedAt: 1, downtimeMs: 100 }; },
+    async liveMigrate({ plan }) {
+      calls.push(`liveMigrate#${plan.index}:${plan.downtimeLimitMs}${plan.autoConverge ? '+ac' : ''}`);
+      if (script.liveDelayMs) await new Promise((r) => setTimeout(r, script.liveDelayMs));
+      return script.live[live++] ?? { status: 'failed', error: 'unscripted', polls: 0 };
+    },
+    async offlineMigrate() { calls.push('offlineMigrate'); return script.offline ?? { status: 'failed', error: 'unscripted', polls: 0 }; },
+    async memoryCategories({ requestedMiB }) { calls.push('memoryCategories'); return { configuredMiB: 256, allocatedOnHostMiB: 200, usedInGuestMiB: 30 + requestedMiB, requestedMiB, dirtiedMiB: requestedMiB }; },
+    async guestClock() { calls.push('guestClock'); clock += 1; return { offsetMs: clock === 1 ? 1000 : 1085, rttMs: 2 }; },
+    async workloadIntegrity() { calls.push('workloadIntegrity'); return { staleWrites: 0, writesAfterMove: 5000, fullPass: true }; },
+    async recordTrial({ row }) { calls.push('recordTrial'); recorded.push(row); return 'recorded'; },
+    async teardown({ hosts }) {
+      calls.push(`teardown:${hosts.join(',')}`);
+      if (script.teardownDelayMs) await new Promise((r) => setTimeout(r, script.teardownDelayMs));
+      calls.push('teardown-done');
+    },
+  };
+  return { acts, calls, recorded };
+}
+
+export const stall: AttemptResult = { status: 'aborted', rule: 'stall', reason: 'no new low of remaining bytes for 10 iterations', polls: 80 };
+export const done: AttemptResult = { status: 'completed', final, polls: 12 };
+
