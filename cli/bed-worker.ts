@@ -3,20 +3,22 @@
  * for the bed, and a worker in this process with the activities the caller builds from them; all
  * closed again when the caller's work is done.
  */
+import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { QemuBackend } from '../activities/qemu/backend.js';
 import { SshPool } from '../activities/ssh/pool.js';
 import type { Site } from '../lab/site.js';
 import { connectTemporal, type TemporalSession, type TemporalTarget } from '../server/connection.js';
-import { createWorker } from '../workers/worker.js';
+import { createWorker, TASK_QUEUE } from '../workers/worker.js';
 
 export interface BedWorkerContext {
   session: TemporalSession;
   worker: Worker;
+  taskQueue: string;
 }
 
 export async function withBedWorker<T>(
-  opts: { inventory: Site; temporal: TemporalTarget | undefined; log: (l: string) => void },
+  opts: { inventory: Site; temporal: TemporalTarget | undefined; log: (l: string) => void; taskQueue?: (client: Client) => Promise<string> },
   activities: (deps: { pool: SshPool; backend: QemuBackend }) => object,
   work: (ctx: BedWorkerContext) => Promise<T>,
 ): Promise<T> {
@@ -25,8 +27,9 @@ export async function withBedWorker<T>(
   const workerConnection = await session.nativeConnection();
   try {
     const backend = new QemuBackend({ pool, hosts: opts.inventory.hosts });
-    const worker = await createWorker({ connection: workerConnection, namespace: session.namespace, activities: activities({ pool, backend }) });
-    return await work({ session, worker });
+    const taskQueue = opts.taskQueue ? await opts.taskQueue(session.client) : TASK_QUEUE;
+    const worker = await createWorker({ connection: workerConnection, namespace: session.namespace, activities: activities({ pool, backend }), taskQueue });
+    return await work({ session, worker, taskQueue });
   } finally {
     await pool.closeAll();
     await workerConnection.close();

@@ -6,7 +6,7 @@ import { DEFAULT_BED, labDown, labStatus, labUp } from '../lab/bed.js';
 import { labProblems } from '../lab/prereqs.js';
 import { devServerStatus, ensureDevServer, stopDevServer } from '../server/dev-server.js';
 import { formatSmoke, runSmoke } from './smoke.js';
-import { runCampaign, summaryTable } from './run.js';
+import { runCampaign, serveCampaign, summaryTable } from './run.js';
 import { report } from './report.js';
 import { verifyCampaign, verifyProblems } from './verify.js';
 import { campaignStatus, cancelCampaign, listCampaigns, listTrials, pauseCampaign, resumeCampaign, watchCampaign } from './control.js';
@@ -140,19 +140,27 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
         file,
         ...(o.bedSubnet ? { bedSubnet: o.bedSubnet as string } : {}),
         log: say,
-        progress: (p, s) => {
+        progress: (p, s, steps) => {
           firstRecorded ??= p.recorded; // trials recorded before this run say nothing about its pace
           const doneNow = p.recorded - firstRecorded;
           const eta = doneNow > 0 ? ` / ~${((s / doneNow) * (p.total - p.recorded)).toFixed(0)} s left` : '';
           const bar = p.total ? '#'.repeat(Math.round((p.recorded / p.total) * 30)).padEnd(30, '.') : '';
-          const state = `${p.recorded}/${p.total} trials  ${p.outcomes.converged} converged, ${p.outcomes.offline} offline, ${p.outcomes.failed} failed${p.paused ? '  PAUSED' : ''}  ${p.runningNow.join(' ')}`;
+          // the running trials, each with its step and, while migrating, the share of memory sent
+          const now = p.runningNow.map((id) => {
+            const st = steps.find((x) => x.trialId === id);
+            const moved = st?.remaining !== null && st?.remaining !== undefined ? ` ${Math.round((1 - st.remaining) * 100)}% sent, pass ${st.pass}` : '';
+            return st ? `${id} ${st.step}${moved}` : id;
+          });
+          const counts = `${p.recorded}/${p.total} trials  ${p.outcomes.converged} converged, ${p.outcomes.offline} offline, ${p.outcomes.failed} failed${p.paused ? '  PAUSED' : ''}`;
+          const state = `${counts}  ${now.join(' ')}`;
+          const coarse = `${counts}  ${p.runningNow.join(' ')}`; // a log gets a line per trial, not per poll
           if (tty) {
             const line = `[${bar}] ${s.toFixed(0)} s${eta}  ${state}`;
             process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 120) - 1).padEnd((process.stderr.columns ?? 120) - 1)}`);
-          } else if (state !== last) {
-            say(`[${bar}] ${s.toFixed(0)} s${eta}  ${state}`); // in a log, one line per change
+          } else if (coarse !== last) {
+            say(`[${bar}] ${s.toFixed(0)} s${eta}  ${coarse}`);
           }
-          last = state;
+          last = coarse;
         },
       });
       if (tty) process.stderr.write('\n');
@@ -173,6 +181,16 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
         return `campaign ${s.campaign} ${s.state.toLowerCase()} (started ${s.startedAt}${s.closedAt ? `, closed ${s.closedAt}` : ''})${nums}`;
       });
       if (s.state !== 'RUNNING' && s.state !== 'COMPLETED') process.exitCode = ExitCode.Failed;
+    });
+  program
+    .command('worker')
+    .description("run a campaign's worker in this process until Ctrl-C (for a campaign started elsewhere, or to let `cancel` tear VMs down)")
+    .argument('<campaign.yaml>')
+    .option('--bed-subnet <cidr>', 'subnet for the bed if this brings it up')
+    .addHelpText('after', '\nExamples:\n  miglab worker campaigns/paper.yaml &\n  miglab cancel paper')
+    .action(async (file: string, o) => {
+      await serveCampaign({ file, ...(o.bedSubnet ? { bedSubnet: o.bedSubnet as string } : {}), log: say });
+      say('worker stopped');
     });
   program
     .command('watch')

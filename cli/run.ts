@@ -2,20 +2,21 @@
  * `miglab run <campaign.yaml>`: validate, bring up the bed (or check the campaign's own hosts), start (or re-attach to) the campaign
  * workflow with a worker in this process, show progress while it runs, end with a summary.
  */
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { createCampaignActivities } from '../activities/campaign-activities.js';
 import { createTrialActivities } from '../activities/trial-activities.js';
-import { loadCampaign } from '../campaign/load.js';
+import { loadCampaign, type LoadedCampaign } from '../campaign/load.js';
 import { expandTrials } from '../campaign/trials.js';
 import { UserError } from '../lib/errors.js';
 import { SshPool } from '../activities/ssh/pool.js';
+import type { QemuBackend } from '../activities/qemu/backend.js';
 import { manifestOf } from '../results/manifest.js';
 import { ResultsStore } from '../results/store.js';
 import type { TemporalTarget } from '../server/connection.js';
-import { TASK_QUEUE } from '../workers/worker.js';
+import { campaignTaskQueue } from '../workers/worker.js';
 import { hasSearchAttributes, SA } from '../server/search-attributes.js';
 import { withBedWorker } from './bed-worker.js';
-import { checkHosts, siteToRun } from './site.js';
+import { checkHosts, siteToRun, type CampaignSite } from './site.js';
 import type { CampaignInput, CampaignProgress } from '../workflows/campaign.js';
 import type { TrialRow } from '../workflows/trial-types.js';
 
@@ -24,7 +25,7 @@ const MiB = 2 ** 20;
 export interface RunOptions {
   file: string;
   log: (line: string) => void;
-  progress: (p: CampaignProgress, elapsedS: number) => void;
+  progress: (p: CampaignProgress, elapsedS: number, steps: TrialStep[]) => void;
   temporal?: TemporalTarget;
   /** where the store lives, overriding the file's `results:` (tests) */
   resultsDir?: string;
@@ -32,7 +33,22 @@ export interface RunOptions {
   bedSubnet?: string;
 }
 
-export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; progress: CampaignProgress; rows: TrialRow[]; resultsDir: string; uiUrl: string | undefined }> {
+/** A campaign ready to run: where, its store, its workflow input, and its worker's activities. */
+export interface PreparedCampaign {
+  spec: LoadedCampaign['spec'];
+  where: CampaignSite;
+  pairs: [string, string][];
+  store: ResultsStore;
+  resultsDir: string;
+  input: CampaignInput;
+  activities: (deps: { pool: SshPool; backend: QemuBackend }) => object;
+}
+
+/**
+ * Everything `run` and `worker` share: the file validated, the bed up (or the campaign's own
+ * hosts checked), the manifest written, the workflow input built. Nothing runs yet.
+ */
+export async function prepareCampaign(o: { file: string; resultsDir?: string; bedSubnet?: string; log: (l: string) => void }): Promise<PreparedCampaign> {
   const loaded = await loadCampaign(o.file);
   const spec = loaded.spec;
   if (spec.hypervisor !== 'qemu') throw new UserError(`hypervisor "${spec.hypervisor}" has no backend yet`, 'use `hypervisor: qemu`');
@@ -52,7 +68,6 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
   }
   const resultsDir = o.resultsDir ?? loaded.resolvePath(spec.results);
   const store = new ResultsStore(resultsDir);
-  const trials = expandTrials(spec);
   await store.writeManifest(manifestOf(spec));
   const input: CampaignInput = {
     campaign: spec.campaign,
@@ -73,16 +88,34 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
         bootTimeoutMs: 120_000,
       },
     })),
-    trials: trials.map((t) => {
+    trials: expandTrials(spec).map((t) => {
       const s = spec.scenarios.find((x) => x.name === t.scenario)!;
       return { id: t.id, scenario: t.scenario, workingSetMiB: t.workingSetMiB, rate: s.kind === 'dirty-ramp' ? s.rate : 'max', pattern: s.kind === 'dirty-ramp' ? s.pattern : 'seq' };
     }),
   };
+  const activities = ({ pool, backend }: { pool: SshPool; backend: QemuBackend }) => ({
+    ...createTrialActivities({ pool, backend, inventory: where.site, store }),
+    ...createCampaignActivities({ store }),
+  });
+  return { spec, where, pairs, store, resultsDir, input, activities };
+}
 
+/**
+ * The task queue a campaign's workflows and steps run on: each campaign writes to its own results
+ * store and drives its own hosts, so a worker for one must never take another's steps. A campaign
+ * already running keeps the queue it was started on (runs from before per-campaign queues used one).
+ */
+async function taskQueueOf(client: Client, campaign: string): Promise<string> {
+  const d = await client.workflow.getHandle(`campaign/${campaign}`).describe().catch(() => undefined);
+  return d?.status.name === 'RUNNING' ? d.taskQueue : campaignTaskQueue(campaign);
+}
+
+export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; progress: CampaignProgress; rows: TrialRow[]; resultsDir: string; uiUrl: string | undefined }> {
+  const { spec, where, pairs, store, resultsDir, input, activities } = await prepareCampaign(o);
   return withBedWorker(
-    { inventory: where.site, temporal: o.temporal, log: o.log },
-    ({ pool, backend }) => ({ ...createTrialActivities({ pool, backend, inventory: where.site, store }), ...createCampaignActivities({ store }) }),
-    async ({ session, worker }) => {
+    { inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign) },
+    activities,
+    async ({ session, worker, taskQueue }) => {
       const workflowId = `campaign/${spec.campaign}`;
       let handle;
       try {
@@ -90,13 +123,13 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
         if (!searchAttributes) o.log('note: the Temporal server lacks miglab\'s search attributes (MiglabCampaign …): trials will not be filterable by them');
         const audited: CampaignInput = { ...input, audit: { hypervisor: spec.hypervisor, searchAttributes } };
         handle = await session.client.workflow.start('campaign', {
-          taskQueue: TASK_QUEUE,
+          taskQueue,
           workflowId,
           args: [audited],
-          staticSummary: `${spec.campaign}: ${trials.length} trials (${spec.scenarios.map((x) => x.name).join(', ')}) on ${pairs.map((p) => p.join('→')).join(', ')}, ${spec.hypervisor}`,
+          staticSummary: `${spec.campaign}: ${input.trials.length} trials (${spec.scenarios.map((x) => x.name).join(', ')}) on ${pairs.map((p) => p.join('→')).join(', ')}, ${spec.hypervisor}`,
           ...(searchAttributes ? { typedSearchAttributes: [{ key: SA.campaign, value: spec.campaign }, { key: SA.hypervisor, value: spec.hypervisor }] } : {}),
         });
-        o.log(`campaign ${spec.campaign}: ${trials.length} trials on ${pairs.map((p) => p.join('→')).join(', ')}; results in ${resultsDir}`);
+        o.log(`campaign ${spec.campaign}: ${input.trials.length} trials on ${pairs.map((p) => p.join('→')).join(', ')}; results in ${resultsDir}`);
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
         handle = session.client.workflow.getHandle(workflowId);
@@ -109,7 +142,8 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
         void result.finally(() => (finished = true)).catch(() => undefined);
         while (!finished) {
           try {
-            o.progress(await handle.query<CampaignProgress>('progress'), (Date.now() - started) / 1000);
+            const p = await handle.query<CampaignProgress>('progress');
+            o.progress(p, (Date.now() - started) / 1000, await currentSteps(session.client, workflowId, p.runningNow));
           } catch {
             /* between runs (continue-as-new) the query may miss: try again */
           }
@@ -121,6 +155,52 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
       return { workflowId, progress, rows, resultsDir, uiUrl: session.uiUrl };
     },
   );
+}
+
+/**
+ * `miglab worker <campaign.yaml>`: a worker for one campaign in its own process, until SIGINT or
+ * SIGTERM — for a campaign started elsewhere, or to tear VMs down after `miglab run` was stopped.
+ */
+export async function serveCampaign(o: { file: string; bedSubnet?: string; temporal?: TemporalTarget; log: (l: string) => void; until?: Promise<void> }): Promise<void> {
+  const { spec, where, activities, resultsDir } = await prepareCampaign(o);
+  await withBedWorker({ inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign) }, activities, async ({ worker, taskQueue }) => {
+    o.log(`worker for campaign ${spec.campaign} on task queue ${taskQueue}; results in ${resultsDir}; Ctrl-C stops it`);
+    if (o.until) await worker.runUntil(o.until);
+    else await worker.run(); // the SDK's runtime shuts it down on SIGINT/SIGTERM
+  });
+}
+
+/** What a running trial is doing now: its pending step and, while migrating, how far it got. */
+export interface TrialStep {
+  trialId: string;
+  /** the pending activity, e.g. liveMigrate */
+  step: string;
+  /** share of guest memory still to send (0..1) and the pass, from the migration's last heartbeat */
+  remaining: number | null;
+  pass: number | null;
+}
+
+async function currentSteps(client: Client, campaignWorkflowId: string, trialIds: readonly string[]): Promise<TrialStep[]> {
+  const out: TrialStep[] = [];
+  for (const trialId of trialIds) {
+    const d = await client.workflow.getHandle(`${campaignWorkflowId}/${trialId}`).describe().catch(() => undefined);
+    const a = d?.raw.pendingActivities?.[0];
+    if (!a) continue;
+    const details = a.heartbeatDetails?.payloads?.[0]?.data;
+    let beat: { remainingBytes?: number; totalBytes?: number; iterations?: number } = {};
+    try {
+      if (details) beat = JSON.parse(Buffer.from(details).toString('utf8')) as typeof beat;
+    } catch {
+      /* not ours to read */
+    }
+    out.push({
+      trialId,
+      step: a.activityType?.name ?? '?',
+      remaining: beat.totalBytes ? (beat.remainingBytes ?? 0) / beat.totalBytes : null,
+      pass: beat.iterations ?? null,
+    });
+  }
+  return out;
 }
 
 /** One line a trial group: scenario and size, n, outcomes, mean TMT / DT / MD. */

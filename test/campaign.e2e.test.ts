@@ -1,9 +1,12 @@
 /** `miglab run` on a two-trial campaign on the bed: every trial recorded once, and a rerun repeats none. */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCampaign } from '../cli/run.js';
+import { prepareCampaign, runCampaign, type TrialStep } from '../cli/run.js';
+import { Client, Connection } from '@temporalio/client';
+import { ResultsStore } from '../results/store.js';
 import { verifyCampaign, verifyProblems } from '../cli/verify.js';
 import { QemuBackend } from '../activities/qemu/backend.js';
 import { SshPool } from '../activities/ssh/pool.js';
@@ -41,8 +44,9 @@ describe('miglab run on the bed', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  const steps: TrialStep[] = [];
   const run = (seen: CampaignProgress[]) =>
-    runCampaign({ file, log: () => undefined, progress: (p) => seen.push(p), temporal: { kind: 'embedded', options: server }, bedSubnet: '198.18.8.0/24' });
+    runCampaign({ file, log: () => undefined, progress: (p, _s, now) => (seen.push(p), steps.push(...now)), temporal: { kind: 'embedded', options: server }, bedSubnet: '198.18.8.0/24' });
 
   it('runs every trial once, records each, and reports progress as it goes', async () => {
     const seen: CampaignProgress[] = [];
@@ -63,6 +67,9 @@ describe('miglab run on the bed', () => {
     expect(r.progress.outcomes.converged + r.progress.outcomes.offline + r.progress.outcomes.failed).toBe(2);
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.some((p) => p.runningNow.length > 0)).toBe(true);
+    // the progress line names each running trial's step (the guest boots for seconds: always seen)
+    expect(steps.some((st) => st.step === 'waitForGuest')).toBe(true);
+    for (const st of steps.filter((x) => x.step === 'liveMigrate' && x.remaining !== null)) expect(st.remaining!).toBeGreaterThanOrEqual(0);
   }, 300_000);
 
   it('a rerun finds every trial recorded and runs none again', async () => {
@@ -101,4 +108,34 @@ describe('miglab run on the bed', () => {
       await pool.closeAll();
     }
   }, 120_000);
+
+  it('miglab worker serves a campaign started without one: its trial runs on the campaign\'s own task queue and is recorded; SIGINT stops the worker', async () => {
+    const file2 = join(dir, 'tiny2.yaml');
+    writeFileSync(file2, `campaign: tiny2\nbed: camp\nvm:\n  memoryMiB: 256\nscenarios:\n  - name: baseline\n    kind: baseline\nmigration:\n  bandwidthMiBps: 112\nresults: results2\n`);
+    const env = { ...process.env, MIGLAB_TEMPORAL_PORT: String(server.port), MIGLAB_TEMPORAL_UI_PORT: String(server.uiPort), MIGLAB_TEMPORAL_DIR: server.dir };
+    const child = spawn(process.execPath, [join(import.meta.dirname, '..', 'bin', 'miglab.js'), 'worker', file2, '--bed-subnet', '198.18.8.0/24'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', r));
+    try {
+      for (let i = 0; i < 600 && !out.includes('worker for campaign tiny2'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(out).toContain('worker for campaign tiny2 on task queue miglab-tiny2');
+      // start it with a plain client: no worker in this process
+      const { input } = await prepareCampaign({ file: file2, log: () => undefined, bedSubnet: '198.18.8.0/24' });
+      const conn = await Connection.connect({ address: `${server.ip}:${server.port}` });
+      try {
+        const client = new Client({ connection: conn });
+        const p = (await client.workflow.execute('campaign', { taskQueue: 'miglab-tiny2', workflowId: 'campaign/tiny2', args: [input] })) as CampaignProgress;
+        expect(p).toMatchObject({ total: 1, recorded: 1, outcomes: { converged: 1, offline: 0, failed: 0 } });
+      } finally {
+        await conn.close();
+      }
+      expect((await new ResultsStore(join(dir, 'results2')).readTrials()).map((r) => r.trialId)).toEqual(['tiny2/baseline/idle/r1']);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited, out).toBe(0);
+    expect(out).toContain('worker stopped');
+  }, 240_000);
 });

@@ -4,7 +4,11 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { installRuntime } from '../server/runtime.js';
 
+/** The smoke workflow's queue. */
 export const TASK_QUEUE = 'miglab';
+
+/** Each campaign's own queue: its steps write to its results store and drive its hosts. */
+export const campaignTaskQueue = (campaign: string): string => `miglab-${campaign}`;
 
 /** The workflows entry point: the compiled one when running from dist/, the source under vitest. */
 export function workflowsPath(): string {
