@@ -1,4 +1,4 @@
-/** What miglab needs from a hypervisor, whichever drives it (QEMU/QMP now; libvirt and Xen later). */
+/** What miglab needs from a hypervisor, whichever drives it (QEMU/QMP, libvirt; Xen later). */
 import type { VmSpec } from './qemu/vm-spec.js';
 
 /** Where a VM stands on one host. `absent`: no process for it there. */
@@ -66,7 +66,15 @@ export interface HypervisorBackend {
   migrate(src: string, dst: string, spec: VmSpec, params: MigrationParams, watch?: MigrationWatch): Promise<MigrationResult>;
   /** Offline migration: pause on the source, move the state, resume on the destination. */
   migrateOffline(src: string, dst: string, spec: VmSpec, params: MigrationParams, watch?: MigrationWatch): Promise<MigrationResult>;
-  /** Stops the VM on a host and removes what it left there; does nothing where it is absent. */
-  /** Stops the VM; with an owner, only if it was started for that owner (else 'not-ours'). */
+  /**
+   * Stops the VM on a host and removes what it left there; does nothing where it is absent. With
+   * an owner, only if it was started for that owner (else 'not-ours').
+   */
   stopVm(host: string, vm: string, opts?: { owner?: string }): Promise<'stopped' | 'not-ours'>;
+  /** The guest's dirty rate in MiB/s as the hypervisor samples it, or null where it cannot. */
+  measureDirtyRate(host: string, vm: string, seconds?: number): Promise<number | null>;
+  /** Every VM the backend knows on a host, with its state and the trial it was started for. */
+  listVms(host: string): Promise<{ name: string; state: VmState; owner: string | undefined }[]>;
+  /** Where the VM's QEMU process writes its pid on the host (its memory is read from /proc). */
+  pidFile(host: string, vm: string): string;
 }

@@ -13,19 +13,19 @@ import { pidFromFile, processAlive } from '../lib/process.js';
 import { spawnDetached } from '../lib/exec.js';
 import type { ResultsStore } from '../results/store.js';
 import type { AttemptResult, TrialActivities } from '../workflows/trial-types.js';
-import type { MigrationProgress, MigrationResult } from './backend.js';
+import type { HypervisorBackend, MigrationProgress, MigrationResult } from './backend.js';
 import { createLabActivities, heartbeat } from './lab-activities.js';
 import { AbortWatch, type AbortVerdict } from './migration/abort-rules.js';
 import { parsePingLine, summarizePing, type PingEvent } from './probe/ping-output.js';
 import { lastBeat, parseReady } from './workload/dirtier-output.js';
-import type { QemuBackend, QueryMigrate } from './qemu/backend.js';
+import type { QueryMigrate } from './qemu/backend.js';
 import { vmFiles } from './qemu/vm-spec.js';
 import type { SshPool } from './ssh/pool.js';
 import { commandLine } from './ssh/shell-quote.js';
 
 export interface TrialActivityDeps {
   pool: SshPool;
-  backend: QemuBackend;
+  backend: HypervisorBackend;
   /** where the VMs run: a bed, or a campaign's own hosts */
   inventory: Site;
   store: ResultsStore;
@@ -155,7 +155,7 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
 
     async memoryCategories({ host, spec, requestedMiB, dirtyRateMiBps }) {
       const h = inventory.hosts.find((x) => x.name === host);
-      const pidFile = h ? join(h.runDir, `${spec.name}.pid`) : undefined;
+      const pidFile = h ? backend.pidFile(host, spec.name) : undefined;
       let allocatedOnHostMiB: number | null = null;
       if (h && pidFile) {
         const r = await pool.execShell(h.ssh, `grep '^VmRSS:' /proc/"$(cat ${commandLine([pidFile])})"/status`, { allowFailure: true });

@@ -6,6 +6,7 @@
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { QemuBackend } from '../activities/qemu/backend.js';
+import type { HypervisorBackend } from '../activities/backend.js';
 import { SshPool } from '../activities/ssh/pool.js';
 import type { Site } from '../lab/site.js';
 import { connectTemporal, type TemporalSession, type TemporalTarget } from '../server/connection.js';
@@ -18,15 +19,22 @@ export interface BedWorkerContext {
 }
 
 export async function withBedWorker<T>(
-  opts: { inventory: Site; temporal: TemporalTarget | undefined; log: (l: string) => void; taskQueue?: (client: Client) => Promise<string> },
-  activities: (deps: { pool: SshPool; backend: QemuBackend }) => object,
+  opts: {
+    inventory: Site;
+    temporal: TemporalTarget | undefined;
+    log: (l: string) => void;
+    taskQueue?: (client: Client) => Promise<string>;
+    /** the campaign's backend; QEMU driven directly by default */
+    backend?: (pool: SshPool) => Promise<HypervisorBackend>;
+  },
+  activities: (deps: { pool: SshPool; backend: HypervisorBackend }) => object,
   work: (ctx: BedWorkerContext) => Promise<T>,
 ): Promise<T> {
   const session = await connectTemporal(opts.temporal, opts.log);
   const pool = new SshPool();
   const workerConnection = await session.nativeConnection();
   try {
-    const backend = new QemuBackend({ pool, hosts: opts.inventory.hosts });
+    const backend = opts.backend ? await opts.backend(pool) : new QemuBackend({ pool, hosts: opts.inventory.hosts });
     const taskQueue = opts.taskQueue ? await opts.taskQueue(session.client) : TASK_QUEUE;
     const worker = await createWorker({ connection: workerConnection, namespace: session.namespace, activities: activities({ pool, backend }), taskQueue });
     return await work({ session, worker, taskQueue });

@@ -55,9 +55,10 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .option('--bed <name>', 'bed name', DEFAULT_BED.bed)
     .option('--subnet <cidr>', 'bed subnet, inside 198.18.0.0/15', DEFAULT_BED.subnet)
     .option('--hosts <names>', 'comma-separated host names', DEFAULT_BED.hosts.join(','))
+    .option('--libvirt', 'also run a libvirtd on every host (each in its own mount namespace)')
     .option('--json', 'print the bed inventory as JSON')
     .action(async (o) => {
-      const inv = await labUp({ bed: o.bed, subnet: o.subnet, hosts: String(o.hosts).split(',') }, say);
+      const inv = await labUp({ bed: o.bed, subnet: o.subnet, hosts: String(o.hosts).split(','), libvirt: !!o.libvirt }, say);
       print(inv, !!o.json, () =>
         [`bed ${inv.plan.bed} is up: controller ${inv.plan.controllerIp}`, ...inv.hosts.map((h) => `  ${h.name}  ${h.ip}  (ssh root@${h.ip}, netns ${h.netns})`)].join('\n'),
       );

@@ -9,7 +9,8 @@ import { loadCampaign, type LoadedCampaign } from '../campaign/load.js';
 import { expandTrials } from '../campaign/trials.js';
 import { UserError } from '../lib/errors.js';
 import { SshPool } from '../activities/ssh/pool.js';
-import type { QemuBackend } from '../activities/qemu/backend.js';
+import type { HypervisorBackend } from '../activities/backend.js';
+import { backendFor } from './backend-for.js';
 import { manifestOf } from '../results/manifest.js';
 import { ResultsStore } from '../results/store.js';
 import type { TemporalTarget } from '../server/connection.js';
@@ -41,7 +42,9 @@ export interface PreparedCampaign {
   store: ResultsStore;
   resultsDir: string;
   input: CampaignInput;
-  activities: (deps: { pool: SshPool; backend: QemuBackend }) => object;
+  activities: (deps: { pool: SshPool; backend: HypervisorBackend }) => object;
+  /** the campaign's hypervisor backend on its site */
+  backend: (pool: SshPool) => Promise<HypervisorBackend>;
 }
 
 /**
@@ -51,7 +54,7 @@ export interface PreparedCampaign {
 export async function prepareCampaign(o: { file: string; resultsDir?: string; bedSubnet?: string; log: (l: string) => void }): Promise<PreparedCampaign> {
   const loaded = await loadCampaign(o.file);
   const spec = loaded.spec;
-  if (spec.hypervisor !== 'qemu') throw new UserError(`hypervisor "${spec.hypervisor}" has no backend yet`, 'use `hypervisor: qemu`');
+  if (spec.hypervisor === 'xen') throw new UserError('hypervisor "xen" has no backend yet', 'use `hypervisor: qemu` or `hypervisor: libvirt`');
   const where = await siteToRun(loaded, { ...(o.bedSubnet ? { bedSubnet: o.bedSubnet } : {}), log: o.log });
   const hostNames = where.site.hosts.map((h) => h.name);
   const pairs = spec.pairs ?? [[hostNames[0]!, hostNames[1]!] as [string, string]];
@@ -93,11 +96,12 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
       return { id: t.id, scenario: t.scenario, workingSetMiB: t.workingSetMiB, rate: s.kind === 'dirty-ramp' ? s.rate : 'max', pattern: s.kind === 'dirty-ramp' ? s.pattern : 'seq' };
     }),
   };
-  const activities = ({ pool, backend }: { pool: SshPool; backend: QemuBackend }) => ({
+  const backend = (pool: SshPool) => backendFor(spec.hypervisor, where.site, where.bed, pool);
+  const activities = ({ pool, backend }: { pool: SshPool; backend: HypervisorBackend }) => ({
     ...createTrialActivities({ pool, backend, inventory: where.site, store }),
     ...createCampaignActivities({ store }),
   });
-  return { spec, where, pairs, store, resultsDir, input, activities };
+  return { spec, where, pairs, store, resultsDir, input, activities, backend };
 }
 
 /**
@@ -111,9 +115,9 @@ async function taskQueueOf(client: Client, campaign: string): Promise<string> {
 }
 
 export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; progress: CampaignProgress; rows: TrialRow[]; resultsDir: string; uiUrl: string | undefined }> {
-  const { spec, where, pairs, store, resultsDir, input, activities } = await prepareCampaign(o);
+  const { spec, where, pairs, store, resultsDir, input, activities, backend } = await prepareCampaign(o);
   return withBedWorker(
-    { inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign) },
+    { inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign), backend },
     activities,
     async ({ session, worker, taskQueue }) => {
       const workflowId = `campaign/${spec.campaign}`;
@@ -162,8 +166,8 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
  * SIGTERM — for a campaign started elsewhere, or to tear VMs down after `miglab run` was stopped.
  */
 export async function serveCampaign(o: { file: string; bedSubnet?: string; temporal?: TemporalTarget; log: (l: string) => void; until?: Promise<void> }): Promise<void> {
-  const { spec, where, activities, resultsDir } = await prepareCampaign(o);
-  await withBedWorker({ inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign) }, activities, async ({ worker, taskQueue }) => {
+  const { spec, where, activities, resultsDir, backend } = await prepareCampaign(o);
+  await withBedWorker({ inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign), backend }, activities, async ({ worker, taskQueue }) => {
     o.log(`worker for campaign ${spec.campaign} on task queue ${taskQueue}; results in ${resultsDir}; Ctrl-C stops it`);
     if (o.until) await worker.runUntil(o.until);
     else await worker.run(); // the SDK's runtime shuts it down on SIGINT/SIGTERM

@@ -65,7 +65,7 @@ function bedSite(bed: BedInventory, loaded: LoadedCampaign): CampaignSite {
 export async function siteToRun(loaded: LoadedCampaign, opts: { bedSubnet?: string; log: (l: string) => void }): Promise<CampaignSite> {
   const { spec } = loaded;
   if (!spec.bed) return hostsSite(loaded);
-  return bedSite(await labUp({ bed: spec.bed, ...(opts.bedSubnet ? { subnet: opts.bedSubnet } : {}) }, (l) => opts.log(`  ${l}`)), loaded);
+  return bedSite(await labUp({ bed: spec.bed, ...(opts.bedSubnet ? { subnet: opts.bedSubnet } : {}), libvirt: spec.hypervisor === 'libvirt' }, (l) => opts.log(`  ${l}`)), loaded);
 }
 
 /** For looking (verify): the bed as it is, never brought up. */

@@ -5,7 +5,7 @@
  * each host over SSH; starts and stops no VM.
  */
 import { basename } from 'node:path';
-import { QemuBackend } from '../activities/qemu/backend.js';
+import { backendFor } from './backend-for.js';
 import { SshPool } from '../activities/ssh/pool.js';
 import { loadCampaign } from '../campaign/load.js';
 import { expandTrials } from '../campaign/trials.js';
@@ -47,10 +47,10 @@ export async function verifyCampaign(o: { file: string; resultsDir?: string; cam
   const byId = new Map<string, number>();
   for (const r of rows) byId.set(r.trialId, (byId.get(r.trialId) ?? 0) + 1);
   const recorded = new Set(byId.keys());
-  const { site: inv } = await siteToInspect(loaded);
+  const { site: inv, bed } = await siteToInspect(loaded);
   const pool = new SshPool();
   try {
-    const backend = new QemuBackend({ pool, hosts: inv.hosts });
+    const backend = await backendFor(spec.hypervisor, inv, bed, pool);
     const running = new Map<string, string[]>();
     const orphans: VerifyReport['orphans'] = [];
     for (const h of inv.hosts) {

@@ -12,6 +12,8 @@ import { controllerIfName, guestIp, planBed, type BedPlan } from './addressing.j
 import { HOST_BRIDGE, listNetns, netnsPids, networkDown, networkUp } from './netns.js';
 import { assertNoProblems, labProblems } from './prereqs.js';
 import { ensureHostKey, ensureSshd, sshdFiles } from './sshd.js';
+import { ensureMountNs, releaseMountNs } from './mount-ns.js';
+import { ensureLibvirtd, libvirtdFiles } from './libvirtd.js';
 import type { Site } from './site.js';
 import type { SshTarget } from '../activities/ssh/pool.js';
 
@@ -48,6 +50,10 @@ const inventorySchema = z.object({
 });
 
 export const bedDir = (bed: string, paths = statePaths()) => join(paths.lab, bed);
+/** the ssh command bed hosts reach each other with */
+export const peerSshPath = (bed: string, paths = statePaths()) => join(bedDir(bed, paths), 'peer-ssh');
+/** where the hosts' mount namespaces are pinned (see mount-ns.ts) */
+const mountNsDir = (bed: string, paths = statePaths()) => join(bedDir(bed, paths), 'mnt');
 const inventoryPath = (bed: string, paths = statePaths()) => join(bedDir(bed, paths), 'bed.json');
 
 function inventoryFor(plan: BedPlan, paths = statePaths()): BedInventory {
@@ -75,6 +81,8 @@ export interface UpOptions {
   bed?: string;
   subnet?: string;
   hosts?: readonly string[];
+  /** also run a libvirtd on every host (for `hypervisor: libvirt` campaigns) */
+  libvirt?: boolean;
 }
 
 export async function labUp(opts: UpOptions = {}, log: (line: string) => void = () => {}): Promise<BedInventory> {
@@ -112,10 +120,20 @@ export async function labUp(opts: UpOptions = {}, log: (line: string) => void = 
     known.push(`${addr} ${guestKey}`);
   }
   await writeFile(inv.knownHosts, known.join('\n') + '\n');
+  // How one host reaches another over SSH (libvirt's peer connection): the bed's key, and only
+  // the host keys the bed lists.
+  await writeFile(peerSshPath(plan.bed, paths), [
+    '#!/bin/sh',
+    `exec ssh -F /dev/null -i ${paths.labKey} -o IdentitiesOnly=yes -o UserKnownHostsFile=${inv.knownHosts} -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes "$@"`,
+    '',
+  ].join('\n'), { mode: 0o755 });
 
   for (const h of plan.hosts) {
-    log(`host ${h.name}: ${h.ip} in ${h.netns}, sshd`);
-    await ensureSshd(h, sshdFiles(join(inv.dir, 'hosts', h.name)), `${paths.labKey}.pub`);
+    const hostDir = join(inv.dir, 'hosts', h.name);
+    const ns = await ensureMountNs({ nsDir: mountNsDir(plan.bed, paths), host: h.name, netns: h.netns, privateRoot: libvirtdFiles(hostDir).root });
+    log(`host ${h.name}: ${h.ip} in ${h.netns}, sshd${opts.libvirt ? ', libvirtd' : ''}`);
+    await ensureSshd(h, sshdFiles(hostDir), `${paths.labKey}.pub`, ns);
+    if (opts.libvirt) await ensureLibvirtd(ns, libvirtdFiles(hostDir));
   }
   await writeFile(inventoryPath(plan.bed, paths), JSON.stringify(inv, null, 2) + '\n');
   return inv;
@@ -133,6 +151,7 @@ export async function readInventory(bed: string = DEFAULT_BED.bed): Promise<BedI
 export async function labDown(bed: string = DEFAULT_BED.bed): Promise<{ namespaces: string[]; processes: number }> {
   // Works from names alone, so that it also cleans up after an `up` that crashed before bed.json.
   const result = await networkDown(bed, controllerIfName(bed));
+  await releaseMountNs(mountNsDir(bed));
   await rm(bedDir(bed), { recursive: true, force: true });
   return result;
 }

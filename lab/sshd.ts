@@ -7,6 +7,7 @@ import { run } from '../lib/exec.js';
 import { pidFromFile, processAlive } from '../lib/process.js';
 import type { HostAddress } from './addressing.js';
 import { findExecutable } from './prereqs.js';
+import { inHost, runsIn, type MountNs } from './mount-ns.js';
 
 export interface SshdFiles {
   dir: string;
@@ -65,22 +66,27 @@ export async function ensureHostKey(files: SshdFiles): Promise<string> {
   return `${pub[0]} ${pub[1]}`;
 }
 
-/** Starts sshd in the host's namespace unless it already runs; waits until it accepts connections. */
-export async function ensureSshd(host: HostAddress, files: SshdFiles, authorizedKeys: string): Promise<void> {
+/**
+ * Starts sshd in the host's network and mount namespaces unless it already runs there; waits until
+ * it accepts connections.
+ */
+export async function ensureSshd(host: HostAddress, files: SshdFiles, authorizedKeys: string, ns: MountNs): Promise<void> {
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 }); // sshd's privilege-separation dir
   const config = sshdConfig(host, files, authorizedKeys);
   const changed = !existsSync(files.config) || readFileSync(files.config, 'utf8') !== config;
   await writeFile(files.config, config);
-  if (changed && pidAlive(files.pidFile)) {
-    // A running sshd keeps its old settings (a SIGHUP reload did not reliably apply them here):
-    // stop it and start it afresh on the new config.
+  // A running sshd keeps its old settings (a SIGHUP reload did not reliably apply them here), and
+  // one from before the host had its mount namespace sees the machine's libvirt, not the host's:
+  // stop it and start it afresh.
+  if (pidAlive(files.pidFile) && (changed || !runsIn(pidFromFile(files.pidFile)!, ns))) {
     process.kill(pidFromFile(files.pidFile)!, 'SIGTERM');
     for (let i = 0; i < 100 && pidAlive(files.pidFile); i++) await new Promise((r) => setTimeout(r, 50));
   }
   if (!pidAlive(files.pidFile)) {
     const sshd = findExecutable('sshd') ?? '/usr/sbin/sshd';
     await run(sshd, ['-t', '-f', files.config]); // config check first: its message beats a silent exit
-    await run('ip', ['netns', 'exec', host.netns, sshd, '-f', files.config, '-E', files.log]);
+    const [cmd, ...args] = inHost(ns);
+    await run(cmd!, [...args, sshd, '-f', files.config, '-E', files.log]);
   }
   await waitForPort(host.ip, 22, 10_000);
 }

@@ -9,9 +9,11 @@ log() { printf '[setup] %s\n' "$*"; }
 
 # --- Debian packages -------------------------------------------------------------------------
 # qemu for the VMs, openssh-server for the bed hosts, dropbear + busybox for the guest,
-# cpio/gcc to build the guest image, iproute2/ping for the bed network, chromium for the UI test.
+# cpio/gcc to build the guest image, iproute2/ping for the bed network, chromium for the UI test,
+# socat for the bare-loop benchmark, libvirt for the libvirt backend (one libvirtd per bed host).
 pkgs=(qemu-system-x86 qemu-utils openssh-server openssh-client busybox-static dropbear-bin
-      iproute2 iputils-ping cpio gcc libc6-dev procps chromium)
+      iproute2 iputils-ping cpio gcc libc6-dev procps chromium socat
+      libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -24,7 +26,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
+  # Packages must not start their services here (libvirtd would bring up its default network):
+  # the bed starts its own daemons. policy-rc.d is Debian's switch for that, if none is set.
+  own_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; own_policy=1; fi
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  [ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d
 else
   log "Debian packages present"
 fi

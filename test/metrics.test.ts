@@ -11,7 +11,7 @@ describe('trial metrics', () => {
   it('takes DT from the ping probe, as the paper does, and MT = TMT − DT', () => {
     const m = deriveMetrics(final, { intervalMs: 10, sent: 150, replies: 139, lost: 11, largestGapMs: 130, gapStartedAt: 1, downtimeMs: 120 }, 95);
     expect(m).toMatchObject({ tmtMs: 1109, dtMs: 120, dtSource: 'probe', mtMs: 989, iterations: 3, setupMs: 2 });
-    expect(m.downtime).toEqual({ qemuMs: 88, probeMs: 120, probeLost: 11, probeIntervalMs: 10, guestClockLagMs: 95 });
+    expect(m.downtime).toEqual({ qemuMs: 88, probeMs: 120, probeLost: 11, probeIntervalMs: 10, guestClockLagMs: 95, reportedBy: 'qemu' });
     // MD split as QEMU reports it: precopy + downtime bytes add up to the total here (no postcopy)
     expect(m.md).toEqual({ totalBytes: 97815852, precopyBytes: 84851353, downtimeBytes: 12964499, postcopyBytes: 0 });
     expect(m.md.precopyBytes! + m.md.downtimeBytes!).toBe(m.md.totalBytes);

@@ -18,8 +18,15 @@ export interface TrialMetrics {
   dtSource: 'probe' | 'qemu';
   mtMs: number;
   downtime: {
-    /** measured by QEMU on the source, VM stop to completion */
+    /**
+     * the hypervisor's own figure: QEMU's (VM stop to completion, on the source) when miglab drives
+     * QEMU, libvirt's `downtime` (paused on the source to resumed on the destination) through libvirt
+     */
     qemuMs: number | null;
+    /** who reported qemuMs; absent in rows from before the libvirt backend: QEMU */
+    reportedBy?: 'qemu' | 'libvirt';
+    /** libvirt's `downtime_net`: its downtime less the hand-over of control between the two libvirtds */
+    libvirtNetMs?: number | null;
     /** largest gap in the network probe less its interval */
     probeMs: number | null;
     probeLost: number | null;
@@ -49,6 +56,8 @@ export function deriveMetrics(final: QueryMigrate, probe?: ProbeSummary, guestCl
   const dtMs = probeMs ?? qemuMs ?? 0;
   const mtMs = Math.max(0, tmtMs - dtMs);
   const totalBytes = final.ram?.transferred ?? 0;
+  // The libvirt backend keeps libvirt's own figures beside the query-migrate-shaped ones.
+  const libvirt = (final as { libvirt?: { downtimeNetMs: number | null } }).libvirt;
   return {
     tmtMs,
     tmtSource,
@@ -61,6 +70,7 @@ export function deriveMetrics(final: QueryMigrate, probe?: ProbeSummary, guestCl
       probeLost: probe?.lost ?? null,
       probeIntervalMs: probe?.intervalMs ?? null,
       guestClockLagMs: guestClockLagMs ?? null,
+      ...(libvirt ? { reportedBy: 'libvirt' as const, libvirtNetMs: libvirt.downtimeNetMs } : { reportedBy: 'qemu' as const }),
     },
     md: {
       totalBytes,

@@ -108,6 +108,10 @@ export class QemuBackend implements HypervisorBackend {
     }
   }
 
+  pidFile(hostName: string, vm: string): string {
+    return vmFiles(this.host(hostName).runDir, vm).pid;
+  }
+
   /** True when the VM's QEMU process (per its pid file) is alive and its QMP socket exists. */
   private async processAlive(hostName: string, vm: string): Promise<boolean> {
     const h = this.host(hostName);

@@ -1,0 +1,291 @@
+/**
+ * The libvirt backend: drives each host's libvirtd with `virsh` over SSH, as libvirt users migrate.
+ * The VM is a persistent domain on the source; a migration is `virsh migrate` (live, or plain for
+ * the offline fallback: libvirt pauses the guest, moves it and resumes it on arrival) run in the
+ * background on the source host, followed through `domjobinfo --rawstats`, steered with
+ * `migrate-postcopy` and stopped with `domjobabort`. The migration stream goes straight from
+ * QEMU to QEMU (--migrateuri), the control flow through the peer's libvirtd over SSH.
+ */
+import type { HypervisorBackend, MigrationParams, MigrationProgress, MigrationResult, MigrationWatch, PostcopySwitch, VmState } from '../backend.js';
+import type { QemuHost } from '../qemu/backend.js';
+import { vmFiles, type VmSpec } from '../qemu/vm-spec.js';
+import type { SshPool } from '../ssh/pool.js';
+import { commandLine, quote } from '../ssh/shell-quote.js';
+import { domainXml, METADATA_URI, ownerFromMetadata } from './domain-xml.js';
+import { finalOfJob, JOB_OPERATION, JOB_TYPE, parseJobStats, progressOfJob, type JobStats } from './job-stats.js';
+
+export interface LibvirtBackendDeps {
+  pool: SshPool;
+  hosts: readonly QemuHost[];
+  /** the URI the source's virsh reaches the destination's libvirtd by */
+  peerUri: (dst: QemuHost) => string;
+  /** 'qemu' (TCG) on the bed; 'kvm' on hosts that have it */
+  domainType?: 'qemu' | 'kvm';
+  /** a QEMU binary (or wrapper) for libvirt to run instead of its default */
+  emulator?: string;
+  pollIntervalMs?: number;
+  migrationTimeoutMs?: number;
+}
+
+const VIRSH = ['virsh', '-q', '-c', 'qemu:///system'];
+const MiB = 2 ** 20;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Files of one VM's migration on the source host: the background virsh's log, exit code and final stats. */
+const migrationFiles = (runDir: string, vm: string) => ({
+  xml: `${runDir}/${vm}.xml`,
+  log: `${runDir}/${vm}.migrate.log`,
+  rc: `${runDir}/${vm}.migrate.rc`,
+  stats: `${runDir}/${vm}.migrate.stats`,
+});
+
+export class LibvirtBackend implements HypervisorBackend {
+  private readonly pollIntervalMs: number;
+  private readonly migrationTimeoutMs: number;
+
+  constructor(private readonly deps: LibvirtBackendDeps) {
+    this.pollIntervalMs = deps.pollIntervalMs ?? 100;
+    this.migrationTimeoutMs = deps.migrationTimeoutMs ?? 10 * 60_000;
+  }
+
+  private host(name: string): QemuHost {
+    const h = this.deps.hosts.find((x) => x.name === name);
+    if (!h) throw new Error(`unknown host "${name}" (known: ${this.deps.hosts.map((x) => x.name).join(', ')})`);
+    return h;
+  }
+
+  private virsh(host: string, args: readonly (string | number)[], opts: { allowFailure?: boolean; stdin?: string } = {}) {
+    return this.deps.pool.exec(this.host(host).ssh, [...VIRSH, ...args], opts);
+  }
+
+  pidFile(_host: string, vm: string): string {
+    return `/run/libvirt/qemu/${vm}.pid`;
+  }
+
+  async vmState(host: string, vm: string): Promise<VmState> {
+    const r = await this.virsh(host, ['domstate', vm, '--reason'], { allowFailure: true });
+    if (r.code !== 0) {
+      if (/failed to get domain|not found/i.test(r.stderr)) return { kind: 'absent' };
+      throw new Error(`virsh domstate ${vm} on ${host}: ${r.stderr.trim()}`);
+    }
+    const m = /^\s*([a-z ]+?)\s*(?:\(([^)]*)\))?\s*$/.exec(r.stdout.trim().split('\n')[0] ?? '');
+    const state = m?.[1] ?? r.stdout.trim();
+    const reason = m?.[2] ?? '';
+    switch (state) {
+      case 'running':
+      case 'in shutdown':
+        return { kind: 'running' };
+      case 'paused':
+      case 'pmsuspended': {
+        if (reason === 'post-copy') return { kind: 'migrated-away' };
+        if (reason === 'migration' || reason === 'starting up') {
+          const job = await this.jobStats(host, vm);
+          if (job?.stats.operation === JOB_OPERATION.migrationIn) return { kind: 'incoming' };
+        }
+        return { kind: 'paused', reason: reason || state };
+      }
+      default: // shut off, crashed: no QEMU process for it here
+        return { kind: 'absent' };
+    }
+  }
+
+  private async jobStats(host: string, vm: string, completed = false): Promise<JobStats | undefined> {
+    const r = await this.virsh(host, ['domjobinfo', vm, '--rawstats', ...(completed ? ['--completed', '--keep-completed'] : [])], { allowFailure: true });
+    return r.code === 0 ? parseJobStats(r.stdout) : undefined;
+  }
+
+  private async ownerOf(host: string, vm: string): Promise<string | undefined> {
+    const r = await this.virsh(host, ['metadata', vm, METADATA_URI], { allowFailure: true });
+    return r.code === 0 ? ownerFromMetadata(r.stdout) : undefined;
+  }
+
+  /** Starts the domain on a host. An incoming VM needs nothing: libvirt starts it as the migration begins. */
+  async startVm(host: string, spec: VmSpec, opts: { incoming?: boolean } = {}): Promise<void> {
+    if (opts.incoming) return;
+    let state = await this.vmState(host, spec.name);
+    if (state.kind !== 'absent' && spec.owner !== undefined && (await this.ownerOf(host, spec.name)) !== spec.owner) {
+      await this.stopVm(host, spec.name);
+      state = { kind: 'absent' };
+    }
+    if (state.kind === 'running') return;
+    if (state.kind !== 'absent') throw new Error(`VM ${spec.name} on ${host} is ${state.kind}, cannot start it`);
+    const h = this.host(host);
+    const f = vmFiles(h.runDir, spec.name);
+    const m = migrationFiles(h.runDir, spec.name);
+    const xml = domainXml(spec, { bridge: h.bridge, console: f.console, type: this.deps.domainType ?? 'qemu', ...(this.deps.emulator ? { emulator: this.deps.emulator } : {}) });
+    const virsh = commandLine(VIRSH);
+    await this.deps.pool.execShell(
+      h.ssh,
+      [`mkdir -p ${quote(h.runDir)}`, `rm -f ${quote(f.console)} ${quote(m.rc)} ${quote(m.stats)}`, `cat > ${quote(m.xml)}`, `${virsh} define ${quote(m.xml)} >/dev/null`, `${virsh} start ${quote(spec.name)} >/dev/null`].join(' && '),
+      { stdin: xml },
+    );
+  }
+
+  migrate(src: string, dst: string, spec: VmSpec, params: MigrationParams, watch: MigrationWatch = {}): Promise<MigrationResult> {
+    return this.run(src, dst, spec, params, watch, false);
+  }
+
+  async migrateOffline(src: string, dst: string, spec: VmSpec, params: MigrationParams, watch: MigrationWatch = {}): Promise<MigrationResult> {
+    const result = await this.run(src, dst, spec, params, watch, true);
+    if (result.status === 'completed' && (await this.vmState(dst, spec.name)).kind === 'paused') await this.virsh(dst, ['resume', spec.name]);
+    return result;
+  }
+
+  private async readRc(src: string, vm: string): Promise<number | undefined> {
+    const h = this.host(src);
+    const r = await this.deps.pool.exec(h.ssh, ['cat', migrationFiles(h.runDir, vm).rc], { allowFailure: true });
+    return r.code === 0 && /^\d+$/.test(r.stdout.trim()) ? Number(r.stdout.trim()) : undefined;
+  }
+
+  /**
+   * One poll, one SSH round trip: the background virsh's exit code (once it has ended) read
+   * before the job's statistics, so a job that ends between the two reads is seen next round.
+   */
+  private async poll(src: string, vm: string): Promise<{ rc: number | undefined; job: JobStats | undefined }> {
+    const h = this.host(src);
+    const r = await this.deps.pool.execShell(h.ssh, `cat ${quote(migrationFiles(h.runDir, vm).rc)} 2>/dev/null; echo '--'; ${commandLine([...VIRSH, 'domjobinfo', vm, '--rawstats'])} 2>&1`, { allowFailure: true });
+    const [rcText = '', jobText = ''] = r.stdout.split(/^--$/m);
+    const rc = /^\s*(\d+)\s*$/.exec(rcText)?.[1];
+    return { rc: rc === undefined ? undefined : Number(rc), job: /^Job type:/m.test(jobText) ? parseJobStats(jobText) : undefined };
+  }
+
+  private async run(src: string, dst: string, spec: VmSpec, params: MigrationParams, watch: MigrationWatch, offline: boolean): Promise<MigrationResult> {
+    const vm = spec.name;
+    const h = this.host(src);
+    const d = this.host(dst);
+    const m = migrationFiles(h.runDir, vm);
+    const job = await this.jobStats(src, vm);
+    const underWay = job?.type === JOB_TYPE.unbounded && job.stats.operation === JOB_OPERATION.migrationOut;
+    const finished = !underWay && (await this.readRc(src, vm)) !== undefined;
+    if (!underWay && !finished) {
+      const dstState = await this.vmState(dst, vm);
+      if (dstState.kind !== 'absent') throw new Error(`VM ${vm} is ${dstState.kind} on ${dst}: refusing to migrate onto it`);
+      const postcopy = !offline && !!params.postcopy;
+      const ac = offline ? null : (params.autoConverge ?? null);
+      await this.virsh(src, ['migrate-setmaxdowntime', vm, params.downtimeLimitMs]);
+      const argv = [
+        ...VIRSH, 'migrate', ...(offline ? [] : ['--live']), '--persistent',
+        ...(ac ? ['--auto-converge', '--auto-converge-initial', ac.initialThrottle, '--auto-converge-increment', ac.increment] : []),
+        ...(postcopy ? ['--postcopy'] : []),
+        '--bandwidth', Math.max(1, Math.round(params.maxBandwidth / MiB)),
+        vm, this.deps.peerUri(d), '--migrateuri', `tcp://${d.ip}:${spec.migrationPort}`,
+      ];
+      // In the background, so the migration outlives this SSH session (and a worker that dies).
+      await this.deps.pool.execShell(
+        h.ssh,
+        `rm -f ${quote(m.rc)} ${quote(m.stats)}; setsid sh -c ${quote(`${commandLine(argv)}; echo $? > ${quote(m.rc)}`)} > ${quote(m.log)} 2>&1 < /dev/null &`,
+      );
+    }
+    return this.follow(src, vm, watch, offline ? null : (params.postcopy ?? null));
+  }
+
+  private async follow(src: string, vm: string, watch: MigrationWatch, postcopy: { afterPasses: number } | null): Promise<MigrationResult> {
+    const h = this.host(src);
+    const m = migrationFiles(h.runDir, vm);
+    const started = Date.now();
+    let polls = 0;
+    let last: MigrationProgress | undefined;
+    let abortReason: string | undefined;
+    let switched: PostcopySwitch | undefined;
+    for (;;) {
+      const { rc, job } = await this.poll(src, vm);
+      if (rc === undefined) {
+        if (job?.type === JOB_TYPE.unbounded) {
+          polls++;
+          last = progressOfJob(job, switched ? 'postcopy-active' : 'active');
+          watch.onProgress?.(last);
+          if (abortReason === undefined && !switched && job.stats.memory_total) {
+            const giveUp = watch.abortIf?.(last) ?? (Date.now() - started > this.migrationTimeoutMs ? `no completion within ${this.migrationTimeoutMs} ms` : undefined);
+            const passesDone = Math.max(0, last.iterations - 1);
+            if (postcopy && (giveUp !== undefined || passesDone >= postcopy.afterPasses)) {
+              await this.virsh(src, ['migrate-postcopy', vm]);
+              switched = { atMs: last.elapsedMs, atPass: passesDone, reason: giveUp ?? `precopy made ${passesDone} pass${passesDone === 1 ? '' : 'es'}` };
+            } else if (giveUp !== undefined) {
+              abortReason = giveUp;
+              await this.virsh(src, ['domjobabort', vm], { allowFailure: true });
+            }
+          }
+        }
+        await sleep(this.pollIntervalMs);
+        continue;
+      }
+      if (rc === 0) return this.completed(src, vm, polls, switched);
+      // This attempt is over: the next one starts afresh rather than reading its exit code.
+      await this.deps.pool.exec(h.ssh, ['rm', '-f', m.rc]);
+      const log = (await this.deps.pool.exec(h.ssh, ['cat', m.log], { allowFailure: true })).stdout.trim();
+      const error = log.split('\n').filter((l) => /error/i.test(l)).join('; ') || log || `virsh migrate exited ${rc}`;
+      return { status: abortReason ? 'cancelled' : 'failed', error: abortReason ?? error, polls, last, ...(switched ? { postcopy: switched } : {}) };
+    }
+  }
+
+  /**
+   * The source's statistics of the completed job, kept in a file first (a retried step finds them
+   * there), then the source's now stopped definition removed: the domain lives on the destination.
+   */
+  private async completed(src: string, vm: string, polls: number, switched: PostcopySwitch | undefined): Promise<MigrationResult> {
+    const h = this.host(src);
+    const m = migrationFiles(h.runDir, vm);
+    let text = (await this.deps.pool.exec(h.ssh, ['cat', m.stats], { allowFailure: true })).stdout;
+    if (!/^Job type:/m.test(text)) {
+      const r = await this.virsh(src, ['domjobinfo', vm, '--rawstats', '--completed', '--keep-completed']);
+      text = r.stdout;
+      await this.deps.pool.execShell(h.ssh, `cat > ${quote(m.stats)}`, { stdin: text });
+    }
+    const job = parseJobStats(text);
+    if ((await this.vmState(src, vm)).kind === 'absent') await this.virsh(src, ['undefine', vm], { allowFailure: true });
+    const final = finalOfJob(job);
+    return {
+      status: 'completed',
+      totalTimeMs: final['total-time'] ?? 0,
+      downtimeMs: final.downtime ?? 0,
+      setupTimeMs: final['setup-time'] ?? 0,
+      transferredBytes: final.ram?.transferred ?? 0,
+      iterations: final.ram?.['dirty-sync-count'] ?? 0,
+      polls,
+      final: final as unknown as Record<string, unknown>,
+      ...(switched ? { postcopy: switched } : {}),
+    };
+  }
+
+  /** The guest's dirty rate in MiB/s as libvirt samples it (domdirtyrate-calc), or null if unsupported. */
+  async measureDirtyRate(host: string, vm: string, seconds = 1): Promise<number | null> {
+    const start = await this.virsh(host, ['domdirtyrate-calc', vm, '--seconds', seconds], { allowFailure: true });
+    if (start.code !== 0) return null;
+    for (let i = 0; i < 50 + seconds * 20; i++) {
+      await sleep(100);
+      const r = await this.virsh(host, ['domstats', vm, '--dirtyrate'], { allowFailure: true });
+      if (/dirtyrate\.calc_status=2\b/.test(r.stdout)) {
+        const v = /dirtyrate\.megabytes_per_second=(\d+)/.exec(r.stdout)?.[1];
+        return v === undefined ? null : Number(v);
+      }
+    }
+    return null;
+  }
+
+  async listVms(host: string): Promise<{ name: string; state: VmState; owner: string | undefined }[]> {
+    const r = await this.virsh(host, ['list', '--all', '--name']);
+    const out = [];
+    for (const name of r.stdout.split('\n').map((l) => l.trim()).filter(Boolean)) {
+      out.push({ name, state: await this.vmState(host, name), owner: await this.ownerOf(host, name) });
+    }
+    return out;
+  }
+
+  async stopVm(host: string, vm: string, opts: { owner?: string } = {}): Promise<'stopped' | 'not-ours'> {
+    if (opts.owner !== undefined) {
+      const owner = await this.ownerOf(host, vm);
+      if (owner !== undefined && owner !== opts.owner) return 'not-ours';
+    }
+    const h = this.host(host);
+    const m = migrationFiles(h.runDir, vm);
+    const virsh = commandLine(VIRSH);
+    // A migration still running from here would recreate the domain elsewhere: abort it first.
+    await this.deps.pool.execShell(
+      h.ssh,
+      [`${virsh} domjobabort ${quote(vm)} >/dev/null 2>&1`, `${virsh} destroy ${quote(vm)} >/dev/null 2>&1`, `${virsh} undefine ${quote(vm)} >/dev/null 2>&1`, `rm -f ${quote(m.xml)} ${quote(m.rc)} ${quote(m.stats)}`, 'true'].join('; '),
+    );
+    const state = await this.vmState(host, vm);
+    if (state.kind !== 'absent') throw new Error(`VM ${vm} on ${host} is still ${state.kind} after destroy`);
+    return 'stopped';
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * A VM spec as a libvirt domain: the same machine the QEMU backend starts (q35, qemu64, direct
+ * kernel boot, virtio NIC on the host's bridge, serial console to a file), with the trial that owns
+ * it in the domain's metadata.
+ */
+import type { VmSpec } from '../qemu/vm-spec.js';
+
+/** Namespace of miglab's element in a domain's <metadata> (`virsh metadata <vm> <uri>`). */
+export const METADATA_URI = 'https://miglab.invalid/xmlns/vm/1';
+
+const esc = (s: string | number) =>
+  String(s).replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+
+export interface DomainOptions {
+  bridge: string;
+  console: string;
+  /** 'qemu' (TCG, as on the bed) or 'kvm' */
+  type: 'qemu' | 'kvm';
+  /** the QEMU binary libvirt runs; default: libvirt's own choice */
+  emulator?: string;
+}
+
+export function domainXml(spec: VmSpec, o: DomainOptions): string {
+  const cmdline = `console=ttyS0 quiet panic=-1 miglab.name=${spec.name} miglab.ip=${spec.guestCidr}`;
+  return [
+    `<domain type='${o.type}'>`,
+    `  <name>${esc(spec.name)}</name>`,
+    ...(spec.owner !== undefined ? [`  <metadata><miglab:vm xmlns:miglab='${METADATA_URI}'><miglab:owner>${esc(spec.owner)}</miglab:owner></miglab:vm></metadata>`] : []),
+    `  <memory unit='MiB'>${spec.memoryMiB}</memory>`,
+    `  <vcpu>${spec.vcpus}</vcpu>`,
+    "  <os><type arch='x86_64' machine='q35'>hvm</type>",
+    `    <kernel>${esc(spec.kernel)}</kernel><initrd>${esc(spec.initrd)}</initrd>`,
+    `    <cmdline>${esc(cmdline)}</cmdline></os>`,
+    "  <cpu mode='custom' match='exact'><model fallback='forbid'>qemu64</model></cpu>",
+    '  <on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot><on_crash>destroy</on_crash>',
+    '  <devices>',
+    ...(o.emulator ? [`    <emulator>${esc(o.emulator)}</emulator>`] : []),
+    `    <interface type='bridge'><source bridge='${esc(o.bridge)}'/><mac address='${esc(spec.mac)}'/><model type='virtio'/><rom enabled='no'/></interface>`,
+    `    <serial type='file'><source path='${esc(o.console)}'/><target port='0'/></serial>`,
+    "    <memballoon model='none'/>",
+    '  </devices>',
+    '</domain>',
+    '',
+  ].join('\n');
+}
+
+/** The owner in `virsh metadata` output, if there is one. */
+export function ownerFromMetadata(xml: string): string | undefined {
+  const m = /<(?:\w+:)?owner>([^<]*)<\/(?:\w+:)?owner>/.exec(xml);
+  return m ? m[1]!.replace(/&(lt|gt|amp|apos|quot);/g, (_, e: string) => ({ lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' })[e]!) : undefined;
+}

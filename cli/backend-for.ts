@@ -1,0 +1,41 @@
+/**
+ * The hypervisor backend a campaign's file asks for, on its site: QEMU driven directly (QMP), or
+ * libvirt (virsh). On a bed, libvirt's peer connections use the bed's key and known_hosts, and its
+ * domains run QEMU through a wrapper that pads their RAM where QEMU needs it (lab/qemu-padded.sh).
+ */
+import { join } from 'node:path';
+import type { HypervisorBackend } from '../activities/backend.js';
+import { LibvirtBackend } from '../activities/libvirt/backend.js';
+import { QemuBackend } from '../activities/qemu/backend.js';
+import { needsDirtySyncPadding, parseQemuVersion } from '../activities/qemu/vm-spec.js';
+import type { SshPool } from '../activities/ssh/pool.js';
+import { peerSshPath, type BedInventory } from '../lab/bed.js';
+import type { Site } from '../lab/site.js';
+import { run } from '../lib/exec.js';
+import { projectRoot } from '../lib/paths.js';
+import { UserError } from '../lib/errors.js';
+
+export type Hypervisor = 'qemu' | 'libvirt' | 'xen';
+
+export async function backendFor(hypervisor: Hypervisor, site: Site, bed: BedInventory | undefined, pool: SshPool): Promise<HypervisorBackend> {
+  switch (hypervisor) {
+    case 'qemu':
+      return new QemuBackend({ pool, hosts: site.hosts });
+    case 'libvirt': {
+      if (!bed) {
+        // The hosts' own SSH set-up (root's keys and known_hosts) carries libvirt's peer connection.
+        return new LibvirtBackend({ pool, hosts: site.hosts, domainType: 'kvm', peerUri: (d) => `qemu+ssh://${d.ssh.user}@${d.ip}:${d.ssh.port}/system` });
+      }
+      const version = parseQemuVersion((await run('qemu-system-x86_64', ['--version']).catch(() => ({ stdout: '' }))).stdout);
+      return new LibvirtBackend({
+        pool,
+        hosts: site.hosts,
+        domainType: 'qemu',
+        ...(needsDirtySyncPadding(version) ? { emulator: join(projectRoot(), 'lab', 'qemu-padded.sh') } : {}),
+        peerUri: (d) => `qemu+ssh://root@${d.ip}/system?command=${peerSshPath(bed.plan.bed)}&no_tty=1`,
+      });
+    }
+    case 'xen':
+      throw new UserError('hypervisor "xen" has no backend yet', 'use `hypervisor: qemu` or `hypervisor: libvirt`');
+  }
+}
