@@ -37,7 +37,11 @@ export interface FlatTrial {
   mtMs: number | null;
   dtMs: number | null;
   dtSource: 'probe' | 'qemu' | null;
+  /** the hypervisor's own downtime: QEMU's, or libvirt's `downtime` (see dtReportedBy) */
   dtQemuMs: number | null;
+  dtReportedBy: 'qemu' | 'libvirt' | null;
+  /** libvirt's `downtime_net`: its downtime less the hand-over between the two libvirtds */
+  dtLibvirtNetMs: number | null;
   dtProbeMs: number | null;
   dtGuestMs: number | null;
   probeIntervalMs: number | null;
@@ -96,6 +100,8 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     dtMs: m?.dtMs ?? null,
     dtSource: m?.dtSource ?? null,
     dtQemuMs: m?.downtime.qemuMs ?? null,
+    dtReportedBy: m ? (m.downtime.reportedBy ?? 'qemu') : null,
+    dtLibvirtNetMs: m?.downtime.libvirtNetMs ?? null,
     dtProbeMs: m?.downtime.probeMs ?? null,
     dtGuestMs: m?.downtime.guestClockLagMs ?? null,
     probeIntervalMs: m?.downtime.probeIntervalMs ?? row.probe?.intervalMs ?? null,

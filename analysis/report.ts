@@ -175,6 +175,10 @@ export function buildDoc(campaigns: readonly LoadedCampaign[], data: ReportData,
         align: ['l', 'l', 'r', 'l', 'r', ...MEASURE_KEYS.map(() => 'r' as const)],
         rows: data.summary.map((s) => [s.hypervisor, s.scenario, size(s.workingSetMiB), s.mode, String(s.trials), ...MEASURE_KEYS.map((m) => statCell(s[m], digits[m]))]),
       },
+      {
+        kind: 'text',
+        text: 'DT hypervisor-reported is QEMU\'s own downtime where miglab drives QEMU, and libvirt\'s `downtime` (guest paused on the source to resumed on the destination) where it drives libvirt; libvirt\'s `downtime_net` (the same less the hand-over between the two libvirtds) is in trials.csv as dtLibvirtNetMs.',
+      },
     ],
   });
 

@@ -14,7 +14,7 @@ export const MEASURES = {
   tmtMs: 'TMT (ms)',
   mtMs: 'MT (ms)',
   dtMs: 'DT (ms)',
-  dtQemuMs: 'DT QEMU-reported (ms)',
+  dtQemuMs: 'DT hypervisor-reported (ms)',
   dtProbeMs: 'DT network probe (ms)',
   dtGuestMs: 'DT in-guest clock lag (ms)',
   mdMiB: 'MD (MiB)',

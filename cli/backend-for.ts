@@ -3,7 +3,6 @@
  * libvirt (virsh). On a bed, libvirt's peer connections use the bed's key and known_hosts, and its
  * domains run QEMU through a wrapper that pads their RAM where QEMU needs it (lab/qemu-padded.sh).
  */
-import { join } from 'node:path';
 import type { HypervisorBackend } from '../activities/backend.js';
 import { LibvirtBackend } from '../activities/libvirt/backend.js';
 import { QemuBackend } from '../activities/qemu/backend.js';
@@ -12,7 +11,7 @@ import type { SshPool } from '../activities/ssh/pool.js';
 import { peerSshPath, type BedInventory } from '../lab/bed.js';
 import type { Site } from '../lab/site.js';
 import { run } from '../lib/exec.js';
-import { projectRoot } from '../lib/paths.js';
+import { QEMU_WRAPPER } from '../lab/libvirtd.js';
 import { UserError } from '../lib/errors.js';
 
 export type Hypervisor = 'qemu' | 'libvirt' | 'xen';
@@ -31,7 +30,7 @@ export async function backendFor(hypervisor: Hypervisor, site: Site, bed: BedInv
         pool,
         hosts: site.hosts,
         domainType: 'qemu',
-        ...(needsDirtySyncPadding(version) ? { emulator: join(projectRoot(), 'lab', 'qemu-padded.sh') } : {}),
+        ...(needsDirtySyncPadding(version) ? { emulator: QEMU_WRAPPER } : {}),
         peerUri: (d) => `qemu+ssh://root@${d.ip}/system?command=${peerSshPath(bed.plan.bed)}&no_tty=1`,
       });
     }

@@ -11,10 +11,14 @@ import { join } from 'node:path';
 import { run } from '../lib/exec.js';
 import { pidFromFile, processAlive } from '../lib/process.js';
 import { UserError } from '../lib/errors.js';
+import { projectRoot } from '../lib/paths.js';
 import { inHost, runsIn, type MountNs } from './mount-ns.js';
 import { findExecutable } from './prereqs.js';
 
 const MARK = '# --- miglab bed host settings ---';
+
+/** QEMU for libvirt's domains on the bed (pads guest RAM where QEMU needs it; see the script). */
+export const QEMU_WRAPPER = join(projectRoot(), 'lab', 'qemu-padded.sh');
 
 const QEMU_CONF = [
   MARK,
@@ -66,6 +70,9 @@ export async function ensureLibvirtd(ns: MountNs, files: LibvirtdFiles): Promise
     if (existsSync(files.socket)) {
       try {
         await run(cmd!, [...args, 'virsh', '-c', 'qemu:///system', 'version'], { timeoutMs: 10_000 });
+        // libvirt probes a QEMU binary's capabilities the first time a domain uses it (seconds
+        // under TCG): probe the bed's QEMU wrapper now, not inside the first trial's migration.
+        await run(cmd!, [...args, 'virsh', '-c', 'qemu:///system', 'domcapabilities', '--emulatorbin', QEMU_WRAPPER, '--virttype', 'qemu'], { timeoutMs: 60_000 }).catch(() => undefined);
         return;
       } catch {
         /* not serving yet */

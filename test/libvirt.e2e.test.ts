@@ -4,7 +4,7 @@
  * whose 64 MiB working set stalls precopy and falls back to libvirt's offline (paused) migration,
  * then verify. Real libvirtd, real virsh over SSH, real QEMU (TCG).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,6 +89,10 @@ results: results
     expect(base.metrics!.downtime.libvirtNetMs!).toBeLessThanOrEqual(base.metrics!.downtime.qemuMs!);
     expect(base.metrics!.md.totalBytes).toBeGreaterThan(50 * 2 ** 20);
     expect(base.metrics!.downtime.probeMs).not.toBeNull();
+    // each host's console in its own run dir: the source's saw the boot, the destination's exists
+    const raw = join(dir, 'results', 'raw', encodeURIComponent(base.trialId));
+    expect(readFileSync(join(raw, 'console-hosta.log'), 'utf8')).toContain('miglab-guest ready name=mvm0');
+    expect(existsSync(join(raw, 'console-hostb.log'))).toBe(true);
 
     const ramp = byId.get('lv-e2e/ramp/64MiB/r1')!;
     expect(ramp.outcome).toEqual({ kind: 'offline', afterAttempts: 1 });

@@ -22,6 +22,8 @@ const PARTIAL = join(FIX, 'paper-run2-partial');
 const RUN3 = join(FIX, 'paper-run3');
 /** the fourth run, after the TCG dirty-tracking fix: every guest arrives whole and the cliff shows */
 const RUN4 = join(FIX, 'paper-run4');
+/** the same campaign through libvirt (virsh, one libvirtd per bed host), trials and polls only */
+const LIBVIRT1 = join(FIX, 'paper-libvirt-run1');
 const tmp: string[] = [];
 const scratch = async () => {
   const d = await mkdtemp(join(tmpdir(), 'miglab-report-'));
@@ -107,6 +109,26 @@ describe('report on a recorded paper run', () => {
     const md = (ws: number) => r.data.summary.find((s) => s.workingSetMiB === ws)!.mdMiB.mean!;
     expect(md(4)).toBeLessThan(md(16));
     expect(md(16)).toBeLessThan(md(32));
+  });
+
+  it('puts QEMU-direct and libvirt side by side: the same cliff, and libvirt\'s own downtimes labelled as such', async () => {
+    const r = await writeReport([await loadCampaignResults(RUN4), await loadCampaignResults(LIBVIRT1)], await scratch());
+    expect(r.data.cliffs.map((c) => [c.hypervisor, c.measuredMiB, c.belowMiB])).toEqual(expect.arrayContaining([['qemu', 40, 32], ['libvirt', 40, 32]]));
+    expect(r.data.integrity).toEqual({ checked: 48, lost: [] });
+    const lvBase = r.data.summary.find((s) => s.hypervisor === 'libvirt' && s.scenario === 'baseline')!;
+    expect(lvBase.trials).toBe(3);
+    expect(lvBase.dtQemuMs.mean).toBeCloseTo(await meanFromFiles(LIBVIRT1, 'paper-libvirt/baseline/', (row) => row.metrics!.downtime.qemuMs!), 9);
+    const flat = await readFile(join(r.outDir, 'trials.csv'), 'utf8');
+    const [head, ...lines] = flat.trim().split('\n');
+    const col = (name: string) => head!.split(',').indexOf(name);
+    const lv = lines.filter((l) => l.split(',')[col('hypervisor')] === 'libvirt');
+    expect(lv).toHaveLength(27);
+    for (const l of lv) {
+      const cells = l.split(',');
+      expect(cells[col('dtReportedBy')]).toBe('libvirt');
+      expect(Number(cells[col('dtLibvirtNetMs')])).toBeLessThanOrEqual(Number(cells[col('dtQemuMs')]));
+    }
+    expect(await readFile(join(r.outDir, 'report.md'), 'utf8')).toContain('DT hypervisor-reported');
   });
 
   it('names the trials whose guest found lost writes after the move', async () => {

@@ -34,6 +34,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Files of one VM's migration on the source host: the background virsh's log, exit code and final stats. */
 const migrationFiles = (runDir: string, vm: string) => ({
   xml: `${runDir}/${vm}.xml`,
+  dstXml: `${runDir}/${vm}.dest.xml`,
   log: `${runDir}/${vm}.migrate.log`,
   rc: `${runDir}/${vm}.migrate.rc`,
   stats: `${runDir}/${vm}.migrate.stats`,
@@ -99,6 +100,11 @@ export class LibvirtBackend implements HypervisorBackend {
     return r.code === 0 ? ownerFromMetadata(r.stdout) : undefined;
   }
 
+  /** The domain as it runs on one host. */
+  private xml(spec: VmSpec, h: QemuHost): string {
+    return domainXml(spec, { bridge: h.bridge, console: vmFiles(h.runDir, spec.name).console, type: this.deps.domainType ?? 'qemu', ...(this.deps.emulator ? { emulator: this.deps.emulator } : {}) });
+  }
+
   /** Starts the domain on a host. An incoming VM needs nothing: libvirt starts it as the migration begins. */
   async startVm(host: string, spec: VmSpec, opts: { incoming?: boolean } = {}): Promise<void> {
     if (opts.incoming) return;
@@ -112,7 +118,7 @@ export class LibvirtBackend implements HypervisorBackend {
     const h = this.host(host);
     const f = vmFiles(h.runDir, spec.name);
     const m = migrationFiles(h.runDir, spec.name);
-    const xml = domainXml(spec, { bridge: h.bridge, console: f.console, type: this.deps.domainType ?? 'qemu', ...(this.deps.emulator ? { emulator: this.deps.emulator } : {}) });
+    const xml = this.xml(spec, h);
     const virsh = commandLine(VIRSH);
     await this.deps.pool.execShell(
       h.ssh,
@@ -163,11 +169,20 @@ export class LibvirtBackend implements HypervisorBackend {
       const postcopy = !offline && !!params.postcopy;
       const ac = offline ? null : (params.autoConverge ?? null);
       await this.virsh(src, ['migrate-setmaxdowntime', vm, params.downtimeLimitMs]);
+      // The domain as the destination runs it: the same machine with its console in the
+      // destination's run dir (hosts sharing a filesystem must not share the file).
+      const dstFiles = vmFiles(d.runDir, vm);
+      await this.deps.pool.execShell(d.ssh, `mkdir -p ${quote(d.runDir)} && rm -f ${quote(dstFiles.console)}`);
+      const live = (await this.virsh(src, ['dumpxml', '--migratable', vm])).stdout;
+      const srcConsole = vmFiles(h.runDir, vm).console;
+      if (!live.includes(`'${srcConsole}'`)) throw new Error(`domain ${vm} on ${src} has no console at ${srcConsole}: not a domain miglab defined`);
+      await this.deps.pool.execShell(h.ssh, `cat > ${quote(m.dstXml)}`, { stdin: live.split(`'${srcConsole}'`).join(`'${dstFiles.console}'`) });
       const argv = [
         ...VIRSH, 'migrate', ...(offline ? [] : ['--live']), '--persistent',
         ...(ac ? ['--auto-converge', '--auto-converge-initial', ac.initialThrottle, '--auto-converge-increment', ac.increment] : []),
         ...(postcopy ? ['--postcopy'] : []),
         '--bandwidth', Math.max(1, Math.round(params.maxBandwidth / MiB)),
+        '--xml', m.dstXml, '--persistent-xml', m.dstXml,
         vm, this.deps.peerUri(d), '--migrateuri', `tcp://${d.ip}:${spec.migrationPort}`,
       ];
       // In the background, so the migration outlives this SSH session (and a worker that dies).
@@ -282,7 +297,7 @@ export class LibvirtBackend implements HypervisorBackend {
     // A migration still running from here would recreate the domain elsewhere: abort it first.
     await this.deps.pool.execShell(
       h.ssh,
-      [`${virsh} domjobabort ${quote(vm)} >/dev/null 2>&1`, `${virsh} destroy ${quote(vm)} >/dev/null 2>&1`, `${virsh} undefine ${quote(vm)} >/dev/null 2>&1`, `rm -f ${quote(m.xml)} ${quote(m.rc)} ${quote(m.stats)}`, 'true'].join('; '),
+      [`${virsh} domjobabort ${quote(vm)} >/dev/null 2>&1`, `${virsh} destroy ${quote(vm)} >/dev/null 2>&1`, `${virsh} undefine ${quote(vm)} >/dev/null 2>&1`, `rm -f ${quote(m.xml)} ${quote(m.dstXml)} ${quote(m.rc)} ${quote(m.stats)}`, 'true'].join('; '),
     );
     const state = await this.vmState(host, vm);
     if (state.kind !== 'absent') throw new Error(`VM ${vm} on ${host} is still ${state.kind} after destroy`);
