@@ -107,4 +107,40 @@ results: results
     expect(v).toMatchObject({ expected: 2, recorded: 2, lost: [], duplicated: [], orphans: [], splitBrain: [] });
     for (const h of [0, 1]) expect((await virsh(h, 'list --all --name')).stdout.trim()).toBe('');
   }, 600_000);
+
+  it('moves a working set precopy cannot keep up with by post-copy (--postcopy, then migrate-postcopy after one pass), no write lost', async () => {
+    const file = join(dir, 'lvpc.yaml');
+    writeFileSync(file, `campaign: lv-postcopy
+bed: ${BED}
+hypervisor: libvirt
+vm:
+  memoryMiB: 256
+scenarios:
+  - name: ramp
+    kind: dirty-ramp
+    workingSetsMiB: [64]
+    rate: max
+migration:
+  bandwidthMiBps: 112
+  downtimeLimitMs: 300
+  stall:
+    iterations: 6
+ladder:
+  - step: postcopy
+fallback: offline
+results: results-pc
+`);
+    const r = await runCampaign({ file, log: () => undefined, progress: () => undefined, temporal: { kind: 'embedded', options: server }, bedSubnet: SUBNET });
+    const row = r.rows[0]!;
+    expect(row.outcome).toEqual({ kind: 'converged', attempt: 1, step: 'post-copy' });
+    const pc = row.attempts[1]!.result;
+    expect(pc.status).toBe('completed');
+    if (pc.status !== 'completed') return;
+    expect(pc.postcopy).toMatchObject({ atPass: 1 });
+    // libvirt counts the pages the destination had to fault in from the source
+    expect(Number((pc.final as { libvirt?: { stats: Record<string, number> } }).libvirt!.stats.memory_postcopy_requests)).toBeGreaterThan(0);
+    expect(row.integrity).toMatchObject({ staleWrites: 0, fullPass: true });
+    const v = await verifyCampaign({ file, resultsDir: join(dir, 'results-pc'), campaignRunning: false });
+    expect(v).toMatchObject({ expected: 1, recorded: 1, lost: [], orphans: [], splitBrain: [] });
+  }, 600_000);
 });
