@@ -27,6 +27,20 @@ describe('libvirt backend on a two-libvirtd bed', () => {
   const pool = new SshPool();
   const virsh = (host: number, args: string) => pool.execShell(inv.hosts[host]!.ssh, `virsh -q -c qemu:///system ${args}`, { allowFailure: true });
 
+  /** A libvirt campaign on the bed: 64 MiB dirtied flat out (and the baseline), the paper's cap and limit. */
+  function campaignFile(name: string, o: { baseline: boolean; ladder: string[] }): string {
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, [
+      `campaign: ${name}`, `bed: ${BED}`, 'hypervisor: libvirt', 'vm: { memoryMiB: 256 }', 'scenarios:',
+      ...(o.baseline ? ['  - { name: baseline, kind: baseline }'] : []),
+      '  - { name: ramp, kind: dirty-ramp, workingSetsMiB: [64], rate: max }',
+      'migration: { bandwidthMiBps: 112, downtimeLimitMs: 300, stall: { iterations: 6 } }',
+      `ladder: [${o.ladder.map((step) => `{ step: ${step} }`).join(', ')}]`,
+      'fallback: offline', 'probe: { intervalMs: 10 }', `results: results-${name}`, '',
+    ].join('\n'));
+    return file;
+  }
+
   beforeAll(async () => {
     await labDown(BED);
     inv = await labUp({ bed: BED, subnet: SUBNET, libvirt: true });
@@ -56,29 +70,7 @@ describe('libvirt backend on a two-libvirtd bed', () => {
   });
 
   it('runs a campaign through virsh: the baseline converges, 64 MiB stalls and falls back offline; verify is clean', async () => {
-    const file = join(dir, 'lv.yaml');
-    writeFileSync(file, `campaign: lv-e2e
-bed: ${BED}
-hypervisor: libvirt
-vm:
-  memoryMiB: 256
-scenarios:
-  - name: baseline
-    kind: baseline
-  - name: ramp
-    kind: dirty-ramp
-    workingSetsMiB: [64]
-    rate: max
-migration:
-  bandwidthMiBps: 112
-  downtimeLimitMs: 300
-  stall:
-    iterations: 6
-fallback: offline
-probe:
-  intervalMs: 10
-results: results
-`);
+    const file = campaignFile('lv-e2e', { baseline: true, ladder: [] });
     const r = await runCampaign({ file, log: () => undefined, progress: () => undefined, temporal: { kind: 'embedded', options: server }, bedSubnet: SUBNET });
     const byId = new Map<string, TrialRow>(r.rows.map((x) => [x.trialId, x]));
     const base = byId.get('lv-e2e/baseline/idle/r1')!;
@@ -90,7 +82,7 @@ results: results
     expect(base.metrics!.md.totalBytes).toBeGreaterThan(50 * 2 ** 20);
     expect(base.metrics!.downtime.probeMs).not.toBeNull();
     // each host's console in its own run dir: the source's saw the boot, the destination's exists
-    const raw = join(dir, 'results', 'raw', encodeURIComponent(base.trialId));
+    const raw = join(dir, 'results-lv-e2e', 'raw', encodeURIComponent(base.trialId));
     expect(readFileSync(join(raw, 'console-hosta.log'), 'utf8')).toContain('miglab-guest ready name=mvm0');
     expect(existsSync(join(raw, 'console-hostb.log'))).toBe(true);
 
@@ -103,33 +95,13 @@ results: results
     // offline: the guest stood still for the whole move
     expect(ramp.metrics!.downtime.guestClockLagMs!).toBeGreaterThan(300);
 
-    const v = await verifyCampaign({ file, resultsDir: join(dir, 'results'), campaignRunning: false });
+    const v = await verifyCampaign({ file, resultsDir: join(dir, 'results-lv-e2e'), campaignRunning: false });
     expect(v).toMatchObject({ expected: 2, recorded: 2, lost: [], duplicated: [], orphans: [], splitBrain: [] });
     for (const h of [0, 1]) expect((await virsh(h, 'list --all --name')).stdout.trim()).toBe('');
   }, 600_000);
 
   it('moves a working set precopy cannot keep up with by post-copy (--postcopy, then migrate-postcopy after one pass), no write lost', async () => {
-    const file = join(dir, 'lvpc.yaml');
-    writeFileSync(file, `campaign: lv-postcopy
-bed: ${BED}
-hypervisor: libvirt
-vm:
-  memoryMiB: 256
-scenarios:
-  - name: ramp
-    kind: dirty-ramp
-    workingSetsMiB: [64]
-    rate: max
-migration:
-  bandwidthMiBps: 112
-  downtimeLimitMs: 300
-  stall:
-    iterations: 6
-ladder:
-  - step: postcopy
-fallback: offline
-results: results-pc
-`);
+    const file = campaignFile('lv-postcopy', { baseline: false, ladder: ['postcopy'] });
     const r = await runCampaign({ file, log: () => undefined, progress: () => undefined, temporal: { kind: 'embedded', options: server }, bedSubnet: SUBNET });
     const row = r.rows[0]!;
     expect(row.outcome).toEqual({ kind: 'converged', attempt: 1, step: 'post-copy' });
@@ -140,7 +112,7 @@ results: results-pc
     // libvirt counts the pages the destination had to fault in from the source
     expect(Number((pc.final as { libvirt?: { stats: Record<string, number> } }).libvirt!.stats.memory_postcopy_requests)).toBeGreaterThan(0);
     expect(row.integrity).toMatchObject({ staleWrites: 0, fullPass: true });
-    const v = await verifyCampaign({ file, resultsDir: join(dir, 'results-pc'), campaignRunning: false });
+    const v = await verifyCampaign({ file, resultsDir: join(dir, 'results-lv-postcopy'), campaignRunning: false });
     expect(v).toMatchObject({ expected: 1, recorded: 1, lost: [], orphans: [], splitBrain: [] });
   }, 600_000);
 });
