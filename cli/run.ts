@@ -14,7 +14,8 @@ import { backendFor } from './backend-for.js';
 import { manifestOf } from '../results/manifest.js';
 import { ResultsStore } from '../results/store.js';
 import type { TemporalTarget } from '../server/connection.js';
-import { campaignTaskQueue } from '../workers/worker.js';
+import { campaignTaskQueue, SHUTDOWN_FORCE_TIME } from '../workers/worker.js';
+import { GracefulShutdownPeriodExpiredError, type Worker } from '@temporalio/worker';
 import { hasSearchAttributes, SA } from '../server/search-attributes.js';
 import { withBedWorker } from './bed-worker.js';
 import { checkHosts, siteToRun, type CampaignSite } from './site.js';
@@ -140,7 +141,7 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
         o.log(`campaign ${spec.campaign} is already running: attaching to it`);
       }
       const started = Date.now();
-      const progress = await worker.runUntil(async () => {
+      const progress = await runUntilTolerant(worker, o.log, async () => {
         const result = handle.result() as Promise<CampaignProgress>;
         let finished = false;
         void result.finally(() => (finished = true)).catch(() => undefined);
@@ -159,6 +160,30 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
       return { workflowId, progress, rows, resultsDir, uiUrl: session.uiUrl };
     },
   );
+}
+
+/**
+ * The worker runs until `fn` is done. A worker that had to be stopped by force (a step stuck past
+ * SHUTDOWN_FORCE_TIME, its attempt long since retried elsewhere) does not undo a campaign that
+ * finished: say so, and return what `fn` returned.
+ */
+export async function runUntilTolerant<T>(worker: Worker, log: (l: string) => void, fn: () => Promise<T>): Promise<T> {
+  let result: { value: T } | undefined;
+  try {
+    return await worker.runUntil(async () => {
+      const value = await fn();
+      result = { value };
+      return value;
+    });
+  } catch (err) {
+    // Past the force time the SDK throws GracefulShutdownPeriodExpiredError, or an
+    // IllegalStateError ("Worker still in use") when the stuck step still holds the worker.
+    if (result) {
+      log(`note: the campaign ended, but a step was still running on this worker and was abandoned after ${SHUTDOWN_FORCE_TIME} (${err instanceof GracefulShutdownPeriodExpiredError ? 'graceful shutdown period expired' : (err as Error).message})`);
+      return result.value;
+    }
+    throw err;
+  }
 }
 
 /**

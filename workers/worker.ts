@@ -19,6 +19,14 @@ export function workflowsPath(): string {
   throw new Error('miglab: cannot find workflows/index (run `npm run build`)');
 }
 
+/**
+ * How long a stopping worker waits for steps still running. A step whose attempt the server has
+ * already given up on (its heartbeat timed out while its host was cut off) can sit on an SSH call
+ * that never returns; without a limit the worker, and `miglab run` with it, never exits (seen
+ * once in the link-cut fault test).
+ */
+export const SHUTDOWN_FORCE_TIME = '30 seconds';
+
 export async function createWorker(opts: {
   connection: NativeConnection;
   namespace: string;
@@ -32,5 +40,6 @@ export async function createWorker(opts: {
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     workflowsPath: workflowsPath(),
     activities: opts.activities,
+    shutdownForceTime: SHUTDOWN_FORCE_TIME,
   });
 }
