@@ -50,7 +50,7 @@ export const libvirtdFiles = (hostDir: string): LibvirtdFiles => ({
 
 export function libvirtProblems(): string[] {
   const missing = ['libvirtd', 'virsh'].filter((p) => !findExecutable(p));
-  return missing.length && !existsSync('/usr/sbin/libvirtd') ? [`missing: ${missing.join(', ')} (Debian packages libvirt-daemon-system, libvirt-clients)`] : [];
+  return missing.length ? [`missing: ${missing.join(', ')} (Debian packages libvirt-daemon-system, libvirt-clients)`] : [];
 }
 
 /** Starts the host's libvirtd unless it already runs; waits until its socket answers. */

@@ -7,7 +7,7 @@
  * QEMU to QEMU (--migrateuri), the control flow through the peer's libvirtd over SSH.
  */
 import type { HypervisorBackend, MigrationParams, MigrationProgress, MigrationResult, MigrationWatch, PostcopySwitch, VmState } from '../backend.js';
-import type { QemuHost } from '../qemu/backend.js';
+import { completedResult, type QemuHost } from '../qemu/backend.js';
 import { vmFiles, type VmSpec } from '../qemu/vm-spec.js';
 import type { SshPool } from '../ssh/pool.js';
 import { commandLine, quote } from '../ssh/shell-quote.js';
@@ -248,18 +248,7 @@ export class LibvirtBackend implements HypervisorBackend {
     }
     const job = parseJobStats(text);
     if ((await this.vmState(src, vm)).kind === 'absent') await this.virsh(src, ['undefine', vm], { allowFailure: true });
-    const final = finalOfJob(job);
-    return {
-      status: 'completed',
-      totalTimeMs: final['total-time'] ?? 0,
-      downtimeMs: final.downtime ?? 0,
-      setupTimeMs: final['setup-time'] ?? 0,
-      transferredBytes: final.ram?.transferred ?? 0,
-      iterations: final.ram?.['dirty-sync-count'] ?? 0,
-      polls,
-      final: final as unknown as Record<string, unknown>,
-      ...(switched ? { postcopy: switched } : {}),
-    };
+    return completedResult(finalOfJob(job), polls, switched);
   }
 
   /** The guest's dirty rate in MiB/s as libvirt samples it (domdirtyrate-calc), or null if unsupported. */

@@ -65,6 +65,21 @@ export function progressOf(q: QueryMigrate): MigrationProgress {
   };
 }
 
+/** A completed migration as miglab records it, from a query-migrate(-shaped) final record. */
+export function completedResult(final: QueryMigrate, polls: number, switched: PostcopySwitch | undefined): MigrationResult {
+  return {
+    status: 'completed',
+    totalTimeMs: final['total-time'] ?? 0,
+    downtimeMs: final.downtime ?? 0,
+    setupTimeMs: final['setup-time'] ?? 0,
+    transferredBytes: final.ram?.transferred ?? 0,
+    iterations: final.ram?.['dirty-sync-count'] ?? 0,
+    polls,
+    final: final as Record<string, unknown>,
+    ...(switched ? { postcopy: switched } : {}),
+  };
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class QemuBackend implements HypervisorBackend {
@@ -251,17 +266,7 @@ export class QemuBackend implements HypervisorBackend {
         // A retried step that finds post-copy already running knows it switched (when is lost).
         if (info.status?.startsWith('postcopy') && !switched) switched = { atMs: last.elapsedMs, atPass: last.iterations, reason: 'found in post-copy' };
         if (info.status === 'completed') {
-          return {
-            status: 'completed',
-            totalTimeMs: info['total-time'] ?? 0,
-            downtimeMs: info.downtime ?? 0,
-            setupTimeMs: info['setup-time'] ?? 0,
-            transferredBytes: info.ram?.transferred ?? 0,
-            iterations: info.ram?.['dirty-sync-count'] ?? 0,
-            polls,
-            final: info as Record<string, unknown>,
-            ...(switched ? { postcopy: switched } : {}),
-          };
+          return completedResult(info, polls, switched);
         }
         if (info.status === 'failed' || info.status === 'cancelled') {
           return { status: info.status, error: abortReason ?? info['error-desc'] ?? info.status, polls, last, ...(switched ? { postcopy: switched } : {}) };
