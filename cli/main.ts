@@ -37,6 +37,7 @@ export function buildProgram(): Command {
       `
 Examples:
   miglab lab up                 bring up the two-host test bed (network namespaces + sshd)
+  miglab lab up --xen           the same, plus a Xen host (Xen 4.17 + dom0 under QEMU) on each
   miglab smoke                  boot a guest on hosta, migrate it live to hostb, check it, tear down
   miglab check campaigns/paper.yaml   validate a campaign file, list its trials
   miglab run campaigns/paper.yaml     run it on the bed (resumes a partly recorded one)
@@ -56,11 +57,16 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .option('--subnet <cidr>', 'bed subnet, inside 198.18.0.0/15', DEFAULT_BED.subnet)
     .option('--hosts <names>', 'comma-separated host names', DEFAULT_BED.hosts.join(','))
     .option('--libvirt', 'also run a libvirtd on every host (each in its own mount namespace)')
+    .option('--xen', 'also boot a Xen host (QEMU TCG machine with Xen and a dom0) on every host; about 30 s')
     .option('--json', 'print the bed inventory as JSON')
     .action(async (o) => {
-      const inv = await labUp({ bed: o.bed, subnet: o.subnet, hosts: String(o.hosts).split(','), libvirt: !!o.libvirt }, say);
+      const inv = await labUp({ bed: o.bed, subnet: o.subnet, hosts: String(o.hosts).split(','), libvirt: !!o.libvirt, xen: !!o.xen }, say);
       print(inv, !!o.json, () =>
-        [`bed ${inv.plan.bed} is up: controller ${inv.plan.controllerIp}`, ...inv.hosts.map((h) => `  ${h.name}  ${h.ip}  (ssh root@${h.ip}, netns ${h.netns})`)].join('\n'),
+        [
+          `bed ${inv.plan.bed} is up: controller ${inv.plan.controllerIp}`,
+          ...inv.hosts.map((h) => `  ${h.name}  ${h.ip}  (ssh root@${h.ip}, netns ${h.netns})`),
+          ...(inv.xen?.hosts ?? []).map((h) => `  ${h.name}  Xen dom0 ${h.ip}  (ssh root@${h.ip})`),
+        ].join('\n'),
       );
     });
   lab

@@ -49,9 +49,12 @@ export function ipInCidr(ip: string, c: Cidr): boolean {
   return n >= c.network && n < c.network + cidrSize(c);
 }
 
-/** Offsets inside the bed subnet: .1 controller, .10+ hosts, .100+ guests. */
+/** Offsets inside the bed subnet: .1 controller, .10+ hosts, .60+ hosts' Xen dom0s, .100+ guests. */
 const CONTROLLER_OFFSET = 1;
 const HOST_OFFSET = 10;
+const XEN_DOM0_OFFSET = 60;
+/** a bed with Xen hosts: each host's dom0 takes an address above the hosts' own */
+export const MAX_XEN_HOSTS = XEN_DOM0_OFFSET - HOST_OFFSET;
 const GUEST_OFFSET = 100;
 export const MAX_HOSTS = GUEST_OFFSET - HOST_OFFSET;
 
@@ -132,6 +135,14 @@ export function planBed(opts: { bed: string; subnet: string; hosts: readonly str
     firstGuestIp: intToIp(base + GUEST_OFFSET),
     lastGuestIp: intToIp(base + cidrSize(subnet) - 2),
   };
+}
+
+/** The address of the dom0 of the Xen host that runs on the bed's index-th host. */
+export function xenDom0Ip(plan: BedPlan, index: number): string {
+  if (plan.hosts.length > MAX_XEN_HOSTS) {
+    throw new UserError(`bed "${plan.bed}" has ${plan.hosts.length} hosts; Xen hosts fit beside at most ${MAX_XEN_HOSTS}`, `use at most ${MAX_XEN_HOSTS} hosts for a Xen campaign`);
+  }
+  return intToIp(parseCidr(plan.subnet).network + XEN_DOM0_OFFSET + index);
 }
 
 /** The n-th guest address of the bed (0-based), refusing to run past the pool. */

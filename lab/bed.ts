@@ -14,6 +14,7 @@ import { assertNoProblems, labProblems } from './prereqs.js';
 import { ensureHostKey, ensureSshd, sshdFiles } from './sshd.js';
 import { ensureMountNs, releaseMountNs } from './mount-ns.js';
 import { ensureLibvirtd, libvirtdFiles } from './libvirtd.js';
+import { ensureXenHosts, planXenHosts, XEN_BRIDGE, XEN_RUN_DIR, xenImage } from './xen-hosts.js';
 import type { Site } from './site.js';
 import type { SshTarget } from '../activities/ssh/pool.js';
 
@@ -38,6 +39,8 @@ export interface BedInventory extends Site {
   guest: { kernel: string; initrd: string };
   hosts: BedHost[];
   probeVia: string;
+  /** the bed's Xen hosts (`lab up --xen`): one per bed host, reached at its dom0 */
+  xen?: { hosts: BedHost[] } | undefined;
 }
 
 const inventorySchema = z.object({
@@ -47,6 +50,7 @@ const inventorySchema = z.object({
   privateKey: z.string(),
   guest: z.object({ kernel: z.string(), initrd: z.string() }),
   hosts: z.array(z.object({ name: z.string(), ip: z.string(), netns: z.string(), bridge: z.string(), runDir: z.string() }).passthrough()),
+  xen: z.object({ hosts: z.array(z.object({ name: z.string(), ip: z.string(), runDir: z.string() }).passthrough()) }).optional(),
 });
 
 export const bedDir = (bed: string, paths = statePaths()) => join(paths.lab, bed);
@@ -83,6 +87,8 @@ export interface UpOptions {
   hosts?: readonly string[];
   /** also run a libvirtd on every host (for `hypervisor: libvirt` campaigns) */
   libvirt?: boolean;
+  /** also boot a Xen host on every host (for `hypervisor: xen` campaigns) */
+  xen?: boolean;
 }
 
 export async function labUp(opts: UpOptions = {}, log: (line: string) => void = () => {}): Promise<BedInventory> {
@@ -119,6 +125,12 @@ export async function labUp(opts: UpOptions = {}, log: (line: string) => void = 
     }
     known.push(`${addr} ${guestKey}`);
   }
+  // Every Xen host's dom0 has the host key its image was built with.
+  const xenKeyFile = xenImage(paths).hostKeyPub;
+  if (existsSync(xenKeyFile)) {
+    const xenKey = (await readFile(xenKeyFile, 'utf8')).trim();
+    for (const x of planXenHosts(plan, inv.dir)) known.push(`${x.dom0Ip} ${xenKey}`);
+  }
   await writeFile(inv.knownHosts, known.join('\n') + '\n');
   // How one host reaches another over SSH (libvirt's peer connection): the bed's key, and only
   // the host keys the bed lists.
@@ -134,6 +146,20 @@ export async function labUp(opts: UpOptions = {}, log: (line: string) => void = 
     log(`host ${h.name}: ${h.ip} in ${h.netns}, sshd${opts.libvirt ? ', libvirtd' : ''}`);
     await ensureSshd(h, sshdFiles(hostDir), `${paths.labKey}.pub`, ns);
     if (opts.libvirt) await ensureLibvirtd(ns, libvirtdFiles(hostDir));
+  }
+  const previous = existing?.xen;
+  if (opts.xen || previous) {
+    const xen = opts.xen ? await ensureXenHosts(plan, inv.dir, log, paths) : planXenHosts(plan, inv.dir);
+    inv.xen = {
+      hosts: xen.map((x) => ({
+        name: x.name,
+        ip: x.dom0Ip,
+        netns: x.netns,
+        bridge: XEN_BRIDGE,
+        runDir: XEN_RUN_DIR,
+        ssh: { host: x.dom0Ip, port: 22, user: 'root', privateKeyPath: paths.labKey, knownHostsPath: inv.knownHosts },
+      })),
+    };
   }
   await writeFile(inventoryPath(plan.bed, paths), JSON.stringify(inv, null, 2) + '\n');
   return inv;

@@ -23,6 +23,8 @@ export const statePaths = (root = stateDir()) => ({
   keys: join(root, 'keys'),
   labKey: join(root, 'keys', 'lab_ed25519'),
   guest: join(root, 'guest'),
+  /** the bed's Xen host image (lab/xen/build-host.sh) */
+  xen: join(root, 'xen'),
   lab: join(root, 'lab'),
   bin: join(root, 'bin'),
   temporal: join(root, 'temporal'),

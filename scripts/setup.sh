@@ -71,6 +71,8 @@ fi
 mkdir -p "$state/keys" && chmod 700 "$state/keys"
 [ -f "$state/keys/lab_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C miglab-lab -f "$state/keys/lab_ed25519"
 bash lab/guest/build.sh "$state/guest" "$state/keys/lab_ed25519.pub"
+# The bed's Xen host: Debian's Xen and tools unpacked into a dom0 initramfs (nothing installed).
+bash lab/xen/build-host.sh "$state/xen" "$state/guest"
 
 # --- TypeScript build --------------------------------------------------------------------------
 log "tsc"

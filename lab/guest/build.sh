@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the lab guest: a Debian kernel plus a busybox initramfs with virtio-net, dropbear (SSH)
+# Builds the lab guest: a Debian kernel plus a busybox initramfs with virtio-net (Xen netfront when a Xen domU), dropbear (SSH)
 # and the dirtier workload. Output: OUT/vmlinuz, OUT/initrd.img, OUT/ssh_host_key.pub, OUT/manifest.
 # Skips the build when nothing it depends on changed.
 set -euo pipefail
@@ -39,6 +39,10 @@ for m in $mods; do
   case "$f" in *.xz) xz -dc "$f" > "$root/lib/modules/$m.ko" ;; *) cp "$f" "$root/lib/modules/$m.ko" ;; esac
 done
 echo "$mods" > "$root/lib/modules/order"
+# On a Xen host the guest runs paravirtualized: its NIC is Xen's netfront, not virtio.
+f=$(find "$work/k/lib/modules/$kver" -name xen-netfront.ko -o -name xen-netfront.ko.xz | head -n1)
+[ -n "$f" ] || { echo "guest build: module xen-netfront not found in $kpkg" >&2; exit 1; }
+case "$f" in *.xz) xz -dc "$f" > "$root/lib/modules/xen-netfront.ko" ;; *) cp "$f" "$root/lib/modules/xen-netfront.ko" ;; esac
 
 # dropbear and the shared libraries it links.
 cp /usr/sbin/dropbear "$root/sbin/dropbear"
