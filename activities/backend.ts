@@ -1,4 +1,4 @@
-/** What miglab needs from a hypervisor, whichever drives it (QEMU/QMP, libvirt; Xen later). */
+/** What miglab needs from a hypervisor, whichever drives it (QEMU/QMP, libvirt, Xen's xl). */
 import type { VmSpec } from './qemu/vm-spec.js';
 
 /** Where a VM stands on one host. `absent`: no process for it there. */
@@ -75,6 +75,13 @@ export interface HypervisorBackend {
   measureDirtyRate(host: string, vm: string, seconds?: number): Promise<number | null>;
   /** Every VM the backend knows on a host, with its state and the trial it was started for. */
   listVms(host: string): Promise<{ name: string; state: VmState; owner: string | undefined }[]>;
-  /** Where the VM's QEMU process writes its pid on the host (its memory is read from /proc). */
-  pidFile(host: string, vm: string): string;
+  /**
+   * Where the VM's QEMU process writes its pid on the host (its memory is read from /proc);
+   * undefined where the VM is no process there (a Xen domain: see allocatedMiB).
+   */
+  pidFile(host: string, vm: string): string | undefined;
+  /** The memory the host gave the VM, where no pid file says it. */
+  allocatedMiB?(host: string, vm: string): Promise<number | null>;
+  /** The VM's serial console log on a host. */
+  consoleFile(host: string, vm: string): string;
 }

@@ -157,6 +157,7 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
       const h = inventory.hosts.find((x) => x.name === host);
       const pidFile = h ? backend.pidFile(host, spec.name) : undefined;
       let allocatedOnHostMiB: number | null = null;
+      if (h && !pidFile) allocatedOnHostMiB = (await backend.allocatedMiB?.(host, spec.name)) ?? null;
       if (h && pidFile) {
         const r = await pool.execShell(h.ssh, `grep '^VmRSS:' /proc/"$(cat ${commandLine([pidFile])})"/status`, { allowFailure: true });
         const kb = /VmRSS:\s+(\d+) kB/.exec(r.stdout)?.[1];
@@ -220,7 +221,7 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
       for (const host of hosts) {
         const h = inventory.hosts.find((x) => x.name === host);
         if (!h) continue;
-        const r = await pool.exec(h.ssh, ['cat', vmFiles(h.runDir, spec.name).console], { allowFailure: true });
+        const r = await pool.exec(h.ssh, ['cat', backend.consoleFile(host, spec.name)], { allowFailure: true });
         if (r.code === 0) await store.writeRaw(trialId, 'trial', `console-${host}.log`, r.stdout);
       }
       for (const host of hosts) await backend.stopVm(host, spec.name, { owner: spec.owner });

@@ -33,13 +33,15 @@ export interface FlatTrial {
   attempts: number;
   tmtMs: number | null;
   /** QEMU's total-time, or the controller's observation where QEMU's was impossible */
-  tmtSource: 'qemu' | 'observed' | null;
+  tmtSource: 'qemu' | 'observed' | 'dom0-clock' | null;
   mtMs: number | null;
   dtMs: number | null;
   dtSource: 'probe' | 'qemu' | null;
   /** the hypervisor's own downtime: QEMU's, or libvirt's `downtime` (see dtReportedBy) */
   dtQemuMs: number | null;
-  dtReportedBy: 'qemu' | 'libvirt' | null;
+  dtReportedBy: 'qemu' | 'libvirt' | 'none' | null;
+  /** who counted MD: the hypervisor, or (Xen) the source's interface counter / the save image */
+  mdSource: 'hypervisor' | 'interface-counter' | 'save-image' | null;
   /** libvirt's `downtime_net`: its downtime less the hand-over between the two libvirtds */
   dtLibvirtNetMs: number | null;
   dtProbeMs: number | null;
@@ -107,6 +109,7 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     probeIntervalMs: m?.downtime.probeIntervalMs ?? row.probe?.intervalMs ?? null,
     probeLost: m?.downtime.probeLost ?? null,
     mdMiB: mib(m?.md.totalBytes),
+    mdSource: m ? (m.md.source ?? 'hypervisor') : null,
     mdPrecopyMiB: mib(m?.md.precopyBytes),
     mdDowntimeMiB: mib(m?.md.downtimeBytes),
     // recomputed, not read: rows recorded before the definition changed divided by MT

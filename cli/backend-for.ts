@@ -12,7 +12,11 @@ import { peerSshPath, type BedInventory } from '../lab/bed.js';
 import type { Site } from '../lab/site.js';
 import { run } from '../lib/exec.js';
 import { QEMU_WRAPPER } from '../lab/libvirtd.js';
-import { UserError } from '../lib/errors.js';
+import { XenBackend } from '../activities/xen/backend.js';
+import { XEN_SHARED_DIR } from '../lab/xen-hosts.js';
+
+/** where a campaign's own Xen hosts keep offline migrations' save images: storage they share */
+export const XEN_OWN_HOSTS_SHARED_DIR = '/var/lib/miglab/shared';
 
 export type Hypervisor = 'qemu' | 'libvirt' | 'xen';
 
@@ -35,6 +39,21 @@ export async function backendFor(hypervisor: Hypervisor, site: Site, bed: BedInv
       });
     }
     case 'xen':
-      throw new UserError('hypervisor "xen" has no backend yet', 'use `hypervisor: qemu` or `hypervisor: libvirt`');
+      if (!bed) {
+        // Real Xen hosts: xl's own defaults (ssh, vif-bridge); the save images of offline
+        // migrations go to storage every host mounts at the same path.
+        return new XenBackend({ pool, hosts: site.hosts, sharedDir: XEN_OWN_HOSTS_SHARED_DIR });
+      }
+      // The bed's Xen hosts: dom0s reach each other with dropbear's client and their own key, the
+      // guest's NIC joins dom0's bridge through the bed's hotplug script, and the guest does not
+      // see rdtscp (see domain-config.ts).
+      return new XenBackend({
+        pool,
+        hosts: site.hosts,
+        sharedDir: XEN_SHARED_DIR,
+        sshCommand: 'dbclient -i /root/.ssh/id_dropbear',
+        vifScript: '/etc/xen/scripts/vif-bed',
+        hideCpuid: ['rdtscp'],
+      });
   }
 }

@@ -55,7 +55,6 @@ export interface PreparedCampaign {
 export async function prepareCampaign(o: { file: string; resultsDir?: string; bedSubnet?: string; log: (l: string) => void }): Promise<PreparedCampaign> {
   const loaded = await loadCampaign(o.file);
   const spec = loaded.spec;
-  if (spec.hypervisor === 'xen') throw new UserError('hypervisor "xen" has no backend yet', 'use `hypervisor: qemu` or `hypervisor: libvirt`');
   const where = await siteToRun(loaded, { ...(o.bedSubnet ? { bedSubnet: o.bedSubnet } : {}), log: o.log });
   const hostNames = where.site.hosts.map((h) => h.name);
   const pairs = spec.pairs ?? [[hostNames[0]!, hostNames[1]!] as [string, string]];
@@ -65,7 +64,7 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
   if (!where.bed) {
     const pool = new SshPool();
     try {
-      await checkHosts(where, pool);
+      await checkHosts(where, pool, spec.hypervisor === 'xen' ? 'xl' : undefined);
     } finally {
       await pool.closeAll();
     }

@@ -6,6 +6,7 @@
 import { labUp, readInventory, type BedInventory } from '../lab/bed.js';
 import { guestMac } from '../lab/addressing.js';
 import { labVmSpec } from '../lab/guest.js';
+import { XEN_SHARED_DIR } from '../lab/xen-hosts.js';
 import type { Site } from '../lab/site.js';
 import type { LoadedCampaign } from '../campaign/load.js';
 import type { VmSpec } from '../activities/qemu/vm-spec.js';
@@ -58,14 +59,24 @@ export function hostsSite(loaded: LoadedCampaign): CampaignSite {
 
 function bedSite(bed: BedInventory, loaded: LoadedCampaign): CampaignSite {
   const { vm } = loaded.spec;
-  return { site: bed, bed, vmSpec: (lane) => labVmSpec(bed, lane, { name: `mvm${lane}`, memoryMiB: vm.memoryMiB, vcpus: vm.vcpus }) };
+  const spec = (lane: number) => labVmSpec(bed, lane, { name: `mvm${lane}`, memoryMiB: vm.memoryMiB, vcpus: vm.vcpus });
+  if (loaded.spec.hypervisor !== 'xen') return { site: bed, bed, vmSpec: spec };
+  // A Xen campaign's hosts are the bed's Xen hosts (reached at their dom0s), and its guest image
+  // is the copy in their shared folder.
+  if (!bed.xen) throw new UserError(`bed "${bed.plan.bed}" has no Xen hosts`, `run \`miglab lab up --xen${bed.plan.bed === 'lab' ? '' : ` --bed ${bed.plan.bed}`}\``);
+  const site: Site = { ...bed, hosts: bed.xen.hosts };
+  return {
+    site,
+    bed,
+    vmSpec: (lane) => ({ ...spec(lane), kernel: `${XEN_SHARED_DIR}/guest/vmlinuz`, initrd: `${XEN_SHARED_DIR}/guest/initrd.img` }),
+  };
 }
 
 /** For running: brings the campaign's bed up (idempotent), or takes its own hosts. */
 export async function siteToRun(loaded: LoadedCampaign, opts: { bedSubnet?: string; log: (l: string) => void }): Promise<CampaignSite> {
   const { spec } = loaded;
   if (!spec.bed) return hostsSite(loaded);
-  return bedSite(await labUp({ bed: spec.bed, ...(opts.bedSubnet ? { subnet: opts.bedSubnet } : {}), libvirt: spec.hypervisor === 'libvirt' }, (l) => opts.log(`  ${l}`)), loaded);
+  return bedSite(await labUp({ bed: spec.bed, ...(opts.bedSubnet ? { subnet: opts.bedSubnet } : {}), libvirt: spec.hypervisor === 'libvirt', xen: spec.hypervisor === 'xen' }, (l) => opts.log(`  ${l}`)), loaded);
 }
 
 /** For looking (verify): the bed as it is, never brought up. */
@@ -79,6 +90,7 @@ export async function siteToInspect(loaded: LoadedCampaign): Promise<CampaignSit
  * host and the fix.
  */
 export async function checkHosts(cs: CampaignSite, pool: SshPool, qemu = 'qemu-system-x86_64'): Promise<void> {
+  // The program that runs the VMs: QEMU, or Xen's toolstack on a Xen host.
   const vm = cs.vmSpec(0);
   const problems: string[] = [];
   for (const h of cs.site.hosts) {

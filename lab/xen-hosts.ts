@@ -68,8 +68,9 @@ export function xenHostArgs(o: { name: string; ip: string; prefix: number; peers
   return [
     '-name', `xen-${o.name},process=miglab-xen-${o.name}`,
     '-accel', 'tcg', '-machine', 'q35',
-    // Xen needs SVM with nested paging for PVH guests (TCG emulates both); SMAP/SMEP crash its PV dom0 under TCG.
-    '-cpu', 'max', '-m', String(MACHINE_MIB), '-smp', '2',
+    // Xen needs SVM with nested paging for PVH guests (TCG emulates both); SMAP/SMEP crash its PV
+    // dom0 under TCG. An invariant TSC lets Xen leave the guests' rdtsc alone (see domain-config.ts).
+    '-cpu', 'max,+invtsc', '-m', String(MACHINE_MIB), '-smp', '2',
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
     '-serial', `file:${o.files.console}`,
     '-kernel', o.img.xen,

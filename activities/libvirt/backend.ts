@@ -59,6 +59,10 @@ export class LibvirtBackend implements HypervisorBackend {
     return this.deps.pool.exec(this.host(host).ssh, [...VIRSH, ...args], opts);
   }
 
+  consoleFile(hostName: string, vm: string): string {
+    return vmFiles(this.host(hostName).runDir, vm).console;
+  }
+
   pidFile(_host: string, vm: string): string {
     return `/run/libvirt/qemu/${vm}.pid`;
   }

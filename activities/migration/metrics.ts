@@ -13,7 +13,7 @@ export interface TrialMetrics {
    * are impossible (seen on the bed: a completed migration of 149 MiB reporting total-time 0 and
    * downtime 0)
    */
-  tmtSource: 'qemu' | 'observed';
+  tmtSource: 'qemu' | 'observed' | 'dom0-clock';
   dtMs: number;
   dtSource: 'probe' | 'qemu';
   mtMs: number;
@@ -23,8 +23,8 @@ export interface TrialMetrics {
      * QEMU, libvirt's `downtime` (paused on the source to resumed on the destination) through libvirt
      */
     qemuMs: number | null;
-    /** who reported qemuMs; absent in rows from before the libvirt backend: QEMU */
-    reportedBy?: 'qemu' | 'libvirt';
+    /** who reported qemuMs ('none': Xen's xl reports no downtime); absent in rows from before the libvirt backend: QEMU */
+    reportedBy?: 'qemu' | 'libvirt' | 'none';
     /** libvirt's `downtime_net`: its downtime less the hand-over of control between the two libvirtds */
     libvirtNetMs?: number | null;
     /** largest gap in the network probe less its interval */
@@ -37,7 +37,14 @@ export interface TrialMetrics {
      */
     guestClockLagMs: number | null;
   };
-  md: { totalBytes: number; precopyBytes: number | null; downtimeBytes: number | null; postcopyBytes: number | null };
+  md: {
+    totalBytes: number;
+    precopyBytes: number | null;
+    downtimeBytes: number | null;
+    postcopyBytes: number | null;
+    /** who counted totalBytes: the hypervisor, or (Xen) the source's interface counter or the save image's size */
+    source?: 'hypervisor' | 'interface-counter' | 'save-image';
+  };
   /** MD over the time QEMU was sending (TMT less its own downtime; MT when QEMU gives none) */
   throughputMiBps: number;
   iterations: number;
@@ -48,7 +55,9 @@ export function deriveMetrics(final: QueryMigrate, probe?: ProbeSummary, guestCl
   if (final.status !== 'completed') throw new Error(`metrics need a completed migration, got status ${final.status ?? 'none'}`);
   // A migration that sent data cannot have taken no time: then QEMU's timings are not to be trusted.
   const qemuTimesBogus = !(final['total-time']! > 0) && (final.ram?.transferred ?? 0) > 0;
-  const tmtSource = qemuTimesBogus && observedTotalMs !== undefined ? 'observed' : 'qemu';
+  // The Xen backend measures from outside: dom0's clock around `xl`, the interface's byte counter.
+  const xen = (final as { xen?: { mode: 'live' | 'offline' } }).xen;
+  const tmtSource = xen ? 'dom0-clock' : qemuTimesBogus && observedTotalMs !== undefined ? 'observed' : 'qemu';
   const tmtMs = tmtSource === 'observed' ? observedTotalMs! : (final['total-time'] ?? 0);
   const qemuMs = qemuTimesBogus ? null : (final.downtime ?? null);
   const probeMs = probe ? probe.downtimeMs : null;
@@ -70,13 +79,14 @@ export function deriveMetrics(final: QueryMigrate, probe?: ProbeSummary, guestCl
       probeLost: probe?.lost ?? null,
       probeIntervalMs: probe?.intervalMs ?? null,
       guestClockLagMs: guestClockLagMs ?? null,
-      ...(libvirt ? { reportedBy: 'libvirt' as const, libvirtNetMs: libvirt.downtimeNetMs } : { reportedBy: 'qemu' as const }),
+      ...(libvirt ? { reportedBy: 'libvirt' as const, libvirtNetMs: libvirt.downtimeNetMs } : { reportedBy: xen ? ('none' as const) : ('qemu' as const) }),
     },
     md: {
       totalBytes,
       precopyBytes: final.ram?.['precopy-bytes'] ?? null,
       downtimeBytes: final.ram?.['downtime-bytes'] ?? null,
       postcopyBytes: final.ram?.['postcopy-bytes'] ?? null,
+      source: xen ? (xen.mode === 'offline' ? 'save-image' : 'interface-counter') : 'hypervisor',
     },
     throughputMiBps: throughputMiBps(totalBytes, tmtMs, qemuMs, mtMs),
     iterations: final.ram?.['dirty-sync-count'] ?? 0,

@@ -123,6 +123,10 @@ export class QemuBackend implements HypervisorBackend {
     }
   }
 
+  consoleFile(hostName: string, vm: string): string {
+    return vmFiles(this.host(hostName).runDir, vm).console;
+  }
+
   pidFile(hostName: string, vm: string): string {
     return vmFiles(this.host(hostName).runDir, vm).pid;
   }

@@ -1,0 +1,277 @@
+/**
+ * The Xen backend: drives each host's toolstack with `xl` over SSH to dom0. A live migration is
+ * `xl migrate` run in the background on the source (its stream goes over the SSH command given by
+ * `-s`, as xl does by default); an offline one is `xl save` into the hosts' shared storage and
+ * `xl restore` on the destination. xl has no bandwidth cap, no downtime limit and no statistics:
+ * Xen's precopy makes a fixed number of passes and then stops the guest and copies what is left,
+ * so a workload it cannot keep up with shows as a long downtime, not as a failure. miglab measures
+ * from outside: TMT with dom0's clock around the `xl` command, MD from the byte counter of the
+ * source's migration interface, DT with the probe. Each metric is labelled so (see metrics.ts).
+ */
+import type { HypervisorBackend, MigrationParams, MigrationProgress, MigrationResult, MigrationWatch, VmState } from '../backend.js';
+import { completedResult, type QemuHost, type QueryMigrate } from '../qemu/backend.js';
+import type { VmSpec } from '../qemu/vm-spec.js';
+import type { SshPool } from '../ssh/pool.js';
+import { quote } from '../ssh/shell-quote.js';
+import { domainConfig } from './domain-config.js';
+import { migrateErrors, parseXlList, vmNames, xenVmState, type XlDomain } from './xl-output.js';
+
+export interface XenBackendDeps {
+  pool: SshPool;
+  hosts: readonly QemuHost[];
+  /** a folder every host mounts at the same path: offline migrations' save images go there */
+  sharedDir: string;
+  /** the command `xl migrate -s` reaches the destination's dom0 with (xl appends HOST and the remote command) */
+  sshCommand?: string;
+  /** dom0's interface the migration stream leaves by: its tx_bytes is the Migration Data */
+  migrationInterface?: string;
+  vifScript?: string | undefined;
+  hideCpuid?: readonly string[];
+  /** each poll costs dom0 (slow under TCG) an SSH command: every 3 s by default */
+  pollIntervalMs?: number;
+  migrationTimeoutMs?: number;
+}
+
+const MiB = 2 ** 20;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** dom0's uptime in centiseconds, e.g. 12345 for "123.45 …" */
+const UPTIME_CS = "$(cut -d' ' -f1 /proc/uptime | tr -d .)";
+
+/** One VM's files in dom0's run dir: its config and owner, and the background migration's records. */
+const files = (runDir: string, vm: string) => {
+  const f = (ext: string) => `${runDir}/${vm}.${ext}`;
+  return { cfg: f('cfg'), owner: f('owner'), log: f('migrate.log'), pid: f('migrate.pid'), rc: f('migrate.rc'), times: f('migrate.times') };
+};
+
+/**
+ * What the background migration wrote: exit code, and dom0's clock and byte counter around it.
+ * The clock is dom0's uptime in centiseconds (/proc/uptime): busybox's date has no sub-second format.
+ */
+interface MigrationRecord {
+  rc: number | undefined;
+  alive: boolean;
+  t0Cs: number | undefined;
+  tx0: number | undefined;
+  t1Cs: number | undefined;
+  tx1: number | undefined;
+  nowCs: number | undefined;
+  txNow: number | undefined;
+  /** an offline migration's save image, bytes */
+  imageBytes: number | undefined;
+}
+
+export function parseMigrationRecord(text: string): MigrationRecord {
+  const kv = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)=(\S*)$/.exec(line.trim());
+    if (m) kv.set(m[1]!, m[2]!);
+  }
+  const num = (k: string) => (/^\d+$/.test(kv.get(k) ?? '') ? Number(kv.get(k)) : undefined);
+  return { rc: num('rc'), alive: kv.get('alive') === '1', t0Cs: num('t0'), tx0: num('tx0'), t1Cs: num('t1'), tx1: num('tx1'), nowCs: num('now'), txNow: num('txnow'), imageBytes: num('image') };
+}
+
+export class XenBackend implements HypervisorBackend {
+  private readonly pollIntervalMs: number;
+  private readonly migrationTimeoutMs: number;
+  private readonly iface: string;
+
+  constructor(private readonly deps: XenBackendDeps) {
+    this.pollIntervalMs = deps.pollIntervalMs ?? 3000;
+    this.migrationTimeoutMs = deps.migrationTimeoutMs ?? 30 * 60_000;
+    this.iface = deps.migrationInterface ?? 'eth0';
+  }
+
+  private host(name: string): QemuHost {
+    const h = this.deps.hosts.find((x) => x.name === name);
+    if (!h) throw new Error(`unknown host "${name}" (known: ${this.deps.hosts.map((x) => x.name).join(', ')})`);
+    return h;
+  }
+
+  private sh(host: string, script: string, opts: { allowFailure?: boolean; stdin?: string } = {}) {
+    return this.deps.pool.execShell(this.host(host).ssh, script, opts);
+  }
+
+  private async domains(host: string): Promise<XlDomain[]> {
+    return parseXlList((await this.sh(host, 'xl list')).stdout);
+  }
+
+  /** A domain is no process on the host: its memory is read from `xl list` (allocatedMiB). */
+  pidFile(): undefined {
+    return undefined;
+  }
+
+  consoleFile(_host: string, vm: string): string {
+    return `/var/log/xen/console/guest-${vm}.log`;
+  }
+
+  async allocatedMiB(host: string, vm: string): Promise<number | null> {
+    return (await this.domains(host)).find((d) => d.name === vm)?.memMiB ?? null;
+  }
+
+  async vmState(host: string, vm: string): Promise<VmState> {
+    return xenVmState(await this.domains(host), vm);
+  }
+
+  private async ownerOf(host: string, vm: string): Promise<string | undefined> {
+    const r = await this.sh(host, `cat ${quote(files(this.host(host).runDir, vm).owner)}`, { allowFailure: true });
+    return r.code === 0 ? r.stdout.trim() || undefined : undefined;
+  }
+
+  /** Creates the domain on a host. An incoming VM needs nothing: `xl migrate-receive` creates it. */
+  async startVm(host: string, spec: VmSpec, opts: { incoming?: boolean } = {}): Promise<void> {
+    if (opts.incoming) return;
+    let state = await this.vmState(host, spec.name);
+    if (state.kind !== 'absent' && spec.owner !== undefined && (await this.ownerOf(host, spec.name)) !== spec.owner) {
+      await this.stopVm(host, spec.name);
+      state = { kind: 'absent' };
+    }
+    if (state.kind === 'running') return;
+    if (state.kind !== 'absent') throw new Error(`VM ${spec.name} on ${host} is ${state.kind}${state.kind === 'paused' ? ` (${state.reason})` : ''}, cannot start it`);
+    const h = this.host(host);
+    const f = files(h.runDir, spec.name);
+    const cfg = domainConfig(spec, { bridge: h.bridge, vifScript: this.deps.vifScript, ...(this.deps.hideCpuid ? { hideCpuid: this.deps.hideCpuid } : {}) });
+    await this.sh(host, `mkdir -p ${quote(h.runDir)} && cat > ${quote(f.cfg)} && echo ${quote(spec.owner ?? '')} > ${quote(f.owner)} && rm -f ${quote(this.consoleFile(host, spec.name))} && { xl create -q ${quote(f.cfg)} </dev/null >${quote(f.cfg)}.log 2>&1 || { grep -iE 'error|fail' ${quote(f.cfg)}.log | grep -v debug | tail -n 3 >&2; exit 1; }; }`, { stdin: cfg });
+  }
+
+  migrate(src: string, dst: string, spec: VmSpec, params: MigrationParams, watch: MigrationWatch = {}): Promise<MigrationResult> {
+    return this.run(src, dst, spec, params, watch, 'live');
+  }
+
+  migrateOffline(src: string, dst: string, spec: VmSpec, params: MigrationParams, watch: MigrationWatch = {}): Promise<MigrationResult> {
+    return this.run(src, dst, spec, params, watch, 'offline');
+  }
+
+  /** One SSH round trip: the migration's record and dom0's clock and byte counter now. */
+  private async record(src: string, vm: string): Promise<MigrationRecord> {
+    const f = files(this.host(src).runDir, vm);
+    const tx = `/sys/class/net/${this.iface}/statistics/tx_bytes`;
+    const r = await this.sh(
+      src,
+      `cat ${quote(f.times)} 2>/dev/null; echo "rc=$(cat ${quote(f.rc)} 2>/dev/null)"; ` +
+        `p=$(cat ${quote(f.pid)} 2>/dev/null); [ -n "$p" ] && kill -0 "$p" 2>/dev/null && echo alive=1; ` +
+        `echo "now=${UPTIME_CS}"; echo "txnow=$(cat ${tx})"`,
+      { allowFailure: true },
+    );
+    return parseMigrationRecord(r.stdout);
+  }
+
+  private async run(src: string, dst: string, spec: VmSpec, params: MigrationParams, watch: MigrationWatch, mode: 'live' | 'offline'): Promise<MigrationResult> {
+    void params; // xl has no bandwidth cap or downtime limit to set
+    const vm = spec.name;
+    const h = this.host(src);
+    const d = this.host(dst);
+    const f = files(h.runDir, vm);
+    const rec = await this.record(src, vm);
+    if (!rec.alive && rec.rc === undefined) {
+      const dstState = await this.vmState(dst, vm);
+      if (dstState.kind !== 'absent') throw new Error(`VM ${vm} is ${dstState.kind} on ${dst}: refusing to migrate onto it`);
+      const srcState = await this.vmState(src, vm);
+      if (srcState.kind !== 'running') throw new Error(`VM ${vm} is ${srcState.kind} on ${src}, not running: nothing to migrate`);
+      // The owner goes first, so the VM is never on a host that does not know whose it is.
+      await this.sh(dst, `mkdir -p ${quote(d.runDir)} && echo ${quote(spec.owner ?? '')} > ${quote(files(d.runDir, vm).owner)}`);
+      const ssh = this.deps.sshCommand ?? 'ssh';
+      const image = `${this.deps.sharedDir}/${vm}.save`;
+      // xl save writes guest pages straight from their mapping, which a 9p share refuses
+      // (EFAULT): it writes into a pipe, and cat copies that to the share.
+      const command =
+        mode === 'live'
+          ? `xl -v migrate -s ${quote(ssh)} ${quote(vm)} ${quote(d.ip)}`
+          : `rm -f ${quote(image)} ${quote(f.log)}.fifo; mkfifo ${quote(f.log)}.fifo; cat ${quote(f.log)}.fifo > ${quote(image)} & ` +
+            `xl -v save ${quote(vm)} ${quote(f.log)}.fifo && wait && echo "image=$(wc -c < ${quote(image)})" >> ${quote(f.times)} && ` +
+            `${ssh} ${quote(d.ip)} ${quote(`xl -v restore ${image} && rm -f ${image}`)}`;
+      const tx = `/sys/class/net/${this.iface}/statistics/tx_bytes`;
+      const script = [
+        `echo "t0=${UPTIME_CS}" > ${quote(f.times)}; echo "tx0=$(cat ${tx})" >> ${quote(f.times)}`,
+        `sh -c ${quote(command)} > ${quote(f.log)} 2>&1 & echo $! > ${quote(f.pid)}; wait $!; rc=$?`,
+        `echo "t1=${UPTIME_CS}" >> ${quote(f.times)}; echo "tx1=$(cat ${tx})" >> ${quote(f.times)}; echo $rc > ${quote(f.rc)}`,
+      ].join('\n');
+      // In the background, so the migration outlives this SSH session (and a worker that dies).
+      await this.sh(src, `rm -f ${quote(f.rc)} ${quote(f.times)} ${quote(f.pid)}; setsid sh -c ${quote(script)} > /dev/null 2>&1 < /dev/null &`);
+    }
+    return this.follow(src, spec, watch, mode);
+  }
+
+  private async follow(src: string, spec: VmSpec, watch: MigrationWatch, mode: 'live' | 'offline'): Promise<MigrationResult> {
+    const vm = spec.name;
+    const f = files(this.host(src).runDir, vm);
+    const totalBytes = spec.memoryMiB * MiB;
+    const started = Date.now();
+    let polls = 0;
+    let last: MigrationProgress | undefined;
+    let abortReason: string | undefined;
+    for (;;) {
+      const rec = await this.record(src, vm);
+      if (rec.rc === undefined) {
+        if (rec.t0Cs !== undefined && rec.nowCs !== undefined && rec.tx0 !== undefined && rec.txNow !== undefined) {
+          polls++;
+          const elapsedMs = (rec.nowCs - rec.t0Cs) * 10;
+          const sent = Math.max(0, rec.txNow - rec.tx0);
+          const mbps = elapsedMs > 0 ? (sent * 8) / 1e6 / (elapsedMs / 1000) : 0;
+          // xl reports no passes and no remaining bytes: remaining is memory less what has gone, floored at 0.
+          last = { status: 'active', elapsedMs, transferredBytes: sent, remainingBytes: Math.max(0, totalBytes - sent), totalBytes, iterations: 0, mbps, dirtyPagesRate: 0 };
+          watch.onProgress?.(last);
+          if (abortReason === undefined && mode === 'live') {
+            const giveUp = watch.abortIf?.(last) ?? (Date.now() - started > this.migrationTimeoutMs ? `no completion within ${this.migrationTimeoutMs} ms` : undefined);
+            if (giveUp !== undefined) {
+              abortReason = giveUp;
+              // Cutting xl's transport (the ssh command that runs migrate-receive) fails the save;
+              // xl then resumes the guest on the source. Killing xl itself would leave it suspended.
+              await this.sh(src, `pkill -TERM -f '[m]igrate-receive'; true`, { allowFailure: true });
+            }
+          }
+        }
+        await sleep(this.pollIntervalMs);
+        continue;
+      }
+      if (rec.rc === 0 && rec.t0Cs !== undefined && rec.t1Cs !== undefined && rec.tx0 !== undefined && rec.tx1 !== undefined) {
+        const totalTimeMs = (rec.t1Cs - rec.t0Cs) * 10;
+        // Offline, the state goes through the share, not the network: MD is the save image's size.
+        const sent = mode === 'offline' ? (rec.imageBytes ?? 0) : Math.max(0, rec.tx1 - rec.tx0);
+        const final: QueryMigrate & { xen: { mode: string; interface: string; log: string } } = {
+          status: 'completed',
+          'total-time': totalTimeMs,
+          ram: { transferred: sent, remaining: 0, total: totalBytes, 'dirty-sync-count': 0, mbps: totalTimeMs > 0 ? (sent * 8) / 1e6 / (totalTimeMs / 1000) : 0, 'dirty-pages-rate': 0 },
+          xen: { mode, interface: this.iface, log: (await this.sh(src, `tail -n 5 ${quote(f.log)}`, { allowFailure: true })).stdout.trim() },
+        };
+        return completedResult(final, polls, undefined);
+      }
+      // This attempt is over: the next one starts afresh rather than reading its exit code.
+      const log = (await this.sh(src, `cat ${quote(f.log)}; rm -f ${quote(f.rc)}`, { allowFailure: true })).stdout;
+      const error = migrateErrors(log) || `xl ${mode === 'live' ? 'migrate' : 'save/restore'} exited ${rec.rc}`;
+      return { status: abortReason ? 'cancelled' : 'failed', error: abortReason ?? error, polls, last };
+    }
+  }
+
+  /** Xen offers no dirty-rate sampling. */
+  async measureDirtyRate(): Promise<number | null> {
+    return null;
+  }
+
+  async listVms(host: string): Promise<{ name: string; state: VmState; owner: string | undefined }[]> {
+    const domains = await this.domains(host);
+    const out = [];
+    for (const name of vmNames(domains)) out.push({ name, state: xenVmState(domains, name), owner: await this.ownerOf(host, name) });
+    return out;
+  }
+
+  async stopVm(host: string, vm: string, opts: { owner?: string } = {}): Promise<'stopped' | 'not-ours'> {
+    if (opts.owner !== undefined) {
+      const owner = await this.ownerOf(host, vm);
+      if (owner !== undefined && owner !== opts.owner) return 'not-ours';
+    }
+    const f = files(this.host(host).runDir, vm);
+    // A migration still running from here would recreate the domain elsewhere: end it first.
+    await this.sh(
+      host,
+      [
+        `p=$(cat ${quote(f.pid)} 2>/dev/null); [ -n "$p" ] && { pkill -TERM -P "$p"; kill "$p"; } 2>/dev/null`,
+        `for d in ${quote(vm)} ${quote(`${vm}--incoming`)} ${quote(`${vm}--migratedaway`)}; do xl destroy "$d" >/dev/null 2>&1; done`,
+        `rm -f ${quote(f.cfg)} ${quote(f.owner)} ${quote(f.rc)} ${quote(f.pid)} ${quote(f.times)}`,
+        'true',
+      ].join('; '),
+    );
+    const state = await this.vmState(host, vm);
+    if (state.kind !== 'absent') throw new Error(`VM ${vm} on ${host} is still ${state.kind} after xl destroy`);
+    return 'stopped';
+  }
+}

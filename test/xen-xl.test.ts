@@ -1,0 +1,101 @@
+/**
+ * The Xen backend's reading of `xl` and its domain configuration, against xl's documented command
+ * line and output formats (xl(1), xl.cfg(5)); no Xen host here. The backend itself runs against
+ * real Xen hosts on the bed in xen.e2e.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { domainConfig } from '../activities/xen/domain-config.js';
+import { parseMigrationRecord } from '../activities/xen/backend.js';
+import { migrateErrors, parseXlList, vmNames, xenVmState } from '../activities/xen/xl-output.js';
+import { deriveMetrics } from '../activities/migration/metrics.js';
+import type { VmSpec } from '../activities/qemu/vm-spec.js';
+
+const LIST = `Name                                        ID   Mem VCPUs\tState\tTime(s)
+Domain-0                                     0   384     2     r-----      52.9
+mvm0                                         4    96     1     -b----      15.8
+mvm1--incoming                               5   256     0     --p---       0.0
+mvm2                                         6   256     1     ---sc-       9.4
+mvm3--migratedaway                           7   256     1     --ps--       3.1
+`;
+
+const spec: VmSpec = { name: 'mvm0', memoryMiB: 128, vcpus: 1, kernel: '/shared/guest/vmlinuz', initrd: '/shared/guest/initrd.img', guestCidr: '198.18.0.100/24', mac: '52:54:00:12:00:64', migrationPort: 49152, owner: 'c/baseline/idle/r1' };
+
+describe('xl list, as xl(1) prints it (no Xen host)', () => {
+  it('reads every domain row and skips the header', () => {
+    const d = parseXlList(LIST);
+    expect(d.map((x) => x.name)).toEqual(['Domain-0', 'mvm0', 'mvm1--incoming', 'mvm2', 'mvm3--migratedaway']);
+    expect(d[1]).toEqual({ name: 'mvm0', id: 4, memMiB: 96, vcpus: 1, flags: '-b----', cpuSeconds: 15.8 });
+  });
+
+  it('maps state flags and migration names to VM states', () => {
+    const d = parseXlList(LIST);
+    expect(xenVmState(d, 'mvm0')).toEqual({ kind: 'running' });
+    expect(xenVmState(d, 'mvm1')).toEqual({ kind: 'incoming' });
+    expect(xenVmState(d, 'mvm2')).toEqual({ kind: 'paused', reason: 'crashed' });
+    expect(xenVmState(d, 'mvm3')).toEqual({ kind: 'migrated-away' });
+    expect(xenVmState(d, 'mvm9')).toEqual({ kind: 'absent' });
+  });
+
+  it('lists each VM once, without dom0', () => {
+    expect(vmNames(parseXlList(LIST))).toEqual(['mvm0', 'mvm1', 'mvm2', 'mvm3']);
+  });
+
+  it('picks the reasons out of a failed xl migrate log', () => {
+    const log = [
+      'libxl: debug: libxl_domain.c:512:libxl_domain_suspend: Domain 1:ao 0x5: create',
+      'xc: error: Failed to enable logdirty: 95,22,0 (22 = Invalid argument): Internal error',
+      'xc: error: Save failed (22 = Invalid argument): Internal error',
+      'migration sender: libxl_domain_suspend failed (rc=-8)',
+      'Migration failed, failed to suspend at sender.',
+    ].join('\n');
+    const e = migrateErrors(log);
+    expect(e).toContain('Failed to enable logdirty');
+    expect(e).toContain('Migration failed, failed to suspend at sender.');
+    expect(e).not.toContain('debug');
+  });
+});
+
+describe('xl domain configuration (xl.cfg(5); no Xen host)', () => {
+  it('describes the guest as a PVH domain on the bridge, with the hotplug script and hidden CPU features given', () => {
+    const cfg = domainConfig(spec, { bridge: 'xenbr0', vifScript: '/etc/xen/scripts/vif-bed', hideCpuid: ['rdtscp'] });
+    expect(cfg).toContain('name = "mvm0"');
+    expect(cfg).toContain('type = "pvh"');
+    expect(cfg).toContain('memory = 128');
+    expect(cfg).toContain('kernel = "/shared/guest/vmlinuz"');
+    expect(cfg).toContain('miglab.ip=198.18.0.100/24');
+    expect(cfg).toContain('vif = [ "mac=52:54:00:12:00:64,bridge=xenbr0,script=/etc/xen/scripts/vif-bed" ]');
+    expect(cfg).toContain('cpuid = "host,rdtscp=0"');
+  });
+
+  it("leaves xl's defaults where nothing is given", () => {
+    const cfg = domainConfig(spec, { bridge: 'xenbr0' });
+    expect(cfg).toContain('vif = [ "mac=52:54:00:12:00:64,bridge=xenbr0" ]');
+    expect(cfg).not.toContain('cpuid');
+  });
+});
+
+describe('a Xen migration as miglab records it (no Xen host)', () => {
+  it("reads the background migration's record: exit code, dom0's uptime clock and byte counter", () => {
+    const r = parseMigrationRecord('t0=1030112\ntx0=89369632\nt1=1044558\ntx1=107497572\nimage=138375168\nrc=0\nnow=1044600\ntxnow=107500000\n');
+    expect(r.rc).toBe(0);
+    expect(r.alive).toBe(false);
+    expect((r.t1Cs! - r.t0Cs!) * 10).toBe(144460);
+    expect(r.tx1! - r.tx0!).toBe(18127940);
+    expect(r.imageBytes).toBe(138375168);
+    expect(parseMigrationRecord('rc=\nalive=1\n')).toMatchObject({ rc: undefined, alive: true, t0Cs: undefined });
+  });
+
+  it('labels its metrics as measured from outside: TMT by dom0 clock, MD by interface counter, no hypervisor downtime', () => {
+    const final = { status: 'completed', 'total-time': 144460, ram: { transferred: 18127940, remaining: 0, total: 128 * 2 ** 20, 'dirty-sync-count': 0, mbps: 1, 'dirty-pages-rate': 0 }, xen: { mode: 'live', interface: 'eth0', log: '' } };
+    const m = deriveMetrics(final, { downtimeMs: 1650, lost: 160, intervalMs: 10, sent: 1000, received: 840, gaps: [] } as never);
+    expect(m.tmtSource).toBe('dom0-clock');
+    expect(m.downtime.reportedBy).toBe('none');
+    expect(m.downtime.qemuMs).toBeNull();
+    expect(m.dtSource).toBe('probe');
+    expect(m.dtMs).toBe(1650);
+    expect(m.mtMs).toBe(144460 - 1650);
+    expect(m.md.source).toBe('interface-counter');
+    const offline = deriveMetrics({ ...final, xen: { mode: 'offline', interface: 'eth0', log: '' } });
+    expect(offline.md.source).toBe('save-image');
+  });
+});
