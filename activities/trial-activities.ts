@@ -92,13 +92,16 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
       const argv = ['dirtier', '-m', workload.workingSetMiB, '-r', workload.rate, '-p', workload.pattern, '-i', 10];
       // A retried step replaces a workload left by the attempt before: one dirtier per guest.
       await pool.execShell(guest, `pkill -x dirtier; setsid ${commandLine(argv)} > /tmp/dirtier.log 2>&1 < /dev/null &`);
-      for (let i = 0; i < 300; i++) {
+      // Ready once it has touched its whole working set: well under a second on the QEMU bed,
+      // over 30 s for 16 MiB in a domU of the nested Xen hosts (each first touch is a nested exit).
+      const deadline = Date.now() + 100_000;
+      while (Date.now() < deadline) {
         const log = (await pool.exec(guest, ['cat', '/tmp/dirtier.log'], { allowFailure: true })).stdout;
         if (log.includes('ready ')) return;
         heartbeat({ waitingFor: 'dirtier ready' });
         await sleep(100);
       }
-      throw ApplicationFailure.retryable(`dirtier did not report ready in ${spec.name} within 30 s`, 'WorkloadNotReady');
+      throw ApplicationFailure.retryable(`dirtier did not report ready in ${spec.name} within 100 s`, 'WorkloadNotReady');
     },
 
     async measureDirtyRate({ host, vm }) {

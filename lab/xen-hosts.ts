@@ -69,8 +69,10 @@ export function xenHostArgs(o: { name: string; ip: string; prefix: number; peers
     '-name', `xen-${o.name},process=miglab-xen-${o.name}`,
     '-accel', 'tcg', '-machine', 'q35',
     // Xen needs SVM with nested paging for PVH guests (TCG emulates both); SMAP/SMEP crash its PV
-    // dom0 under TCG. An invariant TSC lets Xen leave the guests' rdtsc alone (see domain-config.ts).
-    '-cpu', 'max,+invtsc', '-m', String(MACHINE_MIB), '-smp', '2',
+    // dom0 under TCG. One CPU: with two, Xen finds their TSCs unsynchronized and emulates the
+    // guests' rdtsc, and under QEMU's emulated SVM a guest then died mid-migration (a triple
+    // fault right after an rdtsc in pvclock_clocksource_read); with one, the TSC counts as safe.
+    '-cpu', 'max', '-m', String(MACHINE_MIB), '-smp', '1',
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
     '-serial', `file:${o.files.console}`,
     '-kernel', o.img.xen,

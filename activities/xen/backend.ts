@@ -40,7 +40,7 @@ const UPTIME_CS = "$(cut -d' ' -f1 /proc/uptime | tr -d .)";
 /** One VM's files in dom0's run dir: its config and owner, and the background migration's records. */
 const files = (runDir: string, vm: string) => {
   const f = (ext: string) => `${runDir}/${vm}.${ext}`;
-  return { cfg: f('cfg'), owner: f('owner'), log: f('migrate.log'), pid: f('migrate.pid'), rc: f('migrate.rc'), times: f('migrate.times') };
+  return { cfg: f('cfg'), owner: f('owner'), log: f('migrate.log'), pid: f('migrate.pid'), rc: f('migrate.rc'), times: f('migrate.times'), fifo: f('save.fifo') };
 };
 
 /**
@@ -176,13 +176,14 @@ export class XenBackend implements HypervisorBackend {
       const command =
         mode === 'live'
           ? `xl -v migrate -s ${quote(ssh)} ${quote(vm)} ${quote(d.ip)}`
-          : `rm -f ${quote(image)} ${quote(f.log)}.fifo; mkfifo ${quote(f.log)}.fifo; cat ${quote(f.log)}.fifo > ${quote(image)} & ` +
-            `xl -v save ${quote(vm)} ${quote(f.log)}.fifo && wait && echo "image=$(wc -c < ${quote(image)})" >> ${quote(f.times)} && ` +
+          : `rm -f ${quote(image)} ${quote(f.fifo)}; mkfifo ${quote(f.fifo)}; cat ${quote(f.fifo)} > ${quote(image)} & ` +
+            `xl -v save ${quote(vm)} ${quote(f.fifo)} && wait && echo "image=$(wc -c < ${quote(image)})" >> ${quote(f.times)} && ` +
             `${ssh} ${quote(d.ip)} ${quote(`xl -v restore ${image} && rm -f ${image}`)}`;
       const tx = `/sys/class/net/${this.iface}/statistics/tx_bytes`;
       const script = [
         `echo "t0=${UPTIME_CS}" > ${quote(f.times)}; echo "tx0=$(cat ${tx})" >> ${quote(f.times)}`,
-        `sh -c ${quote(command)} > ${quote(f.log)} 2>&1 & echo $! > ${quote(f.pid)}; wait $!; rc=$?`,
+        `echo "== ${mode} ${vm} -> ${d.name}" >> ${quote(f.log)}`,
+        `sh -c ${quote(command)} >> ${quote(f.log)} 2>&1 & echo $! > ${quote(f.pid)}; wait $!; rc=$?`,
         `echo "t1=${UPTIME_CS}" >> ${quote(f.times)}; echo "tx1=$(cat ${tx})" >> ${quote(f.times)}; echo $rc > ${quote(f.rc)}`,
       ].join('\n');
       // In the background, so the migration outlives this SSH session (and a worker that dies).
@@ -231,12 +232,14 @@ export class XenBackend implements HypervisorBackend {
           status: 'completed',
           'total-time': totalTimeMs,
           ram: { transferred: sent, remaining: 0, total: totalBytes, 'dirty-sync-count': 0, mbps: totalTimeMs > 0 ? (sent * 8) / 1e6 / (totalTimeMs / 1000) : 0, 'dirty-pages-rate': 0 },
-          xen: { mode, interface: this.iface, log: (await this.sh(src, `tail -n 5 ${quote(f.log)}`, { allowFailure: true })).stdout.trim() },
+          xen: { mode, interface: this.iface, log: (await this.sh(src, `grep -E 'migration (sender|target)|Restore successful|Saving domain' ${quote(f.log)} | tail -n 6`, { allowFailure: true })).stdout.trim() },
         };
         return completedResult(final, polls, undefined);
       }
       // This attempt is over: the next one starts afresh rather than reading its exit code.
-      const log = (await this.sh(src, `cat ${quote(f.log)}; rm -f ${quote(f.rc)}`, { allowFailure: true })).stdout;
+      // This attempt's part of the log: after its header, the last one.
+      const whole = (await this.sh(src, `cat ${quote(f.log)}; rm -f ${quote(f.rc)}`, { allowFailure: true })).stdout;
+      const log = whole.slice(whole.lastIndexOf('\n== ') + 1);
       const error = migrateErrors(log) || `xl ${mode === 'live' ? 'migrate' : 'save/restore'} exited ${rec.rc}`;
       return { status: abortReason ? 'cancelled' : 'failed', error: abortReason ?? error, polls, last };
     }
@@ -266,7 +269,7 @@ export class XenBackend implements HypervisorBackend {
       [
         `p=$(cat ${quote(f.pid)} 2>/dev/null); [ -n "$p" ] && { pkill -TERM -P "$p"; kill "$p"; } 2>/dev/null`,
         `for d in ${quote(vm)} ${quote(`${vm}--incoming`)} ${quote(`${vm}--migratedaway`)}; do xl destroy "$d" >/dev/null 2>&1; done`,
-        `rm -f ${quote(f.cfg)} ${quote(f.owner)} ${quote(f.rc)} ${quote(f.pid)} ${quote(f.times)}`,
+        `rm -f ${quote(f.cfg)} ${quote(f.cfg)}.log ${quote(f.owner)} ${quote(f.rc)} ${quote(f.pid)} ${quote(f.times)} ${quote(f.fifo)} ${quote(f.log)}`,
         'true',
       ].join('; '),
     );

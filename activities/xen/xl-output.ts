@@ -53,6 +53,7 @@ export function vmNames(domains: readonly XlDomain[]): string[] {
 
 /** The lines of an `xl migrate` log that say why it failed (xl and libxl/libxc errors). */
 export function migrateErrors(log: string): string {
-  const lines = log.split('\n').map((l) => l.trim()).filter((l) => /error|failed|cannot|refus/i.test(l) && !/debug:/.test(l));
-  return lines.slice(-4).join('; ');
+  // The destination's own account comes back through the transport as "migration target: …".
+  const lines = log.split('\n').map((l) => l.trim()).filter((l) => (/error|failed|cannot|refus/i.test(l) || /^migration target:.*(fail|error)/i.test(l)) && !/debug:/.test(l));
+  return lines.slice(-6).join('; ');
 }
