@@ -90,8 +90,9 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
     async startWorkload({ spec, workload }) {
       const guest = guestSsh(inventory, spec);
       const argv = ['dirtier', '-m', workload.workingSetMiB, '-r', workload.rate, '-p', workload.pattern, '-i', 10];
-      // A retried step replaces a workload left by the attempt before: one dirtier per guest.
-      await pool.execShell(guest, `pkill -x dirtier; setsid ${commandLine(argv)} > /tmp/dirtier.log 2>&1 < /dev/null &`);
+      // A retried step replaces a workload left by the attempt before: one dirtier per guest
+      // (killall: the guest's busybox has no pkill).
+      await pool.execShell(guest, `killall -q dirtier; setsid ${commandLine(argv)} > /tmp/dirtier.log 2>&1 < /dev/null &`);
       // Ready once it has touched its whole working set: well under a second on the QEMU bed,
       // over 30 s for 16 MiB in a domU of the nested Xen hosts (each first touch is a nested exit).
       const deadline = Date.now() + 100_000;

@@ -13,7 +13,7 @@ describe('trial metrics', () => {
     expect(m).toMatchObject({ tmtMs: 1109, dtMs: 120, dtSource: 'probe', mtMs: 989, iterations: 3, setupMs: 2 });
     expect(m.downtime).toEqual({ qemuMs: 88, probeMs: 120, probeLost: 11, probeIntervalMs: 10, guestClockLagMs: 95, reportedBy: 'qemu' });
     // MD split as QEMU reports it: precopy + downtime bytes add up to the total here (no postcopy)
-    expect(m.md).toEqual({ totalBytes: 97815852, precopyBytes: 84851353, downtimeBytes: 12964499, postcopyBytes: 0 });
+    expect(m.md).toEqual({ totalBytes: 97815852, precopyBytes: 84851353, downtimeBytes: 12964499, postcopyBytes: 0, source: 'hypervisor' });
     expect(m.md.precopyBytes! + m.md.downtimeBytes!).toBe(m.md.totalBytes);
     // 97,815,852 B = 93.284 MiB over the 1.021 s QEMU was sending (1109 ms less its 88 ms downtime)
     expect(m.throughputMiBps).toBeCloseTo(97815852 / 1048576 / 1.021, 6);

@@ -34,6 +34,13 @@ export interface XenBackendDeps {
 
 const MiB = 2 ** 20;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Shell: the children and grandchildren of the process in pid file $1 (dom0's busybox has no
+ * pkill or pgrep), read from /proc/PID/stat's parent field.
+ */
+const DESCENDANTS =
+  'descendants() { p=$(cat "$1" 2>/dev/null); [ -n "$p" ] || return 0; ' +
+  'for c in $(awk -v pp="$p" \'$4==pp{print $1}\' /proc/[0-9]*/stat 2>/dev/null); do echo $c; awk -v pp="$c" \'$4==pp{print $1}\' /proc/[0-9]*/stat 2>/dev/null; done; }';
 /** dom0's uptime in centiseconds, e.g. 12345 for "123.45 …" */
 const UPTIME_CS = "$(cut -d' ' -f1 /proc/uptime | tr -d .)";
 
@@ -217,7 +224,7 @@ export class XenBackend implements HypervisorBackend {
               abortReason = giveUp;
               // Cutting xl's transport (the ssh command that runs migrate-receive) fails the save;
               // xl then resumes the guest on the source. Killing xl itself would leave it suspended.
-              await this.sh(src, `pkill -TERM -f '[m]igrate-receive'; true`, { allowFailure: true });
+              await this.sh(src, `${DESCENDANTS}; for c in $(descendants ${quote(f.pid)}); do grep -q migrate-receive /proc/$c/cmdline 2>/dev/null && kill $c; done; true`, { allowFailure: true });
             }
           }
         }
@@ -267,7 +274,7 @@ export class XenBackend implements HypervisorBackend {
     await this.sh(
       host,
       [
-        `p=$(cat ${quote(f.pid)} 2>/dev/null); [ -n "$p" ] && { pkill -TERM -P "$p"; kill "$p"; } 2>/dev/null`,
+        `${DESCENDANTS}; for c in $(descendants ${quote(f.pid)}) $(cat ${quote(f.pid)} 2>/dev/null); do kill $c 2>/dev/null; done`,
         `for d in ${quote(vm)} ${quote(`${vm}--incoming`)} ${quote(`${vm}--migratedaway`)}; do xl destroy "$d" >/dev/null 2>&1; done`,
         `rm -f ${quote(f.cfg)} ${quote(f.cfg)}.log ${quote(f.owner)} ${quote(f.rc)} ${quote(f.pid)} ${quote(f.times)} ${quote(f.fifo)} ${quote(f.log)}`,
         'true',
