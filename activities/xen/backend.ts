@@ -247,7 +247,9 @@ export class XenBackend implements HypervisorBackend {
       // This attempt's part of the log: after its header, the last one.
       const whole = (await this.sh(src, `cat ${quote(f.log)}; rm -f ${quote(f.rc)}`, { allowFailure: true })).stdout;
       const log = whole.slice(whole.lastIndexOf('\n== ') + 1);
-      const error = migrateErrors(log) || `xl ${mode === 'live' ? 'migrate' : 'save/restore'} exited ${rec.rc}`;
+      // 139: xl or its shell died of SIGSEGV (seen on the bed: dom0 processes crash now and then, see README)
+      const tail = log.split('\n').filter((l) => l.trim() && !/debug:|xencall:buffer|Frames:/.test(l)).slice(-2).join('; ');
+      const error = migrateErrors(log) || `xl ${mode === 'live' ? 'migrate' : 'save/restore'} exited ${rec.rc}${tail ? `: ${tail}` : ''}`;
       return { status: abortReason ? 'cancelled' : 'failed', error: abortReason ?? error, polls, last };
     }
   }
