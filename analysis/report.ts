@@ -177,7 +177,11 @@ export function buildDoc(campaigns: readonly LoadedCampaign[], data: ReportData,
       },
       {
         kind: 'text',
-        text: 'DT hypervisor-reported is QEMU\'s own downtime where miglab drives QEMU, and libvirt\'s `downtime` (guest paused on the source to resumed on the destination) where it drives libvirt; libvirt\'s `downtime_net` (the same less the hand-over between the two libvirtds) is in trials.csv as dtLibvirtNetMs.',
+        text:
+          'DT hypervisor-reported is QEMU\'s own downtime where miglab drives QEMU, and libvirt\'s `downtime` (guest paused on the source to resumed on the destination) where it drives libvirt; libvirt\'s `downtime_net` (the same less the hand-over between the two libvirtds) is in trials.csv as dtLibvirtNetMs.' +
+          (data.flat.some((r) => r.dtReportedBy === 'none')
+            ? ' Xen\'s xl reports no downtime and no statistics: its rows are measured from outside, TMT by dom0\'s clock around `xl` (tmtSource dom0-clock), MD by the source interface\'s byte counter or the save image\'s size (mdSource), DT by the probe alone.'
+            : ''),
       },
     ],
   });

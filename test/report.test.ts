@@ -24,6 +24,8 @@ const RUN3 = join(FIX, 'paper-run3');
 const RUN4 = join(FIX, 'paper-run4');
 /** the same campaign through libvirt (virsh, one libvirtd per bed host), trials and polls only */
 const LIBVIRT1 = join(FIX, 'paper-libvirt-run1');
+/** the campaign on the bed's Xen hosts (xl), stopped after two trials: the baseline moved live, the 4 MiB trial lost to dom0 crashes */
+const XEN_PARTIAL = join(FIX, 'paper-xen-partial');
 const tmp: string[] = [];
 const scratch = async () => {
   const d = await mkdtemp(join(tmpdir(), 'miglab-report-'));
@@ -129,6 +131,30 @@ describe('report on a recorded paper run', () => {
       expect(Number(cells[col('dtLibvirtNetMs')])).toBeLessThanOrEqual(Number(cells[col('dtQemuMs')]));
     }
     expect(await readFile(join(r.outDir, 'report.md'), 'utf8')).toContain('DT hypervisor-reported');
+  });
+
+  it('puts KVM (QEMU) and Xen side by side, the Xen rows labelled as measured from outside', async () => {
+    const r = await writeReport([await loadCampaignResults(RUN4), await loadCampaignResults(XEN_PARTIAL)], await scratch());
+    const base = (h: string) => r.data.summary.find((s) => s.hypervisor === h && s.scenario === 'baseline' && s.mode === 'live')!;
+    expect(base('qemu').trials).toBe(3);
+    expect(base('xen').trials).toBe(1);
+    // xl reports no downtime: the hypervisor column is empty for Xen, DT is the probe's
+    expect(base('xen').dtQemuMs.mean).toBeNull();
+    expect(base('xen').dtMs.mean).toBeCloseTo(await meanFromFiles(XEN_PARTIAL, 'paper-xen/baseline/', (row) => row.metrics!.downtime.probeMs!), 9);
+    expect(r.data.failures.map((f) => f.hypervisor)).toEqual(['xen']);
+    const flat = await readFile(join(r.outDir, 'trials.csv'), 'utf8');
+    const [head, ...lines] = flat.trim().split('\n');
+    const col = (name: string) => head!.split(',').indexOf(name);
+    const xen = lines.map((l) => l.split(',')).filter((c) => c[col('hypervisor')] === 'xen');
+    expect(xen).toHaveLength(2);
+    const live = xen.find((c) => c[col('mode')] === 'live')!;
+    expect([live[col('tmtSource')], live[col('dtReportedBy')], live[col('mdSource')], live[col('dtQemuMs')]]).toEqual(['dom0-clock', 'none', 'interface-counter', '']);
+    for (const c of lines.map((l) => l.split(',')).filter((x) => x[col('hypervisor')] === 'qemu' && x[col('mode')] !== 'none')) expect(c[col('mdSource')]).toBe('hypervisor');
+    // the paper's baseline figures have a bar per hypervisor
+    const fig = await readFile(join(r.outDir, 'figures', 'fig5-tmtMs.svg'), 'utf8');
+    expect(fig).toContain('>qemu<');
+    expect(fig).toContain('>xen<');
+    expect(await readFile(join(r.outDir, 'report.md'), 'utf8')).toContain('measured from outside');
   });
 
   it('names the trials whose guest found lost writes after the move', async () => {
