@@ -69,11 +69,15 @@ export interface FlatTrial {
 const repetitionOf = (trialId: string) => Number(/\/r(\d+)$/.exec(trialId)?.[1] ?? NaN);
 const mib = (b: number | null | undefined) => (b === null || b === undefined ? null : b / MiB);
 
-/** `manifest.hypervisor` is the label the row is compared under in the report. */
-export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'campaign' | 'trials'> & { hypervisor: string }): FlatTrial {
+/**
+ * `manifest.hypervisor` is the label the row is compared under in the report; `backend`, the
+ * campaign's hypervisor setting. Xen's xl applies no bandwidth cap or downtime limit: a Xen row has
+ * none (so no predicted cliff), whatever its plan recorded.
+ */
+export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'campaign' | 'trials'> & { hypervisor: string; backend?: string }): FlatTrial {
   const plan = manifest.trials.find((t) => t.id === row.trialId);
   const first = row.attempts[0];
-  const firstPlan = first && 'maxBandwidth' in first.plan ? first.plan : null;
+  const firstPlan = first && 'maxBandwidth' in first.plan && manifest.backend !== 'xen' ? first.plan : null;
   const firstLive = first && first.plan.name !== 'offline' ? first : undefined;
   // Rows recorded before TMT had a fallback may carry QEMU's impossible total-time 0 (and its
   // downtime 0): those timings are unknown, not zero.

@@ -31,7 +31,7 @@ export interface ReportData {
  */
 export function flattenCampaigns(campaigns: readonly LoadedCampaign[]): FlatTrial[] {
   const labels = comparisonLabels(campaigns);
-  return campaigns.flatMap((c, i) => c.rows.map((r) => flattenRow(r, { ...c.manifest, hypervisor: labels[i]! })));
+  return campaigns.flatMap((c, i) => c.rows.map((r) => flattenRow(r, { ...c.manifest, hypervisor: labels[i]!, backend: c.manifest.hypervisor })));
 }
 
 /** The hypervisor, then with the campaign's name, then with its directory: the first that is unique. */

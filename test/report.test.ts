@@ -142,6 +142,8 @@ describe('report on a recorded paper run', () => {
     expect(base('xen').dtQemuMs.mean).toBeNull();
     expect(base('xen').dtMs.mean).toBeCloseTo(await meanFromFiles(XEN_PARTIAL, 'paper-xen/baseline/', (row) => row.metrics!.downtime.probeMs!), 9);
     expect(r.data.failures.map((f) => f.hypervisor)).toEqual(['xen']);
+    // xl applies no cap or limit: no predicted cliff for Xen, QEMU's stays
+    expect(r.data.cliffs.map((c) => [c.hypervisor, c.predictedMiB === null])).toEqual(expect.arrayContaining([['qemu', false], ['xen', true]]));
     const flat = await readFile(join(r.outDir, 'trials.csv'), 'utf8');
     const [head, ...lines] = flat.trim().split('\n');
     const col = (name: string) => head!.split(',').indexOf(name);
