@@ -307,7 +307,7 @@ Examples:
       print(summary, !!o.json, () =>
         [
           ...summary.campaigns.map((c) => `${c.campaign} (${c.hypervisor}): ${c.recorded} of ${c.expected} trials recorded${c.recorded < c.expected ? ' (incomplete)' : ''}`),
-          ...summary.cliffs.map((c) => `cliff ${c.hypervisor} ${c.scenario}: predicted ${c.predictedMiB?.toFixed(1) ?? '?'} MiB, measured ${c.measuredMiB === null ? `none up to ${c.largestTriedMiB} MiB` : `${c.measuredMiB} MiB`}`),
+          ...summary.cliffs.map((c) => `cliff ${c.hypervisor} ${c.scenario}: predicted ${c.predictedMiB === null ? 'none (no cap or downtime limit applied)' : `${c.predictedMiB.toFixed(1)} MiB`}, measured ${c.measuredMiB === null ? `none up to ${c.largestTriedMiB} MiB` : `${c.measuredMiB} MiB`}`),
           `report: ${join(r.outDir, 'report.html')} (also report.md, ${r.files.filter((f) => f.endsWith('.csv')).join(', ')}, ${r.figures.length} figures)`,
         ].join('\n'),
       );
