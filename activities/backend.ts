@@ -76,12 +76,33 @@ export interface HypervisorBackend {
   /** Every VM the backend knows on a host, with its state and the trial it was started for. */
   listVms(host: string): Promise<{ name: string; state: VmState; owner: string | undefined }[]>;
   /**
-   * Where the VM's QEMU process writes its pid on the host (its memory is read from /proc);
-   * undefined where the VM is no process there (a Xen domain: see allocatedMiB).
+   * The memory the host gave the VM, MiB: its QEMU process's resident set, or a Xen domain's
+   * allocation; null where it cannot be read.
    */
-  pidFile(host: string, vm: string): string | undefined;
-  /** The memory the host gave the VM, where no pid file says it. */
-  allocatedMiB?(host: string, vm: string): Promise<number | null>;
+  allocatedMiB(host: string, vm: string): Promise<number | null>;
   /** The VM's serial console log on a host. */
   consoleFile(host: string, vm: string): string;
+}
+
+/** The host of this name among a backend's hosts. */
+export function hostNamed<H extends { name: string }>(hosts: readonly H[], name: string): H {
+  const h = hosts.find((x) => x.name === name);
+  if (!h) throw new Error(`unknown host "${name}" (known: ${hosts.map((x) => x.name).join(', ')})`);
+  return h;
+}
+
+/**
+ * Where a VM stands on a host just before it is started there. A VM of the same name that another
+ * trial started (its teardown never ran) is not ours to reuse: it is stopped first.
+ */
+export async function stateBeforeStart(
+  backend: Pick<HypervisorBackend, 'vmState' | 'stopVm'>,
+  ownerOf: (host: string, vm: string) => Promise<string | undefined>,
+  host: string,
+  spec: VmSpec,
+): Promise<VmState> {
+  const state = await backend.vmState(host, spec.name);
+  if (state.kind === 'absent' || spec.owner === undefined || (await ownerOf(host, spec.name)) === spec.owner) return state;
+  await backend.stopVm(host, spec.name);
+  return { kind: 'absent' };
 }

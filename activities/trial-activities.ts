@@ -19,7 +19,6 @@ import { AbortWatch, type AbortVerdict } from './migration/abort-rules.js';
 import { parsePingLine, summarizePing, type PingEvent } from './probe/ping-output.js';
 import { lastBeat, parseReady } from './workload/dirtier-output.js';
 import type { QueryMigrate } from './qemu/backend.js';
-import { vmFiles } from './qemu/vm-spec.js';
 import type { SshPool } from './ssh/pool.js';
 import { commandLine } from './ssh/shell-quote.js';
 
@@ -158,15 +157,7 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
     },
 
     async memoryCategories({ host, spec, requestedMiB, dirtyRateMiBps }) {
-      const h = inventory.hosts.find((x) => x.name === host);
-      const pidFile = h ? backend.pidFile(host, spec.name) : undefined;
-      let allocatedOnHostMiB: number | null = null;
-      if (h && !pidFile) allocatedOnHostMiB = (await backend.allocatedMiB?.(host, spec.name)) ?? null;
-      if (h && pidFile) {
-        const r = await pool.execShell(h.ssh, `grep '^VmRSS:' /proc/"$(cat ${commandLine([pidFile])})"/status`, { allowFailure: true });
-        const kb = /VmRSS:\s+(\d+) kB/.exec(r.stdout)?.[1];
-        allocatedOnHostMiB = kb ? Math.round(Number(kb) / 102.4) / 10 : null;
-      }
+      const allocatedOnHostMiB = inventory.hosts.some((x) => x.name === host) ? await backend.allocatedMiB(host, spec.name) : null;
       const info = (await pool.exec(guestSsh(inventory, spec), ['cat', '/proc/meminfo'], { allowFailure: true })).stdout;
       const kbOf = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(info)?.[1] ?? NaN);
       const used = kbOf('MemTotal') - kbOf('MemAvailable');

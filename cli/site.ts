@@ -86,11 +86,10 @@ export async function siteToInspect(loaded: LoadedCampaign): Promise<CampaignSit
 
 /**
  * Before anything starts on a campaign's own hosts: each must answer SSH with the key its
- * known_hosts lists, have QEMU, and hold the guest's kernel and initrd; each problem names the
- * host and the fix.
+ * known_hosts lists, have the program that runs the VMs (`qemu`: QEMU, or `xl` on Xen hosts),
+ * and hold the guest's kernel and initrd; each problem names the host and the fix.
  */
 export async function checkHosts(cs: CampaignSite, pool: SshPool, qemu = 'qemu-system-x86_64'): Promise<void> {
-  // The program that runs the VMs: QEMU, or Xen's toolstack on a Xen host.
   const vm = cs.vmSpec(0);
   const problems: string[] = [];
   for (const h of cs.site.hosts) {

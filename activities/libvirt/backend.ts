@@ -6,8 +6,8 @@
  * `migrate-postcopy` and stopped with `domjobabort`. The migration stream goes straight from
  * QEMU to QEMU (--migrateuri), the control flow through the peer's libvirtd over SSH.
  */
-import type { HypervisorBackend, MigrationParams, MigrationProgress, MigrationResult, MigrationWatch, PostcopySwitch, VmState } from '../backend.js';
-import { completedResult, type QemuHost } from '../qemu/backend.js';
+import { hostNamed, stateBeforeStart, type HypervisorBackend, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
+import { completedResult, qemuRssMiB, type QemuHost } from '../qemu/backend.js';
 import { vmFiles, type VmSpec } from '../qemu/vm-spec.js';
 import type { SshPool } from '../ssh/pool.js';
 import { commandLine, quote } from '../ssh/shell-quote.js';
@@ -50,9 +50,7 @@ export class LibvirtBackend implements HypervisorBackend {
   }
 
   private host(name: string): QemuHost {
-    const h = this.deps.hosts.find((x) => x.name === name);
-    if (!h) throw new Error(`unknown host "${name}" (known: ${this.deps.hosts.map((x) => x.name).join(', ')})`);
-    return h;
+    return hostNamed(this.deps.hosts, name);
   }
 
   private virsh(host: string, args: readonly (string | number)[], opts: { allowFailure?: boolean; stdin?: string } = {}) {
@@ -63,8 +61,8 @@ export class LibvirtBackend implements HypervisorBackend {
     return vmFiles(this.host(hostName).runDir, vm).console;
   }
 
-  pidFile(_host: string, vm: string): string {
-    return `/run/libvirt/qemu/${vm}.pid`;
+  allocatedMiB(host: string, vm: string): Promise<number | null> {
+    return qemuRssMiB(this.deps.pool, this.host(host).ssh, `/run/libvirt/qemu/${vm}.pid`);
   }
 
   async vmState(host: string, vm: string): Promise<VmState> {
@@ -112,11 +110,7 @@ export class LibvirtBackend implements HypervisorBackend {
   /** Starts the domain on a host. An incoming VM needs nothing: libvirt starts it as the migration begins. */
   async startVm(host: string, spec: VmSpec, opts: { incoming?: boolean } = {}): Promise<void> {
     if (opts.incoming) return;
-    let state = await this.vmState(host, spec.name);
-    if (state.kind !== 'absent' && spec.owner !== undefined && (await this.ownerOf(host, spec.name)) !== spec.owner) {
-      await this.stopVm(host, spec.name);
-      state = { kind: 'absent' };
-    }
+    const state = await stateBeforeStart(this, (h, vm) => this.ownerOf(h, vm), host, spec);
     if (state.kind === 'running') return;
     if (state.kind !== 'absent') throw new Error(`VM ${spec.name} on ${host} is ${state.kind}, cannot start it`);
     const h = this.host(host);

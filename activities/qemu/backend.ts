@@ -5,7 +5,7 @@
 import { QmpClient, QmpCommandError } from '../qmp/client.js';
 import type { SshPool, SshTarget } from '../ssh/pool.js';
 import { commandLine, quote } from '../ssh/shell-quote.js';
-import type { HypervisorBackend, MigrationParams, MigrationProgress, MigrationResult, MigrationWatch, PostcopySwitch, VmState } from '../backend.js';
+import { hostNamed, stateBeforeStart, type HypervisorBackend, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
 import { parseQemuVersion, qemuArgs, ramArg, tapName, vmFiles, type QemuVersion, type VmSpec } from './vm-spec.js';
 
 export interface QemuHost {
@@ -80,6 +80,13 @@ export function completedResult(final: QueryMigrate, polls: number, switched: Po
   };
 }
 
+/** A QEMU process's resident set in MiB, read from /proc through its pid file; null if it runs no more. */
+export async function qemuRssMiB(pool: SshPool, ssh: SshTarget, pidFile: string): Promise<number | null> {
+  const r = await pool.execShell(ssh, `grep '^VmRSS:' /proc/"$(cat ${quote(pidFile)})"/status`, { allowFailure: true });
+  const kb = /VmRSS:\s+(\d+) kB/.exec(r.stdout)?.[1];
+  return kb ? Math.round(Number(kb) / 102.4) / 10 : null;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class QemuBackend implements HypervisorBackend {
@@ -95,9 +102,7 @@ export class QemuBackend implements HypervisorBackend {
   }
 
   private host(name: string): QemuHost {
-    const h = this.deps.hosts.find((x) => x.name === name);
-    if (!h) throw new Error(`unknown host "${name}" (known: ${this.deps.hosts.map((x) => x.name).join(', ')})`);
-    return h;
+    return hostNamed(this.deps.hosts, name);
   }
 
   /** The QEMU version installed on a host, asked once per host. */
@@ -127,8 +132,8 @@ export class QemuBackend implements HypervisorBackend {
     return vmFiles(this.host(hostName).runDir, vm).console;
   }
 
-  pidFile(hostName: string, vm: string): string {
-    return vmFiles(this.host(hostName).runDir, vm).pid;
+  allocatedMiB(hostName: string, vm: string): Promise<number | null> {
+    return qemuRssMiB(this.deps.pool, this.host(hostName).ssh, vmFiles(this.host(hostName).runDir, vm).pid);
   }
 
   /** True when the VM's QEMU process (per its pid file) is alive and its QMP socket exists. */
@@ -159,12 +164,7 @@ export class QemuBackend implements HypervisorBackend {
   }
 
   async startVm(hostName: string, spec: VmSpec, opts: { incoming?: boolean } = {}): Promise<void> {
-    let state = await this.vmState(hostName, spec.name);
-    if (state.kind !== 'absent' && spec.owner !== undefined && (await this.ownerOf(hostName, spec.name)) !== spec.owner) {
-      // Another trial's leftover under the same name (its teardown never ran): not ours to reuse.
-      await this.stopVm(hostName, spec.name);
-      state = { kind: 'absent' };
-    }
+    const state = await stateBeforeStart(this, (host, vm) => this.ownerOf(host, vm), hostName, spec);
     const want = opts.incoming ? 'incoming' : 'running';
     if (state.kind === want) return;
     if (state.kind !== 'absent') {

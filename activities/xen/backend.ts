@@ -8,7 +8,7 @@
  * from outside: TMT with dom0's clock around the `xl` command, MD from the byte counter of the
  * source's migration interface, DT with the probe. Each metric is labelled so (see metrics.ts).
  */
-import type { HypervisorBackend, MigrationParams, MigrationProgress, MigrationResult, MigrationWatch, VmState } from '../backend.js';
+import { hostNamed, stateBeforeStart, type HypervisorBackend, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type VmState } from '../backend.js';
 import { completedResult, type QemuHost, type QueryMigrate } from '../qemu/backend.js';
 import type { VmSpec } from '../qemu/vm-spec.js';
 import type { SshPool } from '../ssh/pool.js';
@@ -47,7 +47,7 @@ const UPTIME_CS = "$(cut -d' ' -f1 /proc/uptime | tr -d .)";
 /** One VM's files in dom0's run dir: its config and owner, and the background migration's records. */
 const files = (runDir: string, vm: string) => {
   const f = (ext: string) => `${runDir}/${vm}.${ext}`;
-  return { cfg: f('cfg'), owner: f('owner'), log: f('migrate.log'), pid: f('migrate.pid'), rc: f('migrate.rc'), times: f('migrate.times'), fifo: f('save.fifo') };
+  return { cfg: f('cfg'), createLog: f('create.log'), owner: f('owner'), log: f('migrate.log'), pid: f('migrate.pid'), rc: f('migrate.rc'), times: f('migrate.times'), fifo: f('save.fifo') };
 };
 
 /**
@@ -89,9 +89,12 @@ export class XenBackend implements HypervisorBackend {
   }
 
   private host(name: string): QemuHost {
-    const h = this.deps.hosts.find((x) => x.name === name);
-    if (!h) throw new Error(`unknown host "${name}" (known: ${this.deps.hosts.map((x) => x.name).join(', ')})`);
-    return h;
+    return hostNamed(this.deps.hosts, name);
+  }
+
+  /** the migration interface's byte counter in dom0: MD of a live migration */
+  private get txBytesFile(): string {
+    return `/sys/class/net/${this.iface}/statistics/tx_bytes`;
   }
 
   private sh(host: string, script: string, opts: { allowFailure?: boolean; stdin?: string } = {}) {
@@ -102,15 +105,11 @@ export class XenBackend implements HypervisorBackend {
     return parseXlList((await this.sh(host, 'xl list')).stdout);
   }
 
-  /** A domain is no process on the host: its memory is read from `xl list` (allocatedMiB). */
-  pidFile(): undefined {
-    return undefined;
-  }
-
   consoleFile(_host: string, vm: string): string {
     return `/var/log/xen/console/guest-${vm}.log`;
   }
 
+  /** A domain is no process on dom0: its memory is what `xl list` says Xen gave it. */
   async allocatedMiB(host: string, vm: string): Promise<number | null> {
     return (await this.domains(host)).find((d) => d.name === vm)?.memMiB ?? null;
   }
@@ -127,17 +126,13 @@ export class XenBackend implements HypervisorBackend {
   /** Creates the domain on a host. An incoming VM needs nothing: `xl migrate-receive` creates it. */
   async startVm(host: string, spec: VmSpec, opts: { incoming?: boolean } = {}): Promise<void> {
     if (opts.incoming) return;
-    let state = await this.vmState(host, spec.name);
-    if (state.kind !== 'absent' && spec.owner !== undefined && (await this.ownerOf(host, spec.name)) !== spec.owner) {
-      await this.stopVm(host, spec.name);
-      state = { kind: 'absent' };
-    }
+    const state = await stateBeforeStart(this, (h, vm) => this.ownerOf(h, vm), host, spec);
     if (state.kind === 'running') return;
     if (state.kind !== 'absent') throw new Error(`VM ${spec.name} on ${host} is ${state.kind}${state.kind === 'paused' ? ` (${state.reason})` : ''}, cannot start it`);
     const h = this.host(host);
     const f = files(h.runDir, spec.name);
     const cfg = domainConfig(spec, { bridge: h.bridge, vifScript: this.deps.vifScript, ...(this.deps.hideCpuid ? { hideCpuid: this.deps.hideCpuid } : {}) });
-    await this.sh(host, `mkdir -p ${quote(h.runDir)} && cat > ${quote(f.cfg)} && echo ${quote(spec.owner ?? '')} > ${quote(f.owner)} && rm -f ${quote(this.consoleFile(host, spec.name))} && { xl create -q ${quote(f.cfg)} </dev/null >${quote(f.cfg)}.log 2>&1 || { grep -iE 'error|fail' ${quote(f.cfg)}.log | grep -v debug | tail -n 3 >&2; exit 1; }; }`, { stdin: cfg });
+    await this.sh(host, `mkdir -p ${quote(h.runDir)} && cat > ${quote(f.cfg)} && echo ${quote(spec.owner ?? '')} > ${quote(f.owner)} && rm -f ${quote(this.consoleFile(host, spec.name))} && { xl create -q ${quote(f.cfg)} </dev/null >${quote(f.createLog)} 2>&1 || { grep -iE 'error|fail' ${quote(f.createLog)} | grep -v debug | tail -n 3 >&2; exit 1; }; }`, { stdin: cfg });
   }
 
   migrate(src: string, dst: string, spec: VmSpec, params: MigrationParams, watch: MigrationWatch = {}): Promise<MigrationResult> {
@@ -151,7 +146,7 @@ export class XenBackend implements HypervisorBackend {
   /** One SSH round trip: the migration's record and dom0's clock and byte counter now. */
   private async record(src: string, vm: string): Promise<MigrationRecord> {
     const f = files(this.host(src).runDir, vm);
-    const tx = `/sys/class/net/${this.iface}/statistics/tx_bytes`;
+    const tx = this.txBytesFile;
     const r = await this.sh(
       src,
       `cat ${quote(f.times)} 2>/dev/null; echo "rc=$(cat ${quote(f.rc)} 2>/dev/null)"; ` +
@@ -186,7 +181,7 @@ export class XenBackend implements HypervisorBackend {
           : `rm -f ${quote(image)} ${quote(f.fifo)}; mkfifo ${quote(f.fifo)}; cat ${quote(f.fifo)} > ${quote(image)} & ` +
             `xl -v save ${quote(vm)} ${quote(f.fifo)} && wait && echo "image=$(wc -c < ${quote(image)})" >> ${quote(f.times)} && ` +
             `${ssh} ${quote(d.ip)} ${quote(`xl -v restore ${image} && rm -f ${image}`)}`;
-      const tx = `/sys/class/net/${this.iface}/statistics/tx_bytes`;
+      const tx = this.txBytesFile;
       const script = [
         `echo "t0=${UPTIME_CS}" > ${quote(f.times)}; echo "tx0=$(cat ${tx})" >> ${quote(f.times)}`,
         `echo "== ${mode} ${vm} -> ${d.name}" >> ${quote(f.log)}`,
@@ -278,7 +273,7 @@ export class XenBackend implements HypervisorBackend {
       [
         `${DESCENDANTS}; for c in $(descendants ${quote(f.pid)}) $(cat ${quote(f.pid)} 2>/dev/null); do kill $c 2>/dev/null; done`,
         `for d in ${quote(vm)} ${quote(`${vm}--incoming`)} ${quote(`${vm}--migratedaway`)}; do xl destroy "$d" >/dev/null 2>&1; done`,
-        `rm -f ${quote(f.cfg)} ${quote(f.cfg)}.log ${quote(f.owner)} ${quote(f.rc)} ${quote(f.pid)} ${quote(f.times)} ${quote(f.fifo)} ${quote(f.log)}`,
+        `rm -f ${quote(f.cfg)} ${quote(f.createLog)} ${quote(f.owner)} ${quote(f.rc)} ${quote(f.pid)} ${quote(f.times)} ${quote(f.fifo)} ${quote(f.log)}`,
         'true',
       ].join('; '),
     );

@@ -4,6 +4,7 @@
 # Skips the build when nothing it depends on changed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../kernel-modules.sh"
 out=${1:?usage: build.sh OUTDIR}
 key=${2:?usage: build.sh OUTDIR AUTHORIZED_PUBKEY}
 mkdir -p "$out"
@@ -16,7 +17,7 @@ if [ -z "$kpkg" ] && [ "$(id -u)" = 0 ]; then
   apt-get update -q >/dev/null && kpkg=$(resolve_kernel)
 fi
 [ -n "$kpkg" ] || { echo "guest build: cannot resolve linux-image-amd64; fix: run apt-get update (as root)" >&2; exit 1; }
-inputs=$(cat "$here/build.sh" "$here/init" "$here/dirtier.c" "$key" | sha256sum | cut -d' ' -f1)-$kpkg
+inputs=$(cat "$here/build.sh" "$here/../kernel-modules.sh" "$here/init" "$here/dirtier.c" "$key" | sha256sum | cut -d' ' -f1)-$kpkg
 if [ -f "$out/manifest" ] && grep -qx "inputs=$inputs" "$out/manifest"; then
   log "image up to date ($kpkg)"; exit 0
 fi
@@ -33,16 +34,9 @@ mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,root/.ssh,lib/modules,etc/dr
 cp /bin/busybox "$root/bin/busybox"
 # virtio-net and what it depends on, in load order (the init loads them in this order).
 mods="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"
-for m in $mods; do
-  f=$(find "$work/k/lib/modules/$kver" -name "$m.ko" -o -name "$m.ko.xz" | head -n1)
-  [ -n "$f" ] || { echo "guest build: module $m not found in $kpkg" >&2; exit 1; }
-  case "$f" in *.xz) xz -dc "$f" > "$root/lib/modules/$m.ko" ;; *) cp "$f" "$root/lib/modules/$m.ko" ;; esac
-done
-echo "$mods" > "$root/lib/modules/order"
 # On a Xen host the guest runs paravirtualized: its NIC is Xen's netfront, not virtio.
-f=$(find "$work/k/lib/modules/$kver" -name xen-netfront.ko -o -name xen-netfront.ko.xz | head -n1)
-[ -n "$f" ] || { echo "guest build: module xen-netfront not found in $kpkg" >&2; exit 1; }
-case "$f" in *.xz) xz -dc "$f" > "$root/lib/modules/xen-netfront.ko" ;; *) cp "$f" "$root/lib/modules/xen-netfront.ko" ;; esac
+copy_modules "guest build" "$kpkg" "$work/k/lib/modules/$kver" "$root/lib/modules" $mods xen-netfront
+echo "$mods" > "$root/lib/modules/order"
 
 # dropbear and the shared libraries it links.
 cp /usr/sbin/dropbear "$root/sbin/dropbear"

@@ -8,6 +8,7 @@
 #   build-host.sh OUTDIR GUESTDIR     (GUESTDIR: the lab guest, lab/guest/build.sh's output)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../kernel-modules.sh"
 out=${1:?usage: build-host.sh OUTDIR GUESTDIR}; mkdir -p "$out"; out=$(cd "$out" && pwd)
 guest=$(cd "${2:?usage: build-host.sh OUTDIR GUESTDIR}" && pwd)
 log() { printf '[xen-host] %s\n' "$*"; }
@@ -17,7 +18,7 @@ log() { printf '[xen-host] %s\n' "$*"; }
 xver=$(apt-cache search --names-only '^xen-hypervisor-4\.[0-9]+-amd64$' 2>/dev/null | awk '{print $1}' | sed 's/^xen-hypervisor-//; s/-amd64$//' | sort -V | tail -n1)
 [ -n "$xver" ] || { echo "xen host build: apt-cache finds no xen-hypervisor-4.*-amd64; fix: apt-get update (as root)" >&2; exit 1; }
 kpkg=$(sed -n 's/^kernel=//p' "$guest/manifest")
-inputs=$(cat "$here/build-host.sh" "$here/dom0-init" "$here/vif-bed" "$guest/manifest" | sha256sum | cut -d' ' -f1)-xen$xver
+inputs=$(cat "$here/build-host.sh" "$here/../kernel-modules.sh" "$here/dom0-init" "$here/vif-bed" "$guest/manifest" | sha256sum | cut -d' ' -f1)-xen$xver
 if [ -f "$out/manifest" ] && grep -qx "inputs=$inputs" "$out/manifest"; then
   log "image up to date (Xen $xver)"; exit 0
 fi
@@ -48,11 +49,7 @@ done
 
 # Modules after the guest's virtio ones, in dependency order.
 mods="xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-netback llc stp bridge netfs fscache 9pnet 9pnet_virtio 9p"
-for m in $mods; do
-  f=$(find "$x/lib/modules/$kver" -name "$m.ko" -o -name "$m.ko.xz" | head -n1)
-  [ -n "$f" ] || { echo "xen host build: module $m not found in $kpkg" >&2; exit 1; }
-  case "$f" in *.xz) xz -dc "$f" > "$d0/lib/modules/$m.ko" ;; *) cp "$f" "$d0/lib/modules/$m.ko" ;; esac
-done
+copy_modules "xen host build" "$kpkg" "$x/lib/modules/$kver" "$d0/lib/modules" $mods
 echo "$mods" > "$d0/lib/modules/order.xen"
 
 # dom0's own host key (not the guests'), and a key dom0s use to reach each other for `xl migrate`.
