@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { domainConfig } from '../activities/xen/domain-config.js';
-import { parseMigrationRecord } from '../activities/xen/backend.js';
+import { parseMigrationRecord, processDeath } from '../activities/xen/backend.js';
 import { migrateErrors, parseXlList, vmNames, xenVmState } from '../activities/xen/xl-output.js';
 import { deriveMetrics } from '../activities/migration/metrics.js';
 import type { VmSpec } from '../activities/qemu/vm-spec.js';
@@ -97,5 +97,20 @@ describe('a Xen migration as miglab records it (no Xen host)', () => {
     expect(m.md.source).toBe('interface-counter');
     const offline = deriveMetrics({ ...final, xen: { mode: 'offline', interface: 'eth0', log: '' } });
     expect(offline.md.source).toBe('save-image');
+  });
+});
+
+describe('which failed xl migrations are started again (no Xen host)', () => {
+  it('a process that died of a signal: yes, named by its line of the log; xl failing the migration itself: no', () => {
+    // as seen on the bed when a dom0 process crashed mid-transfer, and the shell's 128+signal exit codes
+    const helper = 'libxl: error: libxl_utils.c:515:libxl__report_child_exitstatus: domain 3 save/restore helper [241] died due to fatal signal Broken pipe';
+    expect(processDeath(['migration target: Ready to receive domain.', `  ${helper}`, 'Migration failed, resuming at sender.', 'xl exited 1'].join('\n'))).toBe(helper);
+    expect(processDeath('xl migrate exited 139: Segmentation fault')).toBe('xl migrate exited 139: Segmentation fault');
+    expect(processDeath('xl migrate exited 141')).toBe('xl migrate exited 141');
+    expect(processDeath('Inconsistency detected by ld.so: dl-lookup.c: 105: check_match: Assertion failed')).toBe('Inconsistency detected by ld.so: dl-lookup.c: 105: check_match: Assertion failed');
+    expect(processDeath('migration target: Domain creation failed')).toBeUndefined();
+    expect(processDeath('xl migrate exited 1: migration sender: Target reported failure')).toBeUndefined();
+    expect(processDeath('xl exited 13')).toBeUndefined();
+    expect(processDeath('migration target: Domain creation failed (code -3).\nMigration failed, resuming at sender.\nxl exited 1')).toBeUndefined();
   });
 });

@@ -11,7 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshPool } from '../activities/ssh/pool.js';
 import { runCampaign } from '../cli/run.js';
 import { verifyCampaign } from '../cli/verify.js';
+import { backendFor } from '../cli/backend-for.js';
 import { labDown, labUp, type BedInventory } from '../lab/bed.js';
+import { guestAddress, labVmSpec, waitForPing } from '../lab/guest.js';
+import { XEN_SHARED_DIR } from '../lab/xen-hosts.js';
 import { stopDevServer, type DevServerOptions } from '../server/dev-server.js';
 
 const BED = 'xenbed';
@@ -99,5 +102,36 @@ describe('Xen backend on real Xen hosts (Xen 4.17 under QEMU TCG)', () => {
     expect(readFileSync(join(inv.dir, 'xen-shared', 'guest', 'vmlinuz')).length).toBeGreaterThan(0);
     const v = await verifyCampaign({ file, resultsDir: join(dir, 'results-xen-offline'), campaignRunning: false });
     expect(v).toMatchObject({ expected: 1, recorded: 1, lost: [], orphans: [], splitBrain: [] });
+  }, 900_000);
+
+  it('starts a migration again when its transfer dies (the save helper killed with SIGSEGV, as dom0 processes die on this bed) and records the restart', async () => {
+    const site = { ...inv, hosts: inv.xen!.hosts };
+    const backend = await backendFor('xen', site, inv, pool);
+    const spec = { ...labVmSpec(inv, 1, { name: 'restart1', memoryMiB: 96 }), kernel: `${XEN_SHARED_DIR}/guest/vmlinuz`, initrd: `${XEN_SHARED_DIR}/guest/initrd.img`, owner: 'restart-test' };
+    await backend.startVm('hosta', spec);
+    try {
+      await waitForPing(guestAddress(spec), 180_000, inv.probeVia);
+      let killed = '';
+      const r = await backend.migrate('hosta', 'hostb', spec, { maxBandwidth: 112 * 2 ** 20, downtimeLimitMs: 300 }, {
+        onProgress: () => undefined,
+        abortIf: () => {
+          // once, as soon as the first transfer's helper runs: it dies as a crashed process would
+          if (killed === '' || killed === 'none') {
+            killed = 'pending';
+            void pool.execShell(inv.xen!.hosts[0]!.ssh, 'for p in /proc/[0-9]*; do case $(cat $p/comm 2>/dev/null) in libxl-save-hel*) kill -SEGV ${p#/proc/} && echo ${p#/proc/};; esac; done; true', { allowFailure: true }).then((x) => { killed = x.stdout.trim() || 'none'; });
+          }
+          return undefined;
+        },
+      });
+      expect(killed).toMatch(/^\d+/);
+      expect(r.status, r.status === 'completed' ? '' : r.error).toBe('completed');
+      const restarts = r.status === 'completed' ? (r.final['xen'] as { restarts?: { error: string }[] }).restarts : undefined;
+      expect(restarts).toHaveLength(1);
+      expect(restarts![0]!.error).toMatch(/fatal signal|exited 1[3-5]\d/);
+      expect((await backend.vmState('hostb', 'restart1')).kind).toBe('running');
+      expect((await backend.vmState('hosta', 'restart1')).kind).toBe('absent');
+    } finally {
+      for (const h of ['hosta', 'hostb']) await backend.stopVm(h, 'restart1');
+    }
   }, 900_000);
 });

@@ -33,6 +33,27 @@ export interface XenBackendDeps {
 }
 
 const MiB = 2 ** 20;
+const MAX_RESTARTS = 2;
+
+type Completed = Extract<MigrationResult, { status: 'completed' }>;
+/** How a followed migration ended; a failure names the xl process that died of a signal, if one did. */
+type Followed = Completed | (Extract<MigrationResult, { status: 'failed' | 'cancelled' }> & { death: string | undefined });
+
+/** A migration whose transfer died and was started again. */
+export interface XenRestart {
+  error: string;
+  /** how long the dead transfer had run, and what it had sent */
+  afterMs: number;
+  sentBytes: number;
+}
+
+/**
+ * The line of a failed xl migration's log that shows a process that died (a signal: SIGSEGV, or SIGPIPE when
+ * its peer died), as opposed to xl refusing or failing the migration itself.
+ */
+export function processDeath(log: string): string | undefined {
+  return log.split('\n').map((l) => l.trim()).find((l) => /fatal signal|segmentation fault|SIGSEGV|Inconsistency detected by ld\.so|exited (1(29|3\d|4\d|5\d))\b/i.test(l));
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Shell: the children and grandchildren of the process in pid file $1 (dom0's busybox has no
@@ -157,44 +178,74 @@ export class XenBackend implements HypervisorBackend {
     return parseMigrationRecord(r.stdout);
   }
 
+  /**
+   * Runs (or goes on following) one migration. On the nested bed, dom0 processes die now and then
+   * (see README, "Xen"); when xl's transfer died of a signal while the guest still runs on the
+   * source and nothing runs in its place on the destination, the same migration starts again, at
+   * most MAX_RESTARTS times. Each restart is recorded: in the result's `xen.restarts` when it
+   * completes, in its error when it does not.
+   */
   private async run(src: string, dst: string, spec: VmSpec, params: MigrationParams, watch: MigrationWatch, mode: 'live' | 'offline'): Promise<MigrationResult> {
     void params; // xl has no bandwidth cap or downtime limit to set
+    const vm = spec.name;
+    const restarts: XenRestart[] = [];
+    for (;;) {
+      await this.startUnlessUnderWay(src, dst, spec, mode);
+      const result = await this.follow(src, spec, watch, mode);
+      if (result.status === 'completed') {
+        return restarts.length ? { ...result, final: { ...result.final, xen: { ...(result.final['xen'] as object), restarts } } } : result;
+      }
+      const { death, ...failed } = result;
+      const again = result.status === 'failed' && death !== undefined && restarts.length < MAX_RESTARTS && (await this.safeToRestart(src, dst, vm));
+      if (!again || death === undefined) return restarts.length ? { ...failed, error: `${result.error} (after ${restarts.length} restart${restarts.length > 1 ? 's' : ''} of a transfer that died: ${restarts.map((r) => r.error).join('; ')})` } : failed;
+      restarts.push({ error: death, afterMs: result.last?.elapsedMs ?? 0, sentBytes: result.last?.transferredBytes ?? 0 });
+    }
+  }
+
+  /** The guest still runs on the source, and what the destination holds (a half-received domain) is cleared. */
+  private async safeToRestart(src: string, dst: string, vm: string): Promise<boolean> {
+    const [s, d] = [await this.vmState(src, vm), await this.vmState(dst, vm)];
+    if (s.kind !== 'running' || d.kind === 'running') return false;
+    if (d.kind !== 'absent') await this.stopVm(dst, vm);
+    return true;
+  }
+
+  /** Starts the migration in dom0's background, unless one is under way or has ended unread (then it is followed). */
+  private async startUnlessUnderWay(src: string, dst: string, spec: VmSpec, mode: 'live' | 'offline'): Promise<void> {
     const vm = spec.name;
     const h = this.host(src);
     const d = this.host(dst);
     const f = files(h.runDir, vm);
     const rec = await this.record(src, vm);
-    if (!rec.alive && rec.rc === undefined) {
-      const dstState = await this.vmState(dst, vm);
-      if (dstState.kind !== 'absent') throw new Error(`VM ${vm} is ${dstState.kind} on ${dst}: refusing to migrate onto it`);
-      const srcState = await this.vmState(src, vm);
-      if (srcState.kind !== 'running') throw new Error(`VM ${vm} is ${srcState.kind} on ${src}, not running: nothing to migrate`);
-      // The owner goes first, so the VM is never on a host that does not know whose it is.
-      await this.sh(dst, `mkdir -p ${quote(d.runDir)} && echo ${quote(spec.owner ?? '')} > ${quote(files(d.runDir, vm).owner)}`);
-      const ssh = this.deps.sshCommand ?? 'ssh';
-      const image = `${this.deps.sharedDir}/${vm}.save`;
-      // xl save writes guest pages straight from their mapping, which a 9p share refuses
-      // (EFAULT): it writes into a pipe, and cat copies that to the share.
-      const command =
-        mode === 'live'
-          ? `xl -v migrate -s ${quote(ssh)} ${quote(vm)} ${quote(d.ip)}`
-          : `rm -f ${quote(image)} ${quote(f.fifo)}; mkfifo ${quote(f.fifo)}; cat ${quote(f.fifo)} > ${quote(image)} & ` +
-            `xl -v save ${quote(vm)} ${quote(f.fifo)} && wait && echo "image=$(wc -c < ${quote(image)})" >> ${quote(f.times)} && ` +
-            `${ssh} ${quote(d.ip)} ${quote(`xl -v restore ${image} && rm -f ${image}`)}`;
-      const tx = this.txBytesFile;
-      const script = [
-        `echo "t0=${UPTIME_CS}" > ${quote(f.times)}; echo "tx0=$(cat ${tx})" >> ${quote(f.times)}`,
-        `echo "== ${mode} ${vm} -> ${d.name}" >> ${quote(f.log)}`,
-        `sh -c ${quote(command)} >> ${quote(f.log)} 2>&1 & echo $! > ${quote(f.pid)}; wait $!; rc=$?`,
-        `echo "t1=${UPTIME_CS}" >> ${quote(f.times)}; echo "tx1=$(cat ${tx})" >> ${quote(f.times)}; echo $rc > ${quote(f.rc)}`,
-      ].join('\n');
-      // In the background, so the migration outlives this SSH session (and a worker that dies).
-      await this.sh(src, `rm -f ${quote(f.rc)} ${quote(f.times)} ${quote(f.pid)}; setsid sh -c ${quote(script)} > /dev/null 2>&1 < /dev/null &`);
-    }
-    return this.follow(src, spec, watch, mode);
+    if (rec.alive || rec.rc !== undefined) return;
+    const dstState = await this.vmState(dst, vm);
+    if (dstState.kind !== 'absent') throw new Error(`VM ${vm} is ${dstState.kind} on ${dst}: refusing to migrate onto it`);
+    const srcState = await this.vmState(src, vm);
+    if (srcState.kind !== 'running') throw new Error(`VM ${vm} is ${srcState.kind} on ${src}, not running: nothing to migrate`);
+    // The owner goes first, so the VM is never on a host that does not know whose it is.
+    await this.sh(dst, `mkdir -p ${quote(d.runDir)} && echo ${quote(spec.owner ?? '')} > ${quote(files(d.runDir, vm).owner)}`);
+    const ssh = this.deps.sshCommand ?? 'ssh';
+    const image = `${this.deps.sharedDir}/${vm}.save`;
+    // xl save writes guest pages straight from their mapping, which a 9p share refuses
+    // (EFAULT): it writes into a pipe, and cat copies that to the share.
+    const command =
+      mode === 'live'
+        ? `xl -v migrate -s ${quote(ssh)} ${quote(vm)} ${quote(d.ip)}`
+        : `rm -f ${quote(image)} ${quote(f.fifo)}; mkfifo ${quote(f.fifo)}; cat ${quote(f.fifo)} > ${quote(image)} & ` +
+          `xl -v save ${quote(vm)} ${quote(f.fifo)} && wait && echo "image=$(wc -c < ${quote(image)})" >> ${quote(f.times)} && ` +
+          `${ssh} ${quote(d.ip)} ${quote(`xl -v restore ${image} && rm -f ${image}`)}`;
+    const tx = this.txBytesFile;
+    const script = [
+      `echo "t0=${UPTIME_CS}" > ${quote(f.times)}; echo "tx0=$(cat ${tx})" >> ${quote(f.times)}`,
+      `echo "== ${mode} ${vm} -> ${d.name}" >> ${quote(f.log)}`,
+      `sh -c ${quote(command)} >> ${quote(f.log)} 2>&1 & echo $! > ${quote(f.pid)}; wait $!; rc=$?`,
+      `echo "t1=${UPTIME_CS}" >> ${quote(f.times)}; echo "tx1=$(cat ${tx})" >> ${quote(f.times)}; echo $rc > ${quote(f.rc)}`,
+    ].join('\n');
+    // In the background, so the migration outlives this SSH session (and a worker that dies).
+    await this.sh(src, `rm -f ${quote(f.rc)} ${quote(f.times)} ${quote(f.pid)}; setsid sh -c ${quote(script)} > /dev/null 2>&1 < /dev/null &`);
   }
 
-  private async follow(src: string, spec: VmSpec, watch: MigrationWatch, mode: 'live' | 'offline'): Promise<MigrationResult> {
+  private async follow(src: string, spec: VmSpec, watch: MigrationWatch, mode: 'live' | 'offline'): Promise<Followed> {
     const vm = spec.name;
     const f = files(this.host(src).runDir, vm);
     const totalBytes = spec.memoryMiB * MiB;
@@ -236,7 +287,7 @@ export class XenBackend implements HypervisorBackend {
           ram: { transferred: sent, remaining: 0, total: totalBytes, 'dirty-sync-count': 0, mbps: totalTimeMs > 0 ? (sent * 8) / 1e6 / (totalTimeMs / 1000) : 0, 'dirty-pages-rate': 0 },
           xen: { mode, interface: this.iface, log: (await this.sh(src, `grep -E 'migration (sender|target)|Restore successful|Saving domain' ${quote(f.log)} | tail -n 6`, { allowFailure: true })).stdout.trim() },
         };
-        return completedResult(final, polls, undefined);
+        return completedResult(final, polls, undefined) as Completed;
       }
       // This attempt is over: the next one starts afresh rather than reading its exit code.
       // This attempt's part of the log: after its header, the last one.
@@ -245,7 +296,7 @@ export class XenBackend implements HypervisorBackend {
       // 139: xl or its shell died of SIGSEGV (seen on the bed: dom0 processes crash now and then, see README)
       const tail = log.split('\n').filter((l) => l.trim() && !/debug:|xencall:buffer|Frames:/.test(l)).slice(-2).join('; ');
       const error = migrateErrors(log) || `xl ${mode === 'live' ? 'migrate' : 'save/restore'} exited ${rec.rc}${tail ? `: ${tail}` : ''}`;
-      return { status: abortReason ? 'cancelled' : 'failed', error: abortReason ?? error, polls, last };
+      return { status: abortReason ? 'cancelled' : 'failed', error: abortReason ?? error, polls, last, death: processDeath(`${log}\nxl exited ${rec.rc}`) };
     }
   }
 
