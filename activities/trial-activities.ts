@@ -16,7 +16,7 @@ import type { AttemptResult, TrialActivities } from '../workflows/trial-types.js
 import type { HypervisorBackend, MigrationProgress, MigrationResult } from './backend.js';
 import { createLabActivities, heartbeat } from './lab-activities.js';
 import { AbortWatch, type AbortVerdict } from './migration/abort-rules.js';
-import { parsePingLine, summarizePing, type PingEvent } from './probe/ping-output.js';
+import { answeringNow, parsePingLine, summarizePing, type PingEvent } from './probe/ping-output.js';
 import { lastBeat, parseReady } from './workload/dirtier-output.js';
 import type { QueryMigrate } from './qemu/backend.js';
 import type { SshPool } from './ssh/pool.js';
@@ -123,16 +123,24 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
       }
     },
 
-    async stopProbe({ trialId, intervalMs }) {
+    async stopProbe({ trialId, intervalMs, awaitReplyMs = 0 }) {
       const f = probeFiles(trialId);
       const pid = pidFromFile(f.pid);
+      const read = () => (existsSync(f.out) ? readFileSync(f.out, 'utf8').split('\n').map(parsePingLine).filter((e): e is PingEvent => e !== undefined) : []);
+      // A guest can come back seconds after its hypervisor says the move is done (a Xen restore
+      // unpauses it before its network answers): stopping then would cut the outage short.
+      if (pid !== undefined && processAlive(pid)) {
+        for (let waited = 0; waited < awaitReplyMs && !answeringNow(read()); waited += 200) {
+          heartbeat({ waitingFor: 'the guest to answer the probe again', waitedMs: waited });
+          await sleep(200);
+        }
+      }
       if (pid !== undefined && processAlive(pid)) {
         process.kill(pid, 'SIGINT');
         for (let i = 0; i < 50 && processAlive(pid); i++) await sleep(50);
       }
       if (!existsSync(f.out)) return null;
-      const events = readFileSync(f.out, 'utf8').split('\n').map(parsePingLine).filter((e): e is PingEvent => e !== undefined);
-      return summarizePing(events, intervalMs);
+      return summarizePing(read(), intervalMs);
     },
 
     async liveMigrate({ trialId, src, dst, spec, plan, rules }) {
@@ -156,9 +164,9 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
       return result;
     },
 
-    async memoryCategories({ host, spec, requestedMiB, dirtyRateMiBps }) {
+    async memoryCategories({ host, spec, requestedMiB, dirtyRateMiBps, inGuest = true }) {
       const allocatedOnHostMiB = inventory.hosts.some((x) => x.name === host) ? await backend.allocatedMiB(host, spec.name) : null;
-      const info = (await pool.exec(guestSsh(inventory, spec), ['cat', '/proc/meminfo'], { allowFailure: true })).stdout;
+      const info = inGuest ? (await pool.exec(guestSsh(inventory, spec), ['cat', '/proc/meminfo'], { allowFailure: true })).stdout : '';
       const kbOf = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(info)?.[1] ?? NaN);
       const used = kbOf('MemTotal') - kbOf('MemAvailable');
       return {
@@ -213,13 +221,15 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
       const pid = pidFromFile(f.pid);
       if (pid !== undefined && processAlive(pid)) process.kill(pid, 'SIGKILL');
       // Keep each host's serial console of the guest: a guest that died on arrival says why there.
-      for (const host of hosts) {
+      // The hosts are independent: both at once.
+      await Promise.all(hosts.map(async (host) => {
         const h = inventory.hosts.find((x) => x.name === host);
-        if (!h) continue;
-        const r = await pool.exec(h.ssh, ['cat', backend.consoleFile(host, spec.name)], { allowFailure: true });
-        if (r.code === 0) await store.writeRaw(trialId, 'trial', `console-${host}.log`, r.stdout);
-      }
-      for (const host of hosts) await backend.stopVm(host, spec.name, { owner: spec.owner });
+        if (h) {
+          const r = await pool.exec(h.ssh, ['cat', backend.consoleFile(host, spec.name)], { allowFailure: true });
+          if (r.code === 0) await store.writeRaw(trialId, 'trial', `console-${host}.log`, r.stdout);
+        }
+        await backend.stopVm(host, spec.name, { owner: spec.owner });
+      }));
       // The next trial's guest takes the same address: never reuse this one's SSH connection.
       pool.drop(guestSsh(inventory, spec));
     },

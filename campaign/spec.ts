@@ -108,6 +108,12 @@ export const campaignSchema = z
       })
       .strict()
       .default({ intervalMs: 10 }),
+    /**
+     * What miglab measures beyond the paper's TMT, DT and MD. guest: log in to the guest for its
+     * memory use and for its clock before and after the move (about 2 s a trial on the TCG bed);
+     * false keeps a trial to the paper's own steps.
+     */
+    measure: z.object({ guest: z.boolean().default(true) }).strict().default({ guest: true }),
     /** results folder, relative to the campaign file */
     results: z.string().min(1).default('results'),
   })

@@ -89,6 +89,7 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
         fallback: spec.fallback,
         probeIntervalMs: spec.probe.intervalMs,
         bootTimeoutMs: 120_000,
+        measureGuest: spec.measure.guest,
       },
     })),
     trials: expandTrials(spec).map((t) => {

@@ -77,4 +77,6 @@ bash lab/xen/build-host.sh "$state/xen" "$state/guest"
 # --- TypeScript build --------------------------------------------------------------------------
 log "tsc"
 npx tsc -p tsconfig.json
+log "workflow bundle"
+node dist/workers/build-bundle.js
 log "done"

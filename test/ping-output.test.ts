@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { parsePingLine, summarizePing, type PingEvent } from '../activities/probe/ping-output.js';
+import { answeringNow, parsePingLine, summarizePing, type PingEvent } from '../activities/probe/ping-output.js';
 
 describe('ping probe output', () => {
   it('parses replies and missing replies from ping -D -O', () => {
@@ -23,6 +23,23 @@ describe('ping probe output', () => {
     expect(sum.largestGapMs).toBeCloseTo(260, 3); // reply 40 at +0.40 s, next reply 66 at +0.66 s
     expect(sum.downtimeMs).toBeCloseTo(250, 3);
     expect(sum.gapStartedAt).toBeCloseTo(t0 + 0.4, 6);
+  });
+
+  it('an outage still open when the probe stops counts to its last line, marked open-ended (seen on Xen: the probe stopped before a restored guest answered)', () => {
+    const ev: PingEvent[] = [];
+    for (let s = 1; s <= 50; s++) ev.push(s <= 20 ? { kind: 'reply', seq: s, at: 1000 + s * 0.1, rttMs: 1 } : { kind: 'missing', seq: s, at: 1000 + s * 0.1 + 0.1 });
+    expect(answeringNow(ev)).toBe(false);
+    const sum = summarizePing(ev, 100);
+    expect(sum).toMatchObject({ sent: 50, replies: 20, lost: 30, openEnded: true });
+    expect(sum.largestGapMs).toBeCloseTo(3100, 3); // last reply at +2.0 s, last line at +5.1 s
+    expect(sum.downtimeMs).toBeCloseTo(3000, 3);
+    expect(sum.gapStartedAt).toBeCloseTo(1002, 6);
+    // once the guest answers again, the gap is closed and nothing is open-ended
+    ev.push({ kind: 'reply', seq: 51, at: 1005.2, rttMs: 1 });
+    expect(answeringNow(ev)).toBe(true);
+    const closed = summarizePing(ev, 100);
+    expect(closed.openEnded).toBeUndefined();
+    expect(closed.largestGapMs).toBeCloseTo(3200, 3);
   });
 
   it('summarizes a real run of ping against loopback: nothing lost, gaps near the interval', () => {

@@ -31,6 +31,11 @@ export interface TrialInput {
   fallback: 'offline' | 'none';
   probeIntervalMs: number;
   bootTimeoutMs: number;
+  /**
+   * log in to the guest for its memory use and its clock before and after the move (about 2 s a
+   * trial under TCG); false: only what the paper measures. Absent: true.
+   */
+  measureGuest?: boolean;
   /** what the Temporal UI shows of the trial; searchAttributes: the server has miglab's registered */
   audit?: { campaign: string; scenario: string; hypervisor: string; searchAttributes: boolean };
 }
@@ -118,10 +123,12 @@ export interface TrialActivities {
   startWorkload(input: { spec: VmSpec; workload: WorkloadSpec }): Promise<void>;
   measureDirtyRate(input: { host: string; vm: string }): Promise<number | null>;
   startProbe(input: { trialId: string; spec: VmSpec; intervalMs: number }): Promise<void>;
-  stopProbe(input: { trialId: string; intervalMs: number }): Promise<ProbeSummary | null>;
+  /** awaitReplyMs: after a completed move, let the probe run until the guest answers again (at most this long) */
+  stopProbe(input: { trialId: string; intervalMs: number; awaitReplyMs?: number }): Promise<ProbeSummary | null>;
   liveMigrate(input: { trialId: string; src: string; dst: string; spec: VmSpec; plan: AttemptPlan; rules: { completionTimeoutSPerGiB: number; stallIterations: number } }): Promise<AttemptResult>;
   offlineMigrate(input: { trialId: string; attempt: number; src: string; dst: string; spec: VmSpec; maxBandwidth: number }): Promise<AttemptResult>;
-  memoryCategories(input: { host: string; spec: VmSpec; requestedMiB: number; dirtyRateMiBps: number | null }): Promise<MemoryCategories>;
+  /** inGuest false: configured and host-side only, no login to the guest (usedInGuestMiB null) */
+  memoryCategories(input: { host: string; spec: VmSpec; requestedMiB: number; dirtyRateMiBps: number | null; inGuest?: boolean }): Promise<MemoryCategories>;
   guestClock(input: { spec: VmSpec }): Promise<GuestClockReading>;
   workloadIntegrity(input: { spec: VmSpec }): Promise<WorkloadIntegrity | null>;
   recordTrial(input: { trialId: string; row: TrialRow }): Promise<'recorded' | 'already-recorded'>;

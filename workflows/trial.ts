@@ -40,6 +40,8 @@ const TEARDOWN: ActivityOptions = {
 const step = (options: ActivityOptions, summary: string) => proxyActivities<TrialActivities>({ ...options, summary });
 
 const MiB = 2 ** 20;
+/** after a completed move, how long the probe may wait for the guest to answer again */
+const PROBE_AWAIT_REPLY_MS = 60_000;
 const describe = (e: unknown) => (e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e));
 
 export async function trial(input: TrialInput): Promise<TrialRow> {
@@ -53,6 +55,8 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
   let row: TrialRow | undefined;
   let dirtyRateMiBps: number | null = null;
   let memory: TrialRow['memory'] = null;
+  // Whatever happens, the VM must not be left running, least of all on both hosts.
+  const tearDown = () => CancellationScope.nonCancellable(() => step(TEARDOWN, `tear down ${vm} on ${src} and ${dst}`).teardown({ trialId, hosts: [src, dst], spec }));
   try {
     await step(SHORT, `start ${vm} on ${src} (${spec.memoryMiB} MiB, ${spec.vcpus} vCPU)`).prepareVm({ host: src, spec });
     await step(LONG, `wait for ${vm} to answer ping (${spec.guestCidr.split('/')[0]})`).waitForGuest({ spec, timeoutMs: input.bootTimeoutMs });
@@ -61,9 +65,13 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       await step(SHORT, `dirty ${w.workingSetMiB} MiB in ${vm} (${w.rate === 'max' ? 'flat out' : `${w.rate} MiB/s`}, ${w.pattern})`).startWorkload({ spec, workload: w });
       dirtyRateMiBps = await step(SHORT, `measure ${vm}'s dirty rate on ${src} (calc-dirty-rate)`).measureDirtyRate({ host: src, vm });
     }
-    memory = await step(SHORT, `read ${vm}'s memory: configured, on ${src}, in the guest`).memoryCategories({ host: src, spec, requestedMiB: input.workload?.workingSetMiB ?? 0, dirtyRateMiBps });
-    await step(SHORT, `start the ${input.probeIntervalMs} ms ping probe to ${vm}`).startProbe({ trialId, spec, intervalMs: input.probeIntervalMs });
-    const clockBefore = await step(SHORT, `read ${vm}'s clock before the move`).guestClock({ spec });
+    const inGuest = input.measureGuest ?? true;
+    // The probe starts while the memory is read: neither waits for the other.
+    [memory] = await Promise.all([
+      step(SHORT, `read ${vm}'s memory: configured, on ${src}${inGuest ? ', in the guest' : ''}`).memoryCategories({ host: src, spec, requestedMiB: input.workload?.workingSetMiB ?? 0, dirtyRateMiBps, inGuest }),
+      step(SHORT, `start the ${input.probeIntervalMs} ms ping probe to ${vm}`).startProbe({ trialId, spec, intervalMs: input.probeIntervalMs }),
+    ]);
+    const clockBefore = inGuest ? await step(SHORT, `read ${vm}'s clock before the move`).guestClock({ spec }) : undefined;
 
     let final: Extract<AttemptResult, { status: 'completed' }> | undefined;
     const plans = planAttempts(input.migration, input.ladder);
@@ -87,10 +95,13 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
         outcome = { kind: 'offline', afterAttempts: plans.length };
       }
     }
-    const probe = await step(SHORT, `stop the ping probe to ${vm} and read its downtime`).stopProbe({ trialId, intervalMs: input.probeIntervalMs });
-    const clockAfter = final ? await step(SHORT, `read ${vm}'s clock after the move (on ${dst})`).guestClock({ spec }) : undefined;
-    const lag = clockAfter ? Math.round((clockAfter.offsetMs - clockBefore.offsetMs) * 10) / 10 : undefined;
-    const integrity = final && input.workload ? await step(SHORT, `check ${vm}'s memory arrived whole (stale writes after a full pass)`).workloadIntegrity({ spec }) : null;
+    // After the move, the probe's end, the guest's clock and its workload's check are independent.
+    const [probe, clockAfter, integrity] = await Promise.all([
+      step(SHORT, `stop the ping probe to ${vm} and read its downtime`).stopProbe({ trialId, intervalMs: input.probeIntervalMs, ...(final ? { awaitReplyMs: PROBE_AWAIT_REPLY_MS } : {}) }),
+      final && clockBefore ? step(SHORT, `read ${vm}'s clock after the move (on ${dst})`).guestClock({ spec }) : undefined,
+      final && input.workload ? step(SHORT, `check ${vm}'s memory arrived whole (stale writes after a full pass)`).workloadIntegrity({ spec }) : null,
+    ]);
+    const lag = clockAfter && clockBefore ? Math.round((clockAfter.offsetMs - clockBefore.offsetMs) * 10) / 10 : undefined;
     outcome ??= { kind: 'failed', reason: `no attempt completed (${attempts.map((a) => `${a.plan.name}: ${a.result.status}`).join('; ')})` };
     row = {
       trialId, src, dst,
@@ -100,18 +111,24 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       probe, dirtyRateMiBps, memory, integrity, attempts,
     };
   } catch (err) {
-    if (isCancellation(err)) throw err;
+    if (isCancellation(err)) {
+      await tearDown();
+      throw err;
+    }
     row = {
       trialId, src, dst,
       workingSetMiB: input.workload?.workingSetMiB ?? null,
       outcome: { kind: 'failed', reason: describe(err) },
       metrics: null, probe: null, dirtyRateMiBps, memory, attempts,
     };
-  } finally {
-    // Whatever happened, the VM must not be left running, least of all on both hosts.
-    await CancellationScope.nonCancellable(() => step(TEARDOWN, `tear down ${vm} on ${src} and ${dst}`).teardown({ trialId, hosts: [src, dst], spec }));
   }
-  await step(RECORD, `record ${trialId} (${row.outcome.kind})`).recordTrial({ trialId, row });
+  // The row is written while the VM is torn down; the trial ends when both are done.
+  const tornDown = tearDown();
+  try {
+    await step(RECORD, `record ${trialId} (${row.outcome.kind})`).recordTrial({ trialId, row });
+  } finally {
+    await tornDown;
+  }
   // Filterable in the UI and by `miglab ls`: the trial's outcome, once known.
   if (input.audit?.searchAttributes) upsertSearchAttributes([{ key: SA.outcome, value: row.outcome.kind }]);
   if (!row) throw ApplicationFailure.nonRetryable('trial ended without a row');

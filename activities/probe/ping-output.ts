@@ -30,6 +30,17 @@ export interface ProbeSummary {
   gapStartedAt: number | undefined;
   /** the outage the probe can vouch for: the gap less one interval (its resolution) */
   downtimeMs: number;
+  /**
+   * the guest had not answered again when the probe stopped: the largest gap runs from the last
+   * reply to the probe's last line, and the downtime was at least downtimeMs
+   */
+  openEnded?: true;
+}
+
+/** Whether the probe's latest line is a reply: the guest answers (again). */
+export function answeringNow(events: readonly PingEvent[]): boolean {
+  const last = events.reduce<PingEvent | undefined>((a, e) => (!a || e.at >= a.at ? e : a), undefined);
+  return last?.kind === 'reply';
 }
 
 export function summarizePing(events: readonly PingEvent[], intervalMs: number): ProbeSummary {
@@ -46,6 +57,15 @@ export function summarizePing(events: readonly PingEvent[], intervalMs: number):
       gapStartedAt = byTime[i - 1]!.at;
     }
   }
+  // Unanswered to the end: that gap is still open, and as long as the probe ran past the last reply.
+  const lastReply = byTime.at(-1);
+  const lastLine = events.reduce((t, e) => Math.max(t, e.at), 0);
+  let openEnded = false;
+  if (lastReply && !answeringNow(events) && (lastLine - lastReply.at) * 1000 > largestGapMs) {
+    largestGapMs = (lastLine - lastReply.at) * 1000;
+    gapStartedAt = lastReply.at;
+    openEnded = true;
+  }
   let lost = 0;
   for (let s = 1; s <= maxSeq; s++) if (!answered.has(s)) lost++;
   return {
@@ -56,5 +76,6 @@ export function summarizePing(events: readonly PingEvent[], intervalMs: number):
     largestGapMs: Math.round(largestGapMs * 1000) / 1000,
     gapStartedAt,
     downtimeMs: Math.max(0, Math.round((largestGapMs - intervalMs) * 1000) / 1000),
+    ...(openEnded ? { openEnded: true as const } : {}),
   };
 }
