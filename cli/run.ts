@@ -168,22 +168,35 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
  * finished: say so, and return what `fn` returned.
  */
 export async function runUntilTolerant<T>(worker: Worker, log: (l: string) => void, fn: () => Promise<T>): Promise<T> {
-  let result: { value: T } | undefined;
+  let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
   try {
     return await worker.runUntil(async () => {
-      const value = await fn();
-      result = { value };
-      return value;
+      try {
+        const value = await fn();
+        outcome = { ok: true, value };
+        return value;
+      } catch (error) {
+        outcome = { ok: false, error };
+        throw error;
+      }
     });
   } catch (err) {
     // Past the force time the SDK throws GracefulShutdownPeriodExpiredError, or an
-    // IllegalStateError ("Worker still in use") when the stuck step still holds the worker.
-    if (result) {
-      log(`note: the campaign ended, but a step was still running on this worker and was abandoned after ${SHUTDOWN_FORCE_TIME} (${err instanceof GracefulShutdownPeriodExpiredError ? 'graceful shutdown period expired' : (err as Error).message})`);
-      return result.value;
+    // IllegalStateError ("Worker still in use") when the stuck step still holds the worker, each
+    // wrapped with fn's own error if it had one: what the user needs is fn's outcome.
+    if (!outcome) throw err;
+    if (outcome.ok || outcome.error !== err) {
+      log(`note: the campaign ${outcome.ok ? 'ended' : 'stopped'}, but a step was still running on this worker and was abandoned after ${SHUTDOWN_FORCE_TIME} (${shutdownProblem(err)})`);
     }
-    throw err;
+    if (outcome.ok) return outcome.value;
+    throw outcome.error;
   }
+}
+
+function shutdownProblem(err: unknown): string {
+  const all = [err, ...((err as { errors?: unknown[] }).errors ?? []), (err as { cause?: unknown }).cause];
+  if (all.some((e) => e instanceof GracefulShutdownPeriodExpiredError)) return 'graceful shutdown period expired';
+  return (err as Error).message;
 }
 
 /**

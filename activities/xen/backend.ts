@@ -253,8 +253,12 @@ export class XenBackend implements HypervisorBackend {
     let polls = 0;
     let last: MigrationProgress | undefined;
     let abortReason: string | undefined;
+    let vanished = 0;
     for (;;) {
       const rec = await this.record(src, vm);
+      // No process and no exit code for several polls: its records were removed (the VM torn down).
+      vanished = !rec.alive && rec.rc === undefined ? vanished + 1 : 0;
+      if (vanished >= 3) return { status: 'failed', error: `the migration of ${vm} is gone from ${src} (no process, no exit code): torn down?`, polls, last, death: undefined };
       if (rec.rc === undefined) {
         if (rec.t0Cs !== undefined && rec.nowCs !== undefined && rec.tx0 !== undefined && rec.txNow !== undefined) {
           polls++;
