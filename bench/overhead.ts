@@ -1,9 +1,10 @@
 /**
  * Benchmark (not a test): what miglab's orchestration costs against the paper's method. The same
  * N baseline trials (start the VM, wait for it, live-migrate it at the paper's cap and downtime
- * limit with a 10 ms ping running, stop it) run by `miglab run` and by a bare shell loop
- * (bare-loop.ts), on the same bed in one run, alternating which goes first each round. Reports
- * the wall-time ratio, and from the trials' Temporal histories where miglab's extra time goes:
+ * limit with a 10 ms ping running, stop it) run by a bare shell loop (bare-loop.ts) and by
+ * `miglab run` twice: keeping to the paper's steps (`measure: { guest: false }`, as the loop does)
+ * and with its guest measurements; on the same bed in one run, each going first in turn. Reports
+ * the wall-time ratios, and from the trials' Temporal histories where miglab's extra time goes:
  * the host steps both do, the measurements only miglab makes, workflow scheduling, the campaign
  * between trials, and the process itself (start-up, worker bundle, shut-down).
  * Usage: npm run bench:overhead [-- --trials 10 --rounds 2]

@@ -142,6 +142,7 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .action(async (file: string, o) => {
       const tty = process.stderr.isTTY;
       let last = '';
+      let lastSaidAt = 0;
       let firstRecorded: number | undefined;
       const r = await runCampaign({
         file,
@@ -160,12 +161,14 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
           });
           const counts = `${p.recorded}/${p.total} trials  ${p.outcomes.converged} converged, ${p.outcomes.offline} offline, ${p.outcomes.failed} failed${p.paused ? '  PAUSED' : ''}`;
           const state = `${counts}  ${now.join(' ')}`;
-          const coarse = `${counts}  ${p.runningNow.join(' ')}`; // a log gets a line per trial, not per poll
+          // A log gets a line per step, and while a step runs on, one every 30 s: not one per poll.
+          const coarse = `${counts}  ${p.runningNow.map((id) => `${id} ${steps.find((x) => x.trialId === id)?.step ?? ''}`.trim()).join(' ')}`;
           if (tty) {
             const line = `[${bar}] ${s.toFixed(0)} s${eta}  ${state}`;
             process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 120) - 1).padEnd((process.stderr.columns ?? 120) - 1)}`);
-          } else if (coarse !== last) {
-            say(`[${bar}] ${s.toFixed(0)} s${eta}  ${coarse}`);
+          } else if (coarse !== last || s - lastSaidAt >= 30) {
+            say(`[${bar}] ${s.toFixed(0)} s${eta}  ${state}`);
+            lastSaidAt = s;
           }
           last = coarse;
         },
