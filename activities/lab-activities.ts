@@ -40,15 +40,6 @@ export function heartbeat(details?: unknown): void {
   }
 }
 
-/** Whether this activity has been cancelled (its workflow was): false outside an activity. */
-export function cancelRequested(): boolean {
-  try {
-    return Context.current().cancellationSignal.aborted;
-  } catch {
-    return false;
-  }
-}
-
 export function createLabActivities({ pool, backend, inventory }: LabActivityDeps) {
   return {
     async startVm(input: { host: string; spec: VmSpec }): Promise<void> {

@@ -14,7 +14,7 @@ import { spawnDetached } from '../lib/exec.js';
 import type { ResultsStore } from '../results/store.js';
 import type { AttemptResult, TrialActivities } from '../workflows/trial-types.js';
 import type { HypervisorBackend, MigrationProgress, MigrationResult } from './backend.js';
-import { cancelRequested, createLabActivities, heartbeat } from './lab-activities.js';
+import { createLabActivities, heartbeat } from './lab-activities.js';
 import { AbortWatch, type AbortVerdict } from './migration/abort-rules.js';
 import { answeringNow, parsePingLine, summarizePing, type PingEvent } from './probe/ping-output.js';
 import { lastBeat, parseReady } from './workload/dirtier-output.js';
@@ -70,9 +70,6 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
         heartbeat(p);
       },
       abortIf: (p) => {
-        // A cancelled trial (its campaign was cancelled) gives the move up like an abort rule would:
-        // the VM stays on the source for the teardown, instead of the step running on unwatched.
-        if (cancelRequested()) return 'the trial was cancelled';
         if (!watchRules || verdict.abort) return undefined;
         verdict = watchRules.observe(p);
         return verdict.abort ? verdict.reason : undefined;

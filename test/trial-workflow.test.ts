@@ -19,11 +19,6 @@ import { done, input, stall, stubs } from './helpers/trial-stubs.js';
 import { campaignStatus, cancelCampaign, listCampaigns, listTrials, pauseCampaign, resumeCampaign, trialQuery, watchCampaign, type CampaignStatus } from '../cli/control.js';
 import { UserError } from '../lib/errors.js';
 import { SA } from '../server/search-attributes.js';
-import { createTrialActivities } from '../activities/trial-activities.js';
-import type { HypervisorBackend, MigrationResult, MigrationWatch } from '../activities/backend.js';
-import { SshPool } from '../activities/ssh/pool.js';
-import type { Site } from '../lab/site.js';
-import { ResultsStore } from '../results/store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'miglab-trialwf-'));
 
@@ -182,45 +177,6 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
       return h.result().catch((e) => e);
     });
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect(s.calls).toContain('teardown:hosta,hostb');
-    expect(s.recorded).toHaveLength(0);
-  }, 60_000);
-
-  it("a cancelled trial's migration step gives the move up (the real liveMigrate activity, a scripted backend): the VM stays on the source for the teardown", async () => {
-    const s = stubs({ live: [] });
-    const seen: string[] = [];
-    // a migration that never ends by itself: it polls, reports progress and asks whether to give up
-    const backend = {
-      async migrate(_src: string, _dst: string, _spec: unknown, _p: unknown, w: MigrationWatch): Promise<MigrationResult> {
-        for (let i = 0; ; i++) {
-          const p = { status: 'active', elapsedMs: i * 100, transferredBytes: i, remainingBytes: 1e9, totalBytes: 1e9, iterations: 1, mbps: 1, dirtyPagesRate: 0 };
-          w.onProgress?.(p);
-          const reason = w.abortIf?.(p);
-          if (reason) {
-            seen.push(reason);
-            return { status: 'cancelled', error: reason, polls: i, last: p };
-          }
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      },
-      async vmState() { seen.push('vmState'); return { kind: 'running' }; },
-      async stopVm(host: string) { seen.push(`stopVm:${host}`); return 'stopped'; },
-    } as unknown as HypervisorBackend;
-    const store = new ResultsStore(join(dir, 'cancel-store'));
-    const real = createTrialActivities({ pool: new SshPool(), backend, inventory: { hosts: [], privateKey: '', knownHosts: '' } as unknown as Site, store });
-    const taskQueue = `trial-test-${++n}`;
-    const worker = await Worker.create({ connection: native, taskQueue, workflowsPath: workflowsPath(), activities: { ...s.acts, liveMigrate: real.liveMigrate } });
-    const err = await worker.runUntil(async () => {
-      const h = await client.workflow.start('trial', { taskQueue, workflowId: `cancel-real-${n}`, args: [input({ workload: null })] });
-      await new Promise((r) => setTimeout(r, 1500));
-      await h.cancel();
-      const e = await h.result().catch((x) => x);
-      // the step learns of the cancellation at its next heartbeat and ends
-      for (let i = 0; i < 100 && !seen.includes('stopVm:hostb'); i++) await new Promise((r) => setTimeout(r, 100));
-      return e;
-    });
-    expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect(seen).toEqual(['the trial was cancelled', 'vmState', 'stopVm:hostb']);
     expect(s.calls).toContain('teardown:hosta,hostb');
     expect(s.recorded).toHaveLength(0);
   }, 60_000);

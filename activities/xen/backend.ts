@@ -30,10 +30,14 @@ export interface XenBackendDeps {
   /** each poll costs dom0 (slow under TCG) an SSH command: every 3 s by default */
   pollIntervalMs?: number;
   migrationTimeoutMs?: number;
+  /** a live transfer that sends (almost) nothing this long is cut as hung: 120 s by default */
+  hungAfterMs?: number;
 }
 
 const MiB = 2 ** 20;
 const MAX_RESTARTS = 2;
+/** a live transfer that sends less than this in hungAfterMs has hung */
+const HUNG_BYTES = 64 * 1024;
 
 type Completed = Extract<MigrationResult, { status: 'completed' }>;
 /** How a followed migration ended; a failure names the xl process that died of a signal, if one did. */
@@ -101,11 +105,13 @@ export function parseMigrationRecord(text: string): MigrationRecord {
 export class XenBackend implements HypervisorBackend {
   private readonly pollIntervalMs: number;
   private readonly migrationTimeoutMs: number;
+  private readonly hungAfterMs: number;
   private readonly iface: string;
 
   constructor(private readonly deps: XenBackendDeps) {
     this.pollIntervalMs = deps.pollIntervalMs ?? 3000;
     this.migrationTimeoutMs = deps.migrationTimeoutMs ?? 30 * 60_000;
+    this.hungAfterMs = deps.hungAfterMs ?? 120_000;
     this.iface = deps.migrationInterface ?? 'eth0';
   }
 
@@ -253,7 +259,9 @@ export class XenBackend implements HypervisorBackend {
     let polls = 0;
     let last: MigrationProgress | undefined;
     let abortReason: string | undefined;
+    let hung: string | undefined;
     let vanished = 0;
+    let progressAt = { sent: 0, at: started };
     for (;;) {
       const rec = await this.record(src, vm);
       // No process and no exit code for several polls: its records were removed (the VM torn down).
@@ -268,8 +276,14 @@ export class XenBackend implements HypervisorBackend {
           // xl reports no passes and no remaining bytes: remaining is memory less what has gone, floored at 0.
           last = { status: 'active', elapsedMs, transferredBytes: sent, remainingBytes: Math.max(0, totalBytes - sent), totalBytes, iterations: 0, mbps, dirtyPagesRate: 0 };
           watch.onProgress?.(last);
+          // Seen on the bed: a transfer that sends nothing for minutes and never ends (its stream
+          // corrupted under a busy guest). Xen counts no passes, so the stall rule cannot see it.
+          if (sent > progressAt.sent + HUNG_BYTES) progressAt = { sent, at: Date.now() };
+          if (hung === undefined && abortReason === undefined && mode === 'live' && Date.now() - progressAt.at > this.hungAfterMs) {
+            hung = `no data sent for ${Math.round((Date.now() - progressAt.at) / 1000)} s (${(sent / MiB).toFixed(1)} MiB in all): the transfer hung`;
+          }
           if (abortReason === undefined && mode === 'live') {
-            const giveUp = watch.abortIf?.(last) ?? (Date.now() - started > this.migrationTimeoutMs ? `no completion within ${this.migrationTimeoutMs} ms` : undefined);
+            const giveUp = hung ?? watch.abortIf?.(last) ?? (Date.now() - started > this.migrationTimeoutMs ? `no completion within ${this.migrationTimeoutMs} ms` : undefined);
             if (giveUp !== undefined) {
               abortReason = giveUp;
               // Cutting xl's transport (the ssh command that runs migrate-receive) fails the save;
@@ -300,6 +314,8 @@ export class XenBackend implements HypervisorBackend {
       // 139: xl or its shell died of SIGSEGV (seen on the bed: dom0 processes crash now and then, see README)
       const tail = log.split('\n').filter((l) => l.trim() && !/debug:|xencall:buffer|Frames:/.test(l)).slice(-2).join('; ');
       const error = migrateErrors(log) || `xl ${mode === 'live' ? 'migrate' : 'save/restore'} exited ${rec.rc}${tail ? `: ${tail}` : ''}`;
+      // A hung transfer that was cut is a failure, not an abort rule's verdict.
+      if (hung) return { status: 'failed', error: hung, polls, last, death: undefined };
       return { status: abortReason ? 'cancelled' : 'failed', error: abortReason ?? error, polls, last, death: processDeath(`${log}\nxl exited ${rec.rc}`) };
     }
   }
