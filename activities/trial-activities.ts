@@ -94,14 +94,20 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
       await pool.execShell(guest, `killall -q dirtier; setsid ${commandLine(argv)} > /tmp/dirtier.log 2>&1 < /dev/null &`);
       // Ready once it has touched its whole working set: well under a second on the QEMU bed,
       // over 30 s for 16 MiB in a domU of the nested Xen hosts (each first touch is a nested exit).
-      const deadline = Date.now() + 100_000;
+      const limitMs = 100_000 + 4_000 * workload.workingSetMiB;
+      const deadline = Date.now() + limitMs;
       while (Date.now() < deadline) {
-        const log = (await pool.exec(guest, ['cat', '/tmp/dirtier.log'], { allowFailure: true })).stdout;
-        if (log.includes('ready ')) return;
+        const out = (await pool.execShell(guest, 'cat /tmp/dirtier.log; pidof dirtier > /dev/null && echo "== running"', { allowFailure: true })).stdout;
+        if (out.includes('ready ')) return;
+        if (!out.includes('== running')) {
+          // It died before it was ready (seen: a working set larger than what the guest has free).
+          const free = (await pool.execShell(guest, 'free -m | sed -n 2p', { allowFailure: true })).stdout.trim();
+          throw ApplicationFailure.nonRetryable(`dirtier -m ${workload.workingSetMiB} exited in ${spec.name} before it was ready: ${out.trim().split('\n').slice(-2).join('; ') || 'no output'} (guest memory, MiB total/used/free/shared/cache/available: ${free.replace(/^Mem:\s*/, '').replace(/\s+/g, '/')})`, 'WorkloadDied');
+        }
         heartbeat({ waitingFor: 'dirtier ready' });
         await sleep(100);
       }
-      throw ApplicationFailure.retryable(`dirtier did not report ready in ${spec.name} within 100 s`, 'WorkloadNotReady');
+      throw ApplicationFailure.retryable(`dirtier did not report ready in ${spec.name} within ${limitMs / 1000} s`, 'WorkloadNotReady');
     },
 
     async measureDirtyRate({ host, vm }) {

@@ -21,6 +21,13 @@ const LONG: ActivityOptions = {
   retry: { maximumAttempts: 5, initialInterval: '2 seconds', backoffCoefficient: 2 },
 };
 
+// Starting the workload touches the whole working set first: a nested Xen guest takes seconds per MiB.
+const WORKLOAD: ActivityOptions = {
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { maximumAttempts: 3, initialInterval: '2 seconds', backoffCoefficient: 2 },
+};
+
 // A row that cannot be written (disk full, permissions) must never be dropped: keep trying, with
 // the error on the pending activity for the UI and `miglab status`, until the store is mended.
 // Writing is idempotent (the same row twice is a no-op), so retries never duplicate it.
@@ -62,7 +69,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
     await step(LONG, `wait for ${vm} to answer ping (${spec.guestCidr.split('/')[0]})`).waitForGuest({ spec, timeoutMs: input.bootTimeoutMs });
     if (input.workload) {
       const w = input.workload;
-      await step(SHORT, `dirty ${w.workingSetMiB} MiB in ${vm} (${w.rate === 'max' ? 'flat out' : `${w.rate} MiB/s`}, ${w.pattern})`).startWorkload({ spec, workload: w });
+      await step(WORKLOAD, `dirty ${w.workingSetMiB} MiB in ${vm} (${w.rate === 'max' ? 'flat out' : `${w.rate} MiB/s`}, ${w.pattern})`).startWorkload({ spec, workload: w });
       dirtyRateMiBps = await step(SHORT, `measure ${vm}'s dirty rate on ${src} (calc-dirty-rate)`).measureDirtyRate({ host: src, vm });
     }
     const inGuest = input.measureGuest ?? true;
