@@ -11,7 +11,8 @@ import { report } from './report.js';
 import { verifyCampaign, verifyProblems } from './verify.js';
 import { campaignStatus, cancelCampaign, listCampaigns, listTrials, pauseCampaign, resumeCampaign, watchCampaign } from './control.js';
 import { connectTemporal } from '../server/connection.js';
-import type { Client } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 
 /** Runs `fn` with a client of the configured Temporal server, closing it afterwards. */
 async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
@@ -341,6 +342,10 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof UserError) {
       say(err.format());
       process.exitCode = err.exitCode;
+    } else if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
+      // `miglab cancel` from elsewhere while this run watched: not a crash
+      say('miglab: the campaign was cancelled; its recorded trials stay in its results (`miglab report` reads them)');
+      process.exitCode = ExitCode.Interrupted;
     } else {
       say(`miglab: unexpected error: ${(err as Error).stack ?? String(err)}`);
       process.exitCode = ExitCode.Failed;
