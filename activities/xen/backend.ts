@@ -266,8 +266,12 @@ export class XenBackend implements HypervisorBackend {
       const rec = await this.record(src, vm);
       // No process and no exit code for several polls: its shell died before writing one, or its
       // records were removed (the VM torn down). Either way nothing is left to follow.
-      vanished = !rec.alive && rec.rc === undefined ? vanished + 1 : 0;
-      if (vanished >= 3) return { status: 'failed', error: `the migration of ${vm} on ${src} ended without an exit code (its shell died, or the VM was torn down)`, polls, last, death: undefined };
+      // (A poll whose own shell died says nothing: it has no clock reading.)
+      if (rec.nowCs !== undefined) vanished = !rec.alive && rec.rc === undefined ? vanished + 1 : 0;
+      if (vanished >= 3) {
+        const error = `the migration of ${vm} on ${src} ended without an exit code (its shell died, or the VM was torn down)`;
+        return { status: 'failed', error, polls, last, death: error };
+      }
       if (rec.rc === undefined) {
         if (rec.t0Cs !== undefined && rec.nowCs !== undefined && rec.tx0 !== undefined && rec.txNow !== undefined) {
           polls++;
