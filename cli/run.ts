@@ -7,7 +7,7 @@ import { createCampaignActivities } from '../activities/campaign-activities.js';
 import { createTrialActivities } from '../activities/trial-activities.js';
 import { loadCampaign, type LoadedCampaign } from '../campaign/load.js';
 import { expandTrials } from '../campaign/trials.js';
-import { UserError } from '../lib/errors.js';
+import { ExitCode, UserError } from '../lib/errors.js';
 import { SshPool } from '../activities/ssh/pool.js';
 import type { HypervisorBackend } from '../activities/backend.js';
 import { backendFor } from './backend-for.js';
@@ -184,7 +184,14 @@ export async function runUntilTolerant<T>(worker: Worker, log: (l: string) => vo
     // Past the force time the SDK throws GracefulShutdownPeriodExpiredError, or an
     // IllegalStateError ("Worker still in use") when the stuck step still holds the worker, each
     // wrapped with fn's own error if it had one: what the user needs is fn's outcome.
-    if (!outcome) throw err;
+    // Stopped before the campaign ended (Ctrl-C, SIGTERM: the SDK's runtime shuts the worker
+    // down), a step still running: the campaign itself goes on in the server.
+    if (!outcome) {
+      if (shutdownProblem(err) === 'graceful shutdown period expired') {
+        throw new UserError('miglab run was stopped while a step was still running; the campaign goes on in the Temporal server', 'run `miglab run` with the same file again to resume it, or `miglab cancel` to stop it', ExitCode.Interrupted);
+      }
+      throw err;
+    }
     if (outcome.ok || outcome.error !== err) {
       log(`note: the campaign ${outcome.ok ? 'ended' : 'stopped'}, but a step was still running on this worker and was abandoned after ${SHUTDOWN_FORCE_TIME} (${shutdownProblem(err)})`);
     }
