@@ -51,6 +51,8 @@ export type MigrationResult =
 
 export interface MigrationWatch {
   onProgress?: (p: MigrationProgress) => void;
+  /** every poll, with progress or without (e.g. records not written yet): the step is alive */
+  onPoll?: () => void;
   /** a reason to give up, or undefined to carry on */
   abortIf?: (p: MigrationProgress) => string | undefined;
 }

@@ -13,7 +13,7 @@ import { pidFromFile, processAlive } from '../lib/process.js';
 import { spawnDetached } from '../lib/exec.js';
 import type { ResultsStore } from '../results/store.js';
 import type { AttemptResult, TrialActivities } from '../workflows/trial-types.js';
-import type { HypervisorBackend, MigrationProgress, MigrationResult } from './backend.js';
+import type { HypervisorBackend, MigrationProgress, MigrationResult, MigrationWatch } from './backend.js';
 import { createLabActivities, heartbeat } from './lab-activities.js';
 import { AbortWatch, type AbortVerdict } from './migration/abort-rules.js';
 import { answeringNow, parsePingLine, summarizePing, type PingEvent } from './probe/ping-output.js';
@@ -54,21 +54,25 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
   async function migrateWith(
     trialId: string,
     attempt: number,
-    run: (watch: { onProgress: (p: MigrationProgress) => void; abortIf: (p: MigrationProgress) => string | undefined }) => Promise<MigrationResult>,
+    run: (watch: Required<MigrationWatch>) => Promise<MigrationResult>,
     watchRules: AbortWatch | undefined,
   ): Promise<AttemptResult> {
     const polls: string[] = [];
     let verdict: AbortVerdict = { abort: false };
     let startedAt: number | undefined;
     let lastAt: number | undefined;
+    let latest: MigrationProgress | undefined;
     const result = await run({
       onProgress: (p) => {
         const t = Date.now();
         startedAt ??= t - p.elapsedMs;
         lastAt = t;
         polls.push(JSON.stringify({ t, ...p }));
+        latest = p;
         heartbeat(p);
       },
+      // A poll with no progress to give still shows the step alive (its last progress stays shown).
+      onPoll: () => heartbeat(latest ?? { waitingFor: 'the migration to report progress' }),
       abortIf: (p) => {
         if (!watchRules || verdict.abort) return undefined;
         verdict = watchRules.observe(p);

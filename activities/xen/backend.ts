@@ -264,6 +264,9 @@ export class XenBackend implements HypervisorBackend {
     let progressAt = { sent: 0, at: started };
     for (;;) {
       const rec = await this.record(src, vm);
+      // Seen on the bed: a resumed step whose polls found the records incomplete went without a
+      // heartbeat for 30 s at a time and used up its retries.
+      watch.onPoll?.();
       // No process and no exit code for several polls: its shell died before writing one, or its
       // records were removed (the VM torn down). Either way nothing is left to follow.
       // (A poll whose own shell died says nothing: it has no clock reading.)
