@@ -12,7 +12,7 @@ import { baselineBars, rampLines, traceFigure, type Figure } from './figures.js'
 import { flattenRow, type FlatTrial } from './flatten.js';
 import type { LoadedCampaign } from './load.js';
 import { renderSvg } from './render.js';
-import { cliffs, failures, integrity, MEASURE_KEYS, MEASURES, memoryCheck, outcomes, summarize, type CliffRow, type Measure, type SummaryRow } from './tables.js';
+import { cliffs, failures, integrity, MEASURE_KEYS, MEASURES, measuredCliffText, memoryCheck, outcomes, summarize, type CliffRow, type Measure, type SummaryRow } from './tables.js';
 import { hasAbortedAttempt, pickTraceTrial, readTrace, type Trace } from './trace.js';
 
 export interface ReportData {
@@ -127,7 +127,7 @@ export function buildDoc(campaigns: readonly LoadedCampaign[], data: ReportData,
           fmt(c.bandwidthMiBps),
           fmt(c.downtimeLimitMs, 0),
           fmt(c.predictedMiB),
-          c.measuredMiB === null ? `none up to ${c.largestTriedMiB} MiB` : String(c.measuredMiB),
+          c.measuredMiB === null ? measuredCliffText(c) : String(c.measuredMiB),
           c.measuredMiB === null ? '–' : c.belowMiB === null ? `≤ ${c.measuredMiB} MiB (first size)` : `(${c.belowMiB}, ${c.measuredMiB}] MiB`,
           c.perSize.map((p) => `${p.workingSetMiB}: ${p.converged}/${p.informative}`).join(', '),
         ]),

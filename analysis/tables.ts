@@ -238,6 +238,16 @@ export function cliffs(rows: readonly FlatTrial[]): CliffRow[] {
   return out.sort((a, b) => a.hypervisor.localeCompare(b.hypervisor) || a.scenario.localeCompare(b.scenario));
 }
 
+/**
+ * The measured cliff in words: the size, or none up to the largest size that told (an attempt
+ * that failed on an error tells nothing), or not measured when no size told at all.
+ */
+export function measuredCliffText(c: CliffRow): string {
+  if (c.measuredMiB !== null) return `${c.measuredMiB} MiB`;
+  const told = c.perSize.filter((p) => p.informative > 0).at(-1);
+  return told ? `none up to ${told.workingSetMiB} MiB` : 'not measured (every first attempt failed on an error)';
+}
+
 /** The paper's memory order, largest first. */
 export const MEMORY_ORDER = ['configuredMiB', 'allocatedOnHostMiB', 'usedInGuestMiB', 'requestedMiB', 'dirtiedMiB'] as const;
 

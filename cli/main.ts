@@ -24,6 +24,7 @@ async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 import { loadCampaign } from '../campaign/load.js';
+import { measuredCliffText } from '../analysis/tables.js';
 import { expandTrials } from '../campaign/trials.js';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -306,12 +307,15 @@ Examples:
         outDir: r.outDir,
         files: r.files,
         campaigns: r.campaigns.map((c) => ({ campaign: c.manifest.campaign, hypervisor: c.manifest.hypervisor, recorded: c.rows.length, expected: c.manifest.trials.length })),
-        cliffs: r.data.cliffs.map(({ perSize: _p, ...c }) => c),
+        cliffs: r.data.cliffs.map((full) => {
+          const { perSize: _p, ...c } = full;
+          return { ...c, measured: measuredCliffText(full) };
+        }),
       };
       print(summary, !!o.json, () =>
         [
           ...summary.campaigns.map((c) => `${c.campaign} (${c.hypervisor}): ${c.recorded} of ${c.expected} trials recorded${c.recorded < c.expected ? ' (incomplete)' : ''}`),
-          ...summary.cliffs.map((c) => `cliff ${c.hypervisor} ${c.scenario}: predicted ${c.predictedMiB === null ? 'none (no cap or downtime limit applied)' : `${c.predictedMiB.toFixed(1)} MiB`}, measured ${c.measuredMiB === null ? `none up to ${c.largestTriedMiB} MiB` : `${c.measuredMiB} MiB`}`),
+          ...summary.cliffs.map((c) => `cliff ${c.hypervisor} ${c.scenario}: predicted ${c.predictedMiB === null ? 'none (no cap or downtime limit applied)' : `${c.predictedMiB.toFixed(1)} MiB`}, measured ${c.measured}`),
           `report: ${join(r.outDir, 'report.html')} (also report.md, ${r.files.filter((f) => f.endsWith('.csv')).join(', ')}, ${r.figures.length} figures)`,
         ].join('\n'),
       );

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { flattenRow, type FlatTrial } from '../analysis/flatten.js';
 import { meanCi, medianInPlace, t975 } from '../analysis/stats.js';
 import { syntheticRow, type SyntheticTrial } from '../analysis/synthetic.js';
-import { cliffs, failures, memoryCheck, outcomes, summarize } from '../analysis/tables.js';
+import { cliffs, failures, measuredCliffText, memoryCheck, outcomes, summarize } from '../analysis/tables.js';
 
 /** P(T ≤ x) for Student's t with df degrees of freedom, by Simpson's rule on the density. */
 function tCdf(x: number, df: number): number {
@@ -146,6 +146,16 @@ describe('the cliff', () => {
   it('has no bracket when the first size already fails', () => {
     const [c] = cliffs(flat([...ramp(4, ['offline', 'offline']), ...ramp(8, ['offline'])]));
     expect(c).toMatchObject({ measuredMiB: 4, belowMiB: null });
+  });
+
+  it('says in words how far it was measured: none up to the largest size that told, or not at all when every first attempt failed on an error (the Xen run here)', () => {
+    const some = cliffs(flat([...ramp(4, ['precopy']), ...ramp(8, ['precopy']), ...ramp(16, [{ failed: 'xl migrate exited 139' }])]))[0]!;
+    expect(measuredCliffText(some)).toBe('none up to 8 MiB');
+    const none = cliffs(flat([...ramp(4, [{ failed: 'xl migrate exited 139' }]), ...ramp(8, [{ failed: 'helper died' }])]))[0]!;
+    expect(none.measuredMiB).toBeNull();
+    expect(measuredCliffText(none)).toBe('not measured (every first attempt failed on an error)');
+    const at = cliffs(flat([...ramp(4, ['precopy']), ...ramp(8, ['offline'])]))[0]!;
+    expect(measuredCliffText(at)).toBe('8 MiB');
   });
 
   it('is computed per hypervisor', () => {
