@@ -26,6 +26,7 @@ const RUN4 = join(FIX, 'paper-run4');
 const LIBVIRT1 = join(FIX, 'paper-libvirt-run1');
 /** the campaign on the bed's Xen hosts (xl), stopped after two trials: the baseline moved live, the 4 MiB trial lost to dom0 crashes */
 const XEN_PARTIAL = join(FIX, 'paper-xen-partial');
+const XEN_RUN2 = join(FIX, 'paper-xen-run2');
 const tmp: string[] = [];
 const scratch = async () => {
   const d = await mkdtemp(join(tmpdir(), 'miglab-report-'));
@@ -157,6 +158,22 @@ describe('report on a recorded paper run', () => {
     expect(fig).toContain('>qemu<');
     expect(fig).toContain('>xen<');
     expect(await readFile(join(r.outDir, 'report.md'), 'utf8')).toContain('measured from outside');
+  });
+
+  it('on the whole Xen paper run (every ramp live migration died on the nested bed): 9 trials, offline and failed rows, and a cliff it says was not measured', async () => {
+    const xen = await loadCampaignResults(XEN_RUN2);
+    expect(xen.rows).toHaveLength(9);
+    expect(xen.missing).toEqual([]);
+    const r = await writeReport([await loadCampaignResults(RUN4), xen], await scratch());
+    const x = r.data.cliffs.find((c) => c.hypervisor === 'xen')!;
+    expect(x.measuredMiB).toBeNull();
+    expect(x.perSize.every((p) => p.informative === 0)).toBe(true);
+    const md = await readFile(join(r.outDir, 'report.md'), 'utf8');
+    expect(md).toContain('| xen | dirty-ramp |');
+    expect(md).toContain('not measured (every first attempt failed on an error)');
+    // the offline rows' MD is the save image, their TMT and DT the same outage seen two ways
+    const offline = r.data.summary.filter((s) => s.hypervisor === 'xen' && s.scenario === 'dirty-ramp' && s.trials > 0 && s.tmtMs.mean !== null);
+    expect(offline.length).toBeGreaterThan(0);
   });
 
   it('names the trials whose guest found lost writes after the move', async () => {
