@@ -136,21 +136,21 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
     async stopProbe({ trialId, intervalMs, awaitReplyMs = 0 }) {
       const f = probeFiles(trialId);
       const pid = pidFromFile(f.pid);
-      const read = () => (existsSync(f.out) ? readFileSync(f.out, 'utf8').split('\n').map(parsePingLine).filter((e): e is PingEvent => e !== undefined) : []);
-      // A guest can come back seconds after its hypervisor says the move is done (a Xen restore
-      // unpauses it before its network answers): stopping then would cut the outage short.
+      const events = (text: string) => text.split('\n').map(parsePingLine).filter((e): e is PingEvent => e !== undefined);
       if (pid !== undefined && processAlive(pid)) {
-        for (let waited = 0; waited < awaitReplyMs && !answeringNow(read()); waited += 200) {
+        // A guest can come back seconds after its hypervisor says the move is done (a Xen restore
+        // unpauses it before its network answers): stopping then would cut the outage short.
+        // Whether it answers is the probe's last line: only the file's end is parsed each time.
+        const answering = () => existsSync(f.out) && answeringNow(events(readFileSync(f.out, 'utf8').slice(-1024)));
+        for (let waited = 0; waited < awaitReplyMs && !answering(); waited += 200) {
           heartbeat({ waitingFor: 'the guest to answer the probe again', waitedMs: waited });
           await sleep(200);
         }
-      }
-      if (pid !== undefined && processAlive(pid)) {
-        process.kill(pid, 'SIGINT');
+        if (processAlive(pid)) process.kill(pid, 'SIGINT');
         for (let i = 0; i < 50 && processAlive(pid); i++) await sleep(50);
       }
       if (!existsSync(f.out)) return null;
-      return summarizePing(read(), intervalMs);
+      return summarizePing(events(readFileSync(f.out, 'utf8')), intervalMs);
     },
 
     async liveMigrate({ trialId, src, dst, spec, plan, rules }) {

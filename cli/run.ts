@@ -187,23 +187,23 @@ export async function runUntilTolerant<T>(worker: Worker, log: (l: string) => vo
     // Stopped before the campaign ended (Ctrl-C, SIGTERM: the SDK's runtime shuts the worker
     // down), a step still running: the campaign itself goes on in the server.
     if (!outcome) {
-      if (shutdownProblem(err) === 'graceful shutdown period expired') {
+      if (shutdownExpired(err)) {
         throw new UserError('miglab run was stopped while a step was still running; the campaign goes on in the Temporal server', 'run `miglab run` with the same file again to resume it, or `miglab cancel` to stop it', ExitCode.Interrupted);
       }
       throw err;
     }
     if (outcome.ok || outcome.error !== err) {
-      log(`note: the campaign ${outcome.ok ? 'ended' : 'stopped'}, but a step was still running on this worker and was abandoned after ${SHUTDOWN_FORCE_TIME} (${shutdownProblem(err)})`);
+      log(`note: the campaign ${outcome.ok ? 'ended' : 'stopped'}, but a step was still running on this worker and was abandoned after ${SHUTDOWN_FORCE_TIME} (${shutdownExpired(err) ? 'graceful shutdown period expired' : (err as Error).message})`);
     }
     if (outcome.ok) return outcome.value;
     throw outcome.error;
   }
 }
 
-function shutdownProblem(err: unknown): string {
+/** Whether the worker's shutdown ran out of time, alone or within the SDK's combined error. */
+function shutdownExpired(err: unknown): boolean {
   const all = [err, ...((err as { errors?: unknown[] }).errors ?? []), (err as { cause?: unknown }).cause];
-  if (all.some((e) => e instanceof GracefulShutdownPeriodExpiredError)) return 'graceful shutdown period expired';
-  return (err as Error).message;
+  return all.some((e) => e instanceof GracefulShutdownPeriodExpiredError);
 }
 
 /**

@@ -202,15 +202,16 @@ export class XenBackend implements HypervisorBackend {
         return restarts.length ? { ...result, final: { ...result.final, xen: { ...(result.final['xen'] as object), restarts } } } : result;
       }
       const { death, ...failed } = result;
-      const again = result.status === 'failed' && death !== undefined && restarts.length < MAX_RESTARTS && (await this.safeToRestart(src, dst, vm));
-      if (!again || death === undefined) return restarts.length ? { ...failed, error: `${result.error} (after ${restarts.length} restart${restarts.length > 1 ? 's' : ''} of a transfer that died: ${restarts.map((r) => r.error).join('; ')})` } : failed;
-      restarts.push({ error: death, afterMs: result.last?.elapsedMs ?? 0, sentBytes: result.last?.transferredBytes ?? 0 });
+      if (failed.status === 'cancelled' || death === undefined || restarts.length >= MAX_RESTARTS || !(await this.safeToRestart(src, dst, vm))) {
+        return restarts.length ? { ...failed, error: `${failed.error} (after ${restarts.length} restart${restarts.length > 1 ? 's' : ''} of a transfer that died: ${restarts.map((r) => r.error).join('; ')})` } : failed;
+      }
+      restarts.push({ error: death, afterMs: failed.last?.elapsedMs ?? 0, sentBytes: failed.last?.transferredBytes ?? 0 });
     }
   }
 
   /** The guest still runs on the source, and what the destination holds (a half-received domain) is cleared. */
   private async safeToRestart(src: string, dst: string, vm: string): Promise<boolean> {
-    const [s, d] = [await this.vmState(src, vm), await this.vmState(dst, vm)];
+    const [s, d] = await Promise.all([this.vmState(src, vm), this.vmState(dst, vm)]);
     if (s.kind !== 'running' || d.kind === 'running') return false;
     if (d.kind !== 'absent') await this.stopVm(dst, vm);
     return true;
@@ -318,12 +319,12 @@ export class XenBackend implements HypervisorBackend {
       // This attempt is over: the next one starts afresh rather than reading its exit code.
       // This attempt's part of the log: after its header, the last one.
       const whole = (await this.sh(src, `cat ${quote(f.log)}; rm -f ${quote(f.rc)}`, { allowFailure: true })).stdout;
+      // A hung transfer that was cut is a failure, not an abort rule's verdict.
+      if (hung) return { status: 'failed', error: hung, polls, last, death: undefined };
       const log = whole.slice(whole.lastIndexOf('\n== ') + 1);
       // 139: xl or its shell died of SIGSEGV (seen on the bed: dom0 processes crash now and then, see README)
       const tail = log.split('\n').filter((l) => l.trim() && !/debug:|xencall:buffer|Frames:/.test(l)).slice(-2).join('; ');
       const error = migrateErrors(log) || `xl ${mode === 'live' ? 'migrate' : 'save/restore'} exited ${rec.rc}${tail ? `: ${tail}` : ''}`;
-      // A hung transfer that was cut is a failure, not an abort rule's verdict.
-      if (hung) return { status: 'failed', error: hung, polls, last, death: undefined };
       return { status: abortReason ? 'cancelled' : 'failed', error: abortReason ?? error, polls, last, death: processDeath(`${log}\nxl exited ${rec.rc}`) };
     }
   }
