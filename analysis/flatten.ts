@@ -2,7 +2,8 @@
  * Trial rows as flat records, one column per measurement, ready for arquero and CSV. Times in ms,
  * data in MiB. A column is null where the trial has no such value (a failed trial, no probe).
  */
-import { throughputMiBps } from '../activities/migration/metrics.js';
+import { tryParseTrialId } from '../workflows/names.js';
+import { throughputMiBps } from '../workflows/metrics.js';
 import type { CampaignManifest } from '../results/manifest.js';
 import type { TrialRow } from '../workflows/trial-types.js';
 
@@ -88,7 +89,7 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     trialId: row.trialId,
     campaign: manifest.campaign,
     hypervisor: manifest.hypervisor,
-    scenario: plan?.scenario ?? row.trialId.split('/')[1] ?? '?',
+    scenario: plan?.scenario ?? tryParseTrialId(row.trialId)?.scenario ?? '?',
     workingSetMiB: row.workingSetMiB,
     repetition: plan?.repetition ?? repetitionOf(row.trialId),
     src: row.src,

@@ -21,6 +21,7 @@ import { statePaths } from '../lib/paths.js';
 import { run } from '../lib/exec.js';
 import { parseQemuVersion } from '../activities/qemu/vm-spec.js';
 import { connectTemporal } from '../server/connection.js';
+import { campaignWorkflowId, trialId, trialWorkflowId } from '../workflows/names.js';
 import { bareLoopScript, parseBareLoop, type BareTrial } from './bare-loop.js';
 
 const { values: args } = parseArgs({ options: { trials: { type: 'string', default: '10' }, rounds: { type: 'string', default: '2' } } });
@@ -167,10 +168,10 @@ async function main() {
           writeFileSync(file, campaignYaml(name, variants[who].guest));
           log(`round ${round}: ${variants[who].label}: miglab run (${TRIALS} trials, campaign ${name})`);
           const { ms: commandMs } = await timed(process.execPath, [miglabBin, 'run', file], join(dir, `miglab-${who}.log`));
-          const d = await session.client.workflow.getHandle(`campaign/${name}`).describe();
+          const d = await session.client.workflow.getHandle(campaignWorkflowId(name)).describe();
           const campaignMs = (d.closeTime?.getTime() ?? NaN) - d.startTime.getTime();
           const trials: TrialCost[] = [];
-          for (let r = 1; r <= TRIALS; r++) trials.push(await trialCost(session.client, `campaign/${name}/${name}/baseline/idle/r${r}`));
+          for (let r = 1; r <= TRIALS; r++) trials.push(await trialCost(session.client, trialWorkflowId(trialId({ campaign: name, scenario: 'baseline', workingSetMiB: null, repetition: r }))));
           miglab[who].push({ commandMs, campaignMs, trials });
           log(`  ${f0(commandMs)} ms (campaign workflow ${f0(campaignMs)} ms)`);
         } else {

@@ -1,5 +1,6 @@
 /** A campaign expanded into trials, each with an id that stays the same across reruns and resumes. */
 import type { CampaignSpec, Scenario } from './spec.js';
+import { trialId } from '../workflows/names.js';
 
 export interface TrialPlan {
   /** campaign/scenario/size/repetition, e.g. paper/dirty-ramp/32MiB/r2 */
@@ -17,8 +18,7 @@ export function expandTrials(spec: CampaignSpec): TrialPlan[] {
     const sizes: (number | null)[] = s.kind === 'dirty-ramp' ? s.workingSetsMiB : [null];
     for (const size of sizes) {
       for (let r = 1; r <= spec.repetitions; r++) {
-        const sizePart = size === null ? 'idle' : `${size}MiB`;
-        trials.push({ id: `${spec.campaign}/${s.name}/${sizePart}/r${r}`, scenario: s.name, kind: s.kind, workingSetMiB: size, repetition: r });
+        trials.push({ id: trialId({ campaign: spec.campaign, scenario: s.name, workingSetMiB: size, repetition: r }), scenario: s.name, kind: s.kind, workingSetMiB: size, repetition: r });
       }
     }
   }

@@ -10,7 +10,8 @@ import type { HypervisorBackend } from '../activities/backend.js';
 import { SshPool } from '../activities/ssh/pool.js';
 import type { Site } from '../lab/site.js';
 import { connectTemporal, type TemporalSession, type TemporalTarget } from '../server/connection.js';
-import { createWorker, TASK_QUEUE } from '../workers/worker.js';
+import { createWorker } from '../workers/worker.js';
+import { SMOKE_TASK_QUEUE } from '../workflows/names.js';
 
 export interface BedWorkerContext {
   session: TemporalSession;
@@ -35,7 +36,7 @@ export async function withBedWorker<T>(
   const workerConnection = await session.nativeConnection();
   try {
     const backend = opts.backend ? await opts.backend(pool) : new QemuBackend({ pool, hosts: opts.inventory.hosts });
-    const taskQueue = opts.taskQueue ? await opts.taskQueue(session.client) : TASK_QUEUE;
+    const taskQueue = opts.taskQueue ? await opts.taskQueue(session.client) : SMOKE_TASK_QUEUE;
     const worker = await createWorker({ connection: workerConnection, namespace: session.namespace, activities: activities({ pool, backend }), taskQueue });
     return await work({ session, worker, taskQueue });
   } finally {

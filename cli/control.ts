@@ -2,17 +2,18 @@
  * `miglab status | pause | resume | cancel <campaign>`: talk to a campaign workflow that runs (or
  * ran) on the Temporal server. The campaign is named by its name or by its campaign file.
  */
-import { SA } from '../server/search-attributes.js';
+import { SA } from '../workflows/search-attributes.js';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { loadCampaign } from '../campaign/load.js';
 import { UserError } from '../lib/errors.js';
 import type { CampaignProgress } from '../workflows/campaign.js';
+import { CAMPAIGN_NAME, campaignOfWorkflowId, campaignWorkflowId as workflowIdOf, pauseSignal, progressQuery, resumeSignal, WorkflowType } from '../workflows/names.js';
 
 /** The workflow id of a campaign given by name or by its file. */
 export async function campaignWorkflowId(nameOrFile: string): Promise<{ campaign: string; workflowId: string }> {
   const campaign = /\.ya?ml$/.test(nameOrFile) ? (await loadCampaign(nameOrFile)).spec.campaign : nameOrFile;
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(campaign)) throw new UserError(`"${nameOrFile}" is neither a campaign name nor a campaign file (.yaml)`, 'pass the campaign\'s name (its `campaign:` field) or its file, e.g. campaigns/paper.yaml');
-  return { campaign, workflowId: `campaign/${campaign}` };
+  if (!CAMPAIGN_NAME.test(campaign)) throw new UserError(`"${nameOrFile}" is neither a campaign name nor a campaign file (.yaml)`, 'pass the campaign\'s name (its `campaign:` field) or its file, e.g. campaigns/paper.yaml');
+  return { campaign, workflowId: workflowIdOf(campaign) };
 }
 
 export interface CampaignStatus {
@@ -41,7 +42,7 @@ async function lookup(client: Client, nameOrFile: string): Promise<{ campaign: s
 export async function campaignStatus(client: Client, nameOrFile: string): Promise<CampaignStatus> {
   const { campaign, workflowId, handle, d } = await lookup(client, nameOrFile);
   let progress: CampaignProgress | null = null;
-  if (d.status.name === 'RUNNING') progress = await handle.query<CampaignProgress>('progress').catch(() => null);
+  if (d.status.name === 'RUNNING') progress = await handle.query(progressQuery).catch(() => null);
   else if (d.status.name === 'COMPLETED') progress = (await handle.result().catch(() => null)) as CampaignProgress | null;
   return { campaign, workflowId, state: d.status.name, startedAt: d.startTime.toISOString(), closedAt: d.closeTime?.toISOString() ?? null, progress };
 }
@@ -55,13 +56,13 @@ async function running(client: Client, nameOrFile: string, verb: string) {
 /** Pause: lanes finish the trial they are in and start no new one until resumed. */
 export async function pauseCampaign(client: Client, nameOrFile: string): Promise<string> {
   const { campaign, handle } = await running(client, nameOrFile, 'pause');
-  await handle.signal('pause');
+  await handle.signal(pauseSignal);
   return campaign;
 }
 
 export async function resumeCampaign(client: Client, nameOrFile: string): Promise<string> {
   const { campaign, handle } = await running(client, nameOrFile, 'resume');
-  await handle.signal('resume');
+  await handle.signal(resumeSignal);
   return campaign;
 }
 
@@ -84,8 +85,8 @@ export async function cancelCampaign(client: Client, nameOrFile: string, waitMs:
 /** The campaigns the server knows, newest first. */
 export async function listCampaigns(client: Client): Promise<{ campaign: string; workflowId: string; state: string; startedAt: string }[]> {
   const out: { campaign: string; workflowId: string; state: string; startedAt: string }[] = [];
-  for await (const w of client.workflow.list({ query: "WorkflowType = 'campaign'" })) {
-    out.push({ campaign: w.workflowId.replace(/^campaign\//, ''), workflowId: w.workflowId, state: w.status.name, startedAt: w.startTime.toISOString() });
+  for await (const w of client.workflow.list({ query: `WorkflowType = '${WorkflowType.campaign}'` })) {
+    out.push({ campaign: campaignOfWorkflowId(w.workflowId) ?? w.workflowId, workflowId: w.workflowId, state: w.status.name, startedAt: w.startTime.toISOString() });
   }
   return out.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
 }
@@ -102,7 +103,7 @@ export interface TrialFilter {
 export function trialQuery(f: TrialFilter): string {
   const q = (v: string) => `'${v.replace(/['\\]/g, '')}'`;
   return [
-    "WorkflowType = 'trial'",
+    `WorkflowType = '${WorkflowType.trial}'`,
     ...(f.campaign ? [`${SA.campaign.name} = ${q(f.campaign)}`] : []),
     ...(f.scenario ? [`${SA.scenario.name} = ${q(f.scenario)}`] : []),
     ...(f.hypervisor ? [`${SA.hypervisor.name} = ${q(f.hypervisor)}`] : []),

@@ -176,7 +176,7 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
         },
       });
       if (tty) process.stderr.write('\n');
-      print(r.rows, !!o.json, () => `${summaryTable(r.rows)}\nresults: ${r.resultsDir}${r.uiUrl ? `\naudit: ${r.uiUrl}/namespaces/default/workflows/${encodeURIComponent(r.workflowId)}` : ''}`);
+      print(r.rows, !!o.json, () => `${summaryTable(r.rows)}\nresults: ${r.resultsDir}${r.auditUrl ? `\naudit: ${r.auditUrl}` : ''}`);
       if (r.progress.outcomes.failed > 0) process.exitCode = ExitCode.Failed;
     });
 
@@ -331,7 +331,7 @@ Examples:
     .option('--json', 'print the result as JSON')
     .action(async (o) => {
       const r = await runSmoke({ bed: o.bed, subnet: o.subnet, memoryMiB: Number(o.memory), keepBed: !!o.keepBed, log: say });
-      print(r, !!o.json, () => formatSmoke(r.result) + (r.uiUrl ? `\naudit: ${r.uiUrl}/namespaces/default/workflows/${r.workflowId}` : ''));
+      print(r, !!o.json, () => formatSmoke(r.result) + (r.auditUrl ? `\naudit: ${r.auditUrl}` : ''));
       const ok = r.result.migration.status === 'completed' && r.result.after?.ping === true;
       if (!ok) process.exitCode = ExitCode.Failed;
     });

@@ -13,10 +13,12 @@ import type { HypervisorBackend } from '../activities/backend.js';
 import { backendFor } from './backend-for.js';
 import { manifestOf } from '../results/manifest.js';
 import { ResultsStore } from '../results/store.js';
-import type { TemporalTarget } from '../server/connection.js';
-import { campaignTaskQueue, SHUTDOWN_FORCE_TIME } from '../workers/worker.js';
+import { workflowUiUrl, type TemporalTarget } from '../server/connection.js';
+import { SHUTDOWN_FORCE_TIME } from '../workers/worker.js';
+import { campaignTaskQueue, campaignWorkflowId, legacyTrialWorkflowId, tryParseTrialId, progressQuery, trialWorkflowId, WorkflowType } from '../workflows/names.js';
 import { GracefulShutdownPeriodExpiredError, type Worker } from '@temporalio/worker';
-import { hasSearchAttributes, SA } from '../server/search-attributes.js';
+import { hasSearchAttributes } from '../server/search-attributes.js';
+import { SA } from '../workflows/search-attributes.js';
 import { withBedWorker } from './bed-worker.js';
 import { checkHosts, siteToRun, type CampaignSite } from './site.js';
 import type { CampaignInput, CampaignProgress } from '../workflows/campaign.js';
@@ -111,23 +113,23 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
  * already running keeps the queue it was started on (runs from before per-campaign queues used one).
  */
 async function taskQueueOf(client: Client, campaign: string): Promise<string> {
-  const d = await client.workflow.getHandle(`campaign/${campaign}`).describe().catch(() => undefined);
+  const d = await client.workflow.getHandle(campaignWorkflowId(campaign)).describe().catch(() => undefined);
   return d?.status.name === 'RUNNING' ? d.taskQueue : campaignTaskQueue(campaign);
 }
 
-export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; progress: CampaignProgress; rows: TrialRow[]; resultsDir: string; uiUrl: string | undefined }> {
+export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; progress: CampaignProgress; rows: TrialRow[]; resultsDir: string; auditUrl: string | undefined }> {
   const { spec, where, pairs, store, resultsDir, input, activities, backend } = await prepareCampaign(o);
   return withBedWorker(
     { inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign), backend },
     activities,
     async ({ session, worker, taskQueue }) => {
-      const workflowId = `campaign/${spec.campaign}`;
+      const workflowId = campaignWorkflowId(spec.campaign);
       let handle;
       try {
         const searchAttributes = await hasSearchAttributes(session.connection, session.namespace);
         if (!searchAttributes) o.log('note: the Temporal server lacks miglab\'s search attributes (MiglabCampaign …): trials will not be filterable by them');
         const audited: CampaignInput = { ...input, audit: { hypervisor: spec.hypervisor, searchAttributes } };
-        handle = await session.client.workflow.start('campaign', {
+        handle = await session.client.workflow.start(WorkflowType.campaign, {
           taskQueue,
           workflowId,
           args: [audited],
@@ -147,8 +149,8 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
         void result.finally(() => (finished = true)).catch(() => undefined);
         while (!finished) {
           try {
-            const p = await handle.query<CampaignProgress>('progress');
-            o.progress(p, (Date.now() - started) / 1000, await currentSteps(session.client, workflowId, p.runningNow));
+            const p = await handle.query(progressQuery);
+            o.progress(p, (Date.now() - started) / 1000, await currentSteps(session.client, p.runningNow));
           } catch {
             /* between runs (continue-as-new) the query may miss: try again */
           }
@@ -157,7 +159,7 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
         return result;
       });
       const rows = (await store.readTrials<TrialRow>()).map((t) => t.row);
-      return { workflowId, progress, rows, resultsDir, uiUrl: session.uiUrl };
+      return { workflowId, progress, rows, resultsDir, auditUrl: workflowUiUrl(session, workflowId) };
     },
   );
 }
@@ -229,10 +231,12 @@ export interface TrialStep {
   pass: number | null;
 }
 
-async function currentSteps(client: Client, campaignWorkflowId: string, trialIds: readonly string[]): Promise<TrialStep[]> {
+async function currentSteps(client: Client, trialIds: readonly string[]): Promise<TrialStep[]> {
   const out: TrialStep[] = [];
+  const describe = (id: string) => client.workflow.getHandle(id).describe().catch(() => undefined);
   for (const trialId of trialIds) {
-    const d = await client.workflow.getHandle(`${campaignWorkflowId}/${trialId}`).describe().catch(() => undefined);
+    // a campaign started by an older miglab may still name its trials the old way
+    const d = (await describe(trialWorkflowId(trialId))) ?? (await describe(legacyTrialWorkflowId(trialId)));
     const a = d?.raw.pendingActivities?.[0];
     if (!a) continue;
     const details = a.heartbeatDetails?.payloads?.[0]?.data;
@@ -256,8 +260,8 @@ async function currentSteps(client: Client, campaignWorkflowId: string, trialIds
 export function summaryTable(rows: readonly TrialRow[]): string {
   const groups = new Map<string, TrialRow[]>();
   for (const r of rows) {
-    const [, scenario = '?', size = '?'] = r.trialId.split('/');
-    const key = `${scenario} ${size}`;
+    const k = tryParseTrialId(r.trialId);
+    const key = k ? `${k.scenario} ${k.workingSetMiB === null ? 'idle' : `${k.workingSetMiB}MiB`}` : r.trialId;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);

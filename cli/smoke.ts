@@ -2,8 +2,8 @@
 import { createLabActivities } from '../activities/lab-activities.js';
 import { labDown, labUp } from '../lab/bed.js';
 import { labVmSpec } from '../lab/guest.js';
-import type { TemporalTarget } from '../server/connection.js';
-import { TASK_QUEUE } from '../workers/worker.js';
+import { workflowUiUrl, type TemporalTarget } from '../server/connection.js';
+import { SMOKE_TASK_QUEUE, WorkflowType } from '../workflows/names.js';
 import { withBedWorker } from './bed-worker.js';
 import type { SmokeInput, SmokeResult } from '../workflows/smoke.js';
 
@@ -17,7 +17,7 @@ export interface SmokeOptions {
   temporal?: TemporalTarget;
 }
 
-export async function runSmoke(o: SmokeOptions): Promise<{ workflowId: string; result: SmokeResult; uiUrl: string | undefined }> {
+export async function runSmoke(o: SmokeOptions): Promise<{ workflowId: string; result: SmokeResult; auditUrl: string | undefined }> {
   const log = o.log;
   log(`bed ${o.bed}: up`);
   const inventory = await labUp({ bed: o.bed, subnet: o.subnet }, (l) => log(`  ${l}`));
@@ -39,9 +39,9 @@ export async function runSmoke(o: SmokeOptions): Promise<{ workflowId: string; r
         const workflowId = `smoke-${o.bed}-${new Date().toISOString().replace(/[:.]/g, '')}`;
         log(`workflow ${workflowId}: boot ${input.spec.name} (${input.spec.memoryMiB} MiB) on ${src.name}, migrate to ${dst.name}`);
         const result = await worker.runUntil(
-          session.client.workflow.execute('smokeMigration', { taskQueue: TASK_QUEUE, workflowId, args: [input] }) as Promise<SmokeResult>,
+          session.client.workflow.execute(WorkflowType.smoke, { taskQueue: SMOKE_TASK_QUEUE, workflowId, args: [input] }) as Promise<SmokeResult>,
         );
-        return { workflowId, result, uiUrl: session.uiUrl };
+        return { workflowId, result, auditUrl: workflowUiUrl(session, workflowId) };
       },
     );
   } finally {

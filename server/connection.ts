@@ -45,6 +45,11 @@ export interface TemporalSession {
   close(): Promise<void>;
 }
 
+/** A workflow's page in the Web UI, in the session's namespace (none when miglab knows no UI). */
+export function workflowUiUrl(session: Pick<TemporalSession, 'uiUrl' | 'namespace'>, workflowId: string): string | undefined {
+  return session.uiUrl ? `${session.uiUrl}/namespaces/${encodeURIComponent(session.namespace)}/workflows/${encodeURIComponent(workflowId)}` : undefined;
+}
+
 export async function connectTemporal(target = resolveTemporalTarget(), log: (l: string) => void = () => {}): Promise<TemporalSession> {
   let options: NativeConnectionOptions;
   let namespace: string;

@@ -12,7 +12,8 @@ import { ExitCode, UserError } from '../lib/errors.js';
 import { spawnDetached } from '../lib/exec.js';
 import { statePaths } from '../lib/paths.js';
 import { processAlive as alive } from '../lib/process.js';
-import { devServerSearchAttributeFlags, SA } from './search-attributes.js';
+import { devServerSearchAttributeFlags } from './search-attributes.js';
+import { SA } from '../workflows/search-attributes.js';
 import { temporalCli } from './temporal-cli.js';
 
 export interface DevServerOptions {

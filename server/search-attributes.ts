@@ -1,13 +1,6 @@
-/** miglab's typed search attributes: registered at server start so the UI and `miglab ls` can filter. */
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-
-export const SA = {
-  campaign: defineSearchAttributeKey('MiglabCampaign', SearchAttributeType.KEYWORD),
-  scenario: defineSearchAttributeKey('MiglabScenario', SearchAttributeType.KEYWORD),
-  hypervisor: defineSearchAttributeKey('MiglabHypervisor', SearchAttributeType.KEYWORD),
-  workingSetMB: defineSearchAttributeKey('MiglabWorkingSetMB', SearchAttributeType.INT),
-  outcome: defineSearchAttributeKey('MiglabOutcome', SearchAttributeType.KEYWORD),
-} as const;
+/** Registering miglab's search attributes (defined in workflows/search-attributes.ts) on a server. */
+import { SearchAttributeType } from '@temporalio/common';
+import { SA } from '../workflows/search-attributes.js';
 
 /** The dev server's `--search-attribute NAME=TYPE` spelling of each key. */
 export function devServerSearchAttributeFlags(): string[] {

@@ -16,6 +16,7 @@ import { rm } from 'node:fs/promises';
 import { labDown } from '../lab/bed.js';
 import { stopDevServer, type DevServerOptions } from '../server/dev-server.js';
 import type { CampaignProgress } from '../workflows/campaign.js';
+import { campaignTaskQueue, campaignWorkflowId, WorkflowType } from '../workflows/names.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'miglab-campaign-e2e-'));
 const server: DevServerOptions = { ip: '127.0.0.1', port: 17273, uiPort: 18273, namespace: 'default', dir: join(dir, 'temporal') };
@@ -126,7 +127,7 @@ describe('miglab run on the bed', () => {
       const conn = await Connection.connect({ address: `${server.ip}:${server.port}` });
       try {
         const client = new Client({ connection: conn });
-        const p = (await client.workflow.execute('campaign', { taskQueue: 'miglab-tiny2', workflowId: 'campaign/tiny2', args: [input] })) as CampaignProgress;
+        const p = (await client.workflow.execute(WorkflowType.campaign, { taskQueue: campaignTaskQueue('tiny2'), workflowId: campaignWorkflowId('tiny2'), args: [input] })) as CampaignProgress;
         expect(p).toMatchObject({ total: 1, recorded: 1, outcomes: { converged: 1, offline: 0, failed: 0 } });
       } finally {
         await conn.close();

@@ -15,6 +15,7 @@ import { labDown, labUp, type BedInventory } from '../lab/bed.js';
 import { ResultsStore } from '../results/store.js';
 import { ensureDevServer, stopDevServer, type DevServerOptions } from '../server/dev-server.js';
 import type { TrialRow } from '../workflows/trial-types.js';
+import { campaignWorkflowId, trialWorkflowId } from '../workflows/names.js';
 
 const BED = 'fault';
 const SUBNET = '198.18.11.0/24';
@@ -53,7 +54,6 @@ function startRun(): { child: ChildProcess; out: () => string; exit: Promise<num
   return { child, out: () => out, exit };
 }
 
-const trialWorkflowId = (trial: string) => `campaign/${trial.split('/')[0]}/${trial}`;
 
 describe('faults during a campaign (bed)', () => {
   let client: Client;
@@ -124,7 +124,7 @@ describe('faults during a campaign (bed)', () => {
   it('Temporal server stopped and restarted (same SQLite file) mid-campaign, worker killed with it: the campaign resumes and finishes', async () => {
     // Start the campaign afresh under another results folder's worth of trials: drop the rows.
     rmSync(join(dir, 'results'), { recursive: true, force: true });
-    await client.workflow.getHandle('campaign/faults').terminate('test: start over').catch(() => undefined);
+    await client.workflow.getHandle(campaignWorkflowId('faults')).terminate('test: start over').catch(() => undefined);
     writeFileSync(file, readFileSync(file, 'utf8').replace('campaign: faults', 'campaign: faults2'));
     try {
       const first = startRun();

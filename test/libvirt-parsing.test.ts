@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deriveMetrics } from '../activities/migration/metrics.js';
+import { deriveMetrics } from '../workflows/metrics.js';
 import { domainXml, ownerFromMetadata } from '../activities/libvirt/domain-xml.js';
 import { finalOfJob, JOB_TYPE, parseJobStats, progressOfJob } from '../activities/libvirt/job-stats.js';
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deriveMetrics, throughputMiBps } from '../activities/migration/metrics.js';
+import { deriveMetrics, throughputMiBps } from '../workflows/metrics.js';
 import type { QueryMigrate } from '../activities/qemu/backend.js';
 
 const final = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'query-migrate-completed.json'), 'utf8')) as QueryMigrate;

@@ -13,7 +13,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runSmoke } from '../cli/smoke.js';
 import { devServerStatus, ensureDevServer, portOpen, stopDevServer, type DevServerOptions } from '../server/dev-server.js';
-import { SA } from '../server/search-attributes.js';
+import { SA } from '../workflows/search-attributes.js';
 import { workflowsPath } from '../workers/worker.js';
 import { connectTemporal, resolveTemporalTarget } from '../server/connection.js';
 import { UserError } from '../lib/errors.js';

@@ -19,6 +19,7 @@ import { ensureDevServer, stopDevServer, type DevServerOptions } from '../server
 import { installRuntime } from '../server/runtime.js';
 import { workflowsPath } from '../workers/worker.js';
 import type { TrialInput, TrialRow } from '../workflows/trial-types.js';
+import { WorkflowType } from '../workflows/names.js';
 
 const BED = 'trial';
 const dir = mkdtempSync(join(tmpdir(), 'miglab-trial-e2e-'));
@@ -73,7 +74,7 @@ describe('trial workflow on the bed', () => {
     ...over,
   });
 
-  const run = (input: TrialInput) => client.workflow.execute('trial', { taskQueue: 'trial-e2e', workflowId: input.trialId, args: [input] }) as Promise<TrialRow>;
+  const run = (input: TrialInput) => client.workflow.execute(WorkflowType.trial, { taskQueue: 'trial-e2e', workflowId: input.trialId, args: [input] }) as Promise<TrialRow>;
 
   async function vmGone(vm: string) {
     const backend = new QemuBackend({ pool, hosts: inv.hosts });

@@ -13,9 +13,10 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevServer, stopDevServer, type DevServerOptions } from '../server/dev-server.js';
 import { installRuntime } from '../server/runtime.js';
-import { SA } from '../server/search-attributes.js';
+import { SA } from '../workflows/search-attributes.js';
 import { workflowsPath } from '../workers/worker.js';
 import type { CampaignInput } from '../workflows/campaign.js';
+import { campaignWorkflowId, trialWorkflowId, WorkflowType } from '../workflows/names.js';
 import { done, input, stall, stubs } from './helpers/trial-stubs.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -59,15 +60,15 @@ describe('the Temporal Web UI shows the audit trail (headless Chromium)', () => 
       audit: { hypervisor: 'qemu', searchAttributes: true },
     };
     await worker.runUntil(
-      client.workflow.execute('campaign', {
+      client.workflow.execute(WorkflowType.campaign, {
         taskQueue: 'ui-test',
-        workflowId: 'campaign/uicheck',
+        workflowId: campaignWorkflowId('uicheck'),
         args: [campaign],
         staticSummary: 'uicheck: 1 trial (dirty-ramp) on hosta→hostb, qemu',
         typedSearchAttributes: [{ key: SA.campaign, value: 'uicheck' }, { key: SA.hypervisor, value: 'qemu' }],
       }),
     );
-    const trialId = 'campaign/uicheck/uicheck/dirty-ramp/40MiB/r1';
+    const trialId = trialWorkflowId('uicheck/dirty-ramp/40MiB/r1');
     const runId = (await client.workflow.getHandle(trialId).describe()).runId;
 
     const page = await browser.newPage();
@@ -77,8 +78,8 @@ describe('the Temporal Web UI shows the audit trail (headless Chromium)', () => 
       await page.goto(`${ui}/workflows?query=${query}`);
       await page.getByText(trialId).first().waitFor({ timeout: 30_000 });
 
-      await page.goto(`${ui}/workflows?query=${encodeURIComponent("WorkflowType = 'campaign'")}`);
-      await page.getByText('campaign/uicheck', { exact: true }).first().waitFor({ timeout: 30_000 });
+      await page.goto(`${ui}/workflows?query=${encodeURIComponent(`WorkflowType = '${WorkflowType.campaign}'`)}`);
+      await page.getByText(campaignWorkflowId('uicheck'), { exact: true }).first().waitFor({ timeout: 30_000 });
 
       // the trial's page: its static summary, and each step's summary in the event history
       await page.goto(`${ui}/workflows/${encodeURIComponent(trialId)}/${runId}/history`);

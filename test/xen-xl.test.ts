@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { domainConfig } from '../activities/xen/domain-config.js';
 import { parseMigrationRecord, processDeath } from '../activities/xen/backend.js';
 import { migrateErrors, parseXlList, vmNames, xenVmState } from '../activities/xen/xl-output.js';
-import { deriveMetrics } from '../activities/migration/metrics.js';
+import { deriveMetrics } from '../workflows/metrics.js';
 import type { VmSpec } from '../activities/qemu/vm-spec.js';
 
 const LIST = `Name                                        ID   Mem VCPUs\tState\tTime(s)

@@ -4,12 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { installRuntime } from '../server/runtime.js';
 import { prebuiltBundle } from './prebuilt-bundle.js';
+import { SMOKE_TASK_QUEUE } from '../workflows/names.js';
 
-/** The smoke workflow's queue. */
-export const TASK_QUEUE = 'miglab';
-
-/** Each campaign's own queue: its steps write to its results store and drive its hosts. */
-export const campaignTaskQueue = (campaign: string): string => `miglab-${campaign}`;
 
 /** The workflows entry point: the compiled one when running from dist/, the source under vitest. */
 export function workflowsPath(): string {
@@ -39,7 +35,7 @@ export async function createWorker(opts: {
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
-    taskQueue: opts.taskQueue ?? TASK_QUEUE,
+    taskQueue: opts.taskQueue ?? SMOKE_TASK_QUEUE,
     // The bundle built with the code when it matches it; else bundled now (about 2 s).
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: workflowsPath() }),
     activities: opts.activities,

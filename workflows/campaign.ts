@@ -5,10 +5,12 @@
  * history bounded however many trials there are.
  */
 import {
-  condition, continueAsNew, defineQuery, defineSignal, executeChild, proxyActivities, setHandler, sleep, workflowInfo, ParentClosePolicy,
+  condition, continueAsNew, executeChild, patched, proxyActivities, setHandler, sleep, workflowInfo, ParentClosePolicy,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { SA } from '../server/search-attributes.js';
+import { SA } from './search-attributes.js';
+import { pauseSignal, progressQuery, resumeSignal, trialWorkflowId, WorkflowType } from './names.js';
+import { PATCH } from './patches.js';
 import type { TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
 
 export interface CampaignInput {
@@ -26,13 +28,15 @@ export interface CampaignProgress {
   total: number;
   recorded: number;
   runningNow: string[];
+  /** outcomes of the recorded trials */
   outcomes: Record<TrialOutcome['kind'], number>;
   paused: boolean;
+  /**
+   * trials whose workflow ended without recording a row (it could not even record its failure):
+   * not counted as recorded; a rerun of the campaign runs them again. Absent before miglab 0.2.
+   */
+  unrecorded?: string[];
 }
-
-export const progressQuery = defineQuery<CampaignProgress>('progress');
-export const pauseSignal = defineSignal('pause');
-export const resumeSignal = defineSignal('resume');
 
 export interface CampaignActivities {
   recordedTrials(input: { campaign: string }): Promise<{ id: string; outcome: TrialOutcome['kind'] }[]>;
@@ -46,8 +50,10 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
   const outcomes: Record<TrialOutcome['kind'], number> = { converged: 0, offline: 0, failed: 0 };
   for (const r of recorded) outcomes[r.outcome]++;
   const runningNow = new Set<string>();
+  const unrecorded: string[] = [];
   let paused = false;
-  setHandler(progressQuery, () => ({ total: input.trials.length, recorded: done.size, runningNow: [...runningNow], outcomes, paused }));
+  const progress = (): CampaignProgress => ({ total: input.trials.length, recorded: done.size, runningNow: [...runningNow], outcomes, paused, unrecorded: [...unrecorded] });
+  setHandler(progressQuery, progress);
   setHandler(pauseSignal, () => void (paused = true));
   setHandler(resumeSignal, () => void (paused = false));
 
@@ -64,8 +70,10 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
     for (let waited = 0; ; waited++) {
       try {
         const a = trialInput.audit;
-        const row = await executeChild<(i: TrialInput) => Promise<TrialRow>>('trial', {
-          workflowId: `${workflowInfo().workflowId}/${trialInput.trialId}`,
+        // Runs from before the patch named their trials `campaign/<name>/<name>/…`.
+        const workflowId = patched(PATCH.trialWorkflowId) ? trialWorkflowId(trialInput.trialId) : `${workflowInfo().workflowId}/${trialInput.trialId}`;
+        const row = await executeChild<(i: TrialInput) => Promise<TrialRow>>(WorkflowType.trial, {
+          workflowId,
           args: [trialInput],
           parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
           staticSummary: `${trialInput.trialId}: ${trialInput.workload ? `${trialInput.workload.workingSetMiB} MiB dirtied` : 'idle guest'}, ${trialInput.spec.name} ${trialInput.src}→${trialInput.dst}${a ? ` (${a.hypervisor}, scenario ${a.scenario})` : ''}`,
@@ -112,17 +120,17 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
       };
       try {
         outcomes[await runTrial(trialInput)]++;
+        done.add(t.id);
       } catch {
-        // The trial workflow records its own failures; one that could not even do that is
-        // counted here and left for the next run, which will find it unrecorded and run it again.
-        outcomes.failed++;
+        // The trial workflow records its own failures; one that could not even do that has no
+        // row: it is not counted as recorded, and a rerun of the campaign runs it again.
+        unrecorded.push(t.id);
       }
-      done.add(t.id);
       runningNow.delete(t.id);
     }
   };
   await Promise.all(input.lanes.map((_, i) => lane(i)));
 
   if (pending.length > 0) await continueAsNew<typeof campaign>(input);
-  return { total: input.trials.length, recorded: done.size, runningNow: [], outcomes, paused };
+  return progress();
 }

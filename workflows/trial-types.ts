@@ -3,7 +3,7 @@ import type { VmSpec } from '../activities/qemu/vm-spec.js';
 import type { QueryMigrate } from '../activities/qemu/backend.js';
 import type { PostcopySwitch } from '../activities/backend.js';
 import type { ProbeSummary } from '../activities/probe/ping-output.js';
-import type { TrialMetrics } from '../activities/migration/metrics.js';
+import type { TrialMetrics } from './metrics.js';
 import type { LadderStep } from '../campaign/spec.js';
 import type { AttemptPlan } from './ladder.js';
 

@@ -4,8 +4,8 @@
  * record, and teardown that always runs.
  */
 import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, upsertSearchAttributes, type ActivityOptions } from '@temporalio/workflow';
-import { deriveMetrics } from '../activities/migration/metrics.js';
-import { SA } from '../server/search-attributes.js';
+import { deriveMetrics } from './metrics.js';
+import { SA } from './search-attributes.js';
 import { planAttempts } from './ladder.js';
 import type { AttemptRecord, AttemptResult, TrialActivities, TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
 

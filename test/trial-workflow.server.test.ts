@@ -3,24 +3,17 @@
  * the workflow: escalation, fallback, outcomes, teardown, recording; the bed tests drive the real
  * activities' building blocks).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureDevServer, stopDevServer, type DevServerOptions } from '../server/dev-server.js';
-import { installRuntime } from '../server/runtime.js';
-import { workflowsPath } from '../workers/worker.js';
 import { planAttempts } from '../workflows/ladder.js';
+import { campaignWorkflowId, WorkflowType } from '../workflows/names.js';
+import { startTestTemporal, type TestTemporal } from './helpers/temporal.js';
 import type { TrialInput, TrialRow } from '../workflows/trial-types.js';
 import { done, input, stall, stubs } from './helpers/trial-stubs.js';
 import { campaignStatus, cancelCampaign, listCampaigns, listTrials, pauseCampaign, resumeCampaign, trialQuery, watchCampaign, type CampaignStatus } from '../cli/control.js';
 import { UserError } from '../lib/errors.js';
-import { SA } from '../server/search-attributes.js';
-
-const dir = mkdtempSync(join(tmpdir(), 'miglab-trialwf-'));
+import { SA } from '../workflows/search-attributes.js';
 
 /** The calls come in these groups, in this order; within a group (steps run side by side), in any order. */
 function expectSteps(calls: readonly string[], groups: readonly (readonly string[])[]): void {
@@ -35,33 +28,21 @@ function expectSteps(calls: readonly string[], groups: readonly (readonly string
   // a teardown's end comes after its start
   if (calls.includes('teardown-done')) expect(calls.indexOf('teardown-done')).toBeGreaterThan(calls.indexOf('teardown:hosta,hostb'));
 }
-const opts: DevServerOptions = { ip: '127.0.0.1', port: 17243, uiPort: 18243, namespace: 'default', dir };
-
 describe('trial workflow (stubbed activities, real dev server)', () => {
-  let conn: Connection;
+  let t: TestTemporal;
   let client: Client;
-  let native: NativeConnection;
   let n = 0;
 
   beforeAll(async () => {
-    await ensureDevServer(opts);
-    installRuntime();
-    conn = await Connection.connect({ address: `${opts.ip}:${opts.port}` });
-    client = new Client({ connection: conn });
-    native = await NativeConnection.connect({ address: `${opts.ip}:${opts.port}` });
+    t = await startTestTemporal('trialwf');
+    client = t.client;
   }, 120_000);
 
-  afterAll(async () => {
-    await native?.close();
-    await conn?.close();
-    await stopDevServer(opts);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(async () => t?.close());
 
   async function runTrial(s: ReturnType<typeof stubs>, inp: TrialInput) {
-    const taskQueue = `trial-test-${++n}`;
-    const worker = await Worker.create({ connection: native, taskQueue, workflowsPath: workflowsPath(), activities: s.acts });
-    return worker.runUntil(client.workflow.execute('trial', { taskQueue, workflowId: `${inp.trialId}#${n}`, args: [inp] }) as Promise<TrialRow>);
+    const { worker, taskQueue } = await t.worker(s.acts);
+    return worker.runUntil(client.workflow.execute(WorkflowType.trial, { taskQueue, workflowId: `${inp.trialId}#${++n}`, args: [inp] }) as Promise<TrialRow>);
   }
 
   it('plans attempts that escalate cumulatively', () => {
@@ -168,10 +149,10 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
 
   it('tears down when the trial is cancelled mid-migration, and records nothing', async () => {
     const s = stubs({ live: [done], liveDelayMs: 3000 });
-    const taskQueue = `trial-test-${++n}`;
-    const worker = await Worker.create({ connection: native, taskQueue, workflowsPath: workflowsPath(), activities: s.acts });
+    const { worker, taskQueue } = await t.worker(s.acts);
+    ++n;
     const err = await worker.runUntil(async () => {
-      const h = await client.workflow.start('trial', { taskQueue, workflowId: `cancel-${n}`, args: [input()] });
+      const h = await client.workflow.start(WorkflowType.trial, { taskQueue, workflowId: `cancel-${n}`, args: [input()] });
       while (!s.calls.some((c) => c.startsWith('liveMigrate'))) await new Promise((r) => setTimeout(r, 50));
       await h.cancel();
       return h.result().catch((e) => e);
@@ -185,17 +166,17 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
     // Seen on the bed: the old child, cancelled by its parent's termination, was still in teardown
     // when the new run started a child under the same id; the trial was counted failed, unrecorded.
     const s = stubs({ live: [done, done], liveDelayMs: 2000, teardownDelayMs: 3000 });
-    const taskQueue = `trial-test-${++n}`;
     const acts = { ...s.acts, recordedTrials: async () => s.recorded.map((r) => ({ id: r.trialId, outcome: r.outcome.kind })) };
-    const worker = await Worker.create({ connection: native, taskQueue, workflowsPath: workflowsPath(), activities: acts });
+    const { worker, taskQueue } = await t.worker(acts);
+    ++n;
     const { trialId: _t, src, dst, workload: _w, ...template } = input();
     const campaignInput = { campaign: 'restart', lanes: [{ src, dst, template }], trials: [{ id: 'restart/ramp/64MiB/r1', scenario: 'ramp', workingSetMiB: 64, rate: 'max' as const, pattern: 'seq' as const }] };
-    const workflowId = `campaign/restart-${n}`;
+    const workflowId = campaignWorkflowId(`restart-${n}`);
     const progress = await worker.runUntil(async () => {
-      const first = await client.workflow.start('campaign', { taskQueue, workflowId, args: [campaignInput] });
+      const first = await client.workflow.start(WorkflowType.campaign, { taskQueue, workflowId, args: [campaignInput] });
       while (!s.calls.some((c) => c.startsWith('liveMigrate'))) await new Promise((r) => setTimeout(r, 50));
       await first.terminate('restarting the campaign');
-      const second = await client.workflow.start('campaign', { taskQueue, workflowId, args: [campaignInput] });
+      const second = await client.workflow.start(WorkflowType.campaign, { taskQueue, workflowId, args: [campaignInput] });
       return second.result() as Promise<{ recorded: number; outcomes: Record<string, number> }>;
     });
     expect(progress.outcomes).toEqual({ converged: 1, offline: 0, failed: 0 });
@@ -208,9 +189,9 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
 
   it('status, pause, resume and cancel a running campaign by name, as `miglab status|pause|resume|cancel` do', async () => {
     const s = stubs({ live: [done, done, done], liveDelayMs: 1500 });
-    const taskQueue = `trial-test-${++n}`;
     const acts = { ...s.acts, recordedTrials: async () => s.recorded.map((r) => ({ id: r.trialId, outcome: r.outcome.kind })) };
-    const worker = await Worker.create({ connection: native, taskQueue, workflowsPath: workflowsPath(), activities: acts });
+    const { worker, taskQueue } = await t.worker(acts);
+    ++n;
     const { trialId: _t, src, dst, workload: _w, ...template } = input();
     const name = `ctl-${n}`;
     const trials = [1, 2, 3].map((r) => ({ id: `${name}/ramp/8MiB/r${r}`, scenario: 'ramp', workingSetMiB: 8, rate: 'max' as const, pattern: 'seq' as const }));
@@ -220,7 +201,7 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
     const watched: CampaignStatus[] = [];
     let watching: Promise<CampaignStatus> | undefined;
     await worker.runUntil(async () => {
-      await client.workflow.start('campaign', { taskQueue, workflowId: `campaign/${name}`, args: [{ campaign: name, lanes: [{ src, dst, template }], trials }] });
+      await client.workflow.start(WorkflowType.campaign, { taskQueue, workflowId: campaignWorkflowId(name), args: [{ campaign: name, lanes: [{ src, dst, template }], trials }] });
       await until(async () => s.calls.includes('prepareVm'));
       // `miglab watch` follows it from here to its end
       watching = watchCampaign(client, name, (st) => watched.push(st), 200);

@@ -3,8 +3,8 @@
  * attempt and the probes: TMT, DT, MT = TMT − DT, MD and throughput = MD / MT. Every downtime source
  * is kept side by side; DT follows the paper (the ping probe) and falls back to QEMU's figure.
  */
-import type { ProbeSummary } from '../probe/ping-output.js';
-import type { QueryMigrate } from '../qemu/backend.js';
+import type { ProbeSummary } from '../activities/probe/ping-output.js';
+import type { QueryMigrate } from '../activities/qemu/backend.js';
 
 export interface TrialMetrics {
   tmtMs: number;

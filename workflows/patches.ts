@@ -1,0 +1,17 @@
+/**
+ * Every `patched()` id the workflows use, with the change it guards. A change of the commands a
+ * workflow issues (their order, their number, a child's id) must take a new entry here and keep the
+ * old path behind `patched(id) ? new : old`, so a workflow started by an older miglab replays on a
+ * newer one; test/replay.test.ts replays the committed histories of every older version.
+ * An entry can go (with its old path, via `deprecatePatch`) once no workflow that lacks it can still
+ * be running.
+ *
+ * Sandbox code (see workflows/README.md).
+ */
+export const PATCH = {
+  /** 0.2: trial children are `trial/<trialId>` (were `campaign/<name>/<trialId>`, the name twice) */
+  trialWorkflowId: 'trial-workflow-id',
+} as const;
+
+/** The workflow version this checkout records its histories under (test/fixtures/histories/<it>/). */
+export const MIGLAB_HISTORY_VERSION = '0.2';
