@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve, dirname } from 'node:path';
-import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
+import { LineCounter, parseDocument, isMap, isNode, isScalar, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { UserError } from '../lib/errors.js';
 import { campaignSchema, type CampaignSpec } from './spec.js';
@@ -56,6 +56,14 @@ function positionOf(doc: Document, lc: LineCounter, file: string, path: Path, at
   return `${file}:1:1`;
 }
 
+/** Where the document's first alias is (the likely culprit of a refusal), else its start. */
+function firstAliasAt(doc: Document, lc: LineCounter, file: string): string {
+  let at: number | undefined;
+  visit(doc, { Alias: (_k, node) => { at ??= node.range?.[0]; return at === undefined ? undefined : visit.BREAK; } });
+  const { line, col } = lc.linePos(at ?? 0);
+  return `${file}:${line}:${col}`;
+}
+
 function zodProblems(error: z.ZodError): SpecProblem[] {
   return error.issues.map((issue) => {
     const path = issue.path.filter((k): k is string | number => typeof k !== 'symbol');
@@ -92,7 +100,13 @@ export function parseCampaign(text: string, file: string, opts: { resolvePath?: 
       }),
     );
   }
-  const raw = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (err) {
+    // the parser refuses e.g. an alias bomb (aliases that expand beyond reason) while building values
+    throw new CampaignSpecError(file, [{ where: firstAliasAt(doc, lc, file), field: '', message: `YAML refused: ${(err as Error).message}`, fix: 'write the values out instead of through nested aliases (*name)' }]);
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new CampaignSpecError(file, [{ where: `${file}:1:1`, field: '', message: 'the file is not a mapping of campaign fields', fix: 'start from campaigns/paper.yaml' }]);
   }

@@ -1,6 +1,8 @@
 /** The `miglab` command. */
 import { join } from 'node:path';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { versionLine } from '../lib/version.js';
+import { completionScript } from './completion.js';
 import { ExitCode, UserError } from '../lib/errors.js';
 import { DEFAULT_BED, labDown, labStatus, labUp } from '../lab/bed.js';
 import { labProblems } from '../lab/prereqs.js';
@@ -29,10 +31,15 @@ import { expandTrials } from '../campaign/trials.js';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const print = (v: unknown, json: boolean, text: () => string) => process.stdout.write(json ? JSON.stringify(v, null, 2) + '\n' : text() + '\n');
+/** A command's help ends with examples a user can copy. */
+const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}`;
 
 export function buildProgram(): Command {
   const program = new Command('miglab')
     .description('Durable VM live-migration experiment campaigns on real hosts')
+    // usage errors exit 2 (see main), help and --version 0
+    .exitOverride()
+    .version(versionLine(), '-V, --version', 'print the version and the git commit, then exit')
     .showHelpAfterError()
     .addHelpText(
       'after',
@@ -51,7 +58,7 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
 3 a server or host could not be reached, 130 interrupted.`,
     );
 
-  const lab = program.command('lab').description('the local test bed');
+  const lab = program.command('lab').description('the local test bed').addHelpText('after', examples('miglab lab up', 'miglab lab status', 'miglab lab down'));
   lab
     .command('up')
     .description('create the bed (idempotent)')
@@ -61,6 +68,7 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .option('--libvirt', 'also run a libvirtd on every host (each in its own mount namespace)')
     .option('--xen', 'also boot a Xen host (QEMU TCG machine with Xen and a dom0) on every host; about 30 s')
     .option('--json', 'print the bed inventory as JSON')
+    .addHelpText('after', examples('miglab lab up', 'miglab lab up --libvirt --xen', 'miglab lab up --bed mine --subnet 198.18.4.0/24 --hosts a,b,c --json'))
     .action(async (o) => {
       const inv = await labUp({ bed: o.bed, subnet: o.subnet, hosts: String(o.hosts).split(','), libvirt: !!o.libvirt, xen: !!o.xen }, say);
       print(inv, !!o.json, () =>
@@ -75,14 +83,18 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .command('down')
     .description('remove everything the bed created, also after a crash mid-up')
     .option('--bed <name>', 'bed name', DEFAULT_BED.bed)
+    .option('--json', 'JSON output')
+    .addHelpText('after', examples('miglab lab down', 'miglab lab down --bed smoke --json'))
     .action(async (o) => {
       const r = await labDown(o.bed);
-      say(`bed ${o.bed}: removed ${r.namespaces.length} namespaces, ended ${r.processes} processes`);
+      print({ bed: o.bed, ...r }, !!o.json, () => `bed ${o.bed}: removed ${r.namespaces.length} namespaces, ended ${r.processes} processes`);
     });
   lab
     .command('status')
+    .description('is the bed up? its namespaces and their processes (exit 1 when down)')
     .option('--bed <name>', 'bed name', DEFAULT_BED.bed)
     .option('--json', 'JSON output')
+    .addHelpText('after', examples('miglab lab status', 'miglab lab status --bed smoke --json'))
     .action(async (o) => {
       const s = await labStatus(o.bed);
       print(s, !!o.json, () => `bed ${s.bed}: ${s.up ? 'up' : 'down'}${s.namespaces.map((n) => `\n  ${n}: ${s.processes[n]} processes`).join('')}`);
@@ -90,31 +102,41 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     });
   lab
     .command('doctor')
-    .description('check the prerequisites of the bed')
-    .action(() => {
+    .description('check the prerequisites of the bed (exit 2 when one is missing)')
+    .option('--json', 'JSON output')
+    .addHelpText('after', examples('miglab lab doctor', 'miglab lab doctor --json'))
+    .action((o) => {
       const problems = labProblems();
-      for (const p of problems) say(`- ${p.what}\n  fix: ${p.fix}`);
-      say(problems.length === 0 ? 'all prerequisites present' : `${problems.length} problem(s)`);
+      print({ ok: problems.length === 0, problems }, !!o.json, () =>
+        [...problems.map((p) => `- ${p.what}\n  fix: ${p.fix}`), problems.length === 0 ? 'all prerequisites present' : `${problems.length} problem(s)`].join('\n'),
+      );
       if (problems.length) process.exitCode = ExitCode.Usage;
     });
 
-  const server = program.command('server').description('the embedded Temporal dev server');
+  const server = program.command('server').description('the embedded Temporal dev server').addHelpText('after', examples('miglab server start', 'miglab server status --json', 'miglab server stop'));
   server
     .command('start')
     .description('start it unless one is already serving')
-    .action(async () => {
+    .option('--json', 'JSON output')
+    .addHelpText('after', examples('miglab server start', 'MIGLAB_TEMPORAL_PORT=17233 MIGLAB_TEMPORAL_UI_PORT=18233 miglab server start --json'))
+    .action(async (o) => {
       const h = await ensureDevServer(undefined, say);
-      say(`Temporal ${h.how} at ${h.address}, Web UI ${h.uiUrl}`);
+      print(h, !!o.json, () => `Temporal ${h.how} at ${h.address}, Web UI ${h.uiUrl}`);
     });
   server
     .command('stop')
     .description('stop it, if miglab started it')
-    .action(async () => {
-      say(`Temporal dev server: ${await stopDevServer()}`);
+    .option('--json', 'JSON output')
+    .addHelpText('after', examples('miglab server stop', 'miglab server stop --json'))
+    .action(async (o) => {
+      const outcome = await stopDevServer();
+      print({ outcome }, !!o.json, () => `Temporal dev server: ${outcome}`);
     });
   server
     .command('status')
+    .description('is the embedded server serving, and did miglab start it? (exit 3 when not serving)')
     .option('--json', 'JSON output')
+    .addHelpText('after', examples('miglab server status', 'miglab server status --json'))
     .action(async (o) => {
       const s = await devServerStatus();
       print(s, !!o.json, () => `Temporal at ${s.address}: ${s.serving ? 'serving' : 'not serving'}${s.startedByMiglab ? ` (started by miglab, pid ${s.pid})` : ''}; UI ${s.uiUrl}; db ${s.dbFile}`);
@@ -126,6 +148,7 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .description('validate a campaign file and list the trials it expands into; starts nothing')
     .argument('<campaign.yaml>')
     .option('--json', 'print the trials as JSON')
+    .addHelpText('after', examples('miglab check campaigns/paper.yaml', 'miglab check campaigns/paper.yaml --json | jq \'.trials | length\''))
     .action(async (file: string, o) => {
       const { spec } = await loadCampaign(file);
       const trials = expandTrials(spec);
@@ -141,6 +164,7 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .argument('<campaign.yaml>')
     .option('--json', 'print the trial rows as JSON at the end')
     .option('--bed-subnet <cidr>', 'subnet for the bed when this run brings it up (inside 198.18.0.0/15)')
+    .addHelpText('after', examples('miglab run campaigns/paper.yaml', 'miglab run campaigns/paper.yaml --json > rows.json', 'miglab run my-campaign.yaml --bed-subnet 198.18.8.0/24') + '\nExit: 0 when every trial was recorded and none failed, 1 otherwise, 130 when interrupted (the campaign goes on in the server: run it again to attach).')
     .action(async (file: string, o) => {
       const tty = process.stderr.isTTY;
       let last = '';
@@ -185,6 +209,7 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .description("a campaign's state and progress on the Temporal server")
     .argument('<campaign>', 'campaign name or campaign file')
     .option('--json', 'JSON output')
+    .addHelpText('after', examples('miglab status paper', 'miglab status campaigns/paper.yaml --json') + '\nExit: 0 while running or completed, 1 when cancelled, terminated or failed.')
     .action(async (c: string, o) => {
       const s = await withClient((client) => campaignStatus(client, c));
       print(s, !!o.json, () => {
@@ -215,7 +240,7 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
       const final = await withClient((client) =>
         watchCampaign(client, c, (s) => {
           const p = s.progress;
-          if (o.json) return say(JSON.stringify(s));
+          if (o.json) return void process.stdout.write(`${JSON.stringify(s)}\n`);
           const bar = p && p.total ? '#'.repeat(Math.round((p.recorded / p.total) * 30)).padEnd(30, '.') : ''.padEnd(30, '.');
           say(`[${bar}] ${s.state.toLowerCase()}${p ? `  ${p.recorded}/${p.total} trials  ${p.outcomes.converged} converged, ${p.outcomes.offline} offline, ${p.outcomes.failed} failed${p.paused ? '  PAUSED' : ''}  ${p.runningNow.join(' ')}` : ''}`);
         }, Math.max(0.2, o.interval) * 1000),
@@ -246,24 +271,35 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .command('pause')
     .description('let running trials finish, start no new one until `resume`')
     .argument('<campaign>', 'campaign name or campaign file')
-    .action(async (c: string) => void say(`campaign ${await withClient((client) => pauseCampaign(client, c))}: pause requested (running trials finish first)`));
+    .option('--json', 'JSON output')
+    .addHelpText('after', examples('miglab pause paper', 'miglab pause campaigns/paper.yaml --json'))
+    .action(async (c: string, o) => {
+      const campaign = await withClient((client) => pauseCampaign(client, c));
+      print({ campaign, paused: true }, !!o.json, () => `campaign ${campaign}: pause requested (running trials finish first)`);
+    });
   program
     .command('resume')
     .description('start trials again after `pause`')
     .argument('<campaign>', 'campaign name or campaign file')
-    .action(async (c: string) => void say(`campaign ${await withClient((client) => resumeCampaign(client, c))}: resumed`));
+    .option('--json', 'JSON output')
+    .addHelpText('after', examples('miglab resume paper', 'miglab resume campaigns/paper.yaml --json'))
+    .action(async (c: string, o) => {
+      const campaign = await withClient((client) => resumeCampaign(client, c));
+      print({ campaign, paused: false }, !!o.json, () => `campaign ${campaign}: resumed`);
+    });
   program
     .command('cancel')
     .description('cancel a campaign: running trials tear their VMs down, recorded trials stay')
     .argument('<campaign>', 'campaign name or campaign file')
     .option('--wait <s>', 'how long to wait for the teardown to finish', '120')
+    .option('--json', 'JSON output')
+    .addHelpText('after', examples('miglab cancel paper', 'miglab cancel campaigns/paper.yaml --wait 300 --json') + '\nExit: 0 once the campaign closed, 1 when it was still closing at the end of the wait.')
     .action(async (c: string, o) => {
       const r = await withClient((client) => cancelCampaign(client, c, Number(o.wait) * 1000));
-      if (r.closed) say(`campaign ${r.campaign}: ${r.state.toLowerCase()}`);
-      else {
-        say(`campaign ${r.campaign}: cancel requested, still closing after ${o.wait} s; the worker in \`miglab run\` does the teardown: is one running?`);
-        process.exitCode = ExitCode.Failed;
-      }
+      print(r, !!o.json, () =>
+        r.closed ? `campaign ${r.campaign}: ${r.state.toLowerCase()}` : `campaign ${r.campaign}: cancel requested, still closing after ${o.wait} s; the worker in \`miglab run\` does the teardown: is one running?`,
+      );
+      if (!r.closed) process.exitCode = ExitCode.Failed;
     });
 
   program
@@ -271,6 +307,7 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .description('is the campaign whole? lost or duplicated trials, half-written rows, orphan VMs, a VM running on two hosts')
     .argument('<campaign.yaml>')
     .option('--json', 'JSON output')
+    .addHelpText('after', examples('miglab verify campaigns/paper.yaml', 'miglab verify campaigns/paper.yaml --json') + '\nExit: 0 when the campaign is whole, 1 when anything is listed as a problem.')
     .action(async (file: string, o) => {
       // A running campaign's VMs and unrecorded trials are work in progress, not faults.
       const running = await withClient((client) => campaignStatus(client, file))
@@ -329,11 +366,21 @@ Examples:
     .option('--memory <MiB>', 'guest memory', '256')
     .option('--keep-bed', 'leave the bed up afterwards')
     .option('--json', 'print the result as JSON')
+    .addHelpText('after', examples('miglab smoke', 'miglab smoke --keep-bed --json'))
     .action(async (o) => {
       const r = await runSmoke({ bed: o.bed, subnet: o.subnet, memoryMiB: Number(o.memory), keepBed: !!o.keepBed, log: say });
       print(r, !!o.json, () => formatSmoke(r.result) + (r.auditUrl ? `\naudit: ${r.auditUrl}` : ''));
       const ok = r.result.migration.status === 'completed' && r.result.after?.ping === true;
       if (!ok) process.exitCode = ExitCode.Failed;
+    });
+
+  program
+    .command('completion')
+    .description('print a shell completion script')
+    .argument('<shell>', 'bash or zsh')
+    .addHelpText('after', examples('miglab completion bash > /etc/bash_completion.d/miglab', 'source <(miglab completion bash)', 'miglab completion zsh > "${fpath[1]}/_miglab"'))
+    .action((shell: string) => {
+      process.stdout.write(completionScript(program, shell));
     });
 
   return program;
@@ -343,7 +390,10 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    if (err instanceof UserError) {
+    if (err instanceof CommanderError) {
+      // commander has printed the message (or the help, or the version)
+      process.exitCode = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code) ? ExitCode.Ok : ExitCode.Usage;
+    } else if (err instanceof UserError) {
       say(err.format());
       process.exitCode = err.exitCode;
     } else if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {

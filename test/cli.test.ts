@@ -1,9 +1,11 @@
 /** The `miglab` command as a user runs it: help, exit codes, and prerequisite errors that name the fix. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Command } from 'commander';
+import { buildProgram } from '../cli/main.js';
 import { listNetns } from '../lab/netns.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'miglab.js');
@@ -15,6 +17,50 @@ function miglab(args: string[], opts: { env?: Record<string, string>; wrap?: str
 }
 
 describe('miglab CLI', () => {
+  it('--version says the package version and the commit, exit 0', () => {
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    const r = miglab(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toMatch(new RegExp(`^miglab ${pkg.version.replace(/\./g, '\\.')}( \\([0-9a-f]{12}(-dirty)?\\))?$`));
+  });
+
+  it('every command has examples in its --help', () => {
+    // in process: the same Command objects `miglab <command> --help` prints
+    const seen: string[] = [];
+    const walk = (c: Command, path: string[]) => {
+      let out = '';
+      c.configureOutput({ writeOut: (t) => void (out += t) });
+      c.outputHelp();
+      expect(out, `miglab ${path.join(' ')} --help`).toMatch(/Examples:\n  miglab \S/);
+      seen.push(path.join(' '));
+      for (const sub of c.commands.filter((x) => x.name() !== 'help')) walk(sub, [...path, sub.name()]);
+    };
+    walk(buildProgram(), []);
+    expect(seen).toEqual(expect.arrayContaining(['', 'lab down', 'server stop', 'pause', 'cancel', 'completion']));
+    expect(miglab(['cancel', '--help'])).toMatchObject({ code: 0, out: expect.stringContaining('Examples:\n  miglab cancel paper') });
+  });
+
+  it('completes commands, subcommands and options in bash (a real bash sources the script)', () => {
+    const script = miglab(['completion', 'bash']);
+    expect(script.code).toBe(0);
+    const dir = mkdtempSync(join(tmpdir(), 'miglab-completion-'));
+    writeFileSync(join(dir, 'c.bash'), script.out);
+    const complete = (...words: string[]) => {
+      const r = spawnSync('bash', ['-c', `source ${join(dir, 'c.bash')}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _miglab; echo "\${COMPREPLY[*]}"`], { encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      return r.stdout.trim().split(/\s+/).filter(Boolean);
+    };
+    expect(complete('miglab', 'la')).toEqual(['lab']);
+    expect(complete('miglab', 'lab', '')).toEqual(['up', 'down', 'status', 'doctor']);
+    expect(complete('miglab', 'lab', 'up', '--x')).toEqual(['--xen']);
+    expect(complete('miglab', 'run', 'campaigns/paper.yaml', '--')).toEqual(['--json', '--bed-subnet', '--help']);
+    // no subcommand fits: nothing, so bash completes file names
+    expect(complete('miglab', 'check', '')).toEqual([]);
+    const bad = miglab(['completion', 'fish']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/fix: use `miglab completion bash`/);
+  });
+
   it('shows help with examples and the meaning of exit codes', () => {
     const r = miglab(['--help']);
     expect(r.code).toBe(0);
@@ -25,17 +71,18 @@ describe('miglab CLI', () => {
 
   it('reports every prerequisite present on this machine', () => {
     const r = miglab(['lab', 'doctor']);
-    expect(r.err).toContain('all prerequisites present');
+    expect(r.out).toContain('all prerequisites present');
     expect(r.code).toBe(0);
+    expect(JSON.parse(miglab(['lab', 'doctor', '--json']).out)).toEqual({ ok: true, problems: [] });
   });
 
   it('names the missing tools and the package that brings each', () => {
     const emptyBin = mkdtempSync(join(tmpdir(), 'miglab-path-'));
     const r = miglab(['lab', 'doctor'], { env: { PATH: emptyBin } });
     expect(r.code).toBe(2);
-    expect(r.err).toContain('qemu-system-x86_64 is not installed');
-    expect(r.err).toContain('apt-get install qemu-system-x86');
-    expect(r.err).toContain('apt-get install iputils-ping');
+    expect(r.out).toContain('qemu-system-x86_64 is not installed');
+    expect(r.out).toContain('apt-get install qemu-system-x86');
+    expect(r.out).toContain('apt-get install iputils-ping');
   });
 
   it('says the guest image is not built, and how to build it', () => {
@@ -58,8 +105,8 @@ describe('miglab CLI', () => {
     // A private mount namespace hides /dev/net from this one command only.
     const r = miglab(['lab', 'doctor'], { wrap: ['unshare', '--mount', '--', 'sh', '-c', 'mount -t tmpfs none /dev/net && exec "$@"', 'sh'] });
     expect(r.code).toBe(2);
-    expect(r.err).toContain('/dev/net/tun is missing');
-    expect(r.err).toContain('modprobe tun');
+    expect(r.out).toContain('/dev/net/tun is missing');
+    expect(r.out).toContain('modprobe tun');
   });
 
   it('rejects a subnet outside 198.18.0.0/15 before creating anything', async () => {
@@ -159,13 +206,26 @@ describe('miglab CLI', () => {
       }
     });
 
-    it('an unknown command or option is refused with the usage', () => {
+    it('an unknown command or option, or a missing argument, is refused with the usage and exit 2', () => {
       const a = miglab(['migrate-everything']);
-      expect(a.code).not.toBe(0);
+      expect(a.code).toBe(2);
       expect(a.err).toMatch(/unknown command/);
       const b = miglab(['run', write('ok.yaml', bedCampaign('argok')), '--bogus']);
-      expect(b.code).not.toBe(0);
+      expect(b.code).toBe(2);
       expect(b.err).toMatch(/unknown option '--bogus'/);
+      const c = miglab(['check']);
+      expect(c.code).toBe(2);
+      expect(c.err).toMatch(/missing required argument/);
+    });
+
+    it('a YAML alias bomb is a located refusal with exit 2, not a stack', () => {
+      const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+      for (const [i, n] of ['b', 'c', 'd', 'e', 'f', 'g'].entries()) levels.push(`${n}: &${n} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`);
+      const f = write('bomb.yaml', `${levels.join('\n')}\n`);
+      const r = miglab(['check', f]);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`${f}:2:8: YAML refused: Excessive alias count`);
+      expect(r.err).not.toMatch(/\n\s+at .*:\d+/);
     });
   });
 });
