@@ -7,6 +7,28 @@ root=$(pwd)
 state=${MIGLAB_STATE_DIR:-$root/.miglab}
 log() { printf '[setup] %s\n' "$*"; }
 
+# --- prerequisites, checked before anything changes -----------------------------------------------
+# Node >= 20.19 for miglab and its packages; Go >= 1.25 to build the Temporal CLI, unless a temporal
+# binary is already at hand. Debian 12 ships Node 18 and Go 1.19: say what to install, then stop.
+problems=()
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]; }
+node_v=$(node -p 'process.versions.node' 2>/dev/null || true)
+if [ -z "$node_v" ]; then problems+=("Node.js is not installed: install Node.js 20.19 or later (NodeSource's deb packages, or nvm)")
+elif ! version_ge "$node_v" 20.19.0; then problems+=("Node.js $node_v is too old: install Node.js 20.19 or later (Debian 12 ships 18; NodeSource's deb packages, or nvm)"); fi
+have_temporal=
+if [ -n "${MIGLAB_TEMPORAL_CLI:-}" ] || command -v temporal >/dev/null 2>&1 || [ -x "$state/bin/temporal" ]; then have_temporal=1; fi
+if [ -z "$have_temporal" ]; then
+  go_bin=$(command -v go || { [ -z "${MIGLAB_SETUP_NO_USR_LOCAL_GO:-}" ] && [ -x /usr/local/go/bin/go ] && echo /usr/local/go/bin/go; } || true)
+  go_v=$([ -n "$go_bin" ] && "$go_bin" env GOVERSION 2>/dev/null | sed 's/^go//' || true)
+  if [ -z "$go_v" ]; then problems+=("no Temporal CLI and no Go to build it: install Go 1.25 or later (the tarball from go.dev, into /usr/local/go), or set MIGLAB_TEMPORAL_CLI to a temporal binary")
+  elif ! version_ge "$go_v" 1.25; then problems+=("Go $go_v is too old to build the Temporal CLI v1.5.1: install Go 1.25 or later (Debian 12 ships 1.19; the tarball from go.dev), or set MIGLAB_TEMPORAL_CLI to a temporal binary"); fi
+fi
+if [ ${#problems[@]} -gt 0 ]; then
+  printf 'miglab setup: missing prerequisites, nothing was changed:\n' >&2
+  printf '  - %s\n' "${problems[@]}" >&2
+  exit 2
+fi
+
 # --- Debian packages -------------------------------------------------------------------------
 # qemu for the VMs, openssh-server for the bed hosts, dropbear + busybox for the guest,
 # cpio/gcc to build the guest image, iproute2/ping for the bed network, chromium for the UI test,
@@ -58,9 +80,7 @@ elif command -v temporal >/dev/null 2>&1; then
 elif [ -x "$state/bin/temporal" ]; then
   log "Temporal CLI present: $state/bin/temporal"
 else
-  command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || {
-    echo "miglab setup: no temporal CLI and no Go toolchain to build it; install Go or set MIGLAB_TEMPORAL_CLI" >&2; exit 1; }
-  go=$(command -v go || echo /usr/local/go/bin/go)
+  go=$go_bin
   log "building the Temporal CLI $temporal_version with go install (a few minutes, once)"
   mkdir -p "$state/bin"
   GOBIN="$state/bin" "$go" install "github.com/temporalio/cli/cmd/temporal@$temporal_version"
