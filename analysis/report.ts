@@ -31,7 +31,16 @@ export interface ReportData {
  */
 export function flattenCampaigns(campaigns: readonly LoadedCampaign[]): FlatTrial[] {
   const labels = comparisonLabels(campaigns);
-  return campaigns.flatMap((c, i) => c.rows.map((r) => flattenRow(r, { ...c.manifest, hypervisor: labels[i]!, backend: c.manifest.hypervisor })));
+  return campaigns.flatMap((c, i) => {
+    // the store lists rows by file name (16MiB before 4MiB): every table follows the campaign's order instead
+    const scenarios = c.manifest.trials.map((t) => t.scenario);
+    const order = (f: FlatTrial) => [scenarios.indexOf(f.scenario), f.workingSetMiB ?? -1, f.repetition];
+    const byOrder = (a: FlatTrial, b: FlatTrial) => {
+      const [x, y] = [order(a), order(b)];
+      return x.reduce((d, v, k) => d || v - y[k]!, 0) || a.trialId.localeCompare(b.trialId);
+    };
+    return c.rows.map((r) => flattenRow(r, { ...c.manifest, hypervisor: labels[i]!, backend: c.manifest.hypervisor })).sort(byOrder);
+  });
 }
 
 /** The hypervisor, then with the campaign's name, then with its directory: the first that is unique. */

@@ -43,6 +43,24 @@ async function meanFromFiles(dir: string, prefix: string, pick: (row: TrialRow) 
 }
 
 describe('report on a recorded paper run', () => {
+  it('lists trials in the campaign order with working sets sorted as numbers, in every table (4 MiB before 16 MiB)', async () => {
+    const c = await loadCampaignResults(RUN4);
+    const r = await writeReport([c], await scratch());
+    for (const file of ['trials.csv', 'memory.csv']) {
+      const lines = (await readFile(join(r.outDir, file), 'utf8')).trim().split('\n').slice(1);
+      const ids = lines.map((l) => l.split(',')[0]!);
+      expect(ids.length, file).toBeGreaterThan(20);
+      // paper/<scenario>/<size>/r<k>: scenarios as the campaign lists them, sizes and repetitions ascending
+      const key = (id: string) => {
+        const [, scenario, size, rep] = id.split('/');
+        return [scenario === 'baseline' ? 0 : 1, size === 'idle' ? -1 : parseInt(size!, 10), parseInt(rep!.slice(1), 10)];
+      };
+      const sorted = [...ids].sort((a, b) => key(a).reduce((d, v, k) => d || v - key(b)[k]!, 0));
+      expect(ids, file).toEqual(sorted);
+      expect(ids.indexOf('paper/dirty-ramp/4MiB/r1'), file).toBeLessThan(ids.indexOf('paper/dirty-ramp/16MiB/r1'));
+    }
+  });
+
   it('loads all 27 trials, complete, and finds no cliff up to 64 MiB against a predicted 33.6 MiB', async () => {
     const out = await scratch();
     const c = await loadCampaignResults(RUN1);
