@@ -126,7 +126,8 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
       const fd = openSync(f.out, 'a');
       try {
         // On a bed, bound to its interface: the probe can reach nothing outside the bed.
-        const child = spawnDetached('ping', ['-D', '-O', '-n', '-i', String(intervalMs / 1000), '-W', '1', ...(inventory.probeVia ? ['-I', inventory.probeVia] : []), guestAddress(spec)], fd);
+        // ping's output is parsed: the C locale, whatever the user's
+        const child = await spawnDetached('ping', ['-D', '-O', '-n', '-i', String(intervalMs / 1000), '-W', '1', ...(inventory.probeVia ? ['-I', inventory.probeVia] : []), guestAddress(spec)], fd, { ...process.env, LC_ALL: 'C' });
         await writeFile(f.pid, String(child));
       } finally {
         closeSync(fd);

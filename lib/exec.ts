@@ -35,10 +35,18 @@ export async function tryRun(file: string, args: readonly string[], opts: { time
   }
 }
 
-/** Starts a long-lived program detached from this process, its output appended to a log file. */
-export function spawnDetached(file: string, args: readonly string[], logFd: number): number {
-  const child = spawn(file, args, { detached: true, stdio: ['ignore', logFd, logFd] });
-  child.unref();
-  if (child.pid === undefined) throw new Error(`could not start ${file}`);
-  return child.pid;
+/**
+ * Starts a long-lived program detached from this process, its output appended to a log file.
+ * Resolves with its pid once it runs; a program that cannot start (not installed, not executable)
+ * rejects with the reason, instead of an unhandled 'error' event that would end the process.
+ */
+export function spawnDetached(file: string, args: readonly string[], logFd: number, env?: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { detached: true, stdio: ['ignore', logFd, logFd], ...(env ? { env } : {}) });
+    child.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot start ${file}: ${err.code === 'ENOENT' ? 'not found on PATH' : err.message}`)));
+    child.once('spawn', () => {
+      child.unref();
+      resolve(child.pid!);
+    });
+  });
 }

@@ -152,7 +152,7 @@ export async function ensureDevServer(o: DevServerOptions = defaultDevServerOpti
     '--log-level', 'warn',
     ...devServerSearchAttributeFlags(),
   ];
-  const pid = spawnDetached(cli, args, openSync(f.log, 'a'));
+  const pid = await spawnDetached(cli, args, openSync(f.log, 'a'));
   await writeFile(f.record, JSON.stringify({ pid, port: o.port, uiPort: o.uiPort, dbFile: f.db, startedAt: new Date().toISOString() } satisfies ServerRecord, null, 2));
 
   // The CLI's own start can take a while on a slow machine; wait on the real frontend instead.

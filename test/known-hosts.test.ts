@@ -25,6 +25,16 @@ describe('known_hosts', () => {
     expect(!bad.ok && bad.detail).toContain('lines 2');
   });
 
+  it('says why a host vouched for only by an @cert-authority line is refused', () => {
+    const entries = parseKnownHosts(`@cert-authority [*.lab.example]:2222 ssh-ed25519 ${b64(7)}\n198.18.0.10 ssh-ed25519 ${b64(1)}\n`);
+    const v = verifyHostKey(entries, 'a.lab.example', 2222, blob(3));
+    expect(v).toMatchObject({ ok: false, reason: 'unknown-host' });
+    expect(!v.ok && v.detail).toBe("no known_hosts entry for [a.lab.example]:2222 but an @cert-authority line (line 1), and miglab checks host keys, not host certificates: add the host's own key (ssh-keyscan -p 2222 a.lab.example)");
+    // the CA's own key is never taken for a host key, and other hosts read as before
+    expect(verifyHostKey(entries, 'a.lab.example', 2222, blob(7))).toMatchObject({ ok: false, reason: 'unknown-host' });
+    expect(verifyHostKey(entries, '198.18.0.10', 22, blob(1))).toEqual({ ok: true, line: 2 });
+  });
+
   it('treats an unlisted host as unknown, not as trusted', () => {
     const entries = parseKnownHosts(`198.18.0.10 ssh-ed25519 ${b64(1)}\n`);
     expect(verifyHostKey(entries, '198.18.0.12', 22, blob(1))).toMatchObject({ ok: false, reason: 'unknown-host' });

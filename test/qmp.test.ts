@@ -108,6 +108,26 @@ describe('QMP client', () => {
     await expect(qmp.execute('slow', undefined, { timeoutMs: 100 })).rejects.toThrow(/no reply within 100 ms/);
     qmp.close();
   });
+
+  it('drops a reply that arrives after its command timed out, and goes on working', async () => {
+    const qmp = await QmpClient.connect(createConnection(join(dir, 'fake.sock')));
+    await expect(qmp.execute('slow', undefined, { timeoutMs: 100 })).rejects.toThrow(/no reply within 100 ms/);
+    // the next command's reply comes with the late one for 'slow' right behind it
+    expect(await qmp.execute('echo', { b: 2 })).toEqual({ b: 2 });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await qmp.execute('echo', { c: 3 })).toEqual({ c: 3 });
+    qmp.close();
+  });
+
+  it('still refuses a reply whose id it never sent: the stream is out of step', async () => {
+    const sock = createConnection(join(dir, 'fake.sock'));
+    const qmp = await QmpClient.connect(sock);
+    const pending = qmp.execute('slow');
+    // a reply to an id this client never used, as if another client shared the socket
+    sock.emit('data', Buffer.from('{"return": {}, "id": "someone-else-1"}\r\n'));
+    await expect(pending).rejects.toThrow(/unknown id "someone-else-1"/);
+    qmp.close();
+  });
 });
 
 describe('QMP client against a real QEMU', () => {

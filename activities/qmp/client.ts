@@ -23,6 +23,8 @@ interface Pending {
 export class QmpClient {
   private readonly decoder = new QmpDecoder();
   private readonly pending = new Map<string, Pending>();
+  /** ids whose command timed out: their late replies are dropped, not taken for a stream out of step */
+  private readonly expired = new Set<string>();
   private readonly emitter = new EventEmitter();
   private nextId = 1;
   private closed: Error | undefined;
@@ -62,6 +64,7 @@ export class QmpClient {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
+        this.expired.add(id);
         reject(new Error(`QMP ${command}: no reply within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(id, { command, resolve: resolve as (v: unknown) => void, reject, timer });
@@ -103,6 +106,7 @@ export class QmpClient {
       return;
     }
     const id = msg.id;
+    if (id !== undefined && this.expired.delete(id)) return; // a late reply: its caller has given up
     const waiter = id === undefined ? undefined : this.pending.get(id);
     if (!waiter || id === undefined) {
       // A reply we did not ask for: the stream is out of step, nothing after it can be trusted.

@@ -9,6 +9,12 @@ export interface KnownHostEntry {
   keyType: string;
   key: Buffer;
   revoked: boolean;
+  /**
+   * an @cert-authority line: trusts host certificates signed by this key. miglab's SSH client
+   * checks plain host keys only, so such a line never admits a host; a host that relies on one is
+   * refused with that said.
+   */
+  certAuthority: boolean;
   line: number;
 }
 
@@ -19,10 +25,11 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
     if (!line || line.startsWith('#')) return;
     let fields = line.split(/\s+/);
     let revoked = false;
+    let certAuthority = false;
     if (fields[0]?.startsWith('@')) {
       if (fields[0] === '@revoked') revoked = true;
-      else if (fields[0] !== '@cert-authority') return;
-      else return; // certificate authorities are not supported; such lines never match
+      else if (fields[0] === '@cert-authority') certAuthority = true;
+      else return; // a marker OpenSSH does not know either
       fields = fields.slice(1);
     }
     const [hosts, keyType, keyB64] = fields;
@@ -31,9 +38,9 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
     if (hosts.startsWith('|1|')) {
       const [, , salt, hash] = hosts.split('|');
       if (!salt || !hash) return;
-      entries.push({ patterns: { salt: Buffer.from(salt, 'base64'), hash: Buffer.from(hash, 'base64') }, keyType, key, revoked, line: i + 1 });
+      entries.push({ patterns: { salt: Buffer.from(salt, 'base64'), hash: Buffer.from(hash, 'base64') }, keyType, key, revoked, certAuthority, line: i + 1 });
     } else {
-      entries.push({ patterns: hosts.split(','), keyType, key, revoked, line: i + 1 });
+      entries.push({ patterns: hosts.split(','), keyType, key, revoked, certAuthority, line: i + 1 });
     }
   });
   return entries;
@@ -74,8 +81,12 @@ export function verifyHostKey(entries: readonly KnownHostEntry[], host: string, 
   const name = hostName(host, port);
   const revoked = entries.find((e) => e.revoked && e.key.equals(key));
   if (revoked) return { ok: false, reason: 'revoked', detail: `the key of ${name} is marked @revoked (line ${revoked.line})` };
-  const forHost = entries.filter((e) => !e.revoked && entryMatches(e, name));
-  if (forHost.length === 0) return { ok: false, reason: 'unknown-host', detail: `no known_hosts entry for ${name}` };
+  const forHost = entries.filter((e) => !e.revoked && !e.certAuthority && entryMatches(e, name));
+  if (forHost.length === 0) {
+    const ca = entries.find((e) => e.certAuthority && entryMatches(e, name));
+    if (ca) return { ok: false, reason: 'unknown-host', detail: `no known_hosts entry for ${name} but an @cert-authority line (line ${ca.line}), and miglab checks host keys, not host certificates: add the host's own key (ssh-keyscan ${name.replace(/^\[(.*)\]:(\d+)$/, '-p $2 $1')})` };
+    return { ok: false, reason: 'unknown-host', detail: `no known_hosts entry for ${name}` };
+  }
   const match = forHost.find((e) => e.key.equals(key));
   if (match) return { ok: true, line: match.line };
   return {
