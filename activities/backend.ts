@@ -11,6 +11,13 @@ export type VmState =
   /** migrated away: the process is left paused after a completed outgoing migration */
   | { kind: 'migrated-away' };
 
+/** A VM as a host lists it; `unreadable`: its process is there but its state could not be read (why). */
+export interface ListedVm {
+  name: string;
+  state: VmState | { kind: 'unreadable'; reason: string };
+  owner: string | undefined;
+}
+
 export interface MigrationParams {
   /** cap on migration bandwidth, bytes/s */
   maxBandwidth: number;
@@ -76,7 +83,7 @@ export interface HypervisorBackend {
   /** The guest's dirty rate in MiB/s as the hypervisor samples it, or null where it cannot. */
   measureDirtyRate(host: string, vm: string, seconds?: number): Promise<number | null>;
   /** Every VM the backend knows on a host, with its state and the trial it was started for. */
-  listVms(host: string): Promise<{ name: string; state: VmState; owner: string | undefined }[]>;
+  listVms(host: string): Promise<ListedVm[]>;
   /**
    * The memory the host gave the VM, MiB: its QEMU process's resident set, or a Xen domain's
    * allocation; null where it cannot be read.

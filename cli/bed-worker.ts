@@ -4,7 +4,7 @@
  * closed again when the caller's work is done.
  */
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
+import type { NativeConnection, Worker } from '@temporalio/worker';
 import { QemuBackend } from '../activities/qemu/backend.js';
 import type { HypervisorBackend } from '../activities/backend.js';
 import { SshPool } from '../activities/ssh/pool.js';
@@ -33,15 +33,37 @@ export async function withBedWorker<T>(
 ): Promise<T> {
   const session = await connectTemporal(opts.temporal, opts.log);
   const pool = new SshPool();
-  const workerConnection = await session.nativeConnection();
+  let workerConnection: NativeConnection | undefined;
+  let worker: Worker | undefined;
+  let failed = false;
   try {
+    workerConnection = await session.nativeConnection();
     const backend = opts.backend ? await opts.backend(pool) : new QemuBackend({ pool, hosts: opts.inventory.hosts });
     const taskQueue = opts.taskQueue ? await opts.taskQueue(session.client) : SMOKE_TASK_QUEUE;
-    const worker = await createWorker({ connection: workerConnection, namespace: session.namespace, activities: activities({ pool, backend }), taskQueue });
+    worker = await createWorker({ connection: workerConnection, namespace: session.namespace, activities: activities({ pool, backend }), taskQueue });
     return await work({ session, worker, taskQueue });
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
-    await pool.closeAll();
-    await workerConnection.close();
-    await session.close();
+    // Every step of the cleanup runs, and none of them may replace the error that ended the work.
+    const problems: string[] = [];
+    const step = async (what: string, f: () => Promise<void>) => {
+      try {
+        await f();
+      } catch (err) {
+        problems.push(`${what}: ${(err as Error).message}`);
+      }
+    };
+    // A worker that never ran (the work failed before it started it) still holds its connection and
+    // keeps the process alive: run it to an immediate stop to release both.
+    if (worker?.getState() === 'INITIALIZED') await step('stopping the worker', () => worker!.runUntil(Promise.resolve()));
+    await step('closing SSH connections', () => pool.closeAll());
+    if (workerConnection) await step("closing the worker's connection", () => workerConnection!.close());
+    await step('closing the Temporal connection', () => session.close());
+    if (problems.length) {
+      if (failed) opts.log(`note: while stopping after the error below: ${problems.join('; ')}`);
+      else throw new Error(`miglab: the work finished, but cleaning up failed: ${problems.join('; ')}`);
+    }
   }
 }

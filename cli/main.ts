@@ -10,11 +10,21 @@ import { devServerStatus, ensureDevServer, stopDevServer } from '../server/dev-s
 import { formatSmoke, runSmoke } from './smoke.js';
 import { runCampaign, serveCampaign, summaryTable } from './run.js';
 import { report } from './report.js';
-import { verifyCampaign, verifyProblems } from './verify.js';
+import { verifyCampaign, verifyProblems, type CampaignState } from './verify.js';
 import { campaignStatus, cancelCampaign, listCampaigns, listTrials, pauseCampaign, resumeCampaign, watchCampaign } from './control.js';
 import { connectTemporal } from '../server/connection.js';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
+
+/** Where a campaign stands on the Temporal server, for verify; a server that cannot say is a reason, not an error. */
+async function campaignStateOf(file: string): Promise<CampaignState> {
+  try {
+    const s = await withClient((client) => campaignStatus(client, file));
+    return { state: s.state as Exclude<CampaignState['state'], 'unknown'> };
+  } catch (err) {
+    return { state: 'unknown', reason: err instanceof UserError ? err.message : `the Temporal server could not be asked: ${(err as Error).message}` };
+  }
+}
 
 /** Runs `fn` with a client of the configured Temporal server, closing it afterwards. */
 async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
@@ -200,8 +210,15 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
         },
       });
       if (tty) process.stderr.write('\n');
-      print(r.rows, !!o.json, () => `${summaryTable(r.rows)}\nresults: ${r.resultsDir}${r.auditUrl ? `\naudit: ${r.auditUrl}` : ''}`);
-      if (r.progress.outcomes.failed > 0) process.exitCode = ExitCode.Failed;
+      const unrecorded = r.progress.unrecorded ?? [];
+      print(r.rows, !!o.json, () =>
+        [
+          summaryTable(r.rows),
+          ...(unrecorded.length ? [`not recorded (their trial workflows ended without a row; run the campaign again to run them): ${unrecorded.join(' ')}`] : []),
+          `results: ${r.resultsDir}${r.auditUrl ? `\naudit: ${r.auditUrl}` : ''}`,
+        ].join('\n'),
+      );
+      if (r.progress.outcomes.failed > 0 || unrecorded.length > 0) process.exitCode = ExitCode.Failed;
     });
 
   program
@@ -228,6 +245,7 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .action(async (file: string, o) => {
       await serveCampaign({ file, ...(o.bedSubnet ? { bedSubnet: o.bedSubnet as string } : {}), log: say });
       say('worker stopped');
+      process.exitCode = ExitCode.Ok; // a signal is how a worker is meant to end
     });
   program
     .command('watch')
@@ -309,19 +327,26 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .option('--json', 'JSON output')
     .addHelpText('after', examples('miglab verify campaigns/paper.yaml', 'miglab verify campaigns/paper.yaml --json') + '\nExit: 0 when the campaign is whole, 1 when anything is listed as a problem.')
     .action(async (file: string, o) => {
-      // A running campaign's VMs and unrecorded trials are work in progress, not faults.
-      const running = await withClient((client) => campaignStatus(client, file))
-        .then((s) => s.state === 'RUNNING')
-        .catch(() => false);
-      const r = await verifyCampaign({ file, campaignRunning: running });
+      const r = await verifyCampaign({ file, campaign: await campaignStateOf(file) });
+      const list = (label: string, ids: string[]) => (ids.length <= 12 ? ids.map((id) => `  ${label}: ${id}`) : [`  ${label}: ${ids.slice(0, 12).join(' ')} … (${ids.length} in all; --json lists every one)`]);
       print(r, !!o.json, () =>
         [
-          `campaign ${r.campaign}${running ? ' (running)' : ''}: ${r.recorded}/${r.expected} trials recorded; ${r.lost.length} lost, ${r.duplicated.length} duplicated, ${r.halfWritten.length} half-written, ${r.orphans.length} orphan VMs, ${r.splitBrain.length} split-brain`,
-          ...r.lost.map((id) => `  lost: ${id}`),
-          ...r.duplicated.map((id) => `  duplicated: ${id}`),
+          `campaign ${r.campaign} (${r.campaignState.toLowerCase()} on the Temporal server): ${r.recorded}/${r.expected} trials recorded` +
+            [
+              r.pending.length ? `${r.pending.length} still to record (the campaign runs)` : '',
+              r.notRun.length ? `${r.notRun.length} not run (the campaign was ${r.campaignState.toLowerCase()})` : '',
+              `${r.lost.length} lost`,
+              r.unaccounted.length ? `${r.unaccounted.length} unrecorded, lost or not run: unknown` : '',
+              `${r.duplicated.length} duplicated, ${r.halfWritten.length} half-written, ${r.orphans.length} orphan VMs, ${r.splitBrain.length} split-brain`,
+            ].filter(Boolean).map((x, i) => (i === 0 ? `; ${x}` : `, ${x}`)).join(''),
+          ...list('lost', r.lost),
+          ...list('unaccounted', r.unaccounted),
+          ...list('not run', r.notRun),
+          ...r.duplicated.map((id) => `  duplicated: ${id} (a second, different row is kept in duplicates/)`),
           ...r.halfWritten.map((f) => `  half-written: ${f}`),
           ...r.orphans.map((v) => `  orphan: ${v.vm} on ${v.host} (${v.state}${v.owner ? `, started for ${v.owner}` : ''})`),
           ...r.splitBrain.map((v) => `  split brain: ${v.vm} running on ${v.hosts.join(' and ')}`),
+          ...r.notChecked.map((n) => `  not checked: ${n.what}: ${n.why}`),
         ].join('\n'),
       );
       if (verifyProblems(r) > 0) process.exitCode = ExitCode.Failed;
@@ -386,7 +411,32 @@ Examples:
   return program;
 }
 
+/**
+ * SIGINT and SIGTERM alike: the first asks miglab to stop (a running worker is shut down by the
+ * Temporal SDK, which listens for both; one not yet started stops as soon as it starts), and if
+ * the process has not ended SHUTDOWN_FORCE_TIME and a margin later, it exits 130 anyway. A second
+ * signal ends it at once.
+ */
+function handleInterrupts(): void {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) process.exit(ExitCode.Interrupted);
+    signalled = true;
+    say(`miglab: ${signal}: stopping (send it again to stop at once)`);
+    process.exitCode = ExitCode.Interrupted;
+    setTimeout(() => {
+      say(`miglab: still not stopped ${FORCE_EXIT_S} s after ${signal}: exiting`);
+      process.exit(ExitCode.Interrupted);
+    }, FORCE_EXIT_S * 1000).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+/** the worker's own forced shutdown (30 s) and a margin for the cleanup after it */
+const FORCE_EXIT_S = 45;
+
 export async function main(argv: string[]): Promise<void> {
+  handleInterrupts();
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {

@@ -2,7 +2,7 @@
  * `miglab run <campaign.yaml>`: validate, bring up the bed (or check the campaign's own hosts), start (or re-attach to) the campaign
  * workflow with a worker in this process, show progress while it runs, end with a summary.
  */
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { ServiceError, WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { createCampaignActivities } from '../activities/campaign-activities.js';
 import { createTrialActivities } from '../activities/trial-activities.js';
 import { loadCampaign, type LoadedCampaign } from '../campaign/load.js';
@@ -48,6 +48,8 @@ export interface PreparedCampaign {
   activities: (deps: { pool: SshPool; backend: HypervisorBackend }) => object;
   /** the campaign's hypervisor backend on its site */
   backend: (pool: SshPool) => Promise<HypervisorBackend>;
+  /** writes campaign.json (the report reads it): once the campaign has started, not before */
+  writeManifest: () => Promise<void>;
 }
 
 /**
@@ -73,7 +75,6 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
   }
   const resultsDir = o.resultsDir ?? loaded.resolvePath(spec.results);
   const store = new ResultsStore(resultsDir);
-  await store.writeManifest(manifestOf(spec));
   const input: CampaignInput = {
     campaign: spec.campaign,
     lanes: pairs.map(([src, dst], i) => ({
@@ -104,7 +105,27 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
     ...createTrialActivities({ pool, backend, inventory: where.site, store }),
     ...createCampaignActivities({ store }),
   });
-  return { spec, where, pairs, store, resultsDir, input, activities, backend };
+  return { spec, where, pairs, store, resultsDir, input, activities, backend, writeManifest: () => store.writeManifest(manifestOf(spec)) };
+}
+
+/**
+ * The server refused to start the campaign: say why, with the fix. The usual cause is size: every
+ * trial is in the workflow's input, and a request over the server's limit (4 MB a message, 2 MB a
+ * payload by default) is refused whole.
+ */
+function startRefused(campaign: string, input: CampaignInput, err: Error): UserError {
+  const bytes = Buffer.byteLength(JSON.stringify(input));
+  const why = [err.message, (err.cause as Error | undefined)?.message].filter(Boolean).join(': ');
+  const MB = 1e6;
+  if (bytes > 2 * MB) {
+    const perTrial = bytes / input.trials.length;
+    return new UserError(
+      `the Temporal server refused to start campaign ${campaign} (${why}): its input is ${(bytes / MB).toFixed(1)} MB for ${input.trials.length} trials, more than a server takes in one request (2 MB a payload by default)`,
+      `split it into campaigns of at most about ${Math.floor((1.5 * MB) / perTrial)} trials each (fewer repetitions, scenarios or sizes per file); nothing was started`,
+      ExitCode.Usage,
+    );
+  }
+  return new UserError(`the Temporal server refused to start campaign ${campaign}: ${why}`, 'read the server\'s log (`miglab server status` shows where it is); nothing was started', ExitCode.Unavailable);
 }
 
 /**
@@ -118,7 +139,7 @@ async function taskQueueOf(client: Client, campaign: string): Promise<string> {
 }
 
 export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; progress: CampaignProgress; rows: TrialRow[]; resultsDir: string; auditUrl: string | undefined }> {
-  const { spec, where, pairs, store, resultsDir, input, activities, backend } = await prepareCampaign(o);
+  const { spec, where, pairs, store, resultsDir, input, activities, backend, writeManifest } = await prepareCampaign(o);
   return withBedWorker(
     { inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign), backend },
     activities,
@@ -138,10 +159,11 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
         });
         o.log(`campaign ${spec.campaign}: ${input.trials.length} trials on ${pairs.map((p) => p.join('→')).join(', ')}; results in ${resultsDir}`);
       } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err instanceof ServiceError ? startRefused(spec.campaign, input, err) : err;
         handle = session.client.workflow.getHandle(workflowId);
         o.log(`campaign ${spec.campaign} is already running: attaching to it`);
       }
+      await writeManifest();
       const started = Date.now();
       const progress = await runUntilTolerant(worker, o.log, async () => {
         const result = handle.result() as Promise<CampaignProgress>;
@@ -213,7 +235,8 @@ function shutdownExpired(err: unknown): boolean {
  * SIGTERM — for a campaign started elsewhere, or to tear VMs down after `miglab run` was stopped.
  */
 export async function serveCampaign(o: { file: string; bedSubnet?: string; temporal?: TemporalTarget; log: (l: string) => void; until?: Promise<void> }): Promise<void> {
-  const { spec, where, activities, resultsDir, backend } = await prepareCampaign(o);
+  const { spec, where, activities, resultsDir, backend, writeManifest } = await prepareCampaign(o);
+  await writeManifest();
   await withBedWorker({ inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign), backend }, activities, async ({ worker, taskQueue }) => {
     o.log(`worker for campaign ${spec.campaign} on task queue ${taskQueue}; results in ${resultsDir}; Ctrl-C stops it`);
     if (o.until) await worker.runUntil(o.until);

@@ -1,8 +1,9 @@
 /**
  * `miglab verify <campaign.yaml>`: after anything went wrong, is the campaign whole? Trials
- * expected vs recorded, rows recorded twice or half-written, VMs left running on the bed's hosts
- * (orphans) and VMs running on two hosts at once (split brain). Reads the results store and asks
- * each host over SSH; starts and stops no VM.
+ * expected vs recorded — and, for each one not recorded, whether it is lost or simply was not run
+ * (cancelled, still running) —, trials measured twice, rows left half-written, VMs left running on
+ * the hosts (orphans) and VMs running on two hosts at once (split brain). Reads the results store
+ * and asks each host over SSH; starts and stops no VM. What it could not check it says, and why.
  */
 import { basename } from 'node:path';
 import { backendFor } from './backend-for.js';
@@ -14,61 +15,98 @@ import { siteToInspect } from './site.js';
 import { ResultsStore } from '../results/store.js';
 import type { TrialRow } from '../workflows/trial-types.js';
 
-export interface VerifyReport {
-  campaign: string;
+/** The campaign workflow's state on the Temporal server, or why it is not known. */
+export type CampaignState =
+  | { state: 'RUNNING' | 'COMPLETED' | 'CANCELLED' | 'TERMINATED' | 'FAILED' | 'TIMED_OUT' | 'CONTINUED_AS_NEW' }
+  | { state: 'unknown'; reason: string };
+
+export interface StoreCheck {
   expected: number;
   recorded: number;
-  /** expected trials with no row */
+  /** trials that should have a row and have none: the campaign completed without recording them */
   lost: string[];
-  /** a trial id recorded under more than one file, or a row file left half-written */
+  /** no row because the campaign ended (cancelled, terminated, failed) before it ran or finished them */
+  notRun: string[];
+  /** the campaign still runs: not recorded yet */
+  pending: string[];
+  /** the campaign's state is not known, so lost cannot be told from not run */
+  unaccounted: string[];
+  /** trials with a second, different row (kept in duplicates/): measured twice */
   duplicated: string[];
+  /** row files whose writer died between writing and linking */
   halfWritten: string[];
-  /** VMs alive on a host although no trial runs (the caller says whether one does) */
+}
+
+export interface VerifyReport extends StoreCheck {
+  campaign: string;
+  campaignState: string;
+  /** VMs alive on a host although the campaign does not run */
   orphans: { host: string; vm: string; state: string; owner: string | null }[];
   /** a VM running (not paused, not incoming, not migrated away) on more than one host */
   splitBrain: { vm: string; hosts: string[] }[];
+  /** what verify could not check, and why */
+  notChecked: { what: string; why: string }[];
 }
 
-export const verifyProblems = (r: VerifyReport) => r.lost.length + r.duplicated.length + r.halfWritten.length + r.orphans.length + r.splitBrain.length;
+export const verifyProblems = (r: VerifyReport) =>
+  r.lost.length + r.unaccounted.length + r.duplicated.length + r.halfWritten.length + r.orphans.length + r.splitBrain.length;
 
-/**
- * `campaignRunning`: whether the campaign's workflow still runs (then its VMs are not orphans,
- * and its unrecorded trials are not lost yet).
- */
-export async function verifyCampaign(o: { file: string; resultsDir?: string; campaignRunning: boolean }): Promise<VerifyReport> {
-  const loaded = await loadCampaign(o.file);
-  const spec = loaded.spec;
-  const store = new ResultsStore(o.resultsDir ?? loaded.resolvePath(spec.results));
-  const expected = expandTrials(spec).map((t) => t.id);
+/** The results store against the trials the campaign expects, given where the campaign stands. */
+export async function checkStore(store: ResultsStore, expected: readonly string[], campaign: CampaignState): Promise<StoreCheck> {
   const rows = await store.readTrials<TrialRow>().catch((err: Error) => {
     throw new UserError(`cannot read the trial rows in ${store.dir}: ${err.message}`, 'a damaged row must be moved aside before verifying (the report names it too)');
   });
-  const unfinished = (await store.listTrialFiles())?.unfinished ?? [];
-  const byId = new Map<string, number>();
-  for (const r of rows) byId.set(r.trialId, (byId.get(r.trialId) ?? 0) + 1);
-  const recorded = new Set(byId.keys());
+  const recorded = new Set(rows.map((r) => r.trialId));
+  const missing = expected.filter((id) => !recorded.has(id));
+  const s = campaign.state;
+  return {
+    expected: expected.length,
+    recorded: expected.filter((id) => recorded.has(id)).length,
+    lost: s === 'COMPLETED' ? missing : [],
+    notRun: s === 'CANCELLED' || s === 'TERMINATED' || s === 'FAILED' || s === 'TIMED_OUT' ? missing : [],
+    pending: s === 'RUNNING' || s === 'CONTINUED_AS_NEW' ? missing : [],
+    unaccounted: s === 'unknown' ? missing : [],
+    duplicated: await store.duplicatedTrials(),
+    halfWritten: ((await store.listTrialFiles())?.unfinished ?? []).map((f) => basename(f)),
+  };
+}
+
+export async function verifyCampaign(o: { file: string; resultsDir?: string; campaign: CampaignState }): Promise<VerifyReport> {
+  const loaded = await loadCampaign(o.file);
+  const spec = loaded.spec;
+  const store = new ResultsStore(o.resultsDir ?? loaded.resolvePath(spec.results));
+  const stored = await checkStore(store, expandTrials(spec).map((t) => t.id), o.campaign);
+  const running = o.campaign.state === 'RUNNING' || o.campaign.state === 'CONTINUED_AS_NEW';
+  const notChecked: VerifyReport['notChecked'] = [];
+  if (o.campaign.state === 'unknown') notChecked.push({ what: 'whether the trials without a row are lost or were not run', why: o.campaign.reason });
   const { site: inv, bed } = await siteToInspect(loaded);
   const pool = new SshPool();
   try {
     const backend = await backendFor(spec.hypervisor, inv, bed, pool);
-    const running = new Map<string, string[]>();
+    const runningOn = new Map<string, string[]>();
     const orphans: VerifyReport['orphans'] = [];
     for (const h of inv.hosts) {
-      for (const vm of await backend.listVms(h.name)) {
+      let vms;
+      try {
+        vms = await backend.listVms(h.name);
+      } catch (err) {
+        notChecked.push({ what: `the VMs on ${h.name}`, why: (err as Error).message });
+        continue;
+      }
+      for (const vm of vms) {
         if (vm.state.kind === 'absent') continue;
-        if (vm.state.kind === 'running') running.set(vm.name, [...(running.get(vm.name) ?? []), h.name]);
-        if (!o.campaignRunning) orphans.push({ host: h.name, vm: vm.name, state: vm.state.kind, owner: vm.owner ?? null });
+        if (vm.state.kind === 'unreadable') notChecked.push({ what: `the state of ${vm.name} on ${h.name} (so split brain for it)`, why: vm.state.reason });
+        if (vm.state.kind === 'running') runningOn.set(vm.name, [...(runningOn.get(vm.name) ?? []), h.name]);
+        if (!running) orphans.push({ host: h.name, vm: vm.name, state: vm.state.kind, owner: vm.owner ?? null });
       }
     }
     return {
       campaign: spec.campaign,
-      expected: expected.length,
-      recorded: recorded.size,
-      lost: o.campaignRunning ? [] : expected.filter((id) => !recorded.has(id)),
-      duplicated: [...byId].filter(([, n]) => n > 1).map(([id]) => id),
-      halfWritten: unfinished.map((f) => basename(f)),
+      campaignState: o.campaign.state,
+      ...stored,
       orphans,
-      splitBrain: [...running].filter(([, hosts]) => hosts.length > 1).map(([vm, hosts]) => ({ vm, hosts })),
+      splitBrain: [...runningOn].filter(([, hosts]) => hosts.length > 1).map(([vm, hosts]) => ({ vm, hosts })),
+      notChecked,
     };
   } finally {
     await pool.closeAll();

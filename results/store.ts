@@ -11,10 +11,6 @@ import { join } from 'node:path';
 
 const fileNameOf = (trialId: string) => encodeURIComponent(trialId) + '.json';
 
-export class TrialConflictError extends Error {
-  override readonly name = 'TrialConflictError';
-}
-
 export class ResultsStore {
   constructor(readonly dir: string) {}
 
@@ -57,11 +53,18 @@ export class ResultsStore {
     return join(this.trialRawDir(trialId), `attempt-${attempt}`);
   }
 
+  /** Where a second, different row for a recorded trial is kept (see recordTrial). */
+  get duplicatesDir(): string {
+    return join(this.dir, 'duplicates');
+  }
+
   /**
-   * Records a trial's row once. A retry with the same row is a no-op ('already-recorded'); a
-   * different row for a recorded trial is refused, so a result is never silently replaced.
+   * Records a trial's row once. A retry with the same row is a no-op ('already-recorded'). A
+   * different row for a recorded trial — the trial was measured twice — never replaces the first:
+   * it is kept beside it in duplicates/ ('duplicate'), so nothing recorded is lost and `miglab
+   * verify` reports the trial as duplicated.
    */
-  async recordTrial(trialId: string, row: unknown): Promise<'recorded' | 'already-recorded'> {
+  async recordTrial(trialId: string, row: unknown): Promise<'recorded' | 'already-recorded' | 'duplicate'> {
     await mkdir(this.trialsDir, { recursive: true });
     const body = JSON.stringify({ trialId, row }, null, 2) + '\n';
     const final = join(this.trialsDir, fileNameOf(trialId));
@@ -82,9 +85,37 @@ export class ResultsStore {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const existing = await readFile(final, 'utf8');
       if (existing === body) return 'already-recorded';
-      throw new TrialConflictError(`trial ${trialId} is recorded already with a different row (${final}); refusing to replace it`);
+      await mkdir(this.duplicatesDir, { recursive: true });
+      // named by content: a retry of the same duplicate is kept once
+      const dup = join(this.duplicatesDir, `${fileNameOf(trialId).replace(/\.json$/, '')}.${createHash('sha256').update(body).digest('hex').slice(0, 12)}.json`);
+      await link(tmp, dup).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
+      return 'duplicate';
     } finally {
       await rm(tmp, { force: true });
+    }
+  }
+
+  /** Trial ids with a second, different row kept in duplicates/ (each id once, sorted). */
+  async duplicatedTrials(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.duplicatesDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    return [...new Set(names.filter((n) => n.endsWith('.json')).map((n) => decodeURIComponent(n.replace(/\.[0-9a-f]{12}\.json$/, ''))))].sort();
+  }
+
+  /** Trial ids that left raw data (they started) — recorded or not. */
+  async startedTrials(): Promise<string[]> {
+    try {
+      return (await readdir(join(this.dir, 'raw'))).map((n) => decodeURIComponent(n)).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
     }
   }
 

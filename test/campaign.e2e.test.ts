@@ -82,7 +82,7 @@ describe('miglab run on the bed', () => {
   }, 120_000);
 
   it('verify: 0 lost, 0 duplicated, 0 orphans, 0 split brain after the run; then finds each fault it is shown', async () => {
-    const clean = await verifyCampaign({ file, campaignRunning: false });
+    const clean = await verifyCampaign({ file, campaign: { state: 'COMPLETED' } });
     expect(clean).toMatchObject({ campaign: 'tiny', expected: 2, recorded: 2, lost: [], duplicated: [], halfWritten: [], orphans: [], splitBrain: [] });
     // Faults made by hand: the same VM running on both hosts, and a row gone.
     const inv = await readInventory('camp');
@@ -93,7 +93,7 @@ describe('miglab run on the bed', () => {
       await backend.startVm('hosta', { ...spec, owner: 'tiny/ramp/8MiB/r1' });
       await backend.startVm('hostb', spec);
       await rm(join(dir, 'results', 'trials', encodeURIComponent('tiny/ramp/8MiB/r1') + '.json'));
-      const bad = await verifyCampaign({ file, campaignRunning: false });
+      const bad = await verifyCampaign({ file, campaign: { state: 'COMPLETED' } });
       expect(bad.lost).toEqual(['tiny/ramp/8MiB/r1']);
       expect(bad.splitBrain).toEqual([{ vm: 'stray', hosts: ['hosta', 'hostb'] }]);
       expect(bad.orphans).toEqual([
@@ -102,7 +102,17 @@ describe('miglab run on the bed', () => {
       ]);
       expect(verifyProblems(bad)).toBe(4);
       // while the campaign runs, its VMs and unrecorded trials are work in progress
-      expect(await verifyCampaign({ file, campaignRunning: true })).toMatchObject({ lost: [], orphans: [] });
+      expect(await verifyCampaign({ file, campaign: { state: 'RUNNING' } })).toMatchObject({ lost: [], pending: ['tiny/ramp/8MiB/r1'], orphans: [] });
+      // a cancelled campaign's trial without a row was not run: not lost
+      const cancelled = await verifyCampaign({ file, campaign: { state: 'CANCELLED' } });
+      expect(cancelled).toMatchObject({ lost: [], notRun: ['tiny/ramp/8MiB/r1'] });
+      expect(verifyProblems(cancelled)).toBe(3); // the orphans and the split brain remain
+      // a VM whose QMP socket another client holds (as a running trial's step does): said, not a crash
+      await backend.withQmp('hosta', 'stray', async () => {
+        const busy = await verifyCampaign({ file, campaign: { state: 'RUNNING' } });
+        expect(busy.notChecked).toEqual([{ what: 'the state of stray on hosta (so split brain for it)', why: expect.stringMatching(/QMP socket is held by another client/) }]);
+        expect(busy.splitBrain).toEqual([]);
+      });
     } finally {
       await backend.stopVm('hosta', 'stray');
       await backend.stopVm('hostb', 'stray');

@@ -78,7 +78,7 @@ results: results-${name}
     expect(r.rows[0]!.probe!.sent).toBeGreaterThan(50);
     // QEMU kept its files where the campaign said
     expect(existsSync(join(dir, 'run-a', 'mvm0.console.log'))).toBe(true);
-    const v = await verifyCampaign({ file, campaignRunning: false });
+    const v = await verifyCampaign({ file, campaign: { state: 'COMPLETED' } });
     expect(v).toMatchObject({ expected: 1, recorded: 1, lost: [], duplicated: [], orphans: [], splitBrain: [] });
   }, 240_000);
 

@@ -117,7 +117,7 @@ describe('faults during a campaign (bed)', () => {
     // ... and it was retried: the first start died with the worker, a later one finished it.
     const starts = await activityAttempts('faults/baseline/idle/r1', 'liveMigrate');
     expect(starts.at(-1)!).toBeGreaterThanOrEqual(2);
-    const v = await verifyCampaign({ file, campaignRunning: false });
+    const v = await verifyCampaign({ file, campaign: { state: 'COMPLETED' } });
     expect(v).toMatchObject({ expected: 3, recorded: 3, lost: [], duplicated: [], halfWritten: [], orphans: [], splitBrain: [] });
   }, 600_000);
 
@@ -137,7 +137,7 @@ describe('faults during a campaign (bed)', () => {
       const second = startRun(); // starts the embedded server again on the same database
       expect(await second.exit, second.out()).toBe(0);
       expect(second.out()).toContain('started the embedded dev server');
-      const v = await verifyCampaign({ file, campaignRunning: false });
+      const v = await verifyCampaign({ file, campaign: { state: 'COMPLETED' } });
       expect(v).toMatchObject({ expected: 3, recorded: 3, lost: [], duplicated: [], halfWritten: [], orphans: [], splitBrain: [] });
       const rows = await new ResultsStore(join(dir, 'results')).readTrials<TrialRow>();
       expect(rows.map((r) => r.row.outcome.kind)).toEqual(['converged', 'converged', 'converged']);
@@ -174,7 +174,7 @@ describe('faults during a campaign (bed)', () => {
       link('up');
       expect(await run.exit, run.out()).toBe(0);
       expect([...failures].some((f) => f.startsWith('liveMigrate: HostUnreachableError')), [...failures].join('\n')).toBe(true);
-      const v = await verifyCampaign({ file, campaignRunning: false });
+      const v = await verifyCampaign({ file, campaign: { state: 'COMPLETED' } });
       expect(v).toMatchObject({ expected: 3, recorded: 3, lost: [], duplicated: [], halfWritten: [], orphans: [], splitBrain: [] });
       const rows = await new ResultsStore(join(dir, 'results')).readTrials<TrialRow>();
       const cut = rows.find((r) => r.trialId === 'faults3/baseline/idle/r1')!.row;
@@ -218,7 +218,7 @@ describe('faults during a campaign (bed)', () => {
       expect(await run.exit, run.out()).toBe(0);
       // the store's mkdir of its trials folder meets the file: EEXIST
       expect([...failures].some((f) => /^recordTrial: .*(EEXIST|ENOTDIR)/.test(f)), [...failures].join('\n')).toBe(true);
-      const v = await verifyCampaign({ file, campaignRunning: false });
+      const v = await verifyCampaign({ file, campaign: { state: 'COMPLETED' } });
       expect(v).toMatchObject({ expected: 3, recorded: 3, lost: [], duplicated: [], halfWritten: [], orphans: [], splitBrain: [] });
       const rows = await new ResultsStore(results).readTrials<TrialRow>();
       expect(rows.find((r) => r.trialId === 'faults4/baseline/idle/r1')!.row.outcome.kind).toBe('converged');
@@ -257,7 +257,7 @@ describe('faults during a campaign (bed)', () => {
       // exit 1: the campaign finished, and a trial failed
       expect(await run.exit, run.out()).toBe(1);
       expect([...failures].some((f) => f.endsWith(': HostUnreachableError')), [...failures].join('\n')).toBe(true);
-      const v = await verifyCampaign({ file, campaignRunning: false });
+      const v = await verifyCampaign({ file, campaign: { state: 'COMPLETED' } });
       expect(v).toMatchObject({ expected: 3, recorded: 3, lost: [], duplicated: [], halfWritten: [], orphans: [], splitBrain: [] });
       const rows = await new ResultsStore(join(dir, 'results')).readTrials<TrialRow>();
       const cut = rows.find((r) => r.trialId === 'faults5/baseline/idle/r1')!.row;

@@ -95,7 +95,7 @@ describe('libvirt backend on a two-libvirtd bed', () => {
     // offline: the guest stood still for the whole move
     expect(ramp.metrics!.downtime.guestClockLagMs!).toBeGreaterThan(300);
 
-    const v = await verifyCampaign({ file, resultsDir: join(dir, 'results-lv-e2e'), campaignRunning: false });
+    const v = await verifyCampaign({ file, resultsDir: join(dir, 'results-lv-e2e'), campaign: { state: 'COMPLETED' } });
     expect(v).toMatchObject({ expected: 2, recorded: 2, lost: [], duplicated: [], orphans: [], splitBrain: [] });
     for (const h of [0, 1]) expect((await virsh(h, 'list --all --name')).stdout.trim()).toBe('');
   }, 600_000);
@@ -112,7 +112,7 @@ describe('libvirt backend on a two-libvirtd bed', () => {
     // libvirt counts the pages the destination had to fault in from the source
     expect(Number((pc.final as { libvirt?: { stats: Record<string, number> } }).libvirt!.stats.memory_postcopy_requests)).toBeGreaterThan(0);
     expect(row.integrity).toMatchObject({ staleWrites: 0, fullPass: true });
-    const v = await verifyCampaign({ file, resultsDir: join(dir, 'results-lv-postcopy'), campaignRunning: false });
+    const v = await verifyCampaign({ file, resultsDir: join(dir, 'results-lv-postcopy'), campaign: { state: 'COMPLETED' } });
     expect(v).toMatchObject({ expected: 1, recorded: 1, lost: [], orphans: [], splitBrain: [] });
   }, 600_000);
 });

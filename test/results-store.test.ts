@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ResultsStore, TrialConflictError } from '../results/store.js';
+import { ResultsStore } from '../results/store.js';
 
 const fresh = () => new ResultsStore(mkdtempSync(join(tmpdir(), 'miglab-results-')));
 
@@ -13,11 +13,15 @@ describe('results store', () => {
     expect(await s.readTrials()).toEqual([{ trialId: 'paper/dirty-ramp/32MiB/r2', row: { tmtMs: 1700 } }]);
   });
 
-  it('treats a retried write of the same row as done, and refuses a different row for the same trial', async () => {
+  it('treats a retried write of the same row as done, and keeps a different row for the same trial as a duplicate', async () => {
     const s = fresh();
     await s.recordTrial('c/s/8MiB/r1', { tmtMs: 1 });
     expect(await s.recordTrial('c/s/8MiB/r1', { tmtMs: 1 })).toBe('already-recorded');
-    await expect(s.recordTrial('c/s/8MiB/r1', { tmtMs: 2 })).rejects.toBeInstanceOf(TrialConflictError);
+    // a different row for the same trial never replaces the first: kept beside it, and reported
+    expect(await s.recordTrial('c/s/8MiB/r1', { tmtMs: 2 })).toBe('duplicate');
+    expect(await s.recordTrial('c/s/8MiB/r1', { tmtMs: 2 })).toBe('duplicate');
+    expect((await s.readTrials()).map((t) => t.row)).toEqual([{ tmtMs: 1 }]);
+    expect(await s.duplicatedTrials()).toEqual(['c/s/8MiB/r1']);
     expect(await s.readTrials()).toEqual([{ trialId: 'c/s/8MiB/r1', row: { tmtMs: 1 } }]);
   });
 
@@ -25,8 +29,10 @@ describe('results store', () => {
     const s = fresh();
     const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => s.recordTrial('c/s/16MiB/r1', { writer: i })));
     expect(outcomes.filter((o) => o.status === 'fulfilled' && o.value === 'recorded').length).toBe(1);
-    expect(outcomes.filter((o) => o.status === 'rejected').length).toBe(19);
+    // the other 19 rows differ: each is kept as a duplicate, none replaces the first
+    expect(outcomes.filter((o) => o.status === 'fulfilled' && o.value === 'duplicate').length).toBe(19);
     expect(readdirSync(join(s.dir, 'trials'))).toEqual([encodeURIComponent('c/s/16MiB/r1') + '.json']);
+    expect(readdirSync(join(s.dir, 'duplicates'))).toHaveLength(19);
   });
 
   it('keeps raw series per trial and attempt, and refuses names that are paths', async () => {

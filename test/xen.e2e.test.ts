@@ -78,7 +78,7 @@ describe('Xen backend on real Xen hosts (Xen 4.17 under QEMU TCG)', () => {
     expect(m.dtMs).toBeGreaterThan(0);
     const raw = join(dir, 'results-xen-live', 'raw', encodeURIComponent(row.trialId));
     expect(readFileSync(join(raw, 'console-hosta.log'), 'utf8')).toContain('miglab-guest ready name=mvm0');
-    const v = await verifyCampaign({ file, resultsDir: join(dir, 'results-xen-live'), campaignRunning: false });
+    const v = await verifyCampaign({ file, resultsDir: join(dir, 'results-xen-live'), campaign: { state: 'COMPLETED' } });
     expect(v).toMatchObject({ expected: 1, recorded: 1, lost: [], duplicated: [], orphans: [], splitBrain: [] });
     for (const h of [0, 1]) expect((await xl(h, 'list')).stdout).not.toMatch(/mvm0/);
   }, 900_000);
@@ -100,7 +100,7 @@ describe('Xen backend on real Xen hosts (Xen 4.17 under QEMU TCG)', () => {
     expect(row.metrics!.dtMs).toBeGreaterThan(1000);
     expect(row.metrics!.dtMs).toBeLessThanOrEqual(row.metrics!.tmtMs + 5000);
     expect(readFileSync(join(inv.dir, 'xen-shared', 'guest', 'vmlinuz')).length).toBeGreaterThan(0);
-    const v = await verifyCampaign({ file, resultsDir: join(dir, 'results-xen-offline'), campaignRunning: false });
+    const v = await verifyCampaign({ file, resultsDir: join(dir, 'results-xen-offline'), campaign: { state: 'COMPLETED' } });
     expect(v).toMatchObject({ expected: 1, recorded: 1, lost: [], orphans: [], splitBrain: [] });
   }, 900_000);
 

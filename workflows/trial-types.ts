@@ -131,6 +131,7 @@ export interface TrialActivities {
   memoryCategories(input: { host: string; spec: VmSpec; requestedMiB: number; dirtyRateMiBps: number | null; inGuest?: boolean }): Promise<MemoryCategories>;
   guestClock(input: { spec: VmSpec }): Promise<GuestClockReading>;
   workloadIntegrity(input: { spec: VmSpec }): Promise<WorkloadIntegrity | null>;
-  recordTrial(input: { trialId: string; row: TrialRow }): Promise<'recorded' | 'already-recorded'>;
+  /** 'duplicate': the trial had a different row already; this one is kept beside it, and verify reports it */
+  recordTrial(input: { trialId: string; row: TrialRow }): Promise<'recorded' | 'already-recorded' | 'duplicate'>;
   teardown(input: { trialId: string; hosts: string[]; spec: VmSpec }): Promise<void>;
 }

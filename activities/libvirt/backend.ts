@@ -6,7 +6,7 @@
  * `migrate-postcopy` and stopped with `domjobabort`. The migration stream goes straight from
  * QEMU to QEMU (--migrateuri), the control flow through the peer's libvirtd over SSH.
  */
-import { hostNamed, stateBeforeStart, type HypervisorBackend, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
+import { hostNamed, stateBeforeStart, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
 import { completedResult, qemuRssMiB, type QemuHost } from '../qemu/backend.js';
 import { vmFiles, type VmSpec } from '../qemu/vm-spec.js';
 import type { SshPool } from '../ssh/pool.js';
@@ -264,7 +264,7 @@ export class LibvirtBackend implements HypervisorBackend {
     return null;
   }
 
-  async listVms(host: string): Promise<{ name: string; state: VmState; owner: string | undefined }[]> {
+  async listVms(host: string): Promise<ListedVm[]> {
     const r = await this.virsh(host, ['list', '--all', '--name']);
     const out = [];
     for (const name of r.stdout.split('\n').map((l) => l.trim()).filter(Boolean)) {

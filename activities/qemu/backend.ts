@@ -5,7 +5,7 @@
 import { QmpClient, QmpCommandError } from '../qmp/client.js';
 import type { SshPool, SshTarget } from '../ssh/pool.js';
 import { commandLine, quote } from '../ssh/shell-quote.js';
-import { hostNamed, stateBeforeStart, type HypervisorBackend, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
+import { hostNamed, stateBeforeStart, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
 import { parseQemuVersion, qemuArgs, ramArg, tapName, vmFiles, type QemuVersion, type VmSpec } from './vm-spec.js';
 
 export interface QemuHost {
@@ -313,12 +313,19 @@ export class QemuBackend implements HypervisorBackend {
   }
 
   /** Every VM this host has files for (a pid file in its run dir), with its state and owner. */
-  async listVms(hostName: string): Promise<{ name: string; state: VmState; owner: string | undefined }[]> {
+  async listVms(hostName: string): Promise<ListedVm[]> {
     const h = this.host(hostName);
     const r = await this.deps.pool.execShell(h.ssh, `cd ${quote(h.runDir)} 2>/dev/null && ls -1 -- *.pid 2>/dev/null; true`);
     const names = r.stdout.split('\n').map((l) => l.trim().replace(/\.pid$/, '')).filter(Boolean);
-    const out = [];
-    for (const name of names) out.push({ name, state: await this.vmState(hostName, name), owner: await this.ownerOf(hostName, name) });
+    const out: ListedVm[] = [];
+    for (const name of names) {
+      // QEMU's QMP socket takes one client: while a trial's step holds it, the state cannot be read
+      const state = await this.vmState(hostName, name).catch((err: Error): ListedVm['state'] => ({
+        kind: 'unreadable',
+        reason: /greeting/.test(err.message) ? `its QMP socket is held by another client (a running trial's step): ${err.message}` : err.message,
+      }));
+      out.push({ name, state, owner: await this.ownerOf(hostName, name) });
+    }
     return out;
   }
 

@@ -8,7 +8,7 @@
  * from outside: TMT with dom0's clock around the `xl` command, MD from the byte counter of the
  * source's migration interface, DT with the probe. Each metric is labelled so (see metrics.ts).
  */
-import { hostNamed, stateBeforeStart, type HypervisorBackend, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type VmState } from '../backend.js';
+import { hostNamed, stateBeforeStart, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type VmState } from '../backend.js';
 import { completedResult, type QemuHost, type QueryMigrate } from '../qemu/backend.js';
 import type { VmSpec } from '../qemu/vm-spec.js';
 import type { SshPool } from '../ssh/pool.js';
@@ -334,7 +334,7 @@ export class XenBackend implements HypervisorBackend {
     return null;
   }
 
-  async listVms(host: string): Promise<{ name: string; state: VmState; owner: string | undefined }[]> {
+  async listVms(host: string): Promise<ListedVm[]> {
     const domains = await this.domains(host);
     const out = [];
     for (const name of vmNames(domains)) out.push({ name, state: xenVmState(domains, name), owner: await this.ownerOf(host, name) });

@@ -1,0 +1,142 @@
+/**
+ * `miglab run` as a user runs it, when things go wrong: a campaign the server refuses to start says
+ * why with the fix and exits, leaving no campaign.json; SIGTERM stops it as Ctrl-C does. On the bed
+ * (the run brings its own up) and a dev server of this file's own.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labDown } from '../lab/bed.js';
+import { campaignWorkflowId } from '../workflows/names.js';
+import { startTestTemporal, type TestTemporal } from './helpers/temporal.js';
+
+const BED = 'rfail';
+const SUBNET = '198.18.14.0/24';
+const BIN = join(import.meta.dirname, '..', 'bin', 'miglab.js');
+const dir = mkdtempSync(join(tmpdir(), 'miglab-runfail-'));
+let t: TestTemporal;
+
+const campaign = (name: string, o: { sizes: number; repetitions: number; bandwidth: number }) => {
+  const file = join(dir, `${name}.yaml`);
+  const sizes = Array.from({ length: o.sizes }, (_, i) => i + 1);
+  writeFileSync(file, `campaign: ${name}
+bed: ${BED}
+vm:
+  memoryMiB: 256
+scenarios:
+  - name: baseline
+    kind: baseline
+${sizes.length ? `  - name: ramp\n    kind: dirty-ramp\n    workingSetsMiB: [${sizes.join(', ')}]\n` : ''}repetitions: ${o.repetitions}
+migration:
+  bandwidthMiBps: ${o.bandwidth}
+results: results-${name}
+`);
+  return file;
+};
+
+/** `miglab run` in its own process; resolves when it exits, with everything it printed. */
+function run(file: string, onOutput?: (all: string, child: ReturnType<typeof spawn>) => void) {
+  const env = { ...process.env, MIGLAB_TEMPORAL_PORT: String(t.options.port), MIGLAB_TEMPORAL_UI_PORT: String(t.options.uiPort), MIGLAB_TEMPORAL_DIR: t.options.dir };
+  const child = spawn(process.execPath, [BIN, 'run', file, '--bed-subnet', SUBNET], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const took = Date.now();
+  const add = (d: Buffer) => {
+    out += d.toString();
+    onOutput?.(out, child);
+  };
+  child.stdout!.on('data', add);
+  child.stderr!.on('data', add);
+  return new Promise<{ code: number | null; out: string; ms: number }>((resolve) => child.on('exit', (code) => resolve({ code, out, ms: Date.now() - took })));
+}
+
+/** Another miglab command against this file's server. */
+function cli(args: string[]): Promise<{ code: number | null; out: string }> {
+  const env = { ...process.env, MIGLAB_TEMPORAL_PORT: String(t.options.port), MIGLAB_TEMPORAL_UI_PORT: String(t.options.uiPort), MIGLAB_TEMPORAL_DIR: t.options.dir };
+  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', () => undefined);
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out })));
+}
+
+beforeAll(async () => {
+  await labDown(BED);
+  t = await startTestTemporal('runfail');
+}, 120_000);
+afterAll(async () => {
+  await labDown(BED);
+  await t?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('miglab run when things go wrong (bed)', () => {
+  it('a campaign too large for the server to start: the refusal and the fix, exit 2, nothing left behind, and the process exits', async () => {
+    // 26 sizes × 1000 repetitions: `miglab check` accepts it, the server refuses its 2.8 MB input
+    const file = campaign('huge', { sizes: 25, repetitions: 1000, bandwidth: 112 });
+    const r = await run(file);
+    expect(r.code, r.out).toBe(2);
+    expect(r.out).toMatch(/error: the Temporal server refused to start campaign huge \(.*Blob data size exceeds limit.*\): its input is 2\.\d MB for 26000 trials/);
+    expect(r.out).toMatch(/fix: split it into campaigns of at most about \d+ trials each/);
+    expect(r.out).not.toMatch(/unexpected error|IllegalStateError|\n\s+at .*:\d+/);
+    expect(existsSync(join(dir, 'results-huge', 'campaign.json'))).toBe(false);
+  }, 180_000);
+
+  it('SIGTERM while a trial runs stops miglab run as Ctrl-C does (exit 130, the campaign goes on); a rerun attaches, `miglab cancel` ends it, and `verify` says the rest was not run, exit 0', async () => {
+    const file = campaign('sigterm', { sizes: 0, repetitions: 3, bandwidth: 16 });
+    let sent = false;
+    const r = await run(file, (out, child) => {
+      // the first trial is under way once the progress line shows it running
+      if (!sent && /sigterm\/baseline\/idle\/r1/.test(out)) {
+        sent = true;
+        child.kill('SIGTERM');
+      }
+    });
+    expect(sent, r.out).toBe(true);
+    expect(r.code, r.out).toBe(130);
+    expect(r.out).toContain('SIGTERM: stopping');
+    expect(r.out).toMatch(/the campaign goes on in the Temporal server/);
+    expect(r.out).not.toMatch(/unexpected error/);
+    const h = t.client.workflow.getHandle(campaignWorkflowId('sigterm'));
+    expect((await h.describe()).status.name).toBe('RUNNING');
+
+    // a rerun attaches to it (its worker takes the steps again); cancelling from elsewhere ends both
+    let cancelled: Promise<{ code: number | null; out: string }> | undefined;
+    const rerun = await run(file, (out) => {
+      if (!cancelled && /attaching to it/.test(out)) cancelled = cli(['cancel', 'sigterm', '--json']);
+    });
+    expect(rerun.code, rerun.out).toBe(130);
+    expect(rerun.out).toContain('the campaign was cancelled');
+    const c = await cancelled!;
+    expect(c.code, c.out).toBe(0);
+    expect(JSON.parse(c.out)).toEqual({ campaign: 'sigterm', closed: true, state: 'CANCELLED' });
+
+    // the trials it did not get to are not run, not lost; the VMs are gone
+    const v = await cli(['verify', file, '--json']);
+    expect(v.code, v.out).toBe(0);
+    const report = JSON.parse(v.out) as { campaignState: string; lost: string[]; notRun: string[]; recorded: number; orphans: unknown[]; splitBrain: unknown[] };
+    expect(report).toMatchObject({ campaignState: 'CANCELLED', lost: [], orphans: [], splitBrain: [] });
+    expect(report.recorded + report.notRun.length).toBe(3);
+    expect(report.notRun.length).toBeGreaterThan(0);
+  }, 300_000);
+});
+    let sent = false;
+    const r = await run(file, (out, child) => {
+      // the first trial is under way once the progress line shows it running
+      if (!sent && /sigterm\/baseline\/idle\/r1/.test(out)) {
+        sent = true;
+        child.kill('SIGTERM');
+      }
+    });
+    expect(sent, r.out).toBe(true);
+    expect(r.code, r.out).toBe(130);
+    expect(r.out).toContain('SIGTERM: stopping');
+    expect(r.out).toMatch(/the campaign goes on in the Temporal server|campaign .*stopped/);
+    expect(r.out).not.toMatch(/unexpected error/);
+    // it was left running, as the message says; stop it here (lab down ends its VMs)
+    const h = t.client.workflow.getHandle(campaignWorkflowId('sigterm'));
+    expect((await h.describe()).status.name).toBe('RUNNING');
+    await h.terminate('test over');
+  }, 240_000);
+});
