@@ -121,7 +121,7 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     throughputMiBps: m && m.tmtMs !== null && m.mtMs !== null ? throughputMiBps(m.md.totalBytes, m.tmtMs, m.downtime.qemuMs, m.mtMs) : null,
     iterations: m?.iterations ?? null,
     dirtyRateMiBps: row.dirtyRateMiBps,
-    bandwidthMiBps: firstPlan ? firstPlan.maxBandwidth / MiB : null,
+    bandwidthMiBps: firstPlan && firstPlan.maxBandwidth > 0 ? firstPlan.maxBandwidth / MiB : null, // 0: uncapped (xl)
     downtimeLimitMs: firstPlan ? firstPlan.downtimeLimitMs : null,
     configuredMiB: row.memory?.configuredMiB ?? null,
     allocatedOnHostMiB: row.memory?.allocatedOnHostMiB ?? null,

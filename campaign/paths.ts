@@ -3,7 +3,7 @@
  * host keys and known_hosts files must exist, and results must not go into a system folder.
  */
 import { statSync } from 'node:fs';
-import { resolve, sep } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 import type { CampaignSpec } from './spec.js';
 import type { SpecProblem } from './validate.js';
 
@@ -24,6 +24,17 @@ function fileProblem(path: (string | number)[], what: string, file: string): Spe
   }
 }
 
+/** The path itself or the first of its parents that exists as something other than a folder. */
+function firstFileOn(p: string): string | undefined {
+  for (let at = resolve(p); ; at = dirname(at)) {
+    try {
+      return statSync(at).isDirectory() ? undefined : at;
+    } catch {
+      if (dirname(at) === at) return undefined; // nothing of it exists: it will be created
+    }
+  }
+}
+
 export function pathProblems(spec: CampaignSpec, resolvePath: (p: string) => string): SpecProblem[] {
   const problems: SpecProblem[] = [];
   spec.hosts?.forEach((h, i) => {
@@ -39,6 +50,10 @@ export function pathProblems(spec: CampaignSpec, resolvePath: (p: string) => str
     if (known) problems.push(known);
   }
   const results = resolvePath(spec.results);
+  const file = firstFileOn(results);
+  if (file) {
+    problems.push({ path: ['results'], message: `results would go to ${results}, but ${file === results ? 'that is' : `${file} is`} a file`, fix: 'name a folder (it is created if missing), e.g. the default `results`' });
+  }
   if (isSystemPath(results)) {
     problems.push({ path: ['results'], message: `results would go to ${results}, a system folder`, fix: 'keep results beside the campaign (the default `results`) or in a folder of your own' });
   }

@@ -90,7 +90,8 @@ export const campaignSchema = z
     repetitions: z.number().int().min(1).max(1000).default(1),
     migration: z
       .object({
-        bandwidthMiBps: z.number().positive().max(100_000),
+        /** the migration's bandwidth cap; required for QEMU and libvirt, refused for Xen (xl has none) */
+        bandwidthMiBps: z.number().positive().max(100_000).optional(),
         downtimeLimitMs: z.number().int().positive().max(60_000).default(300),
         /** abort after this many seconds per GiB of guest memory (Nova uses 800) */
         completionTimeoutSPerGiB: z.number().positive().max(86_400).default(800),

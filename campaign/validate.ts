@@ -86,17 +86,50 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
     });
   });
 
+  const xen = spec.hypervisor === 'xen';
+  const bw = spec.migration.bandwidthMiBps;
+  if (!xen && bw === undefined) {
+    problems.push({ path: ['migration', 'bandwidthMiBps'], message: 'missing (expected number)', fix: 'add migration.bandwidthMiBps: the bandwidth cap in MiB/s (112 is about 1 GbE)' });
+  }
+  if (xen && bw !== undefined) {
+    problems.push({ path: ['migration', 'bandwidthMiBps'], message: "xl applies no bandwidth cap: Xen migrates as fast as it can", fix: 'remove migration.bandwidthMiBps for hypervisor: xen' });
+  }
+
   const rungs = new Set<string>();
+  let limit = spec.migration.downtimeLimitMs;
   spec.ladder.forEach((step, i) => {
     if (step.step !== 'raise-downtime' && rungs.has(step.step)) problems.push({ path: ['ladder', i, 'step'], message: `"${step.step}" appears twice in the ladder`, fix: 'keep one' });
     rungs.add(step.step);
-    if (step.step === 'raise-downtime' && step.downtimeLimitMs <= spec.migration.downtimeLimitMs) {
-      problems.push({
-        path: ['ladder', i, 'downtimeLimitMs'],
-        message: `raises the downtime limit to ${step.downtimeLimitMs} ms, not above the ${spec.migration.downtimeLimitMs} ms already in force`,
-        fix: `use more than ${spec.migration.downtimeLimitMs}`,
-      });
+    if (xen) {
+      const what = { 'raise-downtime': 'has no downtime limit to raise', 'auto-converge': 'has no auto-converge', postcopy: 'has no post-copy migration' }[step.step];
+      problems.push({ path: ['ladder', i, 'step'], message: `xl ${what}: this rung cannot be honoured with hypervisor: xen`, fix: 'remove it (Xen forces its last pass after its own pass limit; `fallback: offline` still applies)' });
+      return;
+    }
+    if (step.step === 'raise-downtime') {
+      // each rung escalates from the one before it: a lower limit would undo an earlier rung
+      if (step.downtimeLimitMs <= limit) {
+        const before = limit === spec.migration.downtimeLimitMs ? 'already in force' : 'set by the rung before it';
+        problems.push({ path: ['ladder', i, 'downtimeLimitMs'], message: `raises the downtime limit to ${step.downtimeLimitMs} ms, not above the ${limit} ms ${before}`, fix: `use more than ${limit}` });
+      }
+      limit = Math.max(limit, step.downtimeLimitMs);
     }
   });
+
+  // A migration must send at least what the guest keeps in use in one pass; if that cannot happen
+  // before the completion timeout, every live attempt is aborted before its first pass ends.
+  if (bw !== undefined) {
+    const timeoutS = (spec.migration.completionTimeoutSPerGiB * spec.vm.memoryMiB) / 1024;
+    const largest = Math.max(0, ...spec.scenarios.flatMap((s) => (s.kind === 'dirty-ramp' ? s.workingSetsMiB : [])));
+    const minMiB = GUEST_OVERHEAD_MIB + largest;
+    const passS = minMiB / bw;
+    if (passS > timeoutS) {
+      const r = (x: number) => Number(x.toPrecision(3));
+      problems.push({
+        path: ['migration', 'bandwidthMiBps'],
+        message: `at ${bw} MiB/s one pass over the ${minMiB} MiB a guest keeps in use (${GUEST_OVERHEAD_MIB} MiB of its own${largest ? ` + a ${largest} MiB working set` : ''}) takes at least ${r(passS)} s, but the completion timeout (${spec.migration.completionTimeoutSPerGiB} s/GiB × ${r(spec.vm.memoryMiB / 1024)} GiB = ${r(timeoutS)} s) fires first: every live attempt would be aborted`,
+        fix: `raise bandwidthMiBps above ${r(minMiB / timeoutS)}, or completionTimeoutSPerGiB above ${r((passS * 1024) / spec.vm.memoryMiB)}`,
+      });
+    }
+  }
   return problems;
 }

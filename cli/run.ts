@@ -83,7 +83,8 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
       template: {
         spec: where.vmSpec(i),
         migration: {
-          maxBandwidth: Math.round(spec.migration.bandwidthMiBps * MiB),
+          // 0: no cap (xl has none)
+          maxBandwidth: Math.round((spec.migration.bandwidthMiBps ?? 0) * MiB),
           downtimeLimitMs: spec.migration.downtimeLimitMs,
           completionTimeoutSPerGiB: spec.migration.completionTimeoutSPerGiB,
           stallIterations: spec.migration.stall.iterations,

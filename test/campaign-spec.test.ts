@@ -99,6 +99,12 @@ describe('campaign spec', () => {
     ['a guest address without its prefix', HOSTS.replace('[10.0.0.50/24]', '[10.0.0.50]'), /vm\.guest\.addresses\[0\]: each address must be IPv4 with a prefix/],
     ['fewer guest addresses than pairs', HOSTS.replace('pairs: [[src, dst]]', 'pairs: [[src, dst], [dst, src]]'), /vm\.guest\.addresses: 2 host pairs run side by side but 1 guest address is given/],
     ['a relative kernel path', HOSTS.replace('kernel: /srv/miglab/vmlinuz', 'kernel: vmlinuz'), /vm\.guest\.kernel: kernel must be an absolute path on the hosts/],
+    ['a raise-downtime rung lower than the rung before it', PAPER.replace('  - step: auto-converge', '  - step: raise-downtime\n    downtimeLimitMs: 600\n  - step: auto-converge'), /c\.yaml:\d+:\d+: ladder\[1\]\.downtimeLimitMs: raises the downtime limit to 600 ms, not above the 1000 ms set by the rung before it[\s\S]*fix: use more than 1000/],
+    ['a post-copy rung with xl', PAPER.replace('hypervisor: qemu', 'hypervisor: xen').replace('  bandwidthMiBps: 112\n', '').replace('  - step: auto-converge', '  - step: postcopy'), /ladder\[1\]\.step: xl has no post-copy migration: this rung cannot be honoured with hypervisor: xen/],
+    ['an auto-converge rung with xl', PAPER.replace('hypervisor: qemu', 'hypervisor: xen').replace('  bandwidthMiBps: 112\n', ''), /ladder\[1\]\.step: xl has no auto-converge[\s\S]*ladder\[0\]\.step: xl has no downtime limit to raise|ladder\[0\]\.step: xl has no downtime limit to raise[\s\S]*ladder\[1\]\.step: xl has no auto-converge/],
+    ['a bandwidth cap with xl', PAPER.replace('hypervisor: qemu', 'hypervisor: xen').replace(/ladder:\n(  .*\n)+/, 'ladder: []\n'), /c\.yaml:\d+:\d+: migration\.bandwidthMiBps: xl applies no bandwidth cap[\s\S]*fix: remove migration\.bandwidthMiBps for hypervisor: xen/],
+    ['no bandwidth cap with QEMU', PAPER.replace('  bandwidthMiBps: 112\n', ''), /c\.yaml:\d+:\d+: migration\.bandwidthMiBps: missing \(expected number\)/],
+    ['a bandwidth too low to finish one pass before the completion timeout', PAPER.replace('bandwidthMiBps: 112', 'bandwidthMiBps: 0.25'), /migration\.bandwidthMiBps: at 0\.25 MiB\/s one pass over the 112 MiB a guest keeps in use \(48 MiB of its own \+ a 64 MiB working set\) takes at least 448 s, but the completion timeout \(800 s\/GiB × 0\.25 GiB = 200 s\) fires first: every live attempt would be aborted[\s\S]*fix: raise bandwidthMiBps above 0\.56, or completionTimeoutSPerGiB above 1790/],
     ['a run dir with shell metacharacters', HOSTS.replace('    memoryMiB: 1024', '    memoryMiB: 1024\n    runDir: /tmp/x;reboot'), /hosts\[0\]\.runDir: runDir must be an absolute path of plain characters/],
   ];
 
@@ -149,6 +155,12 @@ describe('campaign spec', () => {
     it('rejects results in a system folder or the root', () => {
       expect(problemsWithFiles(HOSTS + 'results: /etc/miglab\n')).toMatch(/results: results would go to \/etc\/miglab, a system folder/);
       expect(problemsWithFiles(HOSTS + 'results: ../../../../../../..\n')).toMatch(/results: results would go to \/, a system folder/);
+    });
+    it('rejects results that are an existing file, or inside one', () => {
+      writeFileSync(join(dir, 'results.txt'), 'not a folder');
+      expect(problemsWithFiles(HOSTS + 'results: results.txt\n')).toMatch(/c\.yaml:\d+:\d+: results: results would go to .*results\.txt, but that is a file[\s\S]*fix: name a folder/);
+      expect(problemsWithFiles(HOSTS + 'results: results.txt/run1\n')).toMatch(/results would go to .*results\.txt\/run1, but .*results\.txt is a file/);
+      expect(problemsWithFiles(HOSTS + 'results: not-there-yet/run1\n')).toBe('accepted');
     });
     it('rejects results that climb into a system folder through ..', () => {
       expect(problemsWithFiles(HOSTS + 'results: ../../../../../../../usr/share/x\n')).toMatch(/results would go to \/usr\/share\/x/);

@@ -33,7 +33,7 @@ describe('Xen backend on real Xen hosts (Xen 4.17 under QEMU TCG)', () => {
     writeFileSync(file, [
       `campaign: ${name}`, `bed: ${BED}`, 'hypervisor: xen', 'vm: { memoryMiB: 96 }', 'scenarios:',
       '  - { name: baseline, kind: baseline }',
-      `migration: { bandwidthMiBps: 112, downtimeLimitMs: 300, completionTimeoutSPerGiB: ${o.timeoutSPerGiB}, stall: { iterations: 6 } }`,
+      `migration: { completionTimeoutSPerGiB: ${o.timeoutSPerGiB}, stall: { iterations: 6 } }`,
       'ladder: []', 'fallback: offline', 'probe: { intervalMs: 100 }', `results: results-${name}`, '',
     ].join('\n'));
     return file;

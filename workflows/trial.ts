@@ -47,6 +47,8 @@ const TEARDOWN: ActivityOptions = {
 const step = (options: ActivityOptions, summary: string) => proxyActivities<TrialActivities>({ ...options, summary });
 
 const MiB = 2 ** 20;
+/** a migration's bandwidth cap in words; 0 is none (xl has none) */
+const capText = (bytesPerS: number) => (bytesPerS ? `${Math.round(bytesPerS / MiB)} MiB/s` : 'no bandwidth cap');
 /** after a completed move, how long the probe may wait for the guest to answer again */
 const PROBE_AWAIT_REPLY_MS = 60_000;
 const describe = (e: unknown) => (e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e));
@@ -84,7 +86,9 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
     const plans = planAttempts(input.migration, input.ladder);
     for (const plan of plans) {
       // e.g. "attempt 1: downtime limit 1000 ms, 112 MiB/s" or "attempt 2: auto-converge, downtime limit 1000 ms, 112 MiB/s"
-      const how = [plan.name, ...(plan.name.startsWith('downtime limit') ? [] : [`downtime limit ${plan.downtimeLimitMs} ms`]), `${Math.round(plan.maxBandwidth / MiB)} MiB/s`].join(', ');
+      const how = plan.maxBandwidth
+        ? [plan.name, ...(plan.name.startsWith('downtime limit') ? [] : [`downtime limit ${plan.downtimeLimitMs} ms`]), capText(plan.maxBandwidth)].join(', ')
+        : `${plan.name}, as the hypervisor migrates (no cap, no downtime limit)`;
       const result = await step(LONG, `migrate ${vm} ${src}→${dst}, ${ws}, attempt ${plan.index}: ${how}`).liveMigrate({ trialId, src, dst, spec, plan, rules: input.migration });
       attempts.push({ plan, result });
       if (result.status === 'completed') {
@@ -95,7 +99,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
     }
     if (!final && input.fallback === 'offline') {
       const bw = input.migration.fallbackMaxBandwidth ?? input.migration.maxBandwidth;
-      const result = await step(LONG, `migrate ${vm} ${src}→${dst} offline (paused), attempt ${plans.length}, ${Math.round(bw / MiB)} MiB/s`).offlineMigrate({ trialId, attempt: plans.length, src, dst, spec, maxBandwidth: bw });
+      const result = await step(LONG, `migrate ${vm} ${src}→${dst} offline (paused), attempt ${plans.length}, ${capText(bw)}`).offlineMigrate({ trialId, attempt: plans.length, src, dst, spec, maxBandwidth: bw });
       attempts.push({ plan: { index: plans.length, name: 'offline' }, result });
       if (result.status === 'completed') {
         final = result;
