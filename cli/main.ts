@@ -28,7 +28,8 @@ async function campaignStateOf(file: string): Promise<CampaignState> {
 
 /** Runs `fn` with a client of the configured Temporal server, closing it afterwards. */
 async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const session = await connectTemporal(undefined, () => {});
+  // these commands ask about campaigns: they never start a server of their own
+  const session = await connectTemporal(undefined, () => {}, { start: false });
   try {
     return await fn(session.client);
   } finally {

@@ -9,7 +9,7 @@ import { loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig'
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import { ExitCode, UserError } from '../lib/errors.js';
 import { installRuntime } from './runtime.js';
-import { defaultDevServerOptions, ensureDevServer, type DevServerOptions } from './dev-server.js';
+import { defaultDevServerOptions, ensureDevServer, portOpen, type DevServerOptions } from './dev-server.js';
 
 export type TemporalTarget =
   | { kind: 'embedded'; options: DevServerOptions }
@@ -50,10 +50,22 @@ export function workflowUiUrl(session: Pick<TemporalSession, 'uiUrl' | 'namespac
   return session.uiUrl ? `${session.uiUrl}/namespaces/${encodeURIComponent(session.namespace)}/workflows/${encodeURIComponent(workflowId)}` : undefined;
 }
 
-export async function connectTemporal(target = resolveTemporalTarget(), log: (l: string) => void = () => {}): Promise<TemporalSession> {
+/**
+ * A session with the configured server. `start: false` (commands that only ask about campaigns:
+ * status, ls, pause, verify …): never start the embedded server — with none running there is no
+ * campaign to ask about, and a server started just to answer would be left behind.
+ */
+export async function connectTemporal(target = resolveTemporalTarget(), log: (l: string) => void = () => {}, opts: { start?: boolean } = {}): Promise<TemporalSession> {
   let options: NativeConnectionOptions;
   let namespace: string;
   let uiUrl: string | undefined;
+  if (target.kind === 'embedded' && opts.start === false && !(await portOpen(target.options.ip, target.options.port))) {
+    throw new UserError(
+      `no Temporal server is running at ${target.options.ip}:${target.options.port}, so there is no campaign to ask about`,
+      'start one with `miglab server start` (or `miglab run <campaign.yaml>`, which starts it), or point TEMPORAL_ADDRESS at your server',
+      ExitCode.Unavailable,
+    );
+  }
   if (target.kind === 'embedded') {
     const server = await ensureDevServer(target.options, log);
     log(`Temporal: ${server.how === 'started' ? 'started' : 'using'} the embedded dev server at ${server.address} (UI ${server.uiUrl})`);
