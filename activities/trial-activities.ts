@@ -15,6 +15,7 @@ import type { ResultsStore } from '../results/store.js';
 import type { AttemptResult, TrialActivities } from '../workflows/trial-types.js';
 import type { HypervisorBackend, MigrationProgress, MigrationResult, MigrationWatch } from './backend.js';
 import { createLabActivities, heartbeat } from './lab-activities.js';
+import { readFailures, withFailureLog, withFirstCause } from './failure-log.js';
 import { AbortWatch, type AbortVerdict } from './migration/abort-rules.js';
 import { answeringNow, parsePingLine, summarizePing, type PingEvent } from './probe/ping-output.js';
 import { lastBeat, parseReady } from './workload/dirtier-output.js';
@@ -43,6 +44,10 @@ function toAttempt(r: MigrationResult, verdict: AbortVerdict, observedTotalMs: n
 }
 
 export function createTrialActivities(deps: TrialActivityDeps): TrialActivities {
+  return withFailureLog(trialActivities(deps), deps.store, deps.backend);
+}
+
+function trialActivities(deps: TrialActivityDeps): TrialActivities {
   const { pool, backend, inventory, store } = deps;
   const lab = createLabActivities({ pool, backend, inventory });
   const probeFiles = (trialId: string) => {
@@ -224,7 +229,8 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
     },
 
     async recordTrial({ trialId, row }) {
-      return store.recordTrial(trialId, row);
+      // A failed trial's reason is the last retry's error: the store's row leads with the first cause.
+      return store.recordTrial(trialId, withFirstCause(row, await readFailures(store, trialId)));
     },
 
     async teardown({ trialId, hosts, spec }) {

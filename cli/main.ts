@@ -13,6 +13,8 @@ import { report } from './report.js';
 import { verifyCampaign, verifyProblems, type CampaignState } from './verify.js';
 import { campaignStatus, cancelCampaign, listCampaigns, listTrials, pauseCampaign, resumeCampaign, watchCampaign } from './control.js';
 import { connectTemporal } from '../server/connection.js';
+import { logSdkTo } from '../server/runtime.js';
+import { stateDir } from '../lib/paths.js';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 
@@ -42,6 +44,13 @@ import { expandTrials } from '../campaign/trials.js';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const print = (v: unknown, json: boolean, text: () => string) => process.stdout.write(json ? JSON.stringify(v, null, 2) + '\n' : text() + '\n');
+/** The SDK's own log goes to a file under the state dir (the terminal shows progress); says where. */
+function logSdk(command: string): string {
+  const path = join(stateDir(), 'logs', `${command}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+  logSdkTo(path);
+  say(`miglab: the Temporal SDK's log: ${path}`);
+  return path;
+}
 /** A command's help ends with examples a user can copy. */
 const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}`;
 
@@ -178,9 +187,11 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .addHelpText('after', examples('miglab run campaigns/paper.yaml', 'miglab run campaigns/paper.yaml --json > rows.json', 'miglab run my-campaign.yaml --bed-subnet 198.18.8.0/24') + '\nExit: 0 when every trial was recorded and none failed, 1 otherwise, 130 when interrupted (the campaign goes on in the server: run it again to attach).')
     .action(async (file: string, o) => {
       const tty = process.stderr.isTTY;
+      const sdkLog = logSdk('run');
       let last = '';
       let lastSaidAt = 0;
       let firstRecorded: number | undefined;
+      const failuresSaid = new Set<string>();
       const r = await runCampaign({
         file,
         ...(o.bedSubnet ? { bedSubnet: o.bedSubnet as string } : {}),
@@ -196,6 +207,15 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
             const moved = st?.remaining !== null && st?.remaining !== undefined ? ` ${Math.round((1 - st.remaining) * 100)}% sent, pass ${st.pass}` : '';
             return st ? `${id} ${st.step}${moved}` : id;
           });
+          // a step that failed and is being retried: one line per failed attempt, the details in the SDK log
+          for (const st of steps) {
+            const key = `${st.trialId} ${st.step} ${st.attempt}`;
+            if (st.attempt > 1 && st.lastFailure && !failuresSaid.has(key)) {
+              failuresSaid.add(key);
+              if (tty) process.stderr.write('\n');
+              say(`${st.trialId} ${st.step} attempt ${st.attempt}${st.maxAttempts ? `/${st.maxAttempts}` : ''}: the last one failed: ${st.lastFailure.split('\n')[0]} (details: ${sdkLog})`);
+            }
+          }
           const counts = `${p.recorded}/${p.total} trials  ${p.outcomes.converged} converged, ${p.outcomes.offline} offline, ${p.outcomes.failed} failed${p.paused ? '  PAUSED' : ''}`;
           const state = `${counts}  ${now.join(' ')}`;
           // A log gets a line per step, and while a step runs on, one every 30 s: not one per poll.
@@ -244,6 +264,7 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .option('--bed-subnet <cidr>', 'subnet for the bed if this brings it up')
     .addHelpText('after', '\nExamples:\n  miglab worker campaigns/paper.yaml &\n  miglab cancel paper')
     .action(async (file: string, o) => {
+      logSdk('worker');
       await serveCampaign({ file, ...(o.bedSubnet ? { bedSubnet: o.bedSubnet as string } : {}), log: say });
       say('worker stopped');
       process.exitCode = ExitCode.Ok; // a signal is how a worker is meant to end
@@ -394,6 +415,7 @@ Examples:
     .option('--json', 'print the result as JSON')
     .addHelpText('after', examples('miglab smoke', 'miglab smoke --keep-bed --json'))
     .action(async (o) => {
+      logSdk('smoke');
       const r = await runSmoke({ bed: o.bed, subnet: o.subnet, memoryMiB: Number(o.memory), keepBed: !!o.keepBed, log: say });
       print(r, !!o.json, () => formatSmoke(r.result) + (r.auditUrl ? `\naudit: ${r.auditUrl}` : ''));
       const ok = r.result.migration.status === 'completed' && r.result.after?.ping === true;

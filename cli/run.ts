@@ -253,6 +253,10 @@ export interface TrialStep {
   /** share of guest memory still to send (0..1) and the pass, from the migration's last heartbeat */
   remaining: number | null;
   pass: number | null;
+  /** the step's attempt (1 = first), its retry policy's limit (null: unlimited), and what the last attempt met */
+  attempt: number;
+  maxAttempts: number | null;
+  lastFailure: string | null;
 }
 
 async function currentSteps(client: Client, trialIds: readonly string[]): Promise<TrialStep[]> {
@@ -275,6 +279,9 @@ async function currentSteps(client: Client, trialIds: readonly string[]): Promis
       step: a.activityType?.name ?? '?',
       remaining: beat.totalBytes ? (beat.remainingBytes ?? 0) / beat.totalBytes : null,
       pass: beat.iterations ?? null,
+      attempt: a.attempt ?? 1,
+      maxAttempts: a.maximumAttempts ? a.maximumAttempts : null,
+      lastFailure: a.lastFailure?.cause?.message ?? a.lastFailure?.message ?? null,
     });
   }
   return out;

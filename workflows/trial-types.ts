@@ -101,6 +101,16 @@ export interface GuestClockReading {
   rttMs: number;
 }
 
+/** One failed attempt of a trial's step, as the activity met it (raw/<trial>/failures.jsonl). */
+export interface StepFailure {
+  at: string;
+  step: string;
+  attempt: number;
+  error: string;
+  /** where the VM was on the step's hosts just after it failed, in words */
+  vm?: string;
+}
+
 export interface TrialRow {
   trialId: string;
   src: string;
@@ -115,6 +125,8 @@ export interface TrialRow {
   /** absent in rows recorded before miglab checked it */
   integrity?: WorkloadIntegrity | null;
   attempts: AttemptRecord[];
+  /** a failed trial's step failures, first cause first (absent when none was logged) */
+  failures?: StepFailure[];
 }
 
 export interface TrialActivities {
