@@ -6,7 +6,7 @@ const row = (id: string, kind: 'converged' | 'offline' | 'failed', tmtMs: number
   trialId: id, src: 'hosta', dst: 'hostb', workingSetMiB: null,
   outcome: kind === 'converged' ? { kind, attempt: 0, step: 'precopy' } : kind === 'offline' ? { kind, afterAttempts: 3 } : { kind, reason: 'x' },
   metrics: kind === 'failed' ? null : ({ tmtMs, dtMs, md: { totalBytes: 100 * 2 ** 20 } } as TrialRow['metrics']),
-  probe: null, dirtyRateMiBps: null, attempts: [],
+  probe: null, dirtyRateMiBps: null, memory: null, attempts: [],
 });
 
 describe('run summary table', () => {

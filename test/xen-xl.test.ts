@@ -9,6 +9,7 @@ import { parseMigrationRecord, processDeath } from '../activities/xen/backend.js
 import { migrateErrors, parseXlList, vmNames, xenVmState } from '../activities/xen/xl-output.js';
 import { deriveMetrics } from '../workflows/metrics.js';
 import type { VmSpec } from '../activities/qemu/vm-spec.js';
+import type { QueryMigrate } from '../activities/qemu/backend.js';
 
 const LIST = `Name                                        ID   Mem VCPUs\tState\tTime(s)
 Domain-0                                     0   384     2     r-----      52.9
@@ -86,8 +87,8 @@ describe('a Xen migration as miglab records it (no Xen host)', () => {
   });
 
   it('labels its metrics as measured from outside: TMT by dom0 clock, MD by interface counter, no hypervisor downtime', () => {
-    const final = { status: 'completed', 'total-time': 144460, ram: { transferred: 18127940, remaining: 0, total: 128 * 2 ** 20, 'dirty-sync-count': 0, mbps: 1, 'dirty-pages-rate': 0 }, xen: { mode: 'live', interface: 'eth0', log: '' } };
-    const m = deriveMetrics(final, { downtimeMs: 1650, lost: 160, intervalMs: 10, sent: 1000, received: 840, gaps: [] } as never);
+    const final: QueryMigrate = { status: 'completed', 'total-time': 144460, ram: { transferred: 18127940, remaining: 0, total: 128 * 2 ** 20, 'dirty-sync-count': 0, mbps: 1, 'dirty-pages-rate': 0 }, xen: { mode: 'live', interface: 'eth0', log: '' } };
+    const m = deriveMetrics(final, { downtimeMs: 1650, lost: 160, intervalMs: 10, sent: 1000, replies: 840, largestGapMs: 1660, gapStartedAt: undefined });
     expect(m.tmtSource).toBe('dom0-clock');
     expect(m.downtime.reportedBy).toBe('none');
     expect(m.downtime.qemuMs).toBeNull();

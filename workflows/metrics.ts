@@ -56,7 +56,7 @@ export function deriveMetrics(final: QueryMigrate, probe?: ProbeSummary, guestCl
   // A migration that sent data cannot have taken no time: then QEMU's timings are not to be trusted.
   const qemuTimesBogus = !(final['total-time']! > 0) && (final.ram?.transferred ?? 0) > 0;
   // The Xen backend measures from outside: dom0's clock around `xl`, the interface's byte counter.
-  const xen = (final as { xen?: { mode: 'live' | 'offline' } }).xen;
+  const xen = final.xen;
   const tmtSource = xen ? 'dom0-clock' : qemuTimesBogus && observedTotalMs !== undefined ? 'observed' : 'qemu';
   const tmtMs = tmtSource === 'observed' ? observedTotalMs! : (final['total-time'] ?? 0);
   const qemuMs = qemuTimesBogus ? null : (final.downtime ?? null);

@@ -50,6 +50,11 @@ export interface QueryMigrate {
     'downtime-bytes'?: number;
     'postcopy-bytes'?: number;
   };
+  /**
+   * not QEMU's: the Xen backend's record of a move it measured from outside (xl reports no
+   * statistics): live or offline, the interface whose byte counter gave MD, xl's log lines, restarts
+   */
+  xen?: { mode: 'live' | 'offline'; interface: string; log: string; restarts?: unknown[] };
 }
 
 export function progressOf(q: QueryMigrate): MigrationProgress {

@@ -199,7 +199,7 @@ export class XenBackend implements HypervisorBackend {
       await this.startUnlessUnderWay(src, dst, spec, mode);
       const result = await this.follow(src, spec, watch, mode);
       if (result.status === 'completed') {
-        return restarts.length ? { ...result, final: { ...result.final, xen: { ...(result.final['xen'] as object), restarts } } } : result;
+        return restarts.length && result.final.xen ? { ...result, final: { ...result.final, xen: { ...result.final.xen, restarts } } } : result;
       }
       const { death, ...failed } = result;
       if (failed.status === 'cancelled' || death === undefined || restarts.length >= MAX_RESTARTS || !(await this.safeToRestart(src, dst, vm))) {
@@ -308,7 +308,7 @@ export class XenBackend implements HypervisorBackend {
         const totalTimeMs = (rec.t1Cs - rec.t0Cs) * 10;
         // Offline, the state goes through the share, not the network: MD is the save image's size.
         const sent = mode === 'offline' ? (rec.imageBytes ?? 0) : Math.max(0, rec.tx1 - rec.tx0);
-        const final: QueryMigrate & { xen: { mode: string; interface: string; log: string } } = {
+        const final: QueryMigrate = {
           status: 'completed',
           'total-time': totalTimeMs,
           ram: { transferred: sent, remaining: 0, total: totalBytes, 'dirty-sync-count': 0, mbps: totalTimeMs > 0 ? (sent * 8) / 1e6 / (totalTimeMs / 1000) : 0, 'dirty-pages-rate': 0 },
