@@ -62,6 +62,21 @@ export interface MigrationWatch {
   onPoll?: () => void;
   /** a reason to give up, or undefined to carry on */
   abortIf?: (p: MigrationProgress) => string | undefined;
+  /** the step was cancelled: cancel the migration now (never switch it to post-copy instead) */
+  cancelled?: () => boolean;
+}
+
+/** Said of a migration cancelled because its trial was. */
+export const CANCELLED_BY_TRIAL = 'the trial was cancelled';
+
+/**
+ * Why to stop following a migration now, if at all: its step was cancelled (then it is cancelled,
+ * never switched to post-copy), the watch's rules, or the backend's own time limit.
+ */
+export function stopReason(watch: MigrationWatch, p: MigrationProgress, timedOut: string | undefined): { reason: string; cancelled: boolean } | undefined {
+  if (watch.cancelled?.()) return { reason: CANCELLED_BY_TRIAL, cancelled: true };
+  const reason = watch.abortIf?.(p) ?? timedOut;
+  return reason === undefined ? undefined : { reason, cancelled: false };
 }
 
 export interface HypervisorBackend {

@@ -3,6 +3,7 @@
  * SSH, the ping probe on the controller. Raw series go to the results store; what returns to the
  * workflow is small.
  */
+import { sleep } from '../lib/sleep.js';
 import { openSync, closeSync, existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,10 +13,11 @@ import { guestAddress, guestSsh } from '../lab/guest.js';
 import { pidFromFile, processAlive } from '../lib/process.js';
 import { spawnDetached } from '../lib/exec.js';
 import type { ResultsStore } from '../results/store.js';
-import type { AttemptResult, TrialActivities } from '../workflows/trial-types.js';
+import type { AttemptCost, AttemptResult, TrialActivities } from '../workflows/trial-types.js';
 import type { HypervisorBackend, MigrationProgress, MigrationResult, MigrationWatch } from './backend.js';
 import { createLabActivities, heartbeat } from './lab-activities.js';
 import { readFailures, withFailureLog, withFirstCause } from './failure-log.js';
+import { cancelledStep, cancelRequested, waitCancellably } from './cancellation.js';
 import { AbortWatch, type AbortVerdict } from './migration/abort-rules.js';
 import { answeringNow, parsePingLine, summarizePing, type PingEvent } from './probe/ping-output.js';
 import { lastBeat, parseReady } from './workload/dirtier-output.js';
@@ -31,7 +33,6 @@ export interface TrialActivityDeps {
   store: ResultsStore;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function toAttempt(r: MigrationResult, verdict: AbortVerdict, observedTotalMs: number | undefined): AttemptResult {
   if (r.status === 'completed') {
@@ -61,17 +62,21 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
     attempt: number,
     run: (watch: Required<MigrationWatch>) => Promise<MigrationResult>,
     watchRules: AbortWatch | undefined,
+    honourCancel: boolean,
   ): Promise<AttemptResult> {
     const polls: string[] = [];
+    const startedAt = Date.now(); // the migrate command goes out now
+    let remainingLow: number | null = null;
     let verdict: AbortVerdict = { abort: false };
-    let startedAt: number | undefined;
+    let firstAt: number | undefined;
     let lastAt: number | undefined;
     let latest: MigrationProgress | undefined;
     const result = await run({
       onProgress: (p) => {
         const t = Date.now();
-        startedAt ??= t - p.elapsedMs;
+        firstAt ??= t - p.elapsedMs;
         lastAt = t;
+        if (p.totalBytes > 0 && (remainingLow === null || p.remainingBytes < remainingLow)) remainingLow = p.remainingBytes;
         polls.push(JSON.stringify({ t, ...p }));
         latest = p;
         heartbeat(p);
@@ -83,9 +88,17 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
         verdict = watchRules.observe(p);
         return verdict.abort ? verdict.reason : undefined;
       },
+      cancelled: () => honourCancel && cancelRequested(),
     });
     await store.writeRaw(trialId, attempt, 'query-migrate.jsonl', polls.join('\n') + '\n');
-    return toAttempt(result, verdict, startedAt !== undefined && lastAt !== undefined ? lastAt - startedAt : undefined);
+    const cost: AttemptCost = {
+      startedAt,
+      endedAt: Date.now(),
+      transferredBytes: result.status === 'completed' ? result.transferredBytes : (result.last?.transferredBytes ?? latest?.transferredBytes ?? 0),
+      passes: result.status === 'completed' ? result.iterations : (result.last?.iterations ?? latest?.iterations ?? 0),
+      remainingLowBytes: result.status === 'completed' ? 0 : remainingLow,
+    };
+    return { ...toAttempt(result, verdict, firstAt !== undefined && lastAt !== undefined ? lastAt - firstAt : undefined), cost };
   }
 
   return {
@@ -114,7 +127,7 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
           throw ApplicationFailure.nonRetryable(`dirtier -m ${workload.workingSetMiB} exited in ${spec.name} before it was ready: ${out.trim().split('\n').slice(-2).join('; ') || 'no output'} (guest memory, MiB total/used/free/shared/cache/available: ${free.replace(/^Mem:\s*/, '').replace(/\s+/g, '/')})`, 'WorkloadDied');
         }
         heartbeat({ waitingFor: 'dirtier ready' });
-        await sleep(100);
+        await waitCancellably(100);
       }
       throw ApplicationFailure.retryable(`dirtier did not report ready in ${spec.name} within ${limitMs / 1000} s`, 'WorkloadNotReady');
     },
@@ -150,7 +163,7 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
         const answering = () => existsSync(f.out) && answeringNow(events(readFileSync(f.out, 'utf8').slice(-1024)));
         for (let waited = 0; waited < awaitReplyMs && !answering(); waited += 200) {
           heartbeat({ waitingFor: 'the guest to answer the probe again', waitedMs: waited });
-          await sleep(200);
+          await waitCancellably(200);
         }
         if (processAlive(pid)) process.kill(pid, 'SIGINT');
         for (let i = 0; i < 50 && processAlive(pid); i++) await sleep(50);
@@ -163,19 +176,22 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
       const watch = new AbortWatch({ ...rules, guestMemoryMiB: spec.memoryMiB });
       // Post-copy after one full precopy pass, as libvirt's --postcopy-after-precopy and Nova do.
       const params = { maxBandwidth: plan.maxBandwidth, downtimeLimitMs: plan.downtimeLimitMs, autoConverge: plan.autoConverge, postcopy: plan.postcopy ? { afterPasses: 1 } : null };
-      const result = await migrateWith(trialId, plan.index, (w) => backend.migrate(src, dst, spec, params, w), watch);
+      const result = await migrateWith(trialId, plan.index, (w) => backend.migrate(src, dst, spec, params, w), watch, true);
       if (result.status !== 'completed') {
         // An abandoned attempt leaves the VM on the source; make sure, and clear the destination.
         const state = await backend.vmState(src, spec.name);
         if (state.kind !== 'running') throw ApplicationFailure.nonRetryable(`after cancelling, ${spec.name} is ${state.kind} on ${src}, not running`, 'VmState');
         await backend.stopVm(dst, spec.name);
+        // cancelled with its trial: the migration is, the VM runs on the source alone; say so
+        if (cancelRequested()) throw cancelledStep(`migration of ${spec.name} ${src}→${dst} cancelled, the VM runs on ${src}`);
       }
       return result;
     },
 
     async offlineMigrate({ trialId, attempt, src, dst, spec, maxBandwidth }) {
       const params = { maxBandwidth, downtimeLimitMs: 300, autoConverge: null };
-      const result = await migrateWith(trialId, attempt, (w) => backend.migrateOffline(src, dst, spec, params, w), undefined);
+      // An offline move is not cancelled midway (its VM would be left paused): it ends, then the trial tears down.
+      const result = await migrateWith(trialId, attempt, (w) => backend.migrateOffline(src, dst, spec, params, w), undefined, false);
       if (result.status === 'completed') await backend.stopVm(src, spec.name); // the paused source copy
       return result;
     },

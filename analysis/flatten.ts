@@ -53,6 +53,9 @@ export interface FlatTrial {
   mdPrecopyMiB: number | null;
   mdDowntimeMiB: number | null;
   throughputMiBps: number | null;
+  /** the whole move over every attempt (first migrate command to the VM running on the destination), and all attempts' bytes */
+  e2eMs: number | null;
+  e2eMiB: number | null;
   iterations: number | null;
   dirtyRateMiBps: number | null;
   /** the first attempt's settings: the cliff's prediction is their product */
@@ -119,6 +122,8 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     mdDowntimeMiB: mib(m?.md.downtimeBytes),
     // recomputed, not read: rows recorded before the definition changed divided by MT
     throughputMiBps: m && m.tmtMs !== null && m.mtMs !== null ? throughputMiBps(m.md.totalBytes, m.tmtMs, m.downtime.qemuMs, m.mtMs) : null,
+    e2eMs: row.endToEnd?.totalMs ?? null,
+    e2eMiB: mib(row.endToEnd?.totalBytes),
     iterations: m?.iterations ?? null,
     dirtyRateMiBps: row.dirtyRateMiBps,
     bandwidthMiBps: firstPlan && firstPlan.maxBandwidth > 0 ? firstPlan.maxBandwidth / MiB : null, // 0: uncapped (xl)

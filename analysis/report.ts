@@ -174,7 +174,7 @@ export function buildDoc(campaigns: readonly LoadedCampaign[], data: ReportData,
     ],
   });
 
-  const digits: Record<Measure, number> = { tmtMs: 0, mtMs: 0, dtMs: 1, dtQemuMs: 1, dtProbeMs: 1, dtGuestMs: 1, mdMiB: 1, throughputMiBps: 1 };
+  const digits: Record<Measure, number> = { tmtMs: 0, mtMs: 0, dtMs: 1, dtQemuMs: 1, dtProbeMs: 1, dtGuestMs: 1, mdMiB: 1, throughputMiBps: 1, e2eMs: 0, e2eMiB: 1 };
   sections.push({
     title: 'Statistics per hypervisor, scenario, working set and mode',
     blocks: [
@@ -187,6 +187,7 @@ export function buildDoc(campaigns: readonly LoadedCampaign[], data: ReportData,
       {
         kind: 'text',
         text:
+          'TMT, MT, DT and MD are the final attempt\'s, the one that moved the VM, as the paper reports them, and Figures 3–8 plot those. The "all attempts" columns are the cost of the whole move: from the first migrate command until the VM ran on the destination, and the bytes every attempt sent, aborted ones included (blank for rows recorded before miglab 0.3, which kept no per-attempt cost). ' +
           'DT hypervisor-reported is QEMU\'s own downtime where miglab drives QEMU, and libvirt\'s `downtime` (guest paused on the source to resumed on the destination) where it drives libvirt; libvirt\'s `downtime_net` (the same less the hand-over between the two libvirtds) is in trials.csv as dtLibvirtNetMs.' +
           (data.flat.some((r) => r.dtReportedBy === 'none')
             ? ' Xen\'s xl reports no downtime and no statistics: its rows are measured from outside, TMT by dom0\'s clock around `xl` (tmtSource dom0-clock), MD by the source interface\'s byte counter or the save image\'s size (mdSource), DT by the probe alone.'

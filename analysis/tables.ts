@@ -19,6 +19,8 @@ export const MEASURES = {
   dtGuestMs: 'DT in-guest clock lag (ms)',
   mdMiB: 'MD (MiB)',
   throughputMiBps: 'throughput (MiB/s)',
+  e2eMs: 'all attempts: time (ms)',
+  e2eMiB: 'all attempts: data (MiB)',
 } as const satisfies Partial<Record<keyof FlatTrial, string>>;
 export type Measure = keyof typeof MEASURES;
 export const MEASURE_KEYS = Object.keys(MEASURES) as Measure[];
@@ -79,6 +81,8 @@ export function measureTable(rows: readonly FlatTrial[]): { table: aq.ColumnTabl
     measures.dtGuestMs[i] = r.dtGuestMs ?? NaN;
     measures.mdMiB[i] = r.mdMiB ?? NaN;
     measures.throughputMiBps[i] = r.throughputMiBps ?? NaN;
+    measures.e2eMs[i] = r.e2eMs ?? NaN;
+    measures.e2eMiB[i] = r.e2eMiB ?? NaN;
     i++;
   }
   return { table: aq.table({ gid, ...measures }), gid, measures, groups };

@@ -16,7 +16,7 @@ import { ResultsStore } from '../results/store.js';
 import { workflowUiUrl, type TemporalTarget } from '../server/connection.js';
 import { SHUTDOWN_FORCE_TIME } from '../workers/worker.js';
 import { campaignTaskQueue, campaignWorkflowId, legacyTrialWorkflowId, tryParseTrialId, progressQuery, trialWorkflowId, WorkflowType } from '../workflows/names.js';
-import { GracefulShutdownPeriodExpiredError, type Worker } from '@temporalio/worker';
+import { GracefulShutdownPeriodExpiredError, PromiseCompletionTimeoutError, type Worker } from '@temporalio/worker';
 import { hasSearchAttributes } from '../server/search-attributes.js';
 import { SA } from '../workflows/search-attributes.js';
 import { withBedWorker } from './bed-worker.js';
@@ -166,21 +166,35 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
       }
       await writeManifest();
       const started = Date.now();
-      const progress = await runUntilTolerant(worker, o.log, async () => {
-        const result = handle.result() as Promise<CampaignProgress>;
-        let finished = false;
-        void result.finally(() => (finished = true)).catch(() => undefined);
-        while (!finished) {
-          try {
-            const p = await handle.query(progressQuery);
-            o.progress(p, (Date.now() - started) / 1000, await currentSteps(session.client, p.runningNow));
-          } catch {
-            /* between runs (continue-as-new) the query may miss: try again */
-          }
-          await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
-        }
-        return result;
-      });
+      // The progress loop asks the server once a second. It must be over before the connection
+      // closes (a call still retrying on a closed channel throws from a timer and ends the process):
+      // when the worker stops first (a signal), it is told to stop and awaited.
+      let stopAsking = false;
+      let asking: Promise<void> = Promise.resolve();
+      const result = handle.result() as Promise<CampaignProgress>;
+      let finished = false;
+      void result.finally(() => (finished = true)).catch(() => undefined);
+      let progress: CampaignProgress;
+      try {
+        progress = await runUntilTolerant(worker, o.log, async () => {
+          asking = (async () => {
+            while (!finished && !stopAsking) {
+              try {
+                const p = await handle.query(progressQuery);
+                o.progress(p, (Date.now() - started) / 1000, await currentSteps(session.client, p.runningNow));
+              } catch {
+                /* between runs (continue-as-new) the query may miss: try again */
+              }
+              await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+            }
+          })();
+          await asking;
+          return result;
+        });
+      } finally {
+        stopAsking = true;
+        await asking;
+      }
       const rows = (await store.readTrials<TrialRow>()).map((t) => t.row);
       return { workflowId, progress, rows, resultsDir, auditUrl: workflowUiUrl(session, workflowId) };
     },
@@ -212,7 +226,9 @@ export async function runUntilTolerant<T>(worker: Worker, log: (l: string) => vo
     // Stopped before the campaign ended (Ctrl-C, SIGTERM: the SDK's runtime shuts the worker
     // down), a step still running: the campaign itself goes on in the server.
     if (!outcome) {
-      if (shutdownExpired(err)) {
+      // the worker was shut down (a signal) before fn ended: past its deadline with a step still
+      // running, or at once with none (runUntil then reports fn's promise as unresolved)
+      if (shutdownExpired(err) || err instanceof PromiseCompletionTimeoutError) {
         throw new UserError('miglab run was stopped while a step was still running; the campaign goes on in the Temporal server', 'run `miglab run` with the same file again to resume it, or `miglab cancel` to stop it', ExitCode.Interrupted);
       }
       throw err;

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deriveMetrics, throughputMiBps } from '../workflows/metrics.js';
+import { deriveMetrics, endToEndCost, throughputMiBps } from '../workflows/metrics.js';
 import type { QueryMigrate } from '../activities/qemu/backend.js';
 
 const final = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'query-migrate-completed.json'), 'utf8')) as QueryMigrate;
@@ -44,5 +44,15 @@ describe('trial metrics', () => {
     // paper run 3, 8 MiB r2: TMT 1571 ms, probe downtime 1568.3 ms → MT 2.7 ms; QEMU's downtime 15 ms
     expect(throughputMiBps(95 * 2 ** 20, 1571, 15, 2.742)).toBeCloseTo(95 / 1.556, 6);
     expect(throughputMiBps(95 * 2 ** 20, 1571, null, 2.742)).toBeCloseTo(95 / 0.002742, 3);
+  });
+
+  it('costs the whole move over every attempt, only when the VM moved and every attempt kept its cost', () => {
+    const cost = (startedAt: number, endedAt: number, transferredBytes: number) => ({ startedAt, endedAt, transferredBytes, passes: 3, remainingLowBytes: null });
+    const aborted = { result: { status: 'aborted', cost: cost(1000, 31_000, 40e6) } };
+    const done = { result: { status: 'completed', cost: cost(33_000, 35_500, 90e6) } };
+    // 35.5 s − 1 s from the first migrate command to the end of the last attempt; 40 + 90 MB
+    expect(endToEndCost([aborted, done])).toEqual({ totalMs: 34_500, totalBytes: 130e6, attempts: 2 });
+    expect(endToEndCost([aborted])).toBeNull(); // the VM never moved
+    expect(endToEndCost([{ result: { status: 'aborted' } }, done])).toBeNull(); // a row from before per-attempt costs
   });
 });

@@ -80,10 +80,17 @@ describe('the replay test can fail', () => {
     // start the workload after measuring the dirty rate instead of before
     const b = await mutant(
       'trial.ts',
-      /(\s+await step\(WORKLOAD,[^\n]+\n)(\s+dirtyRateMiBps = await step\(SHORT,[^\n]+\n)/,
+      /(\s+await step\((?:awaitingCancel\()?WORKLOAD\)?,[^\n]+\n)(\s+dirtyRateMiBps = await step\(SHORT,[^\n]+\n)/,
       '$2$1',
     );
     expect((await replay(b, trialHistory))?.message).toMatch(/[Nn]ondeterminis/);
+  }, 60_000);
+
+  it("trial steps that wait for a cancel to be acknowledged, without the patch, do not replay an older miglab's cancelled trial", async () => {
+    const cancelled = histories.find((h) => h.version === '0.2' && h.file.startsWith('trial-cancelled.'))!;
+    const b = await mutant('trial.ts', /patched\(PATCH\.waitForCancelledSteps\) \?/, 'true ?');
+    expect((await replay(b, cancelled))?.message).toMatch(/[Nn]ondeterminis/);
+    expect(await replay(bundle, cancelled)).toBeUndefined();
   }, 60_000);
 
   it("a campaign that names its trials the new way without the patch does not replay an older miglab's run", async () => {

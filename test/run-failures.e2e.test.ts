@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown } from '../lab/bed.js';
-import { campaignWorkflowId } from '../workflows/names.js';
+import { campaignWorkflowId, trialWorkflowId } from '../workflows/names.js';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal.js';
 
 const BED = 'rfail';
@@ -119,5 +119,49 @@ describe('miglab run when things go wrong (bed)', () => {
     expect(report).toMatchObject({ campaignState: 'CANCELLED', lost: [], orphans: [], splitBrain: [] });
     expect(report.recorded + report.notRun.length).toBe(3);
     expect(report.notRun.length).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('a campaign cancelled mid-migration: the migration step cancels the migration and ends within 5 s, then the teardown runs; verify is clean', async () => {
+    // 4 MiB/s: the idle guest's migration takes about 20 s
+    const file = campaign('cancelmid', { sizes: 0, repetitions: 2, bandwidth: 4 });
+    const trial = t.client.workflow.getHandle(trialWorkflowId('cancelmid/baseline/idle/r1'));
+    let cancelling: Promise<{ code: number | null; out: string }> | undefined;
+    const migrating = async () => {
+      const d = await trial.describe().catch(() => undefined);
+      const a = d?.raw.pendingActivities?.[0];
+      return a?.activityType?.name === 'liveMigrate' && !!a.heartbeatDetails; // under way, progress reported
+    };
+    const r = await run(file, (out) => {
+      if (!cancelling && /cancelmid\/baseline\/idle\/r1 liveMigrate/.test(out)) {
+        cancelling = (async () => {
+          for (let i = 0; i < 100 && !(await migrating()); i++) await new Promise((res) => setTimeout(res, 200));
+          return cli(['cancel', 'cancelmid', '--json']);
+        })();
+      }
+    });
+    expect(cancelling, r.out).toBeDefined();
+    const c = await cancelling!;
+    expect(c.code, c.out).toBe(0);
+    expect(JSON.parse(c.out)).toMatchObject({ closed: true, state: 'CANCELLED' });
+    expect(r.code, r.out).toBe(130);
+
+    // in the trial's history: the cancel request, the migration step acknowledging it, then the teardown
+    const events = (await trial.fetchHistory()).events ?? [];
+    const at = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
+    const requested = events.find((e) => e.activityTaskCancelRequestedEventAttributes)!;
+    const cancelled = events.find((e) => e.activityTaskCanceledEventAttributes)!;
+    expect(requested, 'a cancel was requested of a step').toBeDefined();
+    expect(cancelled, 'the step acknowledged it').toBeDefined();
+    const scheduled = events.find((e) => Number(e.eventId) === Number(requested.activityTaskCancelRequestedEventAttributes!.scheduledEventId));
+    expect(scheduled?.activityTaskScheduledEventAttributes?.activityType?.name).toBe('liveMigrate');
+    const tookMs = at(cancelled) - at(requested);
+    expect(tookMs).toBeLessThanOrEqual(5000);
+    const teardown = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'teardown')!;
+    expect(Number(teardown.eventId)).toBeGreaterThan(Number(cancelled.eventId));
+    process.stdout.write(`[cancel mid-migration] the migration step ended ${tookMs} ms after the cancel was requested\n`);
+
+    const v = await cli(['verify', file, '--json']);
+    expect(v.code, v.out).toBe(0);
+    expect(JSON.parse(v.out)).toMatchObject({ campaignState: 'CANCELLED', lost: [], duplicated: [], halfWritten: [], orphans: [], splitBrain: [] });
   }, 300_000);
 });

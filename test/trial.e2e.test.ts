@@ -120,6 +120,13 @@ describe('trial workflow on the bed', () => {
     expect(row.outcome).toEqual({ kind: 'offline', afterAttempts: 2 });
     expect(row.attempts.map((a) => [a.plan.name, a.result.status])).toEqual([['precopy', 'aborted'], ['downtime limit 1000 ms', 'aborted'], ['offline', 'completed']]);
     for (const a of row.attempts.slice(0, 2)) expect(a.result.status === 'aborted' && a.result.rule).toBe('completion-timeout');
+    // every attempt keeps its own cost; the move's cost spans them all, beyond the final attempt's TMT and MD
+    for (const a of row.attempts) expect(a.result.cost!.endedAt).toBeGreaterThan(a.result.cost!.startedAt);
+    for (const a of row.attempts.slice(0, 2)) expect(a.result.cost!.transferredBytes).toBeGreaterThan(0);
+    const costs = row.attempts.map((a) => a.result.cost!);
+    expect(row.endToEnd).toEqual({ attempts: 3, totalMs: costs[2]!.endedAt - costs[0]!.startedAt, totalBytes: costs.reduce((n, c) => n + c.transferredBytes, 0) });
+    expect(row.endToEnd!.totalMs).toBeGreaterThan(row.metrics!.tmtMs);
+    expect(row.endToEnd!.totalBytes).toBeGreaterThan(row.metrics!.md.totalBytes);
     expect(row.dirtyRateMiBps).not.toBeNull();
     expect(row.memory).toMatchObject({ configuredMiB: 256, requestedMiB: 16 });
     expect(row.memory!.usedInGuestMiB!).toBeGreaterThan(16); // the workload's set is resident in the guest

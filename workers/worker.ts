@@ -23,6 +23,7 @@ export function workflowsPath(): string {
  * once in the link-cut fault test).
  */
 export const SHUTDOWN_FORCE_TIME = '30 seconds';
+export const HEARTBEAT_THROTTLE = '2 seconds';
 
 export async function createWorker(opts: {
   connection: NativeConnection;
@@ -40,5 +41,9 @@ export async function createWorker(opts: {
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: workflowsPath() }),
     activities: opts.activities,
     shutdownForceTime: SHUTDOWN_FORCE_TIME,
+    // A cancel reaches an activity at its next heartbeat sent to the server: at most this long after
+    // it was requested (the default, 80 % of the 30 s heartbeat timeout, let a cancelled migration
+    // run on for ~24 s).
+    maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
   });
 }

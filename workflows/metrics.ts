@@ -99,6 +99,17 @@ export function deriveMetrics(final: QueryMigrate, probe?: ProbeSummary, guestCl
  * MT: the probe's downtime can include the network's reconvergence after the move and, on the
  * bed, once nearly equalled TMT (1568 of 1571 ms: MT 2.7 ms gave "35,206 MiB/s").
  */
+/**
+ * The cost of the whole move over every attempt, from the attempts' own clocks: null unless the
+ * VM moved and every attempt reported its cost.
+ */
+export function endToEndCost(attempts: readonly { result: { status: string; cost?: { startedAt: number; endedAt: number; transferredBytes: number } } }[]): { totalMs: number; totalBytes: number; attempts: number } | null {
+  const last = attempts.at(-1);
+  if (!last || last.result.status !== 'completed' || attempts.some((a) => !a.result.cost)) return null;
+  const costs = attempts.map((a) => a.result.cost!);
+  return { totalMs: costs.at(-1)!.endedAt - costs[0]!.startedAt, totalBytes: costs.reduce((n, c) => n + c.transferredBytes, 0), attempts: attempts.length };
+}
+
 export function throughputMiBps(totalBytes: number, tmtMs: number, qemuDowntimeMs: number | null, mtMs: number): number {
   const sendingMs = qemuDowntimeMs !== null && tmtMs > qemuDowntimeMs ? tmtMs - qemuDowntimeMs : mtMs;
   return sendingMs > 0 ? totalBytes / 2 ** 20 / (sendingMs / 1000) : 0;

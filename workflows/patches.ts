@@ -11,7 +11,9 @@
 export const PATCH = {
   /** 0.2: trial children are `trial/<trialId>` (were `campaign/<name>/<trialId>`, the name twice) */
   trialWorkflowId: 'trial-workflow-id',
+  /** 0.3: long trial steps wait for a cancel to be acknowledged (WAIT_CANCELLATION_COMPLETED) before the teardown */
+  waitForCancelledSteps: 'wait-for-cancelled-steps',
 } as const;
 
 /** The workflow version this checkout records its histories under (test/fixtures/histories/<it>/). */
-export const MIGLAB_HISTORY_VERSION = '0.2';
+export const MIGLAB_HISTORY_VERSION = '0.3';

@@ -40,8 +40,27 @@ export interface TrialInput {
   audit?: { campaign: string; scenario: string; hypervisor: string; searchAttributes: boolean };
 }
 
+/**
+ * What an attempt cost, whatever its end: controller clock (epoch ms) from the migrate command to
+ * the attempt's end (completion, or the abort taking effect), and what its last poll said. Absent
+ * in rows recorded before miglab 0.3.
+ */
+export interface AttemptCost {
+  startedAt: number;
+  endedAt: number;
+  /** bytes sent by this attempt (its last poll's count; a completed attempt's final count) */
+  transferredBytes: number;
+  passes: number;
+  /** the lowest remaining-bytes figure any poll saw: how close it came */
+  remainingLowBytes: number | null;
+}
+
 /** One migration attempt as the activity reports it; its raw polls are in the results store. */
-export type AttemptResult =
+export type AttemptResult = (
+  | AttemptResultBody
+) & { cost?: AttemptCost };
+
+type AttemptResultBody =
   | {
       status: 'completed';
       final: QueryMigrate;
@@ -56,6 +75,17 @@ export type AttemptResult =
     }
   | { status: 'aborted'; rule: 'completion-timeout' | 'stall'; reason: string; polls: number }
   | { status: 'failed'; error: string; polls: number };
+
+/**
+ * The whole move, over every attempt: from the first migrate command until the VM ran on the
+ * destination (the last attempt's end), and the bytes all attempts sent — beside the final
+ * attempt's TMT and MD, which is what the paper reports. Absent when an attempt's cost is unknown.
+ */
+export interface EndToEndCost {
+  totalMs: number;
+  totalBytes: number;
+  attempts: number;
+}
 
 export interface AttemptRecord {
   plan: AttemptPlan | { index: number; name: 'offline' };
@@ -127,6 +157,8 @@ export interface TrialRow {
   attempts: AttemptRecord[];
   /** a failed trial's step failures, first cause first (absent when none was logged) */
   failures?: StepFailure[];
+  /** a trial that moved its VM: what the move cost over all its attempts (miglab 0.3 on) */
+  endToEnd?: EndToEndCost | null;
 }
 
 export interface TrialActivities {

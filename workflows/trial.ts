@@ -3,8 +3,9 @@
  * probe on, live migration escalating through the ladder, offline fallback, probe off, metrics,
  * record, and teardown that always runs.
  */
-import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, upsertSearchAttributes, type ActivityOptions } from '@temporalio/workflow';
-import { deriveMetrics } from './metrics.js';
+import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, patched, proxyActivities, upsertSearchAttributes, type ActivityOptions } from '@temporalio/workflow';
+import { PATCH } from './patches.js';
+import { deriveMetrics, endToEndCost } from './metrics.js';
 import { SA } from './search-attributes.js';
 import { planAttempts } from './ladder.js';
 import type { AttemptRecord, AttemptResult, TrialActivities, TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
@@ -43,6 +44,14 @@ const TEARDOWN: ActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' }, // unlimited
 };
 
+/**
+ * A long step waits for its activity to acknowledge a cancel (a migration step cancels the
+ * migration and leaves the VM on the source first), so the teardown never races a migration.
+ * Trials started before the patch cancelled without waiting.
+ */
+const awaitingCancel = (options: ActivityOptions): ActivityOptions =>
+  patched(PATCH.waitForCancelledSteps) ? { ...options, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } : options;
+
 /** The activities with a summary of this one step, as the Temporal UI shows it in the history. */
 const step = (options: ActivityOptions, summary: string) => proxyActivities<TrialActivities>({ ...options, summary });
 
@@ -68,10 +77,10 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
   const tearDown = () => CancellationScope.nonCancellable(() => step(TEARDOWN, `tear down ${vm} on ${src} and ${dst}`).teardown({ trialId, hosts: [src, dst], spec }));
   try {
     await step(SHORT, `start ${vm} on ${src} (${spec.memoryMiB} MiB, ${spec.vcpus} vCPU)`).prepareVm({ host: src, spec });
-    await step(LONG, `wait for ${vm} to answer ping (${spec.guestCidr.split('/')[0]})`).waitForGuest({ spec, timeoutMs: input.bootTimeoutMs });
+    await step(awaitingCancel(LONG), `wait for ${vm} to answer ping (${spec.guestCidr.split('/')[0]})`).waitForGuest({ spec, timeoutMs: input.bootTimeoutMs });
     if (input.workload) {
       const w = input.workload;
-      await step(WORKLOAD, `dirty ${w.workingSetMiB} MiB in ${vm} (${w.rate === 'max' ? 'flat out' : `${w.rate} MiB/s`}, ${w.pattern})`).startWorkload({ spec, workload: w });
+      await step(awaitingCancel(WORKLOAD), `dirty ${w.workingSetMiB} MiB in ${vm} (${w.rate === 'max' ? 'flat out' : `${w.rate} MiB/s`}, ${w.pattern})`).startWorkload({ spec, workload: w });
       dirtyRateMiBps = await step(SHORT, `measure ${vm}'s dirty rate on ${src} (calc-dirty-rate)`).measureDirtyRate({ host: src, vm });
     }
     const inGuest = input.measureGuest ?? true;
@@ -89,7 +98,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       const how = plan.maxBandwidth
         ? [plan.name, ...(plan.name.startsWith('downtime limit') ? [] : [`downtime limit ${plan.downtimeLimitMs} ms`]), capText(plan.maxBandwidth)].join(', ')
         : `${plan.name}, as the hypervisor migrates (no cap, no downtime limit)`;
-      const result = await step(LONG, `migrate ${vm} ${src}→${dst}, ${ws}, attempt ${plan.index}: ${how}`).liveMigrate({ trialId, src, dst, spec, plan, rules: input.migration });
+      const result = await step(awaitingCancel(LONG), `migrate ${vm} ${src}→${dst}, ${ws}, attempt ${plan.index}: ${how}`).liveMigrate({ trialId, src, dst, spec, plan, rules: input.migration });
       attempts.push({ plan, result });
       if (result.status === 'completed') {
         final = result;
@@ -99,7 +108,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
     }
     if (!final && input.fallback === 'offline') {
       const bw = input.migration.fallbackMaxBandwidth ?? input.migration.maxBandwidth;
-      const result = await step(LONG, `migrate ${vm} ${src}→${dst} offline (paused), attempt ${plans.length}, ${capText(bw)}`).offlineMigrate({ trialId, attempt: plans.length, src, dst, spec, maxBandwidth: bw });
+      const result = await step(awaitingCancel(LONG), `migrate ${vm} ${src}→${dst} offline (paused), attempt ${plans.length}, ${capText(bw)}`).offlineMigrate({ trialId, attempt: plans.length, src, dst, spec, maxBandwidth: bw });
       attempts.push({ plan: { index: plans.length, name: 'offline' }, result });
       if (result.status === 'completed') {
         final = result;
@@ -120,6 +129,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       outcome,
       metrics: final ? deriveMetrics(final.final, probe ?? undefined, lag, final.observedTotalMs) : null,
       probe, dirtyRateMiBps, memory, integrity, attempts,
+      endToEnd: endToEndCost(attempts),
     };
   } catch (err) {
     if (isCancellation(err)) {

@@ -6,7 +6,8 @@
  * `migrate-postcopy` and stopped with `domjobabort`. The migration stream goes straight from
  * QEMU to QEMU (--migrateuri), the control flow through the peer's libvirtd over SSH.
  */
-import { hostNamed, stateBeforeStart, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
+import { sleep } from '../../lib/sleep.js';
+import { hostNamed, stateBeforeStart, stopReason, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
 import { completedResult, qemuRssMiB, type QemuHost } from '../qemu/backend.js';
 import { vmFiles, type VmSpec } from '../qemu/vm-spec.js';
 import type { SshPool } from '../ssh/pool.js';
@@ -29,7 +30,6 @@ export interface LibvirtBackendDeps {
 
 const VIRSH = ['virsh', '-q', '-c', 'qemu:///system'];
 const MiB = 2 ** 20;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Files of one VM's migration on the source host: the background virsh's log, exit code and final stats. */
 const migrationFiles = (runDir: string, vm: string) => ({
@@ -208,9 +208,10 @@ export class LibvirtBackend implements HypervisorBackend {
           last = progressOfJob(job, switched ? 'postcopy-active' : 'active');
           watch.onProgress?.(last);
           if (abortReason === undefined && !switched && job.stats.memory_total) {
-            const giveUp = watch.abortIf?.(last) ?? (Date.now() - started > this.migrationTimeoutMs ? `no completion within ${this.migrationTimeoutMs} ms` : undefined);
+            const stop = stopReason(watch, last, Date.now() - started > this.migrationTimeoutMs ? `no completion within ${this.migrationTimeoutMs} ms` : undefined);
+            const giveUp = stop?.reason;
             const passesDone = Math.max(0, last.iterations - 1);
-            if (postcopy && (giveUp !== undefined || passesDone >= postcopy.afterPasses)) {
+            if (postcopy && !stop?.cancelled && (giveUp !== undefined || passesDone >= postcopy.afterPasses)) {
               await this.virsh(src, ['migrate-postcopy', vm]);
               switched = { atMs: last.elapsedMs, atPass: passesDone, reason: giveUp ?? `precopy made ${passesDone} pass${passesDone === 1 ? '' : 'es'}` };
             } else if (giveUp !== undefined) {

@@ -2,10 +2,11 @@
  * The QEMU backend: runs `qemu-system-x86_64` on bed hosts over SSH and drives it through QMP,
  * whose Unix socket is reached through the same SSH connection (no QMP TCP port anywhere).
  */
+import { sleep } from '../../lib/sleep.js';
 import { QmpClient, QmpCommandError } from '../qmp/client.js';
 import type { SshPool, SshTarget } from '../ssh/pool.js';
 import { commandLine, quote } from '../ssh/shell-quote.js';
-import { hostNamed, stateBeforeStart, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
+import { hostNamed, stateBeforeStart, stopReason, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
 import { parseQemuVersion, qemuArgs, ramArg, tapName, vmFiles, type QemuVersion, type VmSpec } from './vm-spec.js';
 
 export interface QemuHost {
@@ -92,7 +93,6 @@ export async function qemuRssMiB(pool: SshPool, ssh: SshTarget, pidFile: string)
   return kb ? Math.round(Number(kb) / 102.4) / 10 : null;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class QemuBackend implements HypervisorBackend {
   private readonly pollIntervalMs: number;
@@ -281,11 +281,11 @@ export class QemuBackend implements HypervisorBackend {
           return { status: info.status, error: abortReason ?? info['error-desc'] ?? info.status, polls, last, ...(switched ? { postcopy: switched } : {}) };
         }
         if (abortReason === undefined && !switched) {
-          const giveUp = watch.abortIf?.(last) ??
-            (Date.now() - started > this.migrationTimeoutMs ? `no completion within ${this.migrationTimeoutMs} ms` : undefined);
+          const stop = stopReason(watch, last, Date.now() - started > this.migrationTimeoutMs ? `no completion within ${this.migrationTimeoutMs} ms` : undefined);
+          const giveUp = stop?.reason;
           // dirty-sync-count counts the bitmap syncs: pass n has finished when it reaches n + 1.
           const passesDone = Math.max(0, last.iterations - 1);
-          if (postcopy && info.status === 'active' && (giveUp !== undefined || passesDone >= postcopy.afterPasses)) {
+          if (postcopy && !stop?.cancelled && info.status === 'active' && (giveUp !== undefined || passesDone >= postcopy.afterPasses)) {
             await q.execute('migrate-start-postcopy');
             switched = { atMs: last.elapsedMs, atPass: passesDone, reason: giveUp ?? `precopy made ${passesDone} pass${passesDone === 1 ? '' : 'es'}` };
           } else if (giveUp !== undefined) {

@@ -8,7 +8,8 @@
  * from outside: TMT with dom0's clock around the `xl` command, MD from the byte counter of the
  * source's migration interface, DT with the probe. Each metric is labelled so (see metrics.ts).
  */
-import { hostNamed, stateBeforeStart, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type VmState } from '../backend.js';
+import { sleep } from '../../lib/sleep.js';
+import { hostNamed, stateBeforeStart, stopReason, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type VmState } from '../backend.js';
 import { completedResult, type QemuHost, type QueryMigrate } from '../qemu/backend.js';
 import type { VmSpec } from '../qemu/vm-spec.js';
 import type { SshPool } from '../ssh/pool.js';
@@ -58,7 +59,6 @@ export interface XenRestart {
 export function processDeath(log: string): string | undefined {
   return log.split('\n').map((l) => l.trim()).find((l) => /fatal signal|segmentation fault|SIGSEGV|Inconsistency detected by ld\.so|exited (1(29|3\d|4\d|5\d))\b/i.test(l));
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Shell: the children and grandchildren of the process in pid file $1 (dom0's busybox has no
  * pkill or pgrep), read from /proc/PID/stat's parent field.
@@ -292,7 +292,7 @@ export class XenBackend implements HypervisorBackend {
             hung = `no data sent for ${Math.round((Date.now() - progressAt.at) / 1000)} s (${(sent / MiB).toFixed(1)} MiB in all): the transfer hung`;
           }
           if (abortReason === undefined && mode === 'live') {
-            const giveUp = hung ?? watch.abortIf?.(last) ?? (Date.now() - started > this.migrationTimeoutMs ? `no completion within ${this.migrationTimeoutMs} ms` : undefined);
+            const giveUp = hung ?? stopReason(watch, last, Date.now() - started > this.migrationTimeoutMs ? `no completion within ${this.migrationTimeoutMs} ms` : undefined)?.reason;
             if (giveUp !== undefined) {
               abortReason = giveUp;
               // Cutting xl's transport (the ssh command that runs migrate-receive) fails the save;

@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { ensureDevServer, stopDevServer, type DevServerOptions } from '../../server/dev-server.js';
 import { installRuntime } from '../../server/runtime.js';
-import { workflowsPath } from '../../workers/worker.js';
+import { HEARTBEAT_THROTTLE, workflowsPath } from '../../workers/worker.js';
 
 /** A port nothing listens on now (the kernel's pick). */
 export function freePort(): Promise<number> {
@@ -58,14 +58,19 @@ export async function startTestTemporal(name: string): Promise<TestTemporal> {
     unique,
     async worker(activities, opts = {}) {
       const taskQueue = opts.taskQueue ?? unique(`${name}-tq`);
-      const worker = await Worker.create({ connection: native, taskQueue, workflowBundle: await bundleOf(opts.workflowsPath ?? workflowsPath()), activities });
+      // the worker's cancel delivery as miglab's own (workers/worker.ts)
+      const worker = await Worker.create({ connection: native, taskQueue, workflowBundle: await bundleOf(opts.workflowsPath ?? workflowsPath()), activities, maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE });
       return { worker, taskQueue };
     },
     async close() {
-      await native.close();
-      await connection.close();
-      await stopDevServer(options);
-      rmSync(dir, { recursive: true, force: true });
+      // the server is stopped whatever the connections say
+      try {
+        await native.close();
+        await connection.close();
+      } finally {
+        await stopDevServer(options);
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { QueryMigrate } from '../../activities/qemu/backend.js';
+import { waitCancellably } from '../../activities/cancellation.js';
+import { heartbeat } from '../../activities/lab-activities.js';
 import type { AttemptResult, TrialActivities, TrialInput, TrialRow } from '../../workflows/trial-types.js';
 
 export const final = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'query-migrate-completed.json'), 'utf8')) as QueryMigrate;
@@ -38,7 +40,16 @@ function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepare
     async stopProbe({ intervalMs }) { calls.push('stopProbe'); return { intervalMs, sent: 200, replies: 190, lost: 10, largestGapMs: 110, gapStartedAt: 1, downtimeMs: 100 }; },
     async liveMigrate({ plan }) {
       calls.push(`liveMigrate#${plan.index}:${plan.downtimeLimitMs}${plan.autoConverge ? '+ac' : ''}`);
-      if (script.liveDelayMs) await new Promise((r) => setTimeout(r, script.liveDelayMs));
+      // a migration that takes a while, heartbeating as the real one does, and hearing a cancel
+      for (let waited = 0; waited < (script.liveDelayMs ?? 0); waited += 100) {
+        heartbeat({ waited });
+        try {
+          await waitCancellably(100);
+        } catch (err) {
+          calls.push('liveMigrate-cancelled');
+          throw err;
+        }
+      }
       return script.live[live++] ?? { status: 'failed', error: 'unscripted', polls: 0 };
     },
     async offlineMigrate() { calls.push('offlineMigrate'); return script.offline ?? { status: 'failed', error: 'unscripted', polls: 0 }; },

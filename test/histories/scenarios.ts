@@ -80,7 +80,7 @@ export const scenarios: Record<string, Scenario> = {
   'trial-offline': trialScenario({ live: [stall, stall, stall], offline: done }),
   'trial-failed': trialScenario({ live: [stall, stall, stall] }, { fallback: 'none' }),
   'trial-failed-setup': trialScenario({ live: [], prepareError: ApplicationFailure.nonRetryable('VM vm1 is paused on hosta', 'VmState') }, { workload: null }),
-  'trial-cancelled': trialScenario({ live: [done], liveDelayMs: 2000 }, {}, true),
+  'trial-cancelled': trialScenario({ live: [done], liveDelayMs: 8000 }, {}, true),
   'campaign-one-lane': campaignScenario({ trials: 2, lanes: 1 }),
   'campaign-two-lanes': campaignScenario({ trials: 4, lanes: 2 }),
   'campaign-continue-as-new': campaignScenario({ trials: 3, lanes: 1, trialsPerRun: 2 }),
@@ -94,7 +94,7 @@ export const scenarios: Record<string, Scenario> = {
     },
   }),
   'campaign-cancelled': campaignScenario({
-    trials: 2, lanes: 1, live: 3000, children: true,
+    trials: 2, lanes: 1, live: 8000, children: true,
     during: async (_c, h, calls) => {
       await until(() => calls.some((c) => c.startsWith('liveMigrate')), 'the first migration');
       await h.cancel();
