@@ -9,6 +9,7 @@ import { labProblems } from '../lab/prereqs.js';
 import { devServerStatus, ensureDevServer, stopDevServer } from '../server/dev-server.js';
 import { formatSmoke, runSmoke } from './smoke.js';
 import { runCampaign, serveCampaign, summaryTable } from './run.js';
+import { newFailureLines } from './attempt-failures.js';
 import { report } from './report.js';
 import { verifyCampaign, verifyProblems, type CampaignState } from './verify.js';
 import { campaignStatus, cancelCampaign, listCampaigns, listTrials, pauseCampaign, resumeCampaign, watchCampaign } from './control.js';
@@ -208,13 +209,9 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
             return st ? `${id} ${st.step}${moved}` : id;
           });
           // a step that failed and is being retried: one line per failed attempt, the details in the SDK log
-          for (const st of steps) {
-            const key = `${st.trialId} ${st.step} ${st.attempt}`;
-            if (st.attempt > 1 && st.lastFailure && !failuresSaid.has(key)) {
-              failuresSaid.add(key);
-              if (tty) process.stderr.write('\n');
-              say(`${st.trialId} ${st.step} attempt ${st.attempt}${st.maxAttempts ? `/${st.maxAttempts}` : ''}: the last one failed: ${st.lastFailure.split('\n')[0]} (details: ${sdkLog})`);
-            }
+          for (const line of newFailureLines(steps, failuresSaid, sdkLog)) {
+            if (tty) process.stderr.write('\n');
+            say(line);
           }
           const counts = `${p.recorded}/${p.total} trials  ${p.outcomes.converged} converged, ${p.outcomes.offline} offline, ${p.outcomes.failed} failed${p.paused ? '  PAUSED' : ''}`;
           const state = `${counts}  ${now.join(' ')}`;
