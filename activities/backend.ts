@@ -1,5 +1,6 @@
 /** What miglab needs from a hypervisor, whichever drives it (QEMU/QMP, libvirt, Xen's xl). */
 import type { VmSpec } from './qemu/vm-spec.js';
+import type { HostProvenance } from './host-provenance.js';
 
 /** Where a VM stands on one host. `absent`: no process for it there. */
 export type VmState =
@@ -106,6 +107,8 @@ export interface HypervisorBackend {
   allocatedMiB(host: string, vm: string): Promise<number | null>;
   /** The VM's serial console log on a host. */
   consoleFile(host: string, vm: string): string;
+  /** what this host runs trials with (kernel, CPU, hypervisor version, accelerator), for the record */
+  describeHost(host: string): Promise<HostProvenance>;
 }
 
 /** The host of this name among a backend's hosts. */

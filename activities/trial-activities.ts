@@ -18,6 +18,9 @@ import type { HypervisorBackend, MigrationProgress, MigrationResult, MigrationWa
 import { createLabActivities, heartbeat } from './lab-activities.js';
 import { readFailures, withFailureLog, withFirstCause } from './failure-log.js';
 import { cancelledStep, cancelRequested, waitCancellably } from './cancellation.js';
+import type { HostProvenance } from './host-provenance.js';
+import type { TrialProvenance } from '../results/provenance.js';
+import { miglabVersion } from '../lib/version.js';
 import { AbortWatch, type AbortVerdict } from './migration/abort-rules.js';
 import { answeringNow, parsePingLine, summarizePing, type PingEvent } from './probe/ping-output.js';
 import { lastBeat, parseReady } from './workload/dirtier-output.js';
@@ -31,6 +34,8 @@ export interface TrialActivityDeps {
   /** where the VMs run: a bed, or a campaign's own hosts */
   inventory: Site;
   store: ResultsStore;
+  /** the campaign file's digest for each row's provenance (absent: rows carry none) */
+  campaignFileSha256?: string;
 }
 
 
@@ -51,6 +56,19 @@ export function createTrialActivities(deps: TrialActivityDeps): TrialActivities 
 function trialActivities(deps: TrialActivityDeps): TrialActivities {
   const { pool, backend, inventory, store } = deps;
   const lab = createLabActivities({ pool, backend, inventory });
+  // each host described once per worker: its kernel, CPU, hypervisor version and accelerator
+  const described = new Map<string, Promise<HostProvenance | null>>();
+  const describe = (host: string) => {
+    if (!described.has(host)) described.set(host, backend.describeHost(host).catch(() => null));
+    return described.get(host)!;
+  };
+  const provenanceOf = async (row: { src: string; dst: string }): Promise<TrialProvenance> => ({
+    miglab: miglabVersion(),
+    campaignFileSha256: deps.campaignFileSha256!,
+    src: await describe(row.src),
+    dst: await describe(row.dst),
+    recordedAt: new Date().toISOString(),
+  });
   const probeFiles = (trialId: string) => {
     const dir = join(store.trialRawDir(trialId), 'probe');
     return { dir, out: join(dir, 'ping.txt'), pid: join(dir, 'ping.pid') };
@@ -246,7 +264,8 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
 
     async recordTrial({ trialId, row }) {
       // A failed trial's reason is the last retry's error: the store's row leads with the first cause.
-      return store.recordTrial(trialId, withFirstCause(row, await readFailures(store, trialId)));
+      const full = withFirstCause(row, await readFailures(store, trialId));
+      return store.recordTrial(trialId, deps.campaignFileSha256 ? { ...full, provenance: await provenanceOf(row) } : full);
     },
 
     async teardown({ trialId, hosts, spec }) {

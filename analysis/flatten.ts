@@ -56,6 +56,10 @@ export interface FlatTrial {
   /** the whole move over every attempt (first migrate command to the VM running on the destination), and all attempts' bytes */
   e2eMs: number | null;
   e2eMiB: number | null;
+  /** provenance of the row (null in rows recorded before miglab 0.3) */
+  miglabVersion: string | null;
+  accelerator: string | null;
+  hypervisorVersion: string | null;
   iterations: number | null;
   dirtyRateMiBps: number | null;
   /** the first attempt's settings: the cliff's prediction is their product */
@@ -122,6 +126,9 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     mdDowntimeMiB: mib(m?.md.downtimeBytes),
     // recomputed, not read: rows recorded before the definition changed divided by MT
     throughputMiBps: m && m.tmtMs !== null && m.mtMs !== null ? throughputMiBps(m.md.totalBytes, m.tmtMs, m.downtime.qemuMs, m.mtMs) : null,
+    miglabVersion: row.provenance ? `${row.provenance.miglab.version}${row.provenance.miglab.commit ? `+${row.provenance.miglab.commit.slice(0, 12)}` : ''}` : null,
+    accelerator: row.provenance?.src?.accelerator ?? null,
+    hypervisorVersion: row.provenance?.src?.hypervisorVersion ?? null,
     e2eMs: row.endToEnd?.totalMs ?? null,
     e2eMiB: mib(row.endToEnd?.totalBytes),
     iterations: m?.iterations ?? null,

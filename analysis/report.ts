@@ -78,7 +78,8 @@ const size = (ws: number | null) => (ws === null ? 'idle' : `${ws} MiB`);
 
 function statCell(s: SummaryRow[Measure], digits: number): string {
   if (s.n === 0) return '–';
-  const ci = s.ciLo !== null && s.ciHi !== null ? ` ±${fmt((s.ciHi - s.ciLo) / 2, digits)}` : '';
+  // an interval cut at 0 is no longer symmetric: shown as its two ends
+  const ci = s.ciLo === null || s.ciHi === null ? '' : s.ciCut ? ` [0–${fmt(s.ciHi, digits)}]` : ` ±${fmt((s.ciHi - s.ciLo) / 2, digits)}`;
   return `${fmt(s.mean, digits)}${ci} (${fmt(s.median, digits)})`;
 }
 
@@ -103,6 +104,27 @@ function integrityText(i: ReturnType<typeof integrity>): string {
   if (i.lost.length === 0) return `Guest memory integrity: in all ${i.checked} checked trials the workload found every page as it left it after the move.`;
   const list = i.lost.slice(0, 10).map((l) => `${l.trialId} (${l.staleWrites})`).join(', ') + (i.lost.length > 10 ? ', …' : '');
   return `Guest memory integrity: ${i.lost.length} of ${i.checked} checked trials arrived with lost writes (stale pages the hypervisor did not resend): ${list}. Their timings describe a migration that did not move the guest correctly.`;
+}
+
+/** Where each campaign's results came from: miglab, the campaign file, the guest image, each host. */
+function provenanceBlocks(campaigns: readonly LoadedCampaign[]): Block[] {
+  return campaigns.flatMap((c): Block[] => {
+    const p = c.manifest.provenance;
+    if (!p) return [{ kind: 'text', text: `${c.manifest.campaign}: no provenance recorded (its manifest was written before miglab 0.3).` }];
+    const digest = (d: { sha256: string } | null) => (d ? d.sha256.slice(0, 16) : 'not readable on the controller');
+    return [
+      {
+        kind: 'text',
+        text: `${c.manifest.campaign}: miglab ${p.miglab.version}${p.miglab.commit ? ` (commit ${p.miglab.commit.slice(0, 12)}${p.miglab.commit.endsWith('-dirty') ? ', with uncommitted changes' : ''})` : ''}, campaign file ${p.campaignFile.path} sha256 ${p.campaignFile.sha256.slice(0, 16)}…, guest kernel ${digest(p.guestImage.kernel)}, initrd ${digest(p.guestImage.initrd)}, controller Node ${p.controller.node} on Linux ${p.controller.kernel}; the latest run started ${p.startedAt}. Each trial row also carries its own hosts' provenance (trials.csv: accelerator, hypervisorVersion, miglabVersion).`,
+      },
+      {
+        kind: 'table',
+        headers: ['host', 'hypervisor', 'version', 'accelerator', 'guest CPU', 'kernel', 'CPU'],
+        align: ['l', 'l', 'l', 'l', 'l', 'l', 'l'],
+        rows: p.hosts.map((h) => [h.host, h.hypervisor, h.hypervisorVersion ?? '?', h.accelerator, h.guestCpu, h.kernel ?? '?', h.cpuModel ?? '?']),
+      },
+    ];
+  });
 }
 
 export function buildDoc(campaigns: readonly LoadedCampaign[], data: ReportData, figures: readonly (Figure & { svg: string })[]): Doc {
@@ -187,6 +209,7 @@ export function buildDoc(campaigns: readonly LoadedCampaign[], data: ReportData,
       {
         kind: 'text',
         text:
+          'Intervals are 95 % Student-t intervals of the mean. Every measure here is a time, a size or a rate and cannot be negative: where the interval reached below 0 it is cut there and shown as [0–upper] — with a few repetitions that says the spread is large, not that the true mean may be 0. ' +
           'TMT, MT, DT and MD are the final attempt\'s, the one that moved the VM, as the paper reports them, and Figures 3–8 plot those. The "all attempts" columns are the cost of the whole move: from the first migrate command until the VM ran on the destination, and the bytes every attempt sent, aborted ones included (blank for rows recorded before miglab 0.3, which kept no per-attempt cost). ' +
           'DT hypervisor-reported is QEMU\'s own downtime where miglab drives QEMU, and libvirt\'s `downtime` (guest paused on the source to resumed on the destination) where it drives libvirt; libvirt\'s `downtime_net` (the same less the hand-over between the two libvirtds) is in trials.csv as dtLibvirtNetMs.' +
           (data.flat.some((r) => r.dtReportedBy === 'none')
@@ -213,6 +236,7 @@ export function buildDoc(campaigns: readonly LoadedCampaign[], data: ReportData,
     ],
   });
 
+  sections.push({ title: 'Provenance', blocks: provenanceBlocks(campaigns) });
   sections.push({ title: 'Figures', blocks: figures.map((f) => ({ kind: 'figure', id: f.id, title: f.title, caption: f.caption, svg: f.svg })) });
   return { title: `miglab report: ${campaigns.map((c) => c.manifest.campaign).join(' vs ')}`, sections };
 }

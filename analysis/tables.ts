@@ -30,8 +30,13 @@ export interface Stat {
   mean: number | null;
   median: number | null;
   sd: number | null;
+  /**
+   * the 95 % Student-t interval of the mean, its lower end cut at 0: every measure here is a
+   * time, a size or a rate and cannot be negative (ciCut says when the cut was made)
+   */
   ciLo: number | null;
   ciHi: number | null;
+  ciCut?: boolean;
 }
 
 export interface GroupKey {
@@ -124,7 +129,8 @@ export function summarize(rows: readonly FlatTrial[]): SummaryRow[] {
         const mean = n > 0 ? num(g[`${m}__mean`]) : null;
         const sd = n > 1 ? num(g[`${m}__sd`]) : null;
         const ci = mean !== null && sd !== null ? meanCi(n, mean, sd) : null;
-        row[m] = { n, mean, median: medians.get(m)![gi] ?? null, sd, ciLo: ci?.lo ?? null, ciHi: ci?.hi ?? null };
+        const cut = ci !== undefined && ci !== null && ci.lo < 0;
+        row[m] = { n, mean, median: medians.get(m)![gi] ?? null, sd, ciLo: ci ? Math.max(0, ci.lo) : null, ciHi: ci?.hi ?? null, ...(cut ? { ciCut: true } : {}) };
       }
       return row;
     })

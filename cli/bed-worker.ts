@@ -17,6 +17,7 @@ export interface BedWorkerContext {
   session: TemporalSession;
   worker: Worker;
   taskQueue: string;
+  backend: HypervisorBackend;
 }
 
 export async function withBedWorker<T>(
@@ -41,7 +42,7 @@ export async function withBedWorker<T>(
     const backend = opts.backend ? await opts.backend(pool) : new QemuBackend({ pool, hosts: opts.inventory.hosts });
     const taskQueue = opts.taskQueue ? await opts.taskQueue(session.client) : SMOKE_TASK_QUEUE;
     worker = await createWorker({ connection: workerConnection, namespace: session.namespace, activities: activities({ pool, backend }), taskQueue });
-    return await work({ session, worker, taskQueue });
+    return await work({ session, worker, taskQueue, backend });
   } catch (err) {
     failed = true;
     throw err;

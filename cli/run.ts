@@ -13,6 +13,7 @@ import type { HypervisorBackend } from '../activities/backend.js';
 import { backendFor } from './backend-for.js';
 import { manifestOf } from '../results/manifest.js';
 import { ResultsStore } from '../results/store.js';
+import { runProvenance, sha256File } from '../results/provenance.js';
 import { workflowUiUrl, type TemporalTarget } from '../server/connection.js';
 import { SHUTDOWN_FORCE_TIME } from '../workers/worker.js';
 import { campaignTaskQueue, campaignWorkflowId, legacyTrialWorkflowId, tryParseTrialId, progressQuery, trialWorkflowId, WorkflowType } from '../workflows/names.js';
@@ -48,8 +49,8 @@ export interface PreparedCampaign {
   activities: (deps: { pool: SshPool; backend: HypervisorBackend }) => object;
   /** the campaign's hypervisor backend on its site */
   backend: (pool: SshPool) => Promise<HypervisorBackend>;
-  /** writes campaign.json (the report reads it): once the campaign has started, not before */
-  writeManifest: () => Promise<void>;
+  /** writes campaign.json (the report reads it) with the run's provenance: once the campaign has started, not before */
+  writeManifest: (backend: HypervisorBackend) => Promise<void>;
 }
 
 /**
@@ -102,11 +103,17 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
     }),
   };
   const backend = (pool: SshPool) => backendFor(spec.hypervisor, where.site, where.bed, pool);
+  const campaignFileSha256 = await sha256File(o.file);
   const activities = ({ pool, backend }: { pool: SshPool; backend: HypervisorBackend }) => ({
-    ...createTrialActivities({ pool, backend, inventory: where.site, store }),
+    ...createTrialActivities({ pool, backend, inventory: where.site, store, campaignFileSha256 }),
     ...createCampaignActivities({ store }),
   });
-  return { spec, where, pairs, store, resultsDir, input, activities, backend, writeManifest: () => store.writeManifest(manifestOf(spec)) };
+  const writeManifest = async (b: HypervisorBackend) => {
+    const vm = where.vmSpec(0);
+    const hosts = (await Promise.all(hostNames.map((h) => b.describeHost(h).catch(() => null)))).filter((x) => x !== null);
+    await store.writeManifest(manifestOf(spec, await runProvenance({ campaignFile: o.file, guestKernel: vm.kernel, guestInitrd: vm.initrd, hosts })));
+  };
+  return { spec, where, pairs, store, resultsDir, input, activities, backend, writeManifest };
 }
 
 /**
@@ -144,7 +151,7 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
   return withBedWorker(
     { inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign), backend },
     activities,
-    async ({ session, worker, taskQueue }) => {
+    async ({ session, worker, taskQueue, backend: hv }) => {
       const workflowId = campaignWorkflowId(spec.campaign);
       let handle;
       try {
@@ -164,7 +171,7 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
         handle = session.client.workflow.getHandle(workflowId);
         o.log(`campaign ${spec.campaign} is already running: attaching to it`);
       }
-      await writeManifest();
+      await writeManifest(hv);
       const started = Date.now();
       // The progress loop asks the server once a second. It must be over before the connection
       // closes (a call still retrying on a closed channel throws from a timer and ends the process):
@@ -253,8 +260,8 @@ function shutdownExpired(err: unknown): boolean {
  */
 export async function serveCampaign(o: { file: string; bedSubnet?: string; temporal?: TemporalTarget; log: (l: string) => void; until?: Promise<void> }): Promise<void> {
   const { spec, where, activities, resultsDir, backend, writeManifest } = await prepareCampaign(o);
-  await writeManifest();
-  await withBedWorker({ inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign), backend }, activities, async ({ worker, taskQueue }) => {
+  await withBedWorker({ inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign), backend }, activities, async ({ worker, taskQueue, backend: hv }) => {
+    await writeManifest(hv);
     o.log(`worker for campaign ${spec.campaign} on task queue ${taskQueue}; results in ${resultsDir}; Ctrl-C stops it`);
     if (o.until) await worker.runUntil(o.until);
     else await worker.run(); // the SDK's runtime shuts it down on SIGINT/SIGTERM

@@ -6,6 +6,7 @@
  */
 import type { CampaignSpec } from '../campaign/spec.js';
 import { expandTrials, type TrialPlan } from '../campaign/trials.js';
+import type { RunProvenance } from './provenance.js';
 
 export const MANIFEST_FORMAT = 'miglab-campaign/1';
 
@@ -15,8 +16,10 @@ export interface CampaignManifest {
   hypervisor: CampaignSpec['hypervisor'];
   spec: CampaignSpec;
   trials: TrialPlan[];
+  /** the latest run's provenance (absent in manifests written before miglab 0.3) */
+  provenance?: RunProvenance;
 }
 
-export function manifestOf(spec: CampaignSpec): CampaignManifest {
-  return { format: MANIFEST_FORMAT, campaign: spec.campaign, hypervisor: spec.hypervisor, spec, trials: expandTrials(spec) };
+export function manifestOf(spec: CampaignSpec, provenance?: RunProvenance): CampaignManifest {
+  return { format: MANIFEST_FORMAT, campaign: spec.campaign, hypervisor: spec.hypervisor, spec, trials: expandTrials(spec), ...(provenance ? { provenance } : {}) };
 }

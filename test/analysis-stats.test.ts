@@ -97,6 +97,21 @@ describe('group statistics', () => {
     expect(summary[0]!.mdMiB.sd).toBeCloseTo(12.9099, 3);
   });
 
+  it('cuts at 0 an interval of a non-negative measure that reaches below it, and says so', () => {
+    // DT 10, 10, 100 ms: mean 40, sd = √(5400 / 2) = 51.96, half = 4.3027 · 51.96 / √3 = 129.08 → [−89.1, 169.1]
+    const wide = summarize(flat([
+      { trialId: 'c/ramp/4MiB/r1', workingSetMiB: 4, end: 'precopy', tmtMs: 1000, dtMs: 10, mdMiB: 90 },
+      { trialId: 'c/ramp/4MiB/r2', workingSetMiB: 4, end: 'precopy', tmtMs: 1000, dtMs: 10, mdMiB: 90 },
+      { trialId: 'c/ramp/4MiB/r3', workingSetMiB: 4, end: 'precopy', tmtMs: 1000, dtMs: 100, mdMiB: 90 },
+    ]))[0]!.dtMs;
+    expect(wide.mean).toBeCloseTo(40, 9);
+    expect(wide.ciLo).toBe(0);
+    expect(wide.ciHi).toBeCloseTo(40 + 129.08, 1);
+    expect(wide.ciCut).toBe(true);
+    // an interval that stays above 0 is untouched
+    expect(summary[0]!.tmtMs.ciCut).toBeUndefined();
+  });
+
   it('reports a measure nobody took as n = 0 with no numbers, and one value without an interval', () => {
     expect(summary[0]!.dtGuestMs).toEqual({ n: 0, mean: null, median: null, sd: null, ciLo: null, ciHi: null });
     expect(summary[1]!.tmtMs).toEqual({ n: 1, mean: 9000, median: 9000, sd: null, ciLo: null, ciHi: null });

@@ -43,6 +43,19 @@ async function meanFromFiles(dir: string, prefix: string, pick: (row: TrialRow) 
 }
 
 describe('report on a recorded paper run', () => {
+  it('shows an interval cut at 0 as its two ends, says which intervals are cut, and what provenance an old run lacks', async () => {
+    const c = await loadCampaignResults(RUN4);
+    const r = await writeReport([c], await scratch());
+    const md = await readFile(join(r.outDir, 'report.md'), 'utf8');
+    // the baseline's hypervisor-reported DT: 23.3 ms mean, its t interval reaches below 0
+    expect(md).toContain('| qemu | baseline | idle | live | 3 | 1044 ±104 (1037) |');
+    expect(md).toContain('23.3 [0–56.4] (20.0)');
+    expect(md).toContain('where the interval reached below 0 it is cut there and shown as [0–upper]');
+    expect(md).toContain('paper: no provenance recorded (its manifest was written before miglab 0.3).');
+    const baseline = r.data.summary.find((x) => x.scenario === 'baseline')!;
+    expect(baseline.dtQemuMs).toMatchObject({ ciLo: 0, ciCut: true });
+  });
+
   it('lists trials in the campaign order with working sets sorted as numbers, in every table (4 MiB before 16 MiB)', async () => {
     const c = await loadCampaignResults(RUN4);
     const r = await writeReport([c], await scratch());

@@ -6,6 +6,7 @@ import type { ProbeSummary } from '../activities/probe/ping-output.js';
 import type { TrialMetrics } from './metrics.js';
 import type { LadderStep } from '../campaign/spec.js';
 import type { AttemptPlan } from './ladder.js';
+import type { TrialProvenance } from '../results/provenance.js';
 
 export interface WorkloadSpec {
   workingSetMiB: number;
@@ -159,6 +160,8 @@ export interface TrialRow {
   failures?: StepFailure[];
   /** a trial that moved its VM: what the move cost over all its attempts (miglab 0.3 on) */
   endToEnd?: EndToEndCost | null;
+  /** which miglab, campaign file and hosts produced the row (added when it is recorded; miglab 0.3 on) */
+  provenance?: TrialProvenance;
 }
 
 export interface TrialActivities {

@@ -7,6 +7,7 @@
  * QEMU to QEMU (--migrateuri), the control flow through the peer's libvirtd over SSH.
  */
 import { sleep } from '../../lib/sleep.js';
+import { qemuVersionCommand, readHost, type HostProvenance } from '../host-provenance.js';
 import { hostNamed, stateBeforeStart, stopReason, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
 import { completedResult, qemuRssMiB, type QemuHost } from '../qemu/backend.js';
 import { vmFiles, type VmSpec } from '../qemu/vm-spec.js';
@@ -55,6 +56,18 @@ export class LibvirtBackend implements HypervisorBackend {
 
   private virsh(host: string, args: readonly (string | number)[], opts: { allowFailure?: boolean; stdin?: string } = {}) {
     return this.deps.pool.exec(this.host(host).ssh, [...VIRSH, ...args], opts);
+  }
+
+  async describeHost(host: string): Promise<HostProvenance> {
+    const r = await readHost(this.deps.pool, this.host(host).ssh, [`${VIRSH.join(' ')} version --daemon | sed -n 's/^Running against daemon: *//p'`, qemuVersionCommand(this.deps.emulator ?? 'qemu-system-x86_64')]);
+    const type = this.deps.domainType ?? 'qemu';
+    return {
+      host, kernel: r.kernel, cpuModel: r.cpuModel, hypervisor: 'libvirt',
+      hypervisorVersion: [r.versions[0] ? `libvirtd ${r.versions[0]}` : null, r.versions[1]].filter(Boolean).join(' / ') || null,
+      // libvirt's domain type qemu is QEMU under TCG; kvm is KVM
+      accelerator: type === 'kvm' ? 'kvm' : 'tcg',
+      guestCpu: 'qemu64',
+    };
   }
 
   consoleFile(hostName: string, vm: string): string {

@@ -6,8 +6,9 @@ import { sleep } from '../../lib/sleep.js';
 import { QmpClient, QmpCommandError } from '../qmp/client.js';
 import type { SshPool, SshTarget } from '../ssh/pool.js';
 import { commandLine, quote } from '../ssh/shell-quote.js';
+import { qemuVersionCommand, readHost, type HostProvenance } from '../host-provenance.js';
 import { hostNamed, stateBeforeStart, stopReason, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
-import { parseQemuVersion, qemuArgs, ramArg, tapName, vmFiles, type QemuVersion, type VmSpec } from './vm-spec.js';
+import { QEMU_ACCEL, QEMU_GUEST_CPU, parseQemuVersion, qemuArgs, ramArg, tapName, vmFiles, type QemuVersion, type VmSpec } from './vm-spec.js';
 
 export interface QemuHost {
   name: string;
@@ -131,6 +132,11 @@ export class QemuBackend implements HypervisorBackend {
     } finally {
       qmp.close();
     }
+  }
+
+  async describeHost(hostName: string): Promise<HostProvenance> {
+    const r = await readHost(this.deps.pool, this.host(hostName).ssh, [qemuVersionCommand(this.qemu)]);
+    return { host: hostName, kernel: r.kernel, cpuModel: r.cpuModel, hypervisor: 'qemu', hypervisorVersion: r.versions[0] ?? null, accelerator: QEMU_ACCEL, guestCpu: QEMU_GUEST_CPU };
   }
 
   consoleFile(hostName: string, vm: string): string {

@@ -73,13 +73,17 @@ export const ramArg = (memoryMiB: number, version: QemuVersion | undefined): str
  * console to a file; QMP on a Unix socket only. With `incoming`, QEMU waits for
  * `migrate-incoming` (the `defer` form lets the caller pick the listen address over QMP).
  */
+/** The accelerator and guest CPU model every QEMU VM here gets (the bed has no usable KVM). */
+export const QEMU_ACCEL = 'tcg';
+export const QEMU_GUEST_CPU = 'qemu64';
+
 export function qemuArgs(spec: VmSpec, files: VmFiles, opts: { incoming: boolean; ram: string }): string[] {
   const name = spec.name;
   const args = [
     '-name', `${name},process=miglab-${name}`,
-    '-accel', 'tcg',
+    '-accel', QEMU_ACCEL,
     '-machine', 'q35',
-    '-cpu', 'qemu64',
+    '-cpu', QEMU_GUEST_CPU,
     '-m', opts.ram,
     '-smp', String(spec.vcpus),
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',

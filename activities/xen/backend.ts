@@ -9,6 +9,7 @@
  * source's migration interface, DT with the probe. Each metric is labelled so (see metrics.ts).
  */
 import { sleep } from '../../lib/sleep.js';
+import { readHost, type HostProvenance } from '../host-provenance.js';
 import { hostNamed, stateBeforeStart, stopReason, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type VmState } from '../backend.js';
 import { completedResult, type QemuHost, type QueryMigrate } from '../qemu/backend.js';
 import type { VmSpec } from '../qemu/vm-spec.js';
@@ -130,6 +131,12 @@ export class XenBackend implements HypervisorBackend {
 
   private async domains(host: string): Promise<XlDomain[]> {
     return parseXlList((await this.sh(host, 'xl list')).stdout);
+  }
+
+  async describeHost(host: string): Promise<HostProvenance> {
+    const r = await readHost(this.deps.pool, this.host(host).ssh, ["xl info | sed -n 's/^xen_version *: //p'"]);
+    // the kernel and CPU model are dom0's view; guests run as Xen PVH domains
+    return { host, kernel: r.kernel, cpuModel: r.cpuModel, hypervisor: 'xen', hypervisorVersion: r.versions[0] ? `Xen ${r.versions[0]}` : null, accelerator: 'xen-pvh', guestCpu: 'xen-pvh' };
   }
 
   consoleFile(_host: string, vm: string): string {
