@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { labUp } from '../lab/bed.js';
+import { campaignYaml as buildCampaignYaml } from '../campaign/builder.js';
 import { labVmSpec } from '../lab/guest.js';
 import { statePaths } from '../lib/paths.js';
 import { run } from '../lib/exec.js';
@@ -99,21 +100,13 @@ function covered(spans: readonly [number, number][]): number {
 }
 
 function campaignYaml(name: string, guest: boolean): string {
-  return [
-    `# written by bench/overhead.ts: ${TRIALS} baseline trials, the paper's settings${guest ? '' : ', only the paper\'s measurements'}`,
-    `campaign: ${name}`,
-    'bed: lab',
-    'hypervisor: qemu',
-    'vm: { memoryMiB: 256, vcpus: 1 }',
-    'scenarios: [{ name: baseline, kind: baseline }]',
-    `repetitions: ${TRIALS}`,
-    `migration: { bandwidthMiBps: ${BANDWIDTH_MIBPS}, downtimeLimitMs: ${DOWNTIME_LIMIT_MS}, completionTimeoutSPerGiB: 800, stall: { iterations: 10 } }`,
-    'fallback: offline',
-    `probe: { intervalMs: ${PROBE_MS} }`,
-    `measure: { guest: ${guest} }`,
-    'results: results',
-    '',
-  ].join('\n');
+  return buildCampaignYaml({
+    campaign: name, bed: 'lab', hypervisor: 'qemu', vm: { memoryMiB: 256, vcpus: 1 },
+    scenarios: [{ name: 'baseline', kind: 'baseline' }],
+    repetitions: TRIALS,
+    migration: { bandwidthMiBps: BANDWIDTH_MIBPS, downtimeLimitMs: DOWNTIME_LIMIT_MS, completionTimeoutSPerGiB: 800, stall: { iterations: 10 } },
+    fallback: 'offline', probe: { intervalMs: PROBE_MS }, measure: { guest }, results: 'results',
+  }, `written by bench/overhead.ts: ${TRIALS} baseline trials, the paper's settings${guest ? '' : ", only the paper's measurements"}`);
 }
 
 /** Runs a command with its output in a log file; resolves to its wall time, rejects on failure. */

@@ -9,6 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { campaignYaml } from '../campaign/builder.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -84,14 +85,13 @@ async function analyse(dir: string): Promise<Summary> {
 
 /** The same small ramp at one cap on the bed: a 256 MiB guest dirtying 8, 16 and 24 MiB, once each, no ladder. */
 function sweepCampaign(name: string, capMiBps: number): string {
-  return [
-    `# written by bench/throughput.ts: the throughput sweep at ${capMiBps} MiB/s`,
-    `campaign: ${name}`, 'bed: lab', 'hypervisor: qemu', 'vm: { memoryMiB: 256, vcpus: 1 }',
-    'scenarios: [{ name: ramp, kind: dirty-ramp, workingSetsMiB: [8, 16, 24], rate: max, pattern: seq }]',
-    'repetitions: 1',
-    `migration: { bandwidthMiBps: ${capMiBps}, downtimeLimitMs: 300, completionTimeoutSPerGiB: 800, stall: { iterations: 10 } }`,
-    'ladder: []', 'fallback: offline', 'probe: { intervalMs: 10 }', 'measure: { guest: false }', 'results: results', '',
-  ].join('\n');
+  return campaignYaml({
+    campaign: name, bed: 'lab', hypervisor: 'qemu', vm: { memoryMiB: 256, vcpus: 1 },
+    scenarios: [{ name: 'ramp', kind: 'dirty-ramp', workingSetsMiB: [8, 16, 24], rate: 'max', pattern: 'seq' }],
+    repetitions: 1,
+    migration: { bandwidthMiBps: capMiBps, downtimeLimitMs: 300, completionTimeoutSPerGiB: 800, stall: { iterations: 10 } },
+    ladder: [], fallback: 'offline', probe: { intervalMs: 10 }, measure: { guest: false }, results: 'results',
+  }, `written by bench/throughput.ts: the throughput sweep at ${capMiBps} MiB/s`);
 }
 
 async function main() {

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeCampaign } from '../campaign/builder.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { prepareCampaign, runCampaign, type TrialStep } from '../cli/run.js';
 import { Client, Connection } from '@temporalio/client';
@@ -22,23 +23,13 @@ import { campaignTaskQueue, campaignWorkflowId, WorkflowType } from '../workflow
 
 const dir = mkdtempSync(join(tmpdir(), 'miglab-campaign-e2e-'));
 const server: DevServerOptions = { ip: '127.0.0.1', port: 17273, uiPort: 18273, namespace: 'default', dir: join(dir, 'temporal') };
-const file = join(dir, 'tiny.yaml');
-writeFileSync(file, `campaign: tiny
-bed: camp
-vm:
-  memoryMiB: 256
-scenarios:
-  - name: baseline
-    kind: baseline
-  - name: ramp
-    kind: dirty-ramp
-    workingSetsMiB: [8]
-repetitions: 1
-migration:
-  bandwidthMiBps: 112
-  downtimeLimitMs: 300
-results: results
-`);
+const file = writeCampaign(dir, {
+  campaign: 'tiny', bed: 'camp', vm: { memoryMiB: 256 },
+  scenarios: [{ name: 'baseline', kind: 'baseline' }, { name: 'ramp', kind: 'dirty-ramp', workingSetsMiB: [8] }],
+  repetitions: 1,
+  migration: { bandwidthMiBps: 112, downtimeLimitMs: 300 },
+  results: 'results',
+});
 
 describe('miglab run on the bed', () => {
   afterAll(async () => {
@@ -139,7 +130,7 @@ describe('miglab run on the bed', () => {
 
   it('miglab worker serves a campaign started without one: its trial runs on the campaign\'s own task queue and is recorded; SIGINT stops the worker', async () => {
     const file2 = join(dir, 'tiny2.yaml');
-    writeFileSync(file2, `campaign: tiny2\nbed: camp\nvm:\n  memoryMiB: 256\nscenarios:\n  - name: baseline\n    kind: baseline\nmigration:\n  bandwidthMiBps: 112\nresults: results2\n`);
+    writeCampaign(dir, { campaign: 'tiny2', bed: 'camp', vm: { memoryMiB: 256 }, scenarios: [{ name: 'baseline', kind: 'baseline' }], migration: { bandwidthMiBps: 112 }, results: 'results2' });
     const env = { ...process.env, MIGLAB_TEMPORAL_PORT: String(server.port), MIGLAB_TEMPORAL_UI_PORT: String(server.uiPort), MIGLAB_TEMPORAL_DIR: server.dir };
     const child = spawn(process.execPath, [join(import.meta.dirname, '..', 'bin', 'miglab.js'), 'worker', file2, '--bed-subnet', '198.18.8.0/24'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

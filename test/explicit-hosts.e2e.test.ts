@@ -7,6 +7,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeCampaign } from '../campaign/builder.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCampaign } from '../cli/run.js';
 import { verifyCampaign } from '../cli/verify.js';
@@ -35,39 +36,21 @@ describe('a campaign on its own hosts (the bed\'s, named explicitly)', () => {
 
   function campaign(name: string, over: { hostbKnownHosts?: string; kernel?: string; hostbAddress?: string; hostbPort?: number } = {}): string {
     const [a, b] = inv.hosts;
-    const text = `campaign: ${name}
-hosts:
-  - name: hosta
-    address: ${a!.ip}
-    key: ${inv.privateKey}
-    knownHosts: ${inv.knownHosts}
-    runDir: ${join(dir, 'run-a')}
-  - name: hostb
-    address: ${over.hostbAddress ?? b!.ip}
-    port: ${over.hostbPort ?? 22}
-    key: ${inv.privateKey}
-    knownHosts: ${over.hostbKnownHosts ?? inv.knownHosts}
-    runDir: ${join(dir, 'run-b')}
-vm:
-  memoryMiB: 256
-  guest:
-    kernel: ${over.kernel ?? inv.guest.kernel}
-    initrd: ${inv.guest.initrd}
-    addresses: [${guestIp(inv.plan, 0)}/${inv.plan.prefix}]
-    key: ${inv.privateKey}
-    knownHosts: ${inv.knownHosts}
-scenarios:
-  - name: baseline
-    kind: baseline
-migration:
-  bandwidthMiBps: 112
-probe:
-  interface: ${inv.plan.controllerIf}
-results: results-${name}
-`;
-    const file = join(dir, `${name}.yaml`);
-    writeFileSync(file, text);
-    return file;
+    return writeCampaign(dir, {
+      campaign: name,
+      hosts: [
+        { name: 'hosta', address: a!.ip, key: inv.privateKey, knownHosts: inv.knownHosts, runDir: join(dir, 'run-a') },
+        { name: 'hostb', address: over.hostbAddress ?? b!.ip, port: over.hostbPort ?? 22, key: inv.privateKey, knownHosts: over.hostbKnownHosts ?? inv.knownHosts, runDir: join(dir, 'run-b') },
+      ],
+      vm: {
+        memoryMiB: 256,
+        guest: { kernel: over.kernel ?? inv.guest.kernel, initrd: inv.guest.initrd, addresses: [`${guestIp(inv.plan, 0)}/${inv.plan.prefix}`], key: inv.privateKey, knownHosts: inv.knownHosts },
+      },
+      scenarios: [{ name: 'baseline', kind: 'baseline' }],
+      migration: { bandwidthMiBps: 112 },
+      probe: { interface: inv.plan.controllerIf },
+      results: `results-${name}`,
+    });
   }
 
   it('runs a trial on them and verify finds it recorded once, nothing left running', async () => {

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { writeCampaign } from '../campaign/builder.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyCampaign } from '../cli/verify.js';
 import { labDown, labUp, type BedInventory } from '../lab/bed.js';
@@ -21,21 +22,14 @@ const BED = 'fault';
 const SUBNET = '198.18.11.0/24';
 const dir = mkdtempSync(join(tmpdir(), 'miglab-faults-'));
 const server: DevServerOptions = { ip: '127.0.0.1', port: 17274, uiPort: 18274, namespace: 'default', dir: join(dir, 'temporal') };
-const file = join(dir, 'faults.yaml');
 // 16 MiB/s stretches an idle guest's migration to several seconds: time to kill the worker in it.
-writeFileSync(file, `campaign: faults
-bed: ${BED}
-vm:
-  memoryMiB: 256
-scenarios:
-  - name: baseline
-    kind: baseline
-repetitions: 3
-migration:
-  bandwidthMiBps: 16
-  downtimeLimitMs: 300
-results: results
-`);
+const file = writeCampaign(dir, {
+  campaign: 'faults', bed: BED, vm: { memoryMiB: 256 },
+  scenarios: [{ name: 'baseline', kind: 'baseline' }],
+  repetitions: 3,
+  migration: { bandwidthMiBps: 16, downtimeLimitMs: 300 },
+  results: 'results',
+});
 const env = {
   ...process.env,
   MIGLAB_TEMPORAL_PORT: String(server.port),

@@ -7,6 +7,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeCampaign } from '../campaign/builder.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshPool } from '../activities/ssh/pool.js';
 import { runCampaign } from '../cli/run.js';
@@ -28,17 +29,14 @@ describe('libvirt backend on a two-libvirtd bed', () => {
   const virsh = (host: number, args: string) => pool.execShell(inv.hosts[host]!.ssh, `virsh -q -c qemu:///system ${args}`, { allowFailure: true });
 
   /** A libvirt campaign on the bed: 64 MiB dirtied flat out (and the baseline), the paper's cap and limit. */
-  function campaignFile(name: string, o: { baseline: boolean; ladder: string[] }): string {
-    const file = join(dir, `${name}.yaml`);
-    writeFileSync(file, [
-      `campaign: ${name}`, `bed: ${BED}`, 'hypervisor: libvirt', 'vm: { memoryMiB: 256 }', 'scenarios:',
-      ...(o.baseline ? ['  - { name: baseline, kind: baseline }'] : []),
-      '  - { name: ramp, kind: dirty-ramp, workingSetsMiB: [64], rate: max }',
-      'migration: { bandwidthMiBps: 112, downtimeLimitMs: 300, stall: { iterations: 6 } }',
-      `ladder: [${o.ladder.map((step) => `{ step: ${step} }`).join(', ')}]`,
-      'fallback: offline', 'probe: { intervalMs: 10 }', `results: results-${name}`, '',
-    ].join('\n'));
-    return file;
+  function campaignFile(name: string, o: { baseline: boolean; ladder: ('auto-converge' | 'postcopy')[] }): string {
+    return writeCampaign(dir, {
+      campaign: name, bed: BED, hypervisor: 'libvirt', vm: { memoryMiB: 256 },
+      scenarios: [...(o.baseline ? [{ name: 'baseline', kind: 'baseline' as const }] : []), { name: 'ramp', kind: 'dirty-ramp', workingSetsMiB: [64], rate: 'max' }],
+      migration: { bandwidthMiBps: 112, downtimeLimitMs: 300, stall: { iterations: 6 } },
+      ladder: o.ladder.map((step) => ({ step })),
+      fallback: 'offline', probe: { intervalMs: 10 }, results: `results-${name}`,
+    });
   }
 
   beforeAll(async () => {

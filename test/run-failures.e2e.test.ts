@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeCampaign } from '../campaign/builder.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown } from '../lab/bed.js';
 import { campaignWorkflowId, trialWorkflowId } from '../workflows/names.js';
@@ -18,23 +19,14 @@ const BIN = join(import.meta.dirname, '..', 'bin', 'miglab.js');
 const dir = mkdtempSync(join(tmpdir(), 'miglab-runfail-'));
 let t: TestTemporal;
 
-const campaign = (name: string, o: { sizes: number; repetitions: number; bandwidth: number }) => {
-  const file = join(dir, `${name}.yaml`);
-  const sizes = Array.from({ length: o.sizes }, (_, i) => i + 1);
-  writeFileSync(file, `campaign: ${name}
-bed: ${BED}
-vm:
-  memoryMiB: 256
-scenarios:
-  - name: baseline
-    kind: baseline
-${sizes.length ? `  - name: ramp\n    kind: dirty-ramp\n    workingSetsMiB: [${sizes.join(', ')}]\n` : ''}repetitions: ${o.repetitions}
-migration:
-  bandwidthMiBps: ${o.bandwidth}
-results: results-${name}
-`);
-  return file;
-};
+const campaign = (name: string, o: { sizes: number; repetitions: number; bandwidth: number }) =>
+  writeCampaign(dir, {
+    campaign: name, bed: BED, vm: { memoryMiB: 256 },
+    scenarios: [{ name: 'baseline', kind: 'baseline' }, ...(o.sizes ? [{ name: 'ramp', kind: 'dirty-ramp' as const, workingSetsMiB: Array.from({ length: o.sizes }, (_, i) => i + 1) }] : [])],
+    repetitions: o.repetitions,
+    migration: { bandwidthMiBps: o.bandwidth },
+    results: `results-${name}`,
+  });
 
 /** `miglab run` in its own process; resolves when it exits, with everything it printed. */
 function run(file: string, onOutput?: (all: string, child: ReturnType<typeof spawn>) => void) {

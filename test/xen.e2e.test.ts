@@ -7,6 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeCampaign } from '../campaign/builder.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshPool } from '../activities/ssh/pool.js';
 import { runCampaign } from '../cli/run.js';
@@ -29,14 +30,12 @@ describe('Xen backend on real Xen hosts (Xen 4.17 under QEMU TCG)', () => {
 
   /** A Xen campaign on the bed: the baseline only, a 96 MiB guest (the smallest the lab kernel loads in), a 100 ms probe (a 10 ms one starves the nested hosts). */
   function campaignFile(name: string, o: { timeoutSPerGiB: number }): string {
-    const file = join(dir, `${name}.yaml`);
-    writeFileSync(file, [
-      `campaign: ${name}`, `bed: ${BED}`, 'hypervisor: xen', 'vm: { memoryMiB: 96 }', 'scenarios:',
-      '  - { name: baseline, kind: baseline }',
-      `migration: { completionTimeoutSPerGiB: ${o.timeoutSPerGiB}, stall: { iterations: 6 } }`,
-      'ladder: []', 'fallback: offline', 'probe: { intervalMs: 100 }', `results: results-${name}`, '',
-    ].join('\n'));
-    return file;
+    return writeCampaign(dir, {
+      campaign: name, bed: BED, hypervisor: 'xen', vm: { memoryMiB: 96 },
+      scenarios: [{ name: 'baseline', kind: 'baseline' }],
+      migration: { completionTimeoutSPerGiB: o.timeoutSPerGiB, stall: { iterations: 6 } },
+      ladder: [], fallback: 'offline', probe: { intervalMs: 100 }, results: `results-${name}`,
+    });
   }
 
   beforeAll(async () => {
