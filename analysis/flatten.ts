@@ -143,3 +143,8 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     staleWrites: row.integrity?.staleWrites ?? null,
   };
 }
+
+/** trials.csv's columns when it has no row to take them from: a failed row has every field, null. */
+export const TRIAL_COLUMNS: readonly string[] = Object.keys(
+  flattenRow({ trialId: 'c/s/idle/r1', src: 'a', dst: 'b', workingSetMiB: null, outcome: { kind: 'failed', reason: '' }, metrics: null, probe: null, dirtyRateMiBps: null, memory: null, attempts: [] }, { campaign: 'c', trials: [], hypervisor: 'qemu' }),
+);

@@ -9,7 +9,8 @@ import * as aq from 'arquero';
 import type { Block, Doc, Section } from './document.js';
 import { toHtml, toMarkdown } from './document.js';
 import { baselineBars, rampLines, traceFigure, type Figure } from './figures.js';
-import { flattenRow, type FlatTrial } from './flatten.js';
+import { flattenRow, TRIAL_COLUMNS, type FlatTrial } from './flatten.js';
+import { readPolls } from './series.js';
 import type { LoadedCampaign } from './load.js';
 import { renderSvg } from './render.js';
 import { cliffs, failures, integrity, MEASURE_KEYS, MEASURES, measuredCliffText, memoryCheck, outcomes, summarize, type CliffRow, type Measure, type SummaryRow } from './tables.js';
@@ -242,20 +243,27 @@ export function buildDoc(campaigns: readonly LoadedCampaign[], data: ReportData,
 }
 
 /** The CSV exports: every trial row and every aggregate table. */
-export function buildCsv(data: ReportData): Record<string, string> {
-  const summaryFlat = data.summary.map((s) => {
+/** The summary as flat records: one column per measure and statistic. */
+function summaryRecords(data: ReportData): Record<string, unknown>[] {
+  return data.summary.map((s) => {
     const o: Record<string, unknown> = { hypervisor: s.hypervisor, scenario: s.scenario, workingSetMiB: s.workingSetMiB, mode: s.mode, trials: s.trials };
     for (const m of MEASURE_KEYS) for (const k of ['n', 'mean', 'median', 'sd', 'ciLo', 'ciHi'] as const) o[`${m}_${k}`] = s[m][k];
     return o;
   });
-  const csv = (rows: object[]) => (rows.length ? aq.from(rows as Record<string, unknown>[]).toCSV() + '\n' : '');
+}
+
+export function buildCsv(data: ReportData): Record<string, string> {
+  const summaryFlat = summaryRecords(data);
+  // an empty table still has its header row: pandas and R read it as an empty frame, not an error
+  const csv = (rows: object[], header: readonly string[]) => (rows.length ? aq.from(rows as Record<string, unknown>[]).toCSV() : header.join(',')) + '\n';
+  const summaryHeader = ['hypervisor', 'scenario', 'workingSetMiB', 'mode', 'trials', ...MEASURE_KEYS.flatMap((m) => ['n', 'mean', 'median', 'sd', 'ciLo', 'ciHi'].map((k) => `${m}_${k}`))];
   return {
-    'trials.csv': csv(data.flat),
-    'summary.csv': csv(summaryFlat),
-    'outcomes.csv': csv(data.outcomes.map((o) => ({ ...o, ladder: Object.entries(o.ladder).map(([k, v]) => `${k}=${v}`).join(';') }))),
-    'failures.csv': csv(data.failures.map((f) => ({ ...f, trials: f.trials.join(';') }))),
-    'cliff.csv': csv(data.cliffs.map((c) => ({ ...c, perSize: c.perSize.map((p) => `${p.workingSetMiB}:${p.converged}/${p.informative}`).join(';') }))),
-    'memory.csv': csv(data.memory.rows.map((m) => ({ ...m, breaks: m.breaks.join(';') }))),
+    'trials.csv': csv(data.flat, TRIAL_COLUMNS),
+    'summary.csv': csv(summaryFlat, summaryHeader),
+    'outcomes.csv': csv(data.outcomes.map((o) => ({ ...o, ladder: Object.entries(o.ladder).map(([k, v]) => `${k}=${v}`).join(';') })), ['hypervisor', 'scenario', 'workingSetMiB', 'trials', 'precopy', 'ladder', 'offline', 'failed', 'convergenceRate']),
+    'failures.csv': csv(data.failures.map((f) => ({ ...f, trials: f.trials.join(';') })), ['hypervisor', 'reason', 'count', 'trials']),
+    'cliff.csv': csv(data.cliffs.map((c) => ({ ...c, perSize: c.perSize.map((p) => `${p.workingSetMiB}:${p.converged}/${p.informative}`).join(';') })), ['hypervisor', 'scenario', 'predictedMiB', 'bandwidthMiBps', 'downtimeLimitMs', 'measuredMiB', 'belowMiB', 'largestTriedMiB', 'perSize']),
+    'memory.csv': csv(data.memory.rows.map((m) => ({ ...m, breaks: m.breaks.join(';') })), ['trialId', 'hypervisor', 'configuredMiB', 'allocatedOnHostMiB', 'usedInGuestMiB', 'requestedMiB', 'dirtiedMiB', 'breaks']),
   };
 }
 
@@ -286,6 +294,14 @@ export async function writeReport(campaigns: readonly LoadedCampaign[], outDir: 
   };
   for (const f of figures) await put(`figures/${f.id}.svg`, f.svg);
   for (const [name, content] of Object.entries(buildCsv(data))) await put(name, content);
+  // the same rows, the aggregates and every poll as Arrow IPC files (Feather v2): one call in
+  // pandas (read_feather) or R (arrow::read_feather), types kept
+  const polls = (await Promise.all(campaigns.map((c) => readPolls(c.dir, c.rows.map((r) => r.trialId))))).flat();
+  for (const [name, rows] of Object.entries({ 'trials.arrow': data.flat, 'summary.arrow': summaryRecords(data), 'polls.arrow': polls })) {
+    if (rows.length === 0) continue; // an Arrow file needs a row to type its columns
+    await writeFile(join(outDir, name), aq.toArrowIPC(aq.from(rows as Record<string, unknown>[]), { format: 'file' }));
+    files.push(name);
+  }
   await put('report.md', toMarkdown(doc, 'figures'));
   await put('report.html', toHtml(doc));
   return { outDir, files, data, figures: figures.map((f) => f.id) };

@@ -397,7 +397,7 @@ Examples:
         [
           ...summary.campaigns.map((c) => `${c.campaign} (${c.hypervisor}): ${c.recorded} of ${c.expected} trials recorded${c.recorded < c.expected ? ' (incomplete)' : ''}`),
           ...summary.cliffs.map((c) => `cliff ${c.hypervisor} ${c.scenario}: predicted ${c.predictedMiB === null ? 'none (no cap or downtime limit applied)' : `${c.predictedMiB.toFixed(1)} MiB`}, measured ${c.measured}`),
-          `report: ${join(r.outDir, 'report.html')} (also report.md, ${r.files.filter((f) => f.endsWith('.csv')).join(', ')}, ${r.figures.length} figures)`,
+          `report: ${join(r.outDir, 'report.html')} (also report.md, ${r.files.filter((f) => f.endsWith('.csv') || f.endsWith('.arrow')).join(', ')}, ${r.figures.length} figures)`,
         ].join('\n'),
       );
     });

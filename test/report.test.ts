@@ -6,9 +6,11 @@
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as aq from 'arquero';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCampaignResults } from '../analysis/load.js';
 import { writeReport } from '../analysis/report.js';
+import { TRIAL_COLUMNS } from '../analysis/flatten.js';
 import { syntheticRow } from '../analysis/synthetic.js';
 import { pickTraceTrial, readTrace } from '../analysis/trace.js';
 import { UserError } from '../lib/errors.js';
@@ -54,6 +56,37 @@ describe('report on a recorded paper run', () => {
     expect(md).toContain('paper: no provenance recorded (its manifest was written before miglab 0.3).');
     const baseline = r.data.summary.find((x) => x.scenario === 'baseline')!;
     expect(baseline.dtQemuMs).toMatchObject({ ciLo: 0, ciCut: true });
+  });
+
+  it('writes trials, the summary and every poll as Arrow files a data frame library reads in one call', async () => {
+    const c = await loadCampaignResults(RUN4);
+    const r = await writeReport([c], await scratch());
+    const read = async (f: string) => aq.fromArrow(await readFile(join(r.outDir, f)));
+    const trials = await read('trials.arrow');
+    expect(trials.numRows()).toBe(27);
+    expect(trials.columnNames()).toEqual(TRIAL_COLUMNS);
+    const first = r.data.flat[0]!;
+    expect(trials.get('trialId', 0)).toBe(first.trialId);
+    expect(trials.get('tmtMs', 0)).toBe(first.tmtMs);
+    expect((await read('summary.arrow')).numRows()).toBe(r.data.summary.length);
+    // every poll line of every attempt's raw series, counted straight from the files
+    let lines = 0;
+    for (const t of await readdir(join(RUN4, 'raw'))) {
+      for (const a of (await readdir(join(RUN4, 'raw', t))).filter((d) => d.startsWith('attempt-'))) {
+        lines += (await readFile(join(RUN4, 'raw', t, a, 'query-migrate.jsonl'), 'utf8')).split('\n').filter((l) => l.trim()).length;
+      }
+    }
+    const polls = await read('polls.arrow');
+    expect(polls.numRows()).toBe(lines);
+    expect(polls.columnNames().slice(0, 4)).toEqual(['trialId', 'attempt', 't', 'status']);
+  });
+
+  it('writes the header row of a table with no rows (failures.csv of a run without failures)', async () => {
+    const c = await loadCampaignResults(RUN4);
+    const r = await writeReport([c], await scratch());
+    expect(await readFile(join(r.outDir, 'failures.csv'), 'utf8')).toBe('hypervisor,reason,count,trials\n');
+    // the header an empty trials.csv would get is the one a full one has
+    expect((await readFile(join(r.outDir, 'trials.csv'), 'utf8')).split('\n')[0]).toBe(TRIAL_COLUMNS.join(','));
   });
 
   it('lists trials in the campaign order with working sets sorted as numbers, in every table (4 MiB before 16 MiB)', async () => {
