@@ -236,4 +236,58 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
     await expect(pauseCampaign(client, name)).rejects.toThrow(/is cancelled, there is nothing to pause/);
     await expect(campaignStatus(client, 'no-such-campaign')).rejects.toBeInstanceOf(UserError);
   }, 120_000);
+
+  describe("the campaign workflow's own branches", () => {
+    /** A campaign of `n` 8 MiB trials over `lanes` lanes on stubbed activities; returns its result and the calls. */
+    async function campaign(o: { n: number; lanes: number; trialsPerRun?: number; liveDelayMs?: number; during?: (h: { workflowId: string }, calls: string[], taskQueue: string) => Promise<void> }) {
+      const s = stubs({ live: Array.from({ length: o.n }, () => done), liveDelayMs: o.liveDelayMs ?? 0 });
+      const acts = { ...s.acts, recordedTrials: async () => s.recorded.map((r) => ({ id: r.trialId, outcome: r.outcome.kind })) };
+      const { worker, taskQueue } = await t.worker(acts);
+      const name = t.unique('branch');
+      const { trialId: _t, src, dst, workload: _w, ...template } = input();
+      const trials = Array.from({ length: o.n }, (_, i) => ({ id: `${name}/ramp/8MiB/r${i + 1}`, scenario: 'ramp', workingSetMiB: 8, rate: 'max' as const, pattern: 'seq' as const }));
+      const workflowId = campaignWorkflowId(name);
+      const result = await worker.runUntil(async () => {
+        const h = await client.workflow.start(WorkflowType.campaign, { taskQueue, workflowId, args: [{ campaign: name, lanes: Array.from({ length: o.lanes }, () => ({ src, dst, template })), trials, ...(o.trialsPerRun ? { trialsPerRun: o.trialsPerRun } : {}) }] });
+        await o.during?.(h, s.calls, taskQueue);
+        return (await h.result()) as { total: number; recorded: number; outcomes: Record<string, number>; unrecorded?: string[] };
+      });
+      const runs: string[] = [];
+      for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(w.runId);
+      return { result, s, runs, name };
+    }
+
+    it('continues as new after trialsPerRun trials, and the next run takes up the rest: every trial once', async () => {
+      const { result, s, runs, name } = await campaign({ n: 3, lanes: 1, trialsPerRun: 2 });
+      expect(runs).toHaveLength(2);
+      expect(result).toMatchObject({ total: 3, recorded: 3, outcomes: { converged: 3, offline: 0, failed: 0 }, unrecorded: [] });
+      expect(s.recorded.map((r) => r.trialId).sort()).toEqual([1, 2, 3].map((k) => `${name}/ramp/8MiB/r${k}`));
+    }, 60_000);
+
+    it('runs its lanes side by side: two lanes migrate at once, every trial once', async () => {
+      const { result, s } = await campaign({ n: 4, lanes: 2, liveDelayMs: 1500 });
+      expect(result).toMatchObject({ total: 4, recorded: 4 });
+      expect(s.recorded).toHaveLength(4);
+      // the second lane's migration started before the first lane's ended: both in flight together
+      const starts = s.calls.map((c, i) => [c, i] as const).filter(([c]) => c.startsWith('liveMigrate#'));
+      expect(s.calls.indexOf(starts[1]![0], starts[0]![1] + 1)).toBeLessThan(s.calls.indexOf('recordTrial'));
+    }, 60_000);
+
+    it('a trial that ends without its row is not counted as recorded, and is named', async () => {
+      const { result, name } = await campaign({
+        n: 2, lanes: 1, liveDelayMs: 3000,
+        during: async (_h, calls, taskQueue) => {
+          while (!calls.some((c) => c.startsWith('liveMigrate'))) await new Promise((r) => setTimeout(r, 50));
+          // the trial's workflow is terminated: it records nothing
+          for (let done = false; !done; ) {
+            for await (const w of client.workflow.list({ query: `WorkflowType = 'trial' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'` })) {
+              await client.workflow.getHandle(w.workflowId).terminate('test: the trial is lost');
+              done = true;
+            }
+          }
+        },
+      });
+      expect(result).toMatchObject({ total: 2, recorded: 1, outcomes: { converged: 1, offline: 0, failed: 0 }, unrecorded: [`${name}/ramp/8MiB/r1`] });
+    }, 60_000);
+  });
 });
