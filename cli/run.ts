@@ -13,7 +13,7 @@ import type { HypervisorBackend } from '../activities/backend.js';
 import { backendFor } from './backend-for.js';
 import { manifestOf } from '../results/manifest.js';
 import { ResultsStore } from '../results/store.js';
-import { runProvenance, sha256File } from '../results/provenance.js';
+import { runProvenance, sha256File, type RunProvenance } from '../results/provenance.js';
 import { workflowUiUrl, type TemporalTarget } from '../server/connection.js';
 import { SHUTDOWN_FORCE_TIME } from '../workers/worker.js';
 import { campaignTaskQueue, campaignWorkflowId, legacyTrialWorkflowId, tryParseTrialId, progressQuery, trialWorkflowId, WorkflowType } from '../workflows/names.js';
@@ -49,8 +49,12 @@ export interface PreparedCampaign {
   activities: (deps: { pool: SshPool; backend: HypervisorBackend }) => object;
   /** the campaign's hypervisor backend on its site */
   backend: (pool: SshPool) => Promise<HypervisorBackend>;
-  /** writes campaign.json (the report reads it) with the run's provenance: once the campaign has started, not before */
-  writeManifest: (backend: HypervisorBackend) => Promise<void>;
+  /**
+   * writes campaign.json (the report reads it) with the run's provenance: once the campaign has
+   * started, not before; again with its end time once it has closed
+   */
+  writeManifest: (backend: HypervisorBackend) => Promise<RunProvenance>;
+  finishManifest: (provenance: RunProvenance) => Promise<void>;
 }
 
 /**
@@ -111,9 +115,12 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
   const writeManifest = async (b: HypervisorBackend) => {
     const vm = where.vmSpec(0);
     const hosts = (await Promise.all(hostNames.map((h) => b.describeHost(h).catch(() => null)))).filter((x) => x !== null);
-    await store.writeManifest(manifestOf(spec, await runProvenance({ campaignFile: o.file, guestKernel: vm.kernel, guestInitrd: vm.initrd, hosts })));
+    const provenance = await runProvenance({ campaignFile: o.file, guestKernel: vm.kernel, guestInitrd: vm.initrd, hosts });
+    await store.writeManifest(manifestOf(spec, provenance));
+    return provenance;
   };
-  return { spec, where, pairs, store, resultsDir, input, activities, backend, writeManifest };
+  const finishManifest = (provenance: RunProvenance) => store.writeManifest(manifestOf(spec, { ...provenance, endedAt: new Date().toISOString() }));
+  return { spec, where, pairs, store, resultsDir, input, activities, backend, writeManifest, finishManifest };
 }
 
 /**
@@ -147,7 +154,7 @@ async function taskQueueOf(client: Client, campaign: string): Promise<string> {
 }
 
 export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; progress: CampaignProgress; rows: TrialRow[]; resultsDir: string; auditUrl: string | undefined }> {
-  const { spec, where, pairs, store, resultsDir, input, activities, backend, writeManifest } = await prepareCampaign(o);
+  const { spec, where, pairs, store, resultsDir, input, activities, backend, writeManifest, finishManifest } = await prepareCampaign(o);
   return withBedWorker(
     { inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign), backend },
     activities,
@@ -171,7 +178,7 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
         handle = session.client.workflow.getHandle(workflowId);
         o.log(`campaign ${spec.campaign} is already running: attaching to it`);
       }
-      await writeManifest(hv);
+      const provenance = await writeManifest(hv);
       const started = Date.now();
       // The progress loop asks the server once a second. It must be over before the connection
       // closes (a call still retrying on a closed channel throws from a timer and ends the process):
@@ -202,6 +209,7 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
         stopAsking = true;
         await asking;
       }
+      await finishManifest(provenance);
       const rows = (await store.readTrials<TrialRow>()).map((t) => t.row);
       return { workflowId, progress, rows, resultsDir, auditUrl: workflowUiUrl(session, workflowId) };
     },

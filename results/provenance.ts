@@ -18,6 +18,8 @@ export interface RunProvenance {
   hosts: HostProvenance[];
   /** when this run of the campaign started (a resumed campaign has had several) */
   startedAt: string;
+  /** when it ended (absent while it runs, or when it was stopped before the campaign closed) */
+  endedAt?: string;
 }
 
 export interface FileDigest {

@@ -73,6 +73,7 @@ describe('miglab run on the bed', () => {
     expect(manifest.provenance).toMatchObject({ miglab: { version: pkg.version }, campaignFile: { path: file, sha256: sha } });
     expect(manifest.provenance!.hosts.map((h) => h.host)).toEqual(['hosta', 'hostb']);
     expect(manifest.provenance!.guestImage.kernel?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(Date.parse(manifest.provenance!.endedAt!)).toBeGreaterThan(Date.parse(manifest.provenance!.startedAt));
     expect(r.progress.outcomes.converged + r.progress.outcomes.offline + r.progress.outcomes.failed).toBe(2);
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.some((p) => p.runningNow.length > 0)).toBe(true);
