@@ -17,6 +17,7 @@ import { ResultsStore } from '../results/store.js';
 import { ensureDevServer, stopDevServer, type DevServerOptions } from '../server/dev-server.js';
 import type { TrialRow } from '../workflows/trial-types.js';
 import { campaignWorkflowId, trialWorkflowId } from '../workflows/names.js';
+import { LONG, retrySpanS } from '../workflows/policies.js';
 
 const BED = 'fault';
 const SUBNET = '198.18.11.0/24';
@@ -237,8 +238,10 @@ describe('faults during a campaign (bed)', () => {
       const killed = sshdPids();
       expect(killed.length).toBeGreaterThan(0);
       for (const pid of killed) process.kill(Number(pid), 'SIGKILL');
+      // down past the migration step's whole retry span (its policy's backoffs: 30 s), so it gives up
+      const outageMs = (retrySpanS(LONG) + 10) * 1000;
       const failures = new Set<string>();
-      const until = Date.now() + 40_000;
+      const until = Date.now() + outageMs;
       while (Date.now() < until) {
         const d = await client.workflow.getHandle(trialWorkflowId('faults5/baseline/idle/r1')).describe().catch(() => undefined);
         for (const a of d?.raw.pendingActivities ?? []) {

@@ -5,44 +5,11 @@
  */
 import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, patched, proxyActivities, upsertSearchAttributes, type ActivityOptions } from '@temporalio/workflow';
 import { PATCH } from './patches.js';
+import { LONG, RECORD, SHORT, TEARDOWN, WORKLOAD } from './policies.js';
 import { deriveMetrics, endToEndCost } from './metrics.js';
 import { SA } from './search-attributes.js';
 import { planAttempts } from './ladder.js';
 import type { AttemptRecord, AttemptResult, TrialActivities, TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
-
-const SHORT: ActivityOptions = {
-  startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 5, initialInterval: '1 second', backoffCoefficient: 2 },
-};
-
-// Migrations run long and heartbeat every poll; a worker that dies is noticed within 30 s.
-const LONG: ActivityOptions = {
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '30 seconds',
-  retry: { maximumAttempts: 5, initialInterval: '2 seconds', backoffCoefficient: 2 },
-};
-
-// Starting the workload touches the whole working set first: a nested Xen guest takes seconds per MiB.
-const WORKLOAD: ActivityOptions = {
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: { maximumAttempts: 3, initialInterval: '2 seconds', backoffCoefficient: 2 },
-};
-
-// A row that cannot be written (disk full, permissions) must never be dropped: keep trying, with
-// the error on the pending activity for the UI and `miglab status`, until the store is mended.
-// Writing is idempotent (the same row twice is a no-op), so retries never duplicate it.
-const RECORD: ActivityOptions = {
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' }, // no maximumAttempts: unlimited
-};
-
-// Teardown must end with the VM stopped everywhere: a host that is down parks the trial here,
-// retrying with the error on the pending activity, until the host is back (other lanes go on).
-const TEARDOWN: ActivityOptions = {
-  startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' }, // unlimited
-};
 
 /**
  * A long step waits for its activity to acknowledge a cancel (a migration step cancels the
