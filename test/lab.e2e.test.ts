@@ -16,11 +16,13 @@ import { AbortWatch, type AbortVerdict } from '../activities/migration/abort-rul
 
 const BED = 'e2e';
 
+/** The bed's QEMU processes; pgrep's "nothing matched" (exit 1) is none, any other failure fails the test. */
 function qemuProcesses(): string[] {
   try {
     return execFileSync('pgrep', ['-a', '-f', 'process=miglab-'], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  } catch {
-    return [];
+  } catch (err) {
+    if ((err as { status?: number }).status === 1) return [];
+    throw err;
   }
 }
 
