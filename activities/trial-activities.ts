@@ -85,6 +85,9 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
     const polls: string[] = [];
     const startedAt = Date.now(); // the migrate command goes out now
     let remainingLow: number | null = null;
+    // QEMU clears its RAM statistics once a migration is cancelled: keep the most any poll saw
+    let sentMost = 0;
+    let passesMost = 0;
     let verdict: AbortVerdict = { abort: false };
     let firstAt: number | undefined;
     let lastAt: number | undefined;
@@ -95,6 +98,8 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
         firstAt ??= t - p.elapsedMs;
         lastAt = t;
         if (p.totalBytes > 0 && (remainingLow === null || p.remainingBytes < remainingLow)) remainingLow = p.remainingBytes;
+        sentMost = Math.max(sentMost, p.transferredBytes);
+        passesMost = Math.max(passesMost, p.iterations);
         polls.push(JSON.stringify({ t, ...p }));
         latest = p;
         heartbeat(p);
@@ -112,8 +117,8 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
     const cost: AttemptCost = {
       startedAt,
       endedAt: Date.now(),
-      transferredBytes: result.status === 'completed' ? result.transferredBytes : (result.last?.transferredBytes ?? latest?.transferredBytes ?? 0),
-      passes: result.status === 'completed' ? result.iterations : (result.last?.iterations ?? latest?.iterations ?? 0),
+      transferredBytes: result.status === 'completed' ? result.transferredBytes : Math.max(sentMost, result.last?.transferredBytes ?? 0),
+      passes: result.status === 'completed' ? result.iterations : Math.max(passesMost, result.last?.iterations ?? 0),
       remainingLowBytes: result.status === 'completed' ? 0 : remainingLow,
     };
     return { ...toAttempt(result, verdict, firstAt !== undefined && lastAt !== undefined ? lastAt - firstAt : undefined), cost };
