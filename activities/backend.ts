@@ -67,16 +67,13 @@ export interface MigrationWatch {
   cancelled?: () => boolean;
 }
 
-/** Said of a migration cancelled because its trial was. */
-export const CANCELLED_BY_TRIAL = 'the trial was cancelled';
-
 /**
  * Why to stop following a migration now, if at all: its step was cancelled (then it is cancelled,
- * never switched to post-copy), the watch's rules, or the backend's own time limit.
+ * never switched to post-copy), the watch's rules, or the backend's own time limit since `startedAt`.
  */
-export function stopReason(watch: MigrationWatch, p: MigrationProgress, timedOut: string | undefined): { reason: string; cancelled: boolean } | undefined {
-  if (watch.cancelled?.()) return { reason: CANCELLED_BY_TRIAL, cancelled: true };
-  const reason = watch.abortIf?.(p) ?? timedOut;
+export function stopReason(watch: MigrationWatch, p: MigrationProgress, limit: { startedAt: number; timeoutMs: number }): { reason: string; cancelled: boolean } | undefined {
+  if (watch.cancelled?.()) return { reason: 'the trial was cancelled', cancelled: true };
+  const reason = watch.abortIf?.(p) ?? (Date.now() - limit.startedAt > limit.timeoutMs ? `no completion within ${limit.timeoutMs} ms` : undefined);
   return reason === undefined ? undefined : { reason, cancelled: false };
 }
 

@@ -10,22 +10,23 @@ import { CancelledFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { sleep } from '../lib/sleep.js';
 
-const context = () => {
+/** The running activity's context, or undefined outside an activity (tests, the CLI). */
+export function activityContext(): Context | undefined {
   try {
     return Context.current();
   } catch {
-    return undefined; // outside an activity (tests, the CLI)
+    return undefined;
   }
-};
+}
 
 /** Whether the server asked this activity to stop (its trial or campaign was cancelled). */
 export function cancelRequested(): boolean {
-  return context()?.cancellationDetails?.cancelRequested === true;
+  return activityContext()?.cancellationDetails?.cancelRequested === true;
 }
 
 /** Waits, ending early with CancelledFailure when the activity is cancelled (a plain timer outside one). */
 export function waitCancellably(ms: number): Promise<void> {
-  const c = context();
+  const c = activityContext();
   return c ? c.sleep(ms) : sleep(ms);
 }
 

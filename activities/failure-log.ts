@@ -7,7 +7,7 @@
  */
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Context } from '@temporalio/activity';
+import { activityContext } from './cancellation.js';
 import type { ResultsStore } from '../results/store.js';
 import type { StepFailure, TrialActivities, TrialRow } from '../workflows/trial-types.js';
 import type { HypervisorBackend } from './backend.js';
@@ -38,13 +38,8 @@ async function vmWhereabouts(backend: HypervisorBackend, input: unknown): Promis
   return `${vm}: ${where.join(', ')}`;
 }
 
-const attemptNow = () => {
-  try {
-    return Context.current().info.attempt;
-  } catch {
-    return 1; // called outside an activity (tests)
-  }
-};
+/** this attempt's number; 1 outside an activity (tests) */
+const attemptNow = () => activityContext()?.info.attempt ?? 1;
 
 /** The activities, each failure of each one logged for its trial before it is rethrown. */
 export function withFailureLog(acts: TrialActivities, store: ResultsStore, backend: HypervisorBackend): TrialActivities {
@@ -86,14 +81,17 @@ export async function readFailures(store: ResultsStore, trialId: string): Promis
  */
 export function withFirstCause(row: TrialRow, failures: readonly StepFailure[]): TrialRow {
   if (row.outcome.kind !== 'failed' || failures.length === 0) return row;
+  const firstLine = (f: StepFailure) => f.error.split('\n')[0]!;
   const first = failures[0]!;
-  const later = [...new Set(failures.slice(1).map((f) => f.error.split('\n')[0]!).filter((e) => e !== first.error.split('\n')[0]))];
+  const cause = firstLine(first);
+  const later = [...new Set(failures.slice(1).map(firstLine).filter((e) => e !== cause))];
+  const ended = row.outcome.reason;
   const reason = [
-    `${first.step} attempt ${first.attempt} failed: ${first.error.split('\n')[0]}`,
+    `${first.step} attempt ${first.attempt} failed: ${cause}`,
     ...(first.vm ? [`then ${first.vm}`] : []),
     ...(later.length ? [`the retries met: ${later.join('; ')}`] : []),
     // the workflow's own reason, unless it only repeats an error said above
-    ...(![first.error.split('\n')[0]!, ...later].some((e) => row.outcome.kind === 'failed' && row.outcome.reason.includes(e)) ? [`the trial ended with: ${row.outcome.reason}`] : []),
+    ...(![cause, ...later].some((e) => ended.includes(e)) ? [`the trial ended with: ${ended}`] : []),
   ].join('; ');
   return { ...row, outcome: { kind: 'failed', reason }, failures: [...failures] };
 }

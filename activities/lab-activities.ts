@@ -2,7 +2,7 @@
  * Activities for driving one VM on the bed: plain async functions made by a factory that
  * receives its dependencies (SSH pool, hypervisor backend, bed inventory).
  */
-import { Context } from '@temporalio/activity';
+import { activityContext } from './cancellation.js';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Site } from '../lab/site.js';
 import { guestAddress, guestSsh, pingOnce, waitForPing } from '../lab/guest.js';
@@ -33,11 +33,7 @@ function nonRetryable<T>(p: Promise<T>): Promise<T> {
 
 /** Reports progress to Temporal; a no-op when called outside an activity (e.g. from a test). */
 export function heartbeat(details?: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    /* nothing to report to */
-  }
+  activityContext()?.heartbeat(details);
 }
 
 export function createLabActivities({ pool, backend, inventory }: LabActivityDeps) {

@@ -243,23 +243,25 @@ export function buildDoc(campaigns: readonly LoadedCampaign[], data: ReportData,
 }
 
 /** The CSV exports: every trial row and every aggregate table. */
+const STAT_KEYS = ['n', 'mean', 'median', 'sd', 'ciLo', 'ciHi'] as const;
+/** summary.csv's columns: the group, then one per measure and statistic */
+const SUMMARY_COLUMNS = ['hypervisor', 'scenario', 'workingSetMiB', 'mode', 'trials', ...MEASURE_KEYS.flatMap((m) => STAT_KEYS.map((k) => `${m}_${k}`))];
+
 /** The summary as flat records: one column per measure and statistic. */
 function summaryRecords(data: ReportData): Record<string, unknown>[] {
   return data.summary.map((s) => {
     const o: Record<string, unknown> = { hypervisor: s.hypervisor, scenario: s.scenario, workingSetMiB: s.workingSetMiB, mode: s.mode, trials: s.trials };
-    for (const m of MEASURE_KEYS) for (const k of ['n', 'mean', 'median', 'sd', 'ciLo', 'ciHi'] as const) o[`${m}_${k}`] = s[m][k];
+    for (const m of MEASURE_KEYS) for (const k of STAT_KEYS) o[`${m}_${k}`] = s[m][k];
     return o;
   });
 }
 
 export function buildCsv(data: ReportData): Record<string, string> {
-  const summaryFlat = summaryRecords(data);
   // an empty table still has its header row: pandas and R read it as an empty frame, not an error
   const csv = (rows: object[], header: readonly string[]) => (rows.length ? aq.from(rows as Record<string, unknown>[]).toCSV() : header.join(',')) + '\n';
-  const summaryHeader = ['hypervisor', 'scenario', 'workingSetMiB', 'mode', 'trials', ...MEASURE_KEYS.flatMap((m) => ['n', 'mean', 'median', 'sd', 'ciLo', 'ciHi'].map((k) => `${m}_${k}`))];
   return {
     'trials.csv': csv(data.flat, TRIAL_COLUMNS),
-    'summary.csv': csv(summaryFlat, summaryHeader),
+    'summary.csv': csv(summaryRecords(data), SUMMARY_COLUMNS),
     'outcomes.csv': csv(data.outcomes.map((o) => ({ ...o, ladder: Object.entries(o.ladder).map(([k, v]) => `${k}=${v}`).join(';') })), ['hypervisor', 'scenario', 'workingSetMiB', 'trials', 'precopy', 'ladder', 'offline', 'failed', 'convergenceRate']),
     'failures.csv': csv(data.failures.map((f) => ({ ...f, trials: f.trials.join(';') })), ['hypervisor', 'reason', 'count', 'trials']),
     'cliff.csv': csv(data.cliffs.map((c) => ({ ...c, perSize: c.perSize.map((p) => `${p.workingSetMiB}:${p.converged}/${p.informative}`).join(';') })), ['hypervisor', 'scenario', 'predictedMiB', 'bandwidthMiBps', 'downtimeLimitMs', 'measuredMiB', 'belowMiB', 'largestTriedMiB', 'perSize']),

@@ -109,16 +109,6 @@ export class ResultsStore {
     return [...new Set(names.filter((n) => n.endsWith('.json')).map((n) => decodeURIComponent(n.replace(/\.[0-9a-f]{12}\.json$/, ''))))].sort();
   }
 
-  /** Trial ids that left raw data (they started) — recorded or not. */
-  async startedTrials(): Promise<string[]> {
-    try {
-      return (await readdir(join(this.dir, 'raw'))).map((n) => decodeURIComponent(n)).sort();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-  }
-
   /**
    * The row files (paths, sorted) and the temporary files of writes that never finished (a writer
    * that died between write and link); null when no trial folder exists yet.

@@ -11,7 +11,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 export const SANDBOX_PACKAGES = ['@temporalio/workflow', '@temporalio/common'] as const;
 
 /** `import … from 'x'`, `export … from 'x'`, `import 'x'`: the statement's head and specifier */
-const STATIC = /^[ \t]*(import|export)\b([^'";]*?)\bfrom\s*['"]([^'"]+)['"]|^[ \t]*import\s*['"]([^'"]+)['"]/gm;
+const STATIC = /^[ \t]*(?:import|export)\b([^'";]*?)\bfrom\s*['"]([^'"]+)['"]|^[ \t]*import\s*['"]([^'"]+)['"]/gm;
 const DYNAMIC = /\b(?:import|require)\s*\(\s*['"]([^'"]+)['"]/g;
 
 /** Every import in the workflow sources under `dir` (.ts or compiled .js) that leaves the sandbox. */
@@ -37,11 +37,10 @@ export function sandboxImportProblems(dir: string): string[] {
       }
     };
     for (const m of text.matchAll(STATIC)) {
-      const [, kind, head = '', spec, bare] = m;
+      const [, head = '', spec, bare] = m;
       if (bare) judge(bare, m.index);
       // `import type …` / `export type …` are erased; `export { x } from` and `import { a }` are not
       else if (!/^\s*type\b/.test(head) && spec) judge(spec, m.index);
-      void kind;
     }
     for (const m of text.matchAll(DYNAMIC)) judge(m[1]!, m.index);
   };

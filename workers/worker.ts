@@ -6,7 +6,6 @@ import { installRuntime } from '../server/runtime.js';
 import { prebuiltBundle } from './prebuilt-bundle.js';
 import { SMOKE_TASK_QUEUE } from '../workflows/names.js';
 
-
 /** The workflows entry point: the compiled one when running from dist/, the source under vitest. */
 export function workflowsPath(): string {
   for (const candidate of ['../workflows/index.js', '../workflows/index.ts']) {

@@ -38,7 +38,6 @@ export const TEARDOWN: ActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' }, // unlimited
 };
 
-
 /** How long a step with this retry policy keeps trying before it gives up: the sum of its backoffs (s). */
 export function retrySpanS(o: ActivityOptions): number {
   const r = o.retry!;

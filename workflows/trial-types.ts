@@ -49,7 +49,7 @@ export interface TrialInput {
 export interface AttemptCost {
   startedAt: number;
   endedAt: number;
-  /** bytes sent by this attempt (its last poll's count; a completed attempt's final count) */
+  /** bytes sent by this attempt (the most any poll counted; a completed attempt's final count) */
   transferredBytes: number;
   passes: number;
   /** the lowest remaining-bytes figure any poll saw: how close it came */
@@ -57,9 +57,7 @@ export interface AttemptCost {
 }
 
 /** One migration attempt as the activity reports it; its raw polls are in the results store. */
-export type AttemptResult = (
-  | AttemptResultBody
-) & { cost?: AttemptCost };
+export type AttemptResult = AttemptResultBody & { cost?: AttemptCost };
 
 type AttemptResultBody =
   | {

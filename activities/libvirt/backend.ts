@@ -221,7 +221,7 @@ export class LibvirtBackend implements HypervisorBackend {
           last = progressOfJob(job, switched ? 'postcopy-active' : 'active');
           watch.onProgress?.(last);
           if (abortReason === undefined && !switched && job.stats.memory_total) {
-            const stop = stopReason(watch, last, Date.now() - started > this.migrationTimeoutMs ? `no completion within ${this.migrationTimeoutMs} ms` : undefined);
+            const stop = stopReason(watch, last, { startedAt: started, timeoutMs: this.migrationTimeoutMs });
             const giveUp = stop?.reason;
             const passesDone = Math.max(0, last.iterations - 1);
             if (postcopy && !stop?.cancelled && (giveUp !== undefined || passesDone >= postcopy.afterPasses)) {

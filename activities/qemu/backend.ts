@@ -287,7 +287,7 @@ export class QemuBackend implements HypervisorBackend {
           return { status: info.status, error: abortReason ?? info['error-desc'] ?? info.status, polls, last, ...(switched ? { postcopy: switched } : {}) };
         }
         if (abortReason === undefined && !switched) {
-          const stop = stopReason(watch, last, Date.now() - started > this.migrationTimeoutMs ? `no completion within ${this.migrationTimeoutMs} ms` : undefined);
+          const stop = stopReason(watch, last, { startedAt: started, timeoutMs: this.migrationTimeoutMs });
           const giveUp = stop?.reason;
           // dirty-sync-count counts the bitmap syncs: pass n has finished when it reaches n + 1.
           const passesDone = Math.max(0, last.iterations - 1);

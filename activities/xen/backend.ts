@@ -299,7 +299,7 @@ export class XenBackend implements HypervisorBackend {
             hung = `no data sent for ${Math.round((Date.now() - progressAt.at) / 1000)} s (${(sent / MiB).toFixed(1)} MiB in all): the transfer hung`;
           }
           if (abortReason === undefined && mode === 'live') {
-            const giveUp = hung ?? stopReason(watch, last, Date.now() - started > this.migrationTimeoutMs ? `no completion within ${this.migrationTimeoutMs} ms` : undefined)?.reason;
+            const giveUp = hung ?? stopReason(watch, last, { startedAt: started, timeoutMs: this.migrationTimeoutMs })?.reason;
             if (giveUp !== undefined) {
               abortReason = giveUp;
               // Cutting xl's transport (the ssh command that runs migrate-receive) fails the save;
