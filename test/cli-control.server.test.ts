@@ -14,7 +14,7 @@ import { installRuntime } from '../server/runtime.js';
 import { HEARTBEAT_THROTTLE, workflowsPath } from '../workers/worker.js';
 import { campaignTaskQueue, campaignWorkflowId, WorkflowType } from '../workflows/names.js';
 import { freePort } from './helpers/temporal.js';
-import { done, input, stubs } from './helpers/trial-stubs.js';
+import { done, input, rampTrials, stubs } from './helpers/trial-stubs.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'miglab.js');
 const dir = mkdtempSync(join(tmpdir(), 'miglab-cli-control-'));
@@ -70,12 +70,12 @@ describe('the miglab CLI against a Temporal server', () => {
     const client = new Client({ connection });
     const native = await NativeConnection.connect({ address });
     const s = stubs({ live: [done, done, done], liveDelayMs: 4000 });
-    const acts = { ...s.acts, recordedTrials: async () => s.recorded.map((r) => ({ id: r.trialId, outcome: r.outcome.kind })) };
+    const acts = s.campaignActs;
     const name = 'clictl';
     const taskQueue = campaignTaskQueue(name);
     const worker = await Worker.create({ connection: native, taskQueue, workflowsPath: workflowsPath(), activities: acts, maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE });
     const { trialId: _t, src, dst, workload: _w, ...template } = input();
-    const trials = [1, 2, 3].map((r) => ({ id: `${name}/ramp/8MiB/r${r}`, scenario: 'ramp', workingSetMiB: 8, rate: 'max' as const, pattern: 'seq' as const }));
+    const trials = rampTrials(name, 3);
     try {
       await worker.runUntil(async () => {
         await client.workflow.start(WorkflowType.campaign, { taskQueue, workflowId: campaignWorkflowId(name), args: [{ campaign: name, lanes: [{ src, dst, template }], trials }] });

@@ -10,7 +10,7 @@ import { planAttempts } from '../workflows/ladder.js';
 import { campaignWorkflowId, WorkflowType } from '../workflows/names.js';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal.js';
 import type { TrialInput, TrialRow } from '../workflows/trial-types.js';
-import { done, input, stall, stubs } from './helpers/trial-stubs.js';
+import { done, input, rampTrials, stall, stubs } from './helpers/trial-stubs.js';
 import { campaignStatus, cancelCampaign, listCampaigns, listTrials, pauseCampaign, resumeCampaign, trialQuery, watchCampaign, type CampaignStatus } from '../cli/control.js';
 import { UserError } from '../lib/errors.js';
 import { SA } from '../workflows/search-attributes.js';
@@ -168,7 +168,7 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
     // Seen on the bed: the old child, cancelled by its parent's termination, was still in teardown
     // when the new run started a child under the same id; the trial was counted failed, unrecorded.
     const s = stubs({ live: [done, done], liveDelayMs: 2000, teardownDelayMs: 3000 });
-    const acts = { ...s.acts, recordedTrials: async () => s.recorded.map((r) => ({ id: r.trialId, outcome: r.outcome.kind })) };
+    const acts = s.campaignActs;
     const { worker, taskQueue } = await t.worker(acts);
     ++n;
     const { trialId: _t, src, dst, workload: _w, ...template } = input();
@@ -191,12 +191,12 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
 
   it('status, pause, resume and cancel a running campaign by name, as `miglab status|pause|resume|cancel` do', async () => {
     const s = stubs({ live: [done, done, done], liveDelayMs: 1500 });
-    const acts = { ...s.acts, recordedTrials: async () => s.recorded.map((r) => ({ id: r.trialId, outcome: r.outcome.kind })) };
+    const acts = s.campaignActs;
     const { worker, taskQueue } = await t.worker(acts);
     ++n;
     const { trialId: _t, src, dst, workload: _w, ...template } = input();
     const name = `ctl-${n}`;
-    const trials = [1, 2, 3].map((r) => ({ id: `${name}/ramp/8MiB/r${r}`, scenario: 'ramp', workingSetMiB: 8, rate: 'max' as const, pattern: 'seq' as const }));
+    const trials = rampTrials(name, 3);
     const until = async (cond: () => Promise<boolean>) => {
       for (let i = 0; i < 200 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 100));
     };
@@ -241,11 +241,11 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
     /** A campaign of `n` 8 MiB trials over `lanes` lanes on stubbed activities; returns its result and the calls. */
     async function campaign(o: { n: number; lanes: number; trialsPerRun?: number; liveDelayMs?: number; during?: (h: { workflowId: string }, calls: string[], taskQueue: string) => Promise<void> }) {
       const s = stubs({ live: Array.from({ length: o.n }, () => done), liveDelayMs: o.liveDelayMs ?? 0 });
-      const acts = { ...s.acts, recordedTrials: async () => s.recorded.map((r) => ({ id: r.trialId, outcome: r.outcome.kind })) };
+      const acts = s.campaignActs;
       const { worker, taskQueue } = await t.worker(acts);
       const name = t.unique('branch');
       const { trialId: _t, src, dst, workload: _w, ...template } = input();
-      const trials = Array.from({ length: o.n }, (_, i) => ({ id: `${name}/ramp/8MiB/r${i + 1}`, scenario: 'ramp', workingSetMiB: 8, rate: 'max' as const, pattern: 'seq' as const }));
+      const trials = rampTrials(name, o.n);
       const workflowId = campaignWorkflowId(name);
       const result = await worker.runUntil(async () => {
         const h = await client.workflow.start(WorkflowType.campaign, { taskQueue, workflowId, args: [{ campaign: name, lanes: Array.from({ length: o.lanes }, () => ({ src, dst, template })), trials, ...(o.trialsPerRun ? { trialsPerRun: o.trialsPerRun } : {}) }] });

@@ -50,7 +50,7 @@ describe('the Temporal Web UI shows the audit trail (headless Chromium)', () => 
 
   it('lists the finished campaign, filters its trials by search attribute, and shows a trial\'s summary and step summaries', async () => {
     const s = stubs({ live: [stall, done] });
-    const acts = { ...s.acts, recordedTrials: async () => s.recorded.map((r) => ({ id: r.trialId, outcome: r.outcome.kind })) };
+    const acts = s.campaignActs;
     const worker = await Worker.create({ connection: native, taskQueue: 'ui-test', workflowsPath: workflowsPath(), activities: acts });
     const { trialId: _t, src, dst, workload: _w, ...template } = input();
     const campaign: CampaignInput = {

@@ -63,8 +63,14 @@ function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepare
       calls.push('teardown-done');
     },
   };
-  return { acts, calls, recorded };
+  // a campaign's worker also answers which trials are recorded: these stubs' rows
+  const campaignActs = { ...acts, recordedTrials: async () => recorded.map((r) => ({ id: r.trialId, outcome: r.outcome.kind })) };
+  return { acts, campaignActs, calls, recorded };
 }
+
+/** A campaign's trial list: `n` 8 MiB trials `<name>/ramp/8MiB/r1…rn`. */
+export const rampTrials = (name: string, n: number) =>
+  Array.from({ length: n }, (_, i) => ({ id: `${name}/ramp/8MiB/r${i + 1}`, scenario: 'ramp', workingSetMiB: 8, rate: 'max' as const, pattern: 'seq' as const }));
 
 export const stall: AttemptResult = { status: 'aborted', rule: 'stall', reason: 'no new low of remaining bytes for 10 iterations', polls: 80 };
 export const done: AttemptResult = { status: 'completed', final, polls: 12 };

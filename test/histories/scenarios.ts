@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TestTemporal } from '../helpers/temporal.js';
-import { done, input, stall, stubs } from '../helpers/trial-stubs.js';
+import { done, input, rampTrials, stall, stubs } from '../helpers/trial-stubs.js';
 import type { TrialInput } from '../../workflows/trial-types.js';
 
 /** A recorded workflow: what to save under which name. */
@@ -44,19 +44,17 @@ function trialScenario(script: Parameters<typeof stubs>[0], over: Partial<TrialI
   };
 }
 
-const campaignTrials = (name: string, n: number) =>
-  Array.from({ length: n }, (_, i) => ({ id: `${name}/ramp/8MiB/r${i + 1}`, scenario: 'ramp', workingSetMiB: 8, rate: 'max' as const, pattern: 'seq' as const }));
 
 /** A campaign's run(s) and its trial children, recorded as they ran. */
 function campaignScenario(o: { trials: number; lanes: number; children?: boolean; trialsPerRun?: number; live?: number; during?: (c: Client, h: WorkflowHandle, calls: string[], taskQueue: string) => Promise<void> }): Scenario {
   return async (t, workflowsPath) => {
     const s = stubs({ live: Array.from({ length: o.trials }, () => done), liveDelayMs: o.live ?? 0 });
-    const acts = { ...s.acts, recordedTrials: async () => s.recorded.map((r) => ({ id: r.trialId, outcome: r.outcome.kind })) };
+    const acts = s.campaignActs;
     const { worker, taskQueue } = await t.worker(acts, { workflowsPath });
     const name = t.unique('camp');
     const { trialId: _t, src, dst, workload: _w, ...template } = input();
     const lanes = Array.from({ length: o.lanes }, () => ({ src, dst, template }));
-    const args = [{ campaign: name, lanes, trials: campaignTrials(name, o.trials), ...(o.trialsPerRun ? { trialsPerRun: o.trialsPerRun } : {}) }];
+    const args = [{ campaign: name, lanes, trials: rampTrials(name, o.trials), ...(o.trialsPerRun ? { trialsPerRun: o.trialsPerRun } : {}) }];
     const workflowId = `campaign/${name}`;
     const runs = await worker.runUntil(async () => {
       const h = await t.client.workflow.start('campaign', { taskQueue, workflowId, args });
