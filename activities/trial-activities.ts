@@ -23,7 +23,7 @@ import type { TrialProvenance } from '../results/provenance.js';
 import { miglabVersion } from '../lib/version.js';
 import { AbortWatch, type AbortVerdict } from './migration/abort-rules.js';
 import { answeringNow, parsePingLine, summarizePing, type PingEvent } from './probe/ping-output.js';
-import { lastBeat, parseReady } from './workload/dirtier-output.js';
+import { lastBeat, parseReady, writeRateMiBps } from './workload/dirtier-output.js';
 import type { QueryMigrate } from './qemu/backend.js';
 import type { SshPool } from './ssh/pool.js';
 import { commandLine } from './ssh/shell-quote.js';
@@ -139,11 +139,23 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
       await pool.execShell(guest, `killall -q dirtier; setsid ${commandLine(argv)} > /tmp/dirtier.log 2>&1 < /dev/null &`);
       // Ready once it has touched its whole working set: well under a second on the QEMU bed,
       // over 30 s for 16 MiB in a domU of the nested Xen hosts (each first touch is a nested exit).
+      // The model needs the rate it writes pages at, not only the distinct pages QEMU sees
+      // dirtied: read from its heartbeats, by its own clock, over a third of a second.
+      const measureWriteRate = async (): Promise<number | null> => {
+        for (let waited = 0; waited < 5_000; waited += 200) {
+          await waitCancellably(200);
+          const log = (await pool.exec(guest, ['cat', '/tmp/dirtier.log'])).stdout;
+          const ready = parseReady(log);
+          const rate = ready ? writeRateMiBps(log, ready.pageSize) : undefined;
+          if (rate !== undefined) return Math.round(rate * 10) / 10;
+        }
+        return null;
+      };
       const limitMs = 100_000 + 4_000 * workload.workingSetMiB;
       const deadline = Date.now() + limitMs;
       while (Date.now() < deadline) {
         const out = (await pool.execShell(guest, 'cat /tmp/dirtier.log; pidof dirtier > /dev/null && echo "== running"', { allowFailure: true })).stdout;
-        if (out.includes('ready ')) return;
+        if (out.includes('ready ')) return { writeMiBps: await measureWriteRate() };
         if (!out.includes('== running')) {
           // It died before it was ready (seen: a working set larger than what the guest has free).
           const free = (await pool.execShell(guest, 'free -m | sed -n 2p', { allowFailure: true })).stdout.trim();
@@ -224,10 +236,13 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
       const info = inGuest ? (await pool.exec(guestSsh(inventory, spec), ['cat', '/proc/meminfo'], { allowFailure: true })).stdout : '';
       const kbOf = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(info)?.[1] ?? NaN);
       const used = kbOf('MemTotal') - kbOf('MemAvailable');
+      const notFree = kbOf('MemTotal') - kbOf('MemFree');
+      const mib = (kb: number) => (Number.isFinite(kb) ? Math.round(kb / 102.4) / 10 : null);
       return {
         configuredMiB: spec.memoryMiB,
         allocatedOnHostMiB,
-        usedInGuestMiB: Number.isFinite(used) ? Math.round(used / 102.4) / 10 : null,
+        usedInGuestMiB: mib(used),
+        notFreeInGuestMiB: mib(notFree),
         requestedMiB,
         dirtiedMiB: dirtyRateMiBps === null ? null : Math.min(dirtyRateMiBps, requestedMiB || dirtyRateMiBps),
       };

@@ -72,6 +72,23 @@ export interface FlatTrial {
   dirtiedMiB: number | null;
   /** writes the guest's workload found lost after the move (0: memory arrived whole); null: not checked */
   staleWrites: number | null;
+  /** the model's prediction, made in the trial before it migrated (null: none recorded, or an input was missing) */
+  predVerdict: 'converged' | 'offline' | 'failed' | null;
+  /** the attempt the model expected to move the VM live */
+  predAttempt: number | null;
+  predTmtMs: number | null;
+  predDtMs: number | null;
+  predMdMiB: number | null;
+  predPasses: number | null;
+  predCliffMiB: number | null;
+  /** the bandwidth the model assumed, and whether it was the cap or a measured rate */
+  predBandwidthMiBps: number | null;
+  predBandwidthSource: 'cap' | 'measured' | null;
+  /** the attempt that moved the VM live (null: offline or not at all) */
+  movedAttempt: number | null;
+  /** the idle guest's dirty rate and the workload's write rate, measured for the model */
+  idleDirtyRateMiBps: number | null;
+  workloadWriteMiBps: number | null;
 }
 
 const repetitionOf = (trialId: string) => Number(/\/r(\d+)$/.exec(trialId)?.[1] ?? NaN);
@@ -92,6 +109,7 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
   const bogus = row.metrics !== null && !(row.metrics.tmtMs > 0);
   const m = row.metrics && bogus ? { ...row.metrics, tmtMs: null, mtMs: null, throughputMiBps: null, downtime: { ...row.metrics.downtime, qemuMs: null } } : row.metrics;
   const o = row.outcome;
+  const pred = row.prediction?.result;
   return {
     trialId: row.trialId,
     campaign: manifest.campaign,
@@ -141,6 +159,18 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     requestedMiB: row.memory?.requestedMiB ?? null,
     dirtiedMiB: row.memory?.dirtiedMiB ?? null,
     staleWrites: row.integrity?.staleWrites ?? null,
+    predVerdict: pred?.verdict ?? null,
+    predAttempt: pred?.attempt ?? null,
+    predTmtMs: pred?.tmtMs ?? null,
+    predDtMs: pred?.dtMs ?? null,
+    predMdMiB: mib(pred?.mdBytes),
+    predPasses: pred?.passes ?? null,
+    predCliffMiB: pred?.cliffMiB ?? null,
+    predBandwidthMiBps: pred?.bandwidth.bandwidthMiBps ?? null,
+    predBandwidthSource: pred?.bandwidth.source ?? null,
+    movedAttempt: o.kind === 'converged' ? o.attempt : null,
+    idleDirtyRateMiBps: row.idleDirtyRateMiBps ?? null,
+    workloadWriteMiBps: row.workloadWriteMiBps ?? null,
   };
 }
 

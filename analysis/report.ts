@@ -15,6 +15,7 @@ import type { LoadedCampaign } from './load.js';
 import { renderSvg } from './render.js';
 import { cliffs, failures, integrity, MEASURE_KEYS, MEASURES, measuredCliffText, memoryCheck, outcomes, summarize, type CliffRow, type Measure, type SummaryRow } from './tables.js';
 import { hasAbortedAttempt, pickTraceTrial, readTrace, type Trace } from './trace.js';
+import { modelFit, type ModelFit } from './model-fit.js';
 
 export interface ReportData {
   flat: FlatTrial[];
@@ -24,6 +25,7 @@ export interface ReportData {
   cliffs: CliffRow[];
   memory: ReturnType<typeof memoryCheck>;
   integrity: ReturnType<typeof integrity>;
+  fit: ModelFit;
 }
 
 /**
@@ -71,6 +73,7 @@ export function analyze(flat: FlatTrial[], step: StepRunner = (_name, f) => f())
     cliffs: step('cliffs', () => cliffs(flat)),
     memory: step('memory', () => memoryCheck(flat)),
     integrity: step('integrity', () => integrity(flat)),
+    fit: step('model fit', () => modelFit(flat)),
   };
 }
 
@@ -105,6 +108,46 @@ function integrityText(i: ReturnType<typeof integrity>): string {
   if (i.lost.length === 0) return `Guest memory integrity: in all ${i.checked} checked trials the workload found every page as it left it after the move.`;
   const list = i.lost.slice(0, 10).map((l) => `${l.trialId} (${l.staleWrites})`).join(', ') + (i.lost.length > 10 ? ', …' : '');
   return `Guest memory integrity: ${i.lost.length} of ${i.checked} checked trials arrived with lost writes (stale pages the hypervisor did not resend): ${list}. Their timings describe a migration that did not move the guest correctly.`;
+}
+
+const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)} %`);
+
+/** The model's error table, its verdicts against the outcomes, and its cliff beside the others. */
+function modelBlocks(data: ReportData): Block[] {
+  const f = data.fit;
+  if (f.predicted === 0) return [{ kind: 'text', text: 'No trial recorded a prediction (rows from before miglab 0.4, trials that did not look inside the guest, or Xen, whose xl has no bandwidth to assume).' }];
+  const right = f.verdictsOf ? (f.verdictsRight / f.verdictsOf) * 100 : 0;
+  const wrong = f.trials.filter((t) => t.predicted !== t.measured);
+  const worst = f.trials.filter((t) => t.tmt !== null).sort((a, b) => Math.abs(b.tmt!) - Math.abs(a.tmt!)).slice(0, 5);
+  return [
+    {
+      kind: 'text',
+      text: `${f.predicted} trials predicted their migration before it started (workflows/precopy-model.ts, from the guest's memory in use, the idle guest's dirty rate and the workload's write rate measured in the trial; bandwidth: ${f.bandwidthSources.join(', ')}). Verdict (which attempt moves the VM, or offline): right for ${f.verdictsRight} of ${f.verdictsOf} (${right.toFixed(1)} %). Errors are |predicted − measured| / measured over the trials whose verdict was right; DT against the hypervisor's own figure (the model predicts the pause, not the network's re-learning after it).`,
+    },
+    {
+      kind: 'table',
+      headers: ['measure', 'trials', 'median |error|', '90th percentile |error|', 'median signed error'],
+      align: ['l', 'r', 'r', 'r', 'r'],
+      rows: f.errors.map((e) => [e.measure, String(e.n), pct(e.medianAbs), pct(e.p90Abs), pct(e.medianSigned)]),
+    },
+    {
+      kind: 'table',
+      headers: ['predicted', 'measured', 'trials'],
+      align: ['l', 'l', 'r'],
+      rows: f.confusion.map((c) => [c.predicted, c.measured, String(c.count)]),
+    },
+    {
+      kind: 'table',
+      headers: ['hypervisor', 'scenario', 'model cliff (MiB)', 'bandwidth × downtime limit (MiB)', 'measured (MiB)'],
+      align: ['l', 'l', 'r', 'r', 'r'],
+      rows: f.cliffs.map((m) => {
+        const c = data.cliffs.find((x) => x.hypervisor === m.hypervisor && x.scenario === m.scenario);
+        return [m.hypervisor, m.scenario, fmt(m.modelMiB), fmt(c?.predictedMiB), c ? (c.measuredMiB === null ? measuredCliffText(c) : String(c.measuredMiB)) : '–'];
+      }),
+    },
+    ...(wrong.length ? [{ kind: 'text', text: `Wrong verdicts: ${wrong.slice(0, 10).map((t) => `${t.trialId} (model ${t.predicted}, measured ${t.measured})`).join(', ')}${wrong.length > 10 ? ', …' : ''}.` } satisfies Block] : []),
+    ...(worst.length ? [{ kind: 'text', text: `Largest TMT errors: ${worst.map((t) => `${t.trialId} ${pct(t.tmt)}`).join(', ')}. Every trial's prediction and error is in model.csv.` } satisfies Block] : []),
+  ];
 }
 
 /** Where each campaign's results came from: miglab, the campaign file, the guest image, each host. */
@@ -197,6 +240,8 @@ export function buildDoc(campaigns: readonly LoadedCampaign[], data: ReportData,
     ],
   });
 
+  sections.push({ title: 'The model: predicted before each trial, then measured', blocks: modelBlocks(data) });
+
   const digits: Record<Measure, number> = { tmtMs: 0, mtMs: 0, dtMs: 1, dtQemuMs: 1, dtProbeMs: 1, dtGuestMs: 1, mdMiB: 1, throughputMiBps: 1, e2eMs: 0, e2eMiB: 1 };
   sections.push({
     title: 'Statistics per hypervisor, scenario, working set and mode',
@@ -265,6 +310,7 @@ export function buildCsv(data: ReportData): Record<string, string> {
     'outcomes.csv': csv(data.outcomes.map((o) => ({ ...o, ladder: Object.entries(o.ladder).map(([k, v]) => `${k}=${v}`).join(';') })), ['hypervisor', 'scenario', 'workingSetMiB', 'trials', 'precopy', 'ladder', 'offline', 'failed', 'convergenceRate']),
     'failures.csv': csv(data.failures.map((f) => ({ ...f, trials: f.trials.join(';') })), ['hypervisor', 'reason', 'count', 'trials']),
     'cliff.csv': csv(data.cliffs.map((c) => ({ ...c, perSize: c.perSize.map((p) => `${p.workingSetMiB}:${p.converged}/${p.informative}`).join(';') })), ['hypervisor', 'scenario', 'predictedMiB', 'bandwidthMiBps', 'downtimeLimitMs', 'measuredMiB', 'belowMiB', 'largestTriedMiB', 'perSize']),
+    'model.csv': csv(data.fit.trials, ['trialId', 'hypervisor', 'workingSetMiB', 'predicted', 'measured', 'tmt', 'md', 'dt']),
     'memory.csv': csv(data.memory.rows.map((m) => ({ ...m, breaks: m.breaks.join(';') })), ['trialId', 'hypervisor', 'configuredMiB', 'allocatedOnHostMiB', 'usedInGuestMiB', 'requestedMiB', 'dirtiedMiB', 'breaks']),
   };
 }

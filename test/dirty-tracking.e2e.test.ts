@@ -29,34 +29,36 @@ describe('guest memory across a live migration under load (bed)', () => {
   });
 
   /**
-   * Boots a guest, dirties `mib` flat out, migrates it live and reads the workload's count of
-   * stale writes after a full pass; 'no move' when the migration did not complete.
+   * Boots a guest, dirties `mib` at `rate` MiB/s, migrates it live and reads the workload's count of
+   * stale writes after a full pass. Throws when the migration does not complete or the guest
+   * cannot be read after it: neither is a count, so neither may pass for one.
    */
-  async function migrateUnderLoad(backend: QemuBackend, name: string, mib = 16) {
+  async function staleWritesAfterMove(backend: QemuBackend, name: string, mib: number, rate: 'max' | number): Promise<number> {
     const spec = labVmSpec(inv, 0, { name, memoryMiB: 256 });
     const guest = guestSsh(inv, spec);
     try {
       await backend.startVm('hosta', spec);
       await waitForPing(guestAddress(spec), 60_000, inv.plan.controllerIf);
-      await pool.execShell(guest, `setsid dirtier -m ${mib} -r max -i 10 > /tmp/dirtier.log 2>&1 < /dev/null &`);
+      await pool.execShell(guest, `setsid dirtier -m ${mib} -r ${rate} -i 10 > /tmp/dirtier.log 2>&1 < /dev/null &`);
       let log = '';
       for (let i = 0; i < 100 && !lastBeat(log); i++) {
         await new Promise((r) => setTimeout(r, 100));
         log = (await pool.exec(guest, ['cat', '/tmp/dirtier.log'])).stdout;
       }
       const result = await backend.migrate('hosta', 'hostb', spec, { maxBandwidth: 112 * MiB, downtimeLimitMs: 300, autoConverge: null });
-      if (result.status !== 'completed') return 'no move' as const;
+      expect(result.status, JSON.stringify(result)).toBe('completed');
+      // The guest answers from hostb now: a new connection, once it answers ping.
       pool.drop(guest);
+      await waitForPing(guestAddress(spec), 30_000, inv.plan.controllerIf);
       const pass = (mib * MiB) / parseReady(log)!.pageSize;
-      // A guest hurt by lost writes may hang or die before it can count them: that is 'guest lost'.
       const read = async () => lastBeat((await pool.exec(guest, ['cat', '/tmp/dirtier.log'])).stdout);
-      const at = await read().catch(() => undefined);
+      const at = await read();
       let beat = at;
-      for (let i = 0; at && beat && i < 100 && beat.pages - at.pages < pass; i++) {
+      for (let i = 0; i < 100 && beat && beat.pages - at!.pages < pass; i++) {
         await new Promise((r) => setTimeout(r, 100));
-        beat = await read().catch(() => undefined);
+        beat = await read();
       }
-      if (!at || !beat || beat.pages - at.pages < pass) return 'guest lost' as const;
+      if (!at || !beat || beat.pages - at.pages < pass) throw new Error(`the workload did not finish a pass after the move (heartbeats: ${JSON.stringify([at, beat])})`);
       return beat.stale!;
     } finally {
       pool.drop(guest);
@@ -64,21 +66,23 @@ describe('guest memory across a live migration under load (bed)', () => {
     }
   }
 
-  it('arrives with no lost writes (16 MiB working set dirtied flat out, 112 MiB/s, 300 ms)', async () => {
+  it('arrives with no lost writes (48 MiB working set dirtied at 30 MiB/s, 112 MiB/s, 300 ms)', async () => {
+    // Converges after its first pass (about 25 MiB dirtied in it, under the 33.6 MiB threshold).
+    // Without the padding the same migration lost the guest outright here (4 of 4): a failure
+    // this test would see.
     const backend = new QemuBackend({ pool, hosts: inv.hosts });
-    expect(await migrateUnderLoad(backend, 'dvm')).toBe(0);
+    expect(await staleWritesAfterMove(backend, 'dvm', 48, 30)).toBe(0);
   }, 180_000);
 
   it('on QEMU before 9.0 without the RAM padding, TCG migration loses writes (the bug the padding avoids)', async (ctx) => {
     const backend = new QemuBackend({ pool, hosts: inv.hosts, dirtySyncPadding: 'off', migrationTimeoutMs: 60_000 });
-    if (!needsDirtySyncPadding(await backend.qemuVersion('hosta'))) ctx.skip();
-    // Not every migration hits the race: at 16 MiB about one in six did here (a fresh-clone CI run
-    // saw three in a row without a hit). A larger working set re-dirtied between more syncs hits
-    // it far more often (the paper run before the fix lost every guest at 48 and 64 MiB);
-    // six in a row without a hit would be news worth failing on.
-    const seen: (number | 'guest lost' | 'no move')[] = [];
-    const lost = () => seen.some((s) => s === 'guest lost' || (typeof s === 'number' && s > 0));
-    for (let i = 0; i < 6 && !lost(); i++) seen.push(await migrateUnderLoad(backend, 'dvm', 48));
-    expect(lost(), `stale writes per migration: ${seen.join(', ')}`).toBe(true);
-  }, 600_000);
+    if (!needsDirtySyncPadding(await backend.qemuVersion('hosta')) ) ctx.skip();
+    // One migration, the same as the test above but for the padding. Measured on this machine
+    // (QEMU 7.2, TCG, 2026-11-30): at 48 MiB every one of 24 migrations whose guest could be
+    // read lost writes (5197–5952 stale writes each; 1 guest did not answer SSH when read
+    // once, none when read after it answered ping); at 16 MiB only 1 in 5 did, at 4 MiB none of
+    // 4. 48 MiB stays above the 33.6 MiB switch-over threshold, so precopy syncs the dirty
+    // bitmap several times with the workload's TLB entries hot — the race's window.
+    expect(await staleWritesAfterMove(backend, 'dvm', 48, 'max')).toBeGreaterThan(0);
+  }, 180_000);
 });

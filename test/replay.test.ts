@@ -80,7 +80,7 @@ describe('the replay test can fail', () => {
     // start the workload after measuring the dirty rate instead of before
     const b = await mutant(
       'trial.ts',
-      /(\s+await step\((?:awaitingCancel\()?WORKLOAD\)?,[^\n]+\n)(\s+dirtyRateMiBps = await step\(SHORT,[^\n]+\n)/,
+      /(\s+const started = await step\((?:awaitingCancel\()?WORKLOAD\)?,[^\n]+\n[^\n]+\n)(\s+dirtyRateMiBps = await step\(SHORT,[^\n]+\n)/,
       '$2$1',
     );
     expect((await replay(b, trialHistory))?.message).toMatch(/[Nn]ondeterminis/);
@@ -91,6 +91,13 @@ describe('the replay test can fail', () => {
     const b = await mutant('trial.ts', /patched\(PATCH\.waitForCancelledSteps\) \?/, 'true ?');
     expect((await replay(b, cancelled))?.message).toMatch(/[Nn]ondeterminis/);
     expect(await replay(bundle, cancelled)).toBeUndefined();
+  }, 60_000);
+
+  it("a trial that measures the idle guest's dirty rate for the model, without the patch, does not replay an older miglab's trial", async () => {
+    const older = histories.find((h) => h.version === '0.3' && h.file.startsWith('trial-converged.'))!;
+    const b = await mutant('trial.ts', /patched\(PATCH\.predictPrecopy\)/, 'true');
+    expect((await replay(b, older))?.message).toMatch(/[Nn]ondeterminis/);
+    expect(await replay(bundle, older)).toBeUndefined();
   }, 60_000);
 
   it("a campaign that names its trials the new way without the patch does not replay an older miglab's run", async () => {

@@ -4,6 +4,7 @@
  * the smoke migration workflow on the bed through it, replay that history, stop only what miglab
  * started, and find the finished workflow again after a restart on the same database.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,13 +12,14 @@ import { join } from 'node:path';
 import { Connection, Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runSmoke } from '../cli/smoke.js';
+import type { runSmoke } from '../cli/smoke.js';
 import { devServerStatus, ensureDevServer, portOpen, stopDevServer, type DevServerOptions } from '../server/dev-server.js';
 import { SA } from '../workflows/search-attributes.js';
 import { workflowsPath } from '../workers/worker.js';
 import { connectTemporal, resolveTemporalTarget } from '../server/connection.js';
 import { UserError } from '../lib/errors.js';
 
+const BIN = join(import.meta.dirname, '..', 'bin', 'miglab.js');
 const dir = mkdtempSync(join(tmpdir(), 'miglab-temporal-'));
 const opts: DevServerOptions = { ip: '127.0.0.1', port: 17233, uiPort: 18233, namespace: 'default', dir };
 
@@ -80,14 +82,22 @@ describe('embedded Temporal dev server', () => {
     expect(h.pid).toBe(firstPid);
   });
 
-  it('runs the smoke migration workflow on the bed, and its history replays deterministically', async () => {
-    const lines: string[] = [];
-    const r = await runSmoke({ bed: 'tsmoke', subnet: '198.18.4.0/24', memoryMiB: 256, keepBed: false, log: (l) => lines.push(l), temporal: { kind: 'embedded', options: opts } });
+  it('runs `miglab smoke` on the bed through this server (bin/miglab.js, --json, exit 0), and its history replays deterministically', async () => {
+    // the CLI as users run it, pointed at this file's server by the variables users set
+    const env = { ...process.env, MIGLAB_TEMPORAL_PORT: String(opts.port), MIGLAB_TEMPORAL_UI_PORT: String(opts.uiPort), MIGLAB_TEMPORAL_DIR: dir };
+    const run = spawnSync(process.execPath, [BIN, 'smoke', '--bed', 'tsmoke', '--subnet', '198.18.4.0/24', '--memory', '256', '--json'], { env, encoding: 'utf8', timeout: 200_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const r = JSON.parse(run.stdout) as Awaited<ReturnType<typeof runSmoke>>;
+    // progress goes to stderr, the result alone to stdout
+    expect(run.stderr).toMatch(/tsmoke/);
     smokeId = r.workflowId;
+    expect(r.auditUrl).toContain(`:${opts.uiPort}/`);
     expect(r.result.migration.status).toBe('completed');
     expect(r.result.before.hostname).toBe('smoke');
     expect(r.result.after).toMatchObject({ ping: true, hostname: 'smoke' });
     expect(r.result.after!.uptimeS).toBeGreaterThan(r.result.before.uptimeS);
+    // it reused this server: the same process still serves
+    expect((await devServerStatus(opts)).pid).toBe(firstPid);
 
     const conn = await Connection.connect({ address: `${opts.ip}:${opts.port}` });
     const client = new Client({ connection: conn });

@@ -13,7 +13,9 @@ export const PATCH = {
   trialWorkflowId: 'trial-workflow-id',
   /** 0.3: long trial steps wait for a cancel to be acknowledged (WAIT_CANCELLATION_COMPLETED) before the teardown */
   waitForCancelledSteps: 'wait-for-cancelled-steps',
+  /** 0.4: trials measure the idle guest's dirty rate before the workload starts, and predict each attempt (workflows/precopy-model.ts) */
+  predictPrecopy: 'predict-precopy',
 } as const;
 
 /** The workflow version this checkout records its histories under (test/fixtures/histories/<it>/). */
-export const MIGLAB_HISTORY_VERSION = '0.3';
+export const MIGLAB_HISTORY_VERSION = '0.4';

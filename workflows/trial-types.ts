@@ -7,6 +7,7 @@ import type { TrialMetrics } from './metrics.js';
 import type { LadderStep } from '../campaign/spec.js';
 import type { AttemptPlan } from './ladder.js';
 import type { TrialProvenance } from '../results/provenance.js';
+import type { RecordedPrediction } from './trial-prediction.js';
 
 export interface WorkloadSpec {
   workingSetMiB: number;
@@ -104,6 +105,8 @@ export interface MemoryCategories {
   allocatedOnHostMiB: number | null;
   /** MemTotal − MemAvailable inside the guest */
   usedInGuestMiB: number | null;
+  /** MemTotal − MemFree inside the guest: pages in use, caches included (none of them zero); absent before miglab 0.4 */
+  notFreeInGuestMiB?: number | null;
   /** what the workload allocated: its working set */
   requestedMiB: number;
   /** what QEMU saw dirtied in one second (calc-dirty-rate), at most the working set */
@@ -158,6 +161,12 @@ export interface TrialRow {
   failures?: StepFailure[];
   /** a trial that moved its VM: what the move cost over all its attempts (miglab 0.3 on) */
   endToEnd?: EndToEndCost | null;
+  /** what the model predicted from the trial's own measurements before it migrated (miglab 0.4 on; null: an input was missing) */
+  prediction?: RecordedPrediction | null;
+  /** the idle guest's dirty rate (calc-dirty-rate before the workload started; miglab 0.4 on) */
+  idleDirtyRateMiBps?: number | null;
+  /** how fast the workload wrote pages, by its own clock (miglab 0.4 on) */
+  workloadWriteMiBps?: number | null;
   /** which miglab, campaign file and hosts produced the row (added when it is recorded; miglab 0.3 on) */
   provenance?: TrialProvenance;
 }
@@ -165,7 +174,8 @@ export interface TrialRow {
 export interface TrialActivities {
   prepareVm(input: { host: string; spec: VmSpec }): Promise<void>;
   waitForGuest(input: { spec: VmSpec; timeoutMs: number }): Promise<number>;
-  startWorkload(input: { spec: VmSpec; workload: WorkloadSpec }): Promise<void>;
+  /** writeMiBps: how fast the workload writes pages, by its own clock (null: it did not say in time); void before miglab 0.4 */
+  startWorkload(input: { spec: VmSpec; workload: WorkloadSpec }): Promise<{ writeMiBps: number | null } | void>;
   measureDirtyRate(input: { host: string; vm: string }): Promise<number | null>;
   startProbe(input: { trialId: string; spec: VmSpec; intervalMs: number }): Promise<void>;
   /** awaitReplyMs: after a completed move, let the probe run until the guest answers again (at most this long) */

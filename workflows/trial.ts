@@ -10,6 +10,17 @@ import { deriveMetrics, endToEndCost } from './metrics.js';
 import { SA } from './search-attributes.js';
 import { planAttempts } from './ladder.js';
 import type { AttemptRecord, AttemptResult, TrialActivities, TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
+import { predictFor, predictionInputs, type RecordedPrediction } from './trial-prediction.js';
+
+const hypervisorOf = (input: TrialInput) => (input.audit?.hypervisor === 'xen' ? 'xen' : input.audit?.hypervisor === 'libvirt' ? 'libvirt' : 'qemu');
+
+/** e.g. "model: converges in 1 pass, DT 180 ms" or "model: stalls after 12 passes" */
+function attemptPredictionText(p: RecordedPrediction, index: number): string {
+  const a = p.result.attempts.find((x) => x.index === index);
+  if (!a) return 'model: not reached';
+  const passes = `${a.passCount} pass${a.passCount === 1 ? '' : 'es'}`;
+  return a.end === 'converged' ? `model: converges in ${passes}, DT ${Math.round(a.dtMs!)} ms, TMT ${(a.tmtMs / 1000).toFixed(1)} s` : `model: ${a.end === 'stall' ? 'stalls' : 'times out'} after ${passes}`;
+}
 
 /**
  * A long step waits for its activity to acknowledge a cancel (a migration step cancels the
@@ -39,15 +50,24 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
   let outcome: TrialOutcome;
   let row: TrialRow | undefined;
   let dirtyRateMiBps: number | null = null;
+  let idleDirtyRateMiBps: number | null = null;
+  let workloadWriteMiBps: number | null = null;
+  let prediction: RecordedPrediction | null | undefined;
   let memory: TrialRow['memory'] = null;
   // Whatever happens, the VM must not be left running, least of all on both hosts.
   const tearDown = () => CancellationScope.nonCancellable(() => step(TEARDOWN, `tear down ${vm} on ${src} and ${dst}`).teardown({ trialId, hosts: [src, dst], spec }));
+  // rows of trials started before the model have none of its fields
+  const measuredForModel = () => (prediction === undefined ? {} : { prediction, idleDirtyRateMiBps, workloadWriteMiBps });
   try {
     await step(SHORT, `start ${vm} on ${src} (${spec.memoryMiB} MiB, ${spec.vcpus} vCPU)`).prepareVm({ host: src, spec });
     await step(awaitingCancel(LONG), `wait for ${vm} to answer ping (${spec.guestCidr.split('/')[0]})`).waitForGuest({ spec, timeoutMs: input.bootTimeoutMs });
+    // The model's inputs are measured before the move: the idle guest's own dirtying first.
+    const predicting = patched(PATCH.predictPrecopy);
+    if (predicting) idleDirtyRateMiBps = await step(SHORT, `measure ${vm}'s dirty rate on ${src} before any workload (calc-dirty-rate)`).measureDirtyRate({ host: src, vm });
     if (input.workload) {
       const w = input.workload;
-      await step(awaitingCancel(WORKLOAD), `dirty ${w.workingSetMiB} MiB in ${vm} (${w.rate === 'max' ? 'flat out' : `${w.rate} MiB/s`}, ${w.pattern})`).startWorkload({ spec, workload: w });
+      const started = await step(awaitingCancel(WORKLOAD), `dirty ${w.workingSetMiB} MiB in ${vm} (${w.rate === 'max' ? 'flat out' : `${w.rate} MiB/s`}, ${w.pattern})`).startWorkload({ spec, workload: w });
+      workloadWriteMiBps = started?.writeMiBps ?? null;
       dirtyRateMiBps = await step(SHORT, `measure ${vm}'s dirty rate on ${src} (calc-dirty-rate)`).measureDirtyRate({ host: src, vm });
     }
     const inGuest = input.measureGuest ?? true;
@@ -60,12 +80,18 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
 
     let final: Extract<AttemptResult, { status: 'completed' }> | undefined;
     const plans = planAttempts(input.migration, input.ladder);
+    // Predicted before the first migrate command, so it is in the history before the outcome is known.
+    if (predicting) {
+      const inputs = predictionInputs(input, { memory, idleDirtyMiBps: idleDirtyRateMiBps, dirtyRateMiBps, workloadWriteMiBps }, hypervisorOf(input));
+      prediction = inputs ? predictFor(inputs, plans) : null;
+    }
     for (const plan of plans) {
       // e.g. "attempt 1: downtime limit 1000 ms, 112 MiB/s" or "attempt 2: auto-converge, downtime limit 1000 ms, 112 MiB/s"
       const how = plan.maxBandwidth
         ? [plan.name, ...(plan.name.startsWith('downtime limit') ? [] : [`downtime limit ${plan.downtimeLimitMs} ms`]), capText(plan.maxBandwidth)].join(', ')
         : `${plan.name}, as the hypervisor migrates (no cap, no downtime limit)`;
-      const result = await step(awaitingCancel(LONG), `migrate ${vm} ${src}→${dst}, ${ws}, attempt ${plan.index}: ${how}`).liveMigrate({ trialId, src, dst, spec, plan, rules: input.migration });
+      const predicted = prediction ? ` — ${attemptPredictionText(prediction, plan.index)}` : '';
+      const result = await step(awaitingCancel(LONG), `migrate ${vm} ${src}→${dst}, ${ws}, attempt ${plan.index}: ${how}${predicted}`).liveMigrate({ trialId, src, dst, spec, plan, rules: input.migration });
       attempts.push({ plan, result });
       if (result.status === 'completed') {
         final = result;
@@ -97,6 +123,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       metrics: final ? deriveMetrics(final.final, probe ?? undefined, lag, final.observedTotalMs) : null,
       probe, dirtyRateMiBps, memory, integrity, attempts,
       endToEnd: endToEndCost(attempts),
+      ...measuredForModel(),
     };
   } catch (err) {
     if (isCancellation(err)) {
@@ -108,6 +135,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       workingSetMiB: input.workload?.workingSetMiB ?? null,
       outcome: { kind: 'failed', reason: describe(err) },
       metrics: null, probe: null, dirtyRateMiBps, memory, attempts,
+      ...measuredForModel(),
     };
   }
   // The row is written while the VM is torn down; the trial ends when both are done.

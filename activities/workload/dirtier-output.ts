@@ -37,3 +37,24 @@ export function lastBeat(log: string): DirtierBeat | undefined {
   }
   return undefined;
 }
+
+/**
+ * How fast the workload writes pages (MiB/s of writes, not distinct pages), by its own clock:
+ * pages and mono_ns of the first and last complete heartbeats at least `minSpanMs` apart.
+ * undefined until the log spans that long.
+ */
+export function writeRateMiBps(log: string, pageSize: number, minSpanMs = 300): number | undefined {
+  const beats = log
+    .split('\n')
+    .slice(0, log.endsWith('\n') ? undefined : -1)
+    .filter((l) => l.startsWith('hb '))
+    .map(fields)
+    .map((f) => ({ pages: Number(f.pages), monoNs: Number(f.mono_ns) }))
+    .filter((b) => Number.isFinite(b.pages) && Number.isFinite(b.monoNs));
+  const first = beats[0];
+  const last = beats.at(-1);
+  if (!first || !last) return undefined;
+  const spanS = (last.monoNs - first.monoNs) / 1e9;
+  if (spanS * 1000 < minSpanMs) return undefined;
+  return ((last.pages - first.pages) * pageSize) / 2 ** 20 / spanS;
+}

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { QueryMigrate } from '../../activities/qemu/backend.js';
+import type { ProbeSummary } from '../../activities/probe/ping-output.js';
 import { waitCancellably } from '../../activities/cancellation.js';
 import { heartbeat } from '../../activities/lab-activities.js';
 import type { AttemptResult, TrialActivities, TrialInput, TrialRow } from '../../workflows/trial-types.js';
@@ -22,8 +23,18 @@ export const input = (over: Partial<TrialInput> = {}): TrialInput => ({
   ...over,
 });
 
+/** What the stubbed probe reports when the script does not say (its downtime differs from `final`'s 88 ms). */
+export const stubProbe = (intervalMs: number): ProbeSummary => ({ intervalMs, sent: 200, replies: 190, lost: 10, largestGapMs: 110, gapStartedAt: 1, downtimeMs: 100 });
+/** The guest clock's offset from the controller's, before and after the move. */
+export const stubClockOffsetsMs = [1000, 1085] as const;
+/** The stubbed dirty-rate measurements (MiB/s): with the workload running, and before it starts. */
+export const stubDirtyRate = 44.4;
+export const stubIdleDirtyRate = 0.6;
+/** how fast the stubbed workload says it writes (MiB/s) */
+export const stubWriteRate = 480;
+
 export /** Stub activities: each live attempt answers from the script, every call is logged. */
-function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepareError?: Error; liveDelayMs?: number; teardownDelayMs?: number }) {
+function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepareError?: Error; liveDelayMs?: number; teardownDelayMs?: number; probeSawNothing?: boolean }) {
   const calls: string[] = [];
   const recorded: TrialRow[] = [];
   let live = 0;
@@ -34,10 +45,11 @@ function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepare
       if (script.prepareError) throw script.prepareError;
     },
     async waitForGuest() { calls.push('waitForGuest'); return 5400; },
-    async startWorkload() { calls.push('startWorkload'); },
-    async measureDirtyRate() { calls.push('measureDirtyRate'); return 44.4; },
+    async startWorkload() { calls.push('startWorkload'); return { writeMiBps: stubWriteRate }; },
+    // before the workload starts, the idle guest's rate
+    async measureDirtyRate() { calls.push('measureDirtyRate'); return calls.includes('startWorkload') ? stubDirtyRate : stubIdleDirtyRate; },
     async startProbe() { calls.push('startProbe'); },
-    async stopProbe({ intervalMs }) { calls.push('stopProbe'); return { intervalMs, sent: 200, replies: 190, lost: 10, largestGapMs: 110, gapStartedAt: 1, downtimeMs: 100 }; },
+    async stopProbe({ intervalMs }) { calls.push('stopProbe'); return script.probeSawNothing ? null : stubProbe(intervalMs); },
     async liveMigrate({ plan }) {
       calls.push(`liveMigrate#${plan.index}:${plan.downtimeLimitMs}${plan.autoConverge ? '+ac' : ''}`);
       // a migration that takes a while, heartbeating as the real one does, and hearing a cancel
@@ -53,8 +65,8 @@ function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepare
       return script.live[live++] ?? { status: 'failed', error: 'unscripted', polls: 0 };
     },
     async offlineMigrate() { calls.push('offlineMigrate'); return script.offline ?? { status: 'failed', error: 'unscripted', polls: 0 }; },
-    async memoryCategories({ requestedMiB, inGuest }) { calls.push(inGuest === false ? 'memoryCategories(host only)' : 'memoryCategories'); return { configuredMiB: 256, allocatedOnHostMiB: 200, usedInGuestMiB: 30 + requestedMiB, requestedMiB, dirtiedMiB: requestedMiB }; },
-    async guestClock() { calls.push('guestClock'); clock += 1; return { offsetMs: clock === 1 ? 1000 : 1085, rttMs: 2 }; },
+    async memoryCategories({ requestedMiB, inGuest }) { calls.push(inGuest === false ? 'memoryCategories(host only)' : 'memoryCategories'); const look = inGuest !== false; return { configuredMiB: 256, allocatedOnHostMiB: 200, usedInGuestMiB: look ? 30 + requestedMiB : null, notFreeInGuestMiB: look ? 40 + requestedMiB : null, requestedMiB, dirtiedMiB: requestedMiB }; },
+    async guestClock() { calls.push('guestClock'); clock += 1; return { offsetMs: stubClockOffsetsMs[clock === 1 ? 0 : 1], rttMs: 2 }; },
     async workloadIntegrity() { calls.push('workloadIntegrity'); return { staleWrites: 0, writesAfterMove: 5000, fullPass: true }; },
     async recordTrial({ row }) { calls.push('recordTrial'); recorded.push(row); return 'recorded'; },
     async teardown({ hosts }) {
@@ -74,4 +86,6 @@ export const rampTrials = (name: string, n: number) =>
 
 export const stall: AttemptResult = { status: 'aborted', rule: 'stall', reason: 'no new low of remaining bytes for 10 iterations', polls: 80 };
 export const done: AttemptResult = { status: 'completed', final, polls: 12 };
+/** A completed attempt whose figures differ from `done`'s in every field the metrics read. */
+export const doneOther: AttemptResult = { status: 'completed', final: { ...final, 'total-time': 2345, downtime: 61, 'setup-time': 7, ram: { ...final.ram!, transferred: 123_456_789, 'dirty-sync-count': 9 } }, polls: 30 };
 
