@@ -102,6 +102,8 @@ export interface HypervisorBackend {
    * allocation; null where it cannot be read.
    */
   allocatedMiB(host: string, vm: string): Promise<number | null>;
+  /** MiB of the guest's RAM that is not zero (what a first precopy pass sends in full); null where it cannot be counted. */
+  nonZeroMiB(host: string, vm: string, memoryMiB: number): Promise<number | null>;
   /** The VM's serial console log on a host. */
   consoleFile(host: string, vm: string): string;
   /** what this host runs trials with (kernel, CPU, hypervisor version, accelerator), for the record */

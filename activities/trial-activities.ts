@@ -232,7 +232,9 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
     },
 
     async memoryCategories({ host, spec, requestedMiB, dirtyRateMiBps, inGuest = true }) {
-      const allocatedOnHostMiB = inventory.hosts.some((x) => x.name === host) ? await backend.allocatedMiB(host, spec.name) : null;
+      const onHost = inventory.hosts.some((x) => x.name === host);
+      const allocatedOnHostMiB = onHost ? await backend.allocatedMiB(host, spec.name) : null;
+      const nonZeroOnHostMiB = onHost ? await backend.nonZeroMiB(host, spec.name, spec.memoryMiB) : null;
       const info = inGuest ? (await pool.exec(guestSsh(inventory, spec), ['cat', '/proc/meminfo'], { allowFailure: true })).stdout : '';
       const kbOf = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(info)?.[1] ?? NaN);
       const used = kbOf('MemTotal') - kbOf('MemAvailable');
@@ -243,6 +245,7 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
         allocatedOnHostMiB,
         usedInGuestMiB: mib(used),
         notFreeInGuestMiB: mib(notFree),
+        nonZeroOnHostMiB,
         requestedMiB,
         dirtiedMiB: dirtyRateMiBps === null ? null : Math.min(dirtyRateMiBps, requestedMiB || dirtyRateMiBps),
       };

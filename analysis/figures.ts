@@ -94,12 +94,12 @@ export function rampLines(summary: readonly SummaryRow[], notConverged: readonly
 }
 
 /** A trial's remaining bytes and dirty rate over time, iterations and the abort / fallback marked. */
-export function traceFigure({ trialId, points, events }: Trace): Figure {
+export function traceFigure({ trialId, points, events, predicted }: Trace): Figure {
   const x = { field: 'timeS', type: 'quantitative', title: 'time since the first attempt started (s)' };
   return {
     id: 'fig9-trace',
     title: `Migration trace of ${trialId}`,
-    caption: `Every query-migrate poll of every attempt (${points.length} polls): remaining MiB (solid) and the dirty rate QEMU reports (dashed), dotted rules where a new iteration began, red rules where an attempt was aborted, the fallback's start labelled.`,
+    caption: `Every query-migrate poll of every attempt (${points.length} polls): remaining MiB (solid) and the dirty rate QEMU reports (dashed), dotted rules where a new iteration began, red rules where an attempt was aborted, the fallback's start labelled.${predicted.length ? ` Black diamonds: what the model, before the trial migrated, expected each pass to start with (and leave after the last), from the attempt's start.` : ''}`,
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       width: WIDTH + 160,
@@ -107,7 +107,13 @@ export function traceFigure({ trialId, points, events }: Trace): Figure {
       resolve: { scale: { y: 'independent' } },
       layer: [
         { data: { values: events.filter((e) => e.kind === 'iteration') }, mark: { type: 'rule', color: '#999', strokeDash: [2, 2] }, encoding: { x } },
-        { data: { values: points }, mark: { type: 'line' }, encoding: { x, y: { field: 'remainingMiB', type: 'quantitative', title: 'remaining (MiB)' }, color: { field: 'attempt', type: 'nominal', title: 'attempt' } } },
+        {
+          // the observed remaining bytes and the model's, on one axis
+          layer: [
+            { data: { values: points }, mark: { type: 'line' }, encoding: { x, y: { field: 'remainingMiB', type: 'quantitative', title: 'remaining (MiB)' }, color: { field: 'attempt', type: 'nominal', title: 'attempt' } } },
+            { data: { values: predicted }, mark: { type: 'point', shape: 'diamond', filled: true, color: 'black', size: 40 }, encoding: { x, y: { field: 'predictedMiB', type: 'quantitative' } } },
+          ],
+        },
         {
           data: { values: points },
           mark: { type: 'line', strokeDash: [4, 3] },

@@ -25,11 +25,20 @@ export interface TraceEvent {
   label: string;
 }
 
+/** The model's remaining MiB at the start of each pass it predicted, laid on the attempt's own start. */
+export interface PredictedPoint {
+  timeS: number;
+  attempt: string;
+  predictedMiB: number;
+}
+
 /** One trial's trace, as the report draws it. */
 export interface Trace {
   trialId: string;
   points: TracePoint[];
   events: TraceEvent[];
+  /** empty for rows recorded without a prediction */
+  predicted: PredictedPoint[];
 }
 
 interface Poll {
@@ -53,6 +62,7 @@ export async function readTrace(resultsDir: string, row: TrialRow): Promise<Trac
   const store = new ResultsStore(resultsDir);
   const points: TracePoint[] = [];
   const events: TraceEvent[] = [];
+  const predicted: PredictedPoint[] = [];
   let t0: number | undefined;
   let offsetMs = 0; // for polls without wall-clock stamps: attempts laid end to end
   for (const [i, a] of row.attempts.entries()) {
@@ -70,6 +80,17 @@ export async function readTrace(resultsDir: string, row: TrialRow): Promise<Trac
       return (offsetMs + (p.elapsedMs ?? 0)) / 1000;
     };
     if (a.plan.name === 'offline') events.push({ timeS: at(polls[0]!), kind: 'fallback', label: 'offline fallback' });
+    // the model's passes from the attempt's start (its first poll less QEMU's elapsed time)
+    const modelled = row.prediction?.result.attempts.find((x) => x.index === i);
+    if (modelled && a.plan.name !== 'offline') {
+      let t = at(polls[0]!) - (polls[0]!.elapsedMs ?? 0) / 1000 + row.prediction!.inputs.overheads.setupMs / 1000;
+      for (const pass of modelled.passes) {
+        predicted.push({ timeS: t, attempt: label, predictedMiB: pass.sentMiB });
+        t += pass.seconds;
+      }
+      const lastPass = modelled.passes.at(-1);
+      if (lastPass) predicted.push({ timeS: t, attempt: label, predictedMiB: lastPass.dirtiedMiB });
+    }
     let iteration = 0;
     for (const p of polls) {
       const timeS = at(p);
@@ -82,5 +103,5 @@ export async function readTrace(resultsDir: string, row: TrialRow): Promise<Trac
     if (a.result.status === 'aborted') events.push({ timeS: at(last), kind: 'abort', label: `attempt ${i} aborted: ${a.result.rule}` });
     offsetMs += (last.elapsedMs ?? 0) + 1000;
   }
-  return points.length ? { trialId: row.trialId, points, events } : null;
+  return points.length ? { trialId: row.trialId, points, events, predicted } : null;
 }

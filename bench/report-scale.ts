@@ -58,7 +58,7 @@ function syntheticTrace(): Trace {
     points.push({ timeS: i / 10, attempt: '0: precopy', remainingMiB: 256 / it, dirtyMiBps: 60, iteration: it });
   }
   events.push({ timeS: 199.9, kind: 'abort', label: 'attempt 0 aborted: stall' });
-  return { trialId: 'bench/ramp/64MiB/r0', points, events };
+  return { trialId: 'bench/ramp/64MiB/r0', points, events, predicted: [] };
 }
 
 const mib = (b: number) => (b / 2 ** 20).toFixed(0);

@@ -42,7 +42,17 @@ async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
 import { loadCampaign } from '../campaign/load.js';
 import { measuredCliffText } from '../analysis/tables.js';
 import { expandTrials } from '../campaign/trials.js';
+import { formatPrediction, predictCampaign } from './predict.js';
+import { advise, checkAdvice, formatAdvice, writeVerifyCampaign } from './advise.js';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 
+/** An option's number: positive (or zero when allowed), else a usage error naming the option. */
+const positiveNumber = (option: string, zeroOk = false) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || (n === 0 && !zeroOk)) throw new UserError(`${option} must be a ${zeroOk ? 'non-negative' : 'positive'} number, got '${v}'`, `e.g. ${option} ${zeroOk ? '0.5' : '100'}`);
+  return n;
+};
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const print = (v: unknown, json: boolean, text: () => string) => process.stdout.write(json ? JSON.stringify(v, null, 2) + '\n' : text() + '\n');
 /** The SDK's own log goes to a file under the state dir (the terminal shows progress); says where. */
@@ -177,6 +187,61 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
         const per = spec.scenarios.map((s) => `${s.name}: ${trials.filter((t) => t.scenario === s.name).length}`).join(', ');
         return `${file}: campaign ${spec.campaign} is valid: ${trials.length} trials (${per})`;
       });
+    });
+
+  program
+    .command('predict')
+    .description("every trial's migration as the precopy model predicts it (verdict, passes, TMT, DT, MD); runs nothing")
+    .argument('<campaign.yaml>')
+    .option('--results <dir>', "take the model's inputs from this results folder (default: the campaign's own, when it has rows)")
+    .option('--guest-base <MiB>', "the guest's memory in use without a workload", positiveNumber('--guest-base'))
+    .option('--idle-dirty <MiB/s>', "the idle guest's own dirty rate", positiveNumber('--idle-dirty', true))
+    .option('--write-rate <MiB/s>', 'how fast a flat-out (rate: max) workload writes pages', positiveNumber('--write-rate'))
+    .option('--bandwidth <MiB/s>', 'the rate the hosts reach, when it is not the cap (required for Xen)', positiveNumber('--bandwidth'))
+    .option('--json', 'print the inputs and every trial\'s prediction as JSON')
+    .addHelpText('after', examples('miglab predict campaigns/paper.yaml', 'miglab predict campaigns/paper.yaml --write-rate 300 --idle-dirty 0.5', 'miglab predict campaigns/paper-xen.yaml --bandwidth 0.8 --json | jq \'.trials[0].prediction\'') + '\nInputs not given come from the campaign\'s recorded trials (medians of what they measured before migrating), else from assumptions the output names.')
+    .action(async (file: string, o) => {
+      const p = await predictCampaign(file, { results: o.results, guestBaseMiB: o.guestBase, idleDirtyMiBps: o.idleDirty, writeRateMiBps: o.writeRate, bandwidthMiBps: o.bandwidth });
+      print(p, !!o.json, () => formatPrediction(p));
+    });
+
+  program
+    .command('advise')
+    .description('the settings (bandwidth cap, downtime limit, mode) the precopy model expects to meet a bound, for a campaign\'s VM and one workload')
+    .argument('<campaign.yaml>')
+    .option('--working-set <MiB>', 'the workload\'s working set (leave out for the idle guest)', positiveNumber('--working-set'))
+    .option('--rate <MiB/s|max>', 'how fast it writes', 'max')
+    .option('--pattern <seq|random>', 'how it writes', 'seq')
+    .option('--max-downtime <ms>', 'the downtime the setting must stay within', positiveNumber('--max-downtime'))
+    .option('--max-total <s>', 'the total migration time it must stay within', positiveNumber('--max-total'))
+    .option('--results <dir>', "take the model's inputs from this results folder (default: the campaign's own)")
+    .option('--verify [repetitions]', 'then run the best setting as a small campaign (written beside the file) and check it; default 3 trials')
+    .option('--json', 'print the advice (and the check) as JSON')
+    .addHelpText('after', examples('miglab advise campaigns/paper.yaml --working-set 48 --max-downtime 500', 'miglab advise campaigns/paper.yaml --working-set 64 --max-downtime 300 --max-total 5 --json', 'miglab advise campaigns/paper.yaml --working-set 48 --max-downtime 500 --verify 3') + '\nExit: 0 when a setting meets the bound (and with --verify, every trial met it by the hypervisor\'s downtime), 1 otherwise.')
+    .action(async (file: string, o) => {
+      if (o.rate !== 'max' && !(Number(o.rate) > 0)) throw new UserError(`--rate must be max or a positive number, got '${o.rate}'`, 'e.g. --rate max or --rate 40');
+      if (o.pattern !== 'seq' && o.pattern !== 'random') throw new UserError(`--pattern must be seq or random, got '${o.pattern}'`, 'e.g. --pattern seq');
+      const opts = { workingSetMiB: o.workingSet ?? null, rate: o.rate === 'max' ? ('max' as const) : Number(o.rate), pattern: o.pattern as 'seq' | 'random', maxDowntimeMs: o.maxDowntime, maxTotalS: o.maxTotal, results: o.results };
+      const a = await advise(file, opts);
+      const meets = a.candidates.some((c) => c.meets);
+      if (!o.verify) {
+        print(a, !!o.json, () => formatAdvice(a));
+        if (!meets) process.exitCode = ExitCode.Failed;
+        return;
+      }
+      if (!o.json) say(formatAdvice(a));
+      const repetitions = o.verify === true ? 3 : Number(o.verify);
+      if (!Number.isInteger(repetitions) || repetitions < 1) throw new UserError(`--verify takes a number of trials, got '${o.verify}'`, 'e.g. --verify 3');
+      const original = parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      const verifyFile = writeVerifyCampaign(file, original, a, opts, repetitions);
+      say(`verify: running ${verifyFile}`);
+      logSdk('advise');
+      const r = await runCampaign({ file: verifyFile, log: say, progress: (p, s) => say(`  ${s.toFixed(0)} s: ${p.recorded}/${p.total} trials recorded`) });
+      const check = checkAdvice(verifyFile, r.rows, a.bound);
+      print({ advice: a, verify: check }, !!o.json, () =>
+        [...check.trials.map((t) => `  ${t.trialId}: ${t.outcome}, TMT ${t.tmtMs ?? '–'} ms, DT hypervisor ${t.dtHypervisorMs ?? '–'} ms, probe ${t.dtProbeMs?.toFixed(0) ?? '–'} ms`), `within the bound: ${check.metByHypervisorDt} of ${check.trials.length} by the hypervisor's downtime (what the model predicts), ${check.metByProbeDt} by the probe's`].join('\n'),
+      );
+      if (check.metByHypervisorDt < check.trials.length) process.exitCode = ExitCode.Failed;
     });
 
   program

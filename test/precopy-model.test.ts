@@ -33,6 +33,14 @@ describe('precopy model', () => {
     expect(a.mdBytes).toBe(zeroHeaders(80) + full(80) + full(16));
   });
 
+  it('copies the rest at the uncapped switch-over rate when it is known (QEMU lifts the cap once the VM is stopped)', () => {
+    const g = guest({ workingSetMiB: 16, writeRateMiBps: 1000, pattern: 'seq' });
+    const a = predictAttempt(g, { ...link, switchoverMiBps: 400 }, precopy(300), qemu);
+    // 16 MiB at 400 MiB/s = 40 ms, not the 160 ms the 100 MiB/s cap would take
+    expect(a.dtMs).toBeCloseTo(40 + 20, 6);
+    expect(a.tmtMs).toBeCloseTo(5 + 800 + 40 + 20, 6);
+  });
+
   it('stalls when a re-dirtied working set exceeds the threshold; the ladder\'s raised limit then converges it', () => {
     const g = guest({ workingSetMiB: 48, writeRateMiBps: 1000, pattern: 'seq' });
     const stalled = predictAttempt(g, link, precopy(300), qemu);

@@ -29,6 +29,8 @@ const LIBVIRT1 = join(FIX, 'paper-libvirt-run1');
 /** the campaign on the bed's Xen hosts (xl), stopped after two trials: the baseline moved live, the 4 MiB trial lost to dom0 crashes */
 const XEN_PARTIAL = join(FIX, 'paper-xen-partial');
 const XEN_RUN2 = join(FIX, 'paper-xen-run2');
+/** the fifth run (miglab 0.4): every trial predicted its migration before it started; trials and polls only */
+const RUN5 = join(FIX, 'paper-run5-model');
 const tmp: string[] = [];
 const scratch = async () => {
   const d = await mkdtemp(join(tmpdir(), 'miglab-report-'));
@@ -267,6 +269,39 @@ describe('report on a recorded paper run', () => {
     expect(r.data.cliffs.map((c) => c.hypervisor)).toEqual(['qemu (paper-run1)', 'qemu (paper-run3)']);
     const baseline = r.data.summary.filter((s) => s.workingSetMiB === null);
     expect(baseline.map((s) => [s.hypervisor, s.trials])).toEqual([['qemu (paper-run1)', 3], ['qemu (paper-run3)', 3]]);
+  });
+
+  it("compares each trial's recorded prediction with what happened: verdicts, the error table, the model's cliff, model.csv, the trace's predicted passes", async () => {
+    const c = await loadCampaignResults(RUN5);
+    const r = await writeReport([c], await scratch());
+    // the expectations, computed here from the rows themselves
+    const label = (kind: string, attempt: number | null | undefined) => (kind === 'converged' ? `attempt ${attempt}` : kind);
+    const rows = c.rows.filter((x) => x.prediction);
+    expect(rows).toHaveLength(27);
+    const right = rows.filter((x) => label(x.prediction!.result.verdict, x.prediction!.result.attempt) === label(x.outcome.kind, x.outcome.kind === 'converged' ? x.outcome.attempt : null));
+    expect(r.data.fit).toMatchObject({ predicted: 27, verdictsOf: 27, verdictsRight: right.length });
+    const median = (xs: number[]) => {
+      const s = [...xs].sort((a, b) => a - b);
+      return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+    };
+    const tmtErr = right.map((x) => Math.abs(x.prediction!.result.tmtMs! - x.metrics!.tmtMs) / x.metrics!.tmtMs);
+    const mdErr = right.map((x) => Math.abs(x.prediction!.result.mdBytes! - x.metrics!.md.totalBytes) / x.metrics!.md.totalBytes);
+    const dtErr = right.map((x) => Math.abs(x.prediction!.result.dtMs! - x.metrics!.downtime.qemuMs!) / x.metrics!.downtime.qemuMs!);
+    const [tmt, md, dt] = r.data.fit.errors;
+    expect(tmt!.medianAbs).toBeCloseTo(median(tmtErr), 9);
+    expect(md!.medianAbs).toBeCloseTo(median(mdErr), 9);
+    expect(dt!.medianAbs).toBeCloseTo(median(dtErr), 9);
+    // the model's cliff is bandwidth × downtime limit, lowered by the idle guest's dirtying
+    expect(r.data.fit.cliffs[0]!.modelMiB).toBeLessThanOrEqual(33.6);
+    const md_ = await readFile(join(r.outDir, 'report.md'), 'utf8');
+    expect(md_).toContain('## The model: predicted before each trial, then measured');
+    expect(md_).toContain(`right for ${right.length} of 27`);
+    const csv = aq.fromCSV(await readFile(join(r.outDir, 'model.csv'), 'utf8'));
+    expect(csv.numRows()).toBe(27);
+    // the trace of the largest trial carries the model's passes for each attempt
+    const trace = (await readTrace(RUN5, pickTraceTrial(c.rows)!))!;
+    const traced = pickTraceTrial(c.rows)!;
+    expect(trace.predicted.length).toBe(traced.prediction!.result.attempts.filter((a) => a.index < traced.attempts.length).reduce((n, a) => n + a.passes.length + 1, 0));
   });
 
   it('draws the trace from the raw polls: one point per poll, a rule per new iteration', async () => {

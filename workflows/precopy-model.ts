@@ -30,6 +30,12 @@ export interface ModelLink {
   bandwidthMiBps: number;
   /** 'cap': the configured limit; 'measured': what earlier migrations reached (the host could not reach the cap) */
   source: 'cap' | 'measured';
+  /**
+   * how fast the last copy goes, with the VM stopped: QEMU lifts its bandwidth cap for it, so it
+   * runs at what the hosts can do (measured from earlier migrations' downtime bytes); absent: the
+   * bandwidth above, which overstates DT wherever the hosts are faster than the cap
+   */
+  switchoverMiBps?: number;
 }
 
 /** What one attempt is asked to do (the fields of the trial's AttemptPlan the model reads). */
@@ -150,9 +156,10 @@ export function predictAttempt(guest: ModelGuest, link: ModelLink, plan: ModelPl
   let period = { s: 0, sent: 0, dirtied: 0 };
   let highPeriods = 0;
   const moved = (remaining: number, postcopy: boolean): PredictedAttempt => {
-    // post-copy: the VM runs on the destination at once; the rest is pulled after it
-    const dtMs = postcopy ? o.switchoverMs : (remaining / b) * 1000 + o.switchoverMs;
-    const tmtMs = t * 1000 + (remaining / b) * 1000 + o.switchoverMs;
+    // post-copy: the VM runs on the destination at once; the rest is pulled after it (capped)
+    const lastCopyMs = (remaining / (postcopy ? b : (link.switchoverMiBps ?? b))) * 1000;
+    const dtMs = postcopy ? o.switchoverMs : lastCopyMs + o.switchoverMs;
+    const tmtMs = t * 1000 + lastCopyMs + o.switchoverMs;
     return { index: plan.index, name: plan.name, end: 'converged', passes, tmtMs, dtMs, mdBytes: mdBytes + streamBytes(remaining) };
   };
   for (let pass = 0; pass < MAX_PASSES; pass++) {

@@ -14,7 +14,7 @@ export interface PredictionInputs {
   rules: ModelRules;
   overheads: ModelOverheads;
   /** where the guest's non-zero memory came from */
-  nonZeroFrom: 'not-free-in-guest' | 'used-in-guest';
+  nonZeroFrom: 'counted-on-host' | 'not-free-in-guest' | 'used-in-guest';
   /** where the workload's write rate came from */
   writeRateFrom: 'configured' | 'workload-heartbeats' | 'calc-dirty-rate' | 'none';
 }
@@ -41,7 +41,8 @@ export interface PreMigration {
 /** null when a needed input is missing: no bandwidth to assume (xl has no cap), or no look inside the guest. */
 export function predictionInputs(input: TrialInput, m: PreMigration, hypervisor: ModelRules['hypervisor'], overheads: ModelOverheads = DEFAULT_OVERHEADS): PredictionInputs | null {
   const capMiBps = input.migration.maxBandwidth / 2 ** 20;
-  const nonZero = m.memory?.notFreeInGuestMiB ?? m.memory?.usedInGuestMiB ?? null;
+  // the host's count is what pass 0 sends; the guest's own view misses freed pages that kept their contents
+  const nonZero = m.memory?.nonZeroOnHostMiB ?? m.memory?.notFreeInGuestMiB ?? m.memory?.usedInGuestMiB ?? null;
   if (!(capMiBps > 0) || nonZero === null) return null;
   const w = input.workload;
   let writeRateFrom: PredictionInputs['writeRateFrom'] = 'none';
@@ -65,7 +66,7 @@ export function predictionInputs(input: TrialInput, m: PreMigration, hypervisor:
       ...(input.migration.fallbackMaxBandwidth ? { fallbackBandwidthMiBps: input.migration.fallbackMaxBandwidth / 2 ** 20 } : {}),
     },
     overheads,
-    nonZeroFrom: m.memory?.notFreeInGuestMiB != null ? 'not-free-in-guest' : 'used-in-guest',
+    nonZeroFrom: m.memory?.nonZeroOnHostMiB != null ? 'counted-on-host' : m.memory?.notFreeInGuestMiB != null ? 'not-free-in-guest' : 'used-in-guest',
     writeRateFrom,
   };
 }

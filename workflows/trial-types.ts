@@ -105,8 +105,10 @@ export interface MemoryCategories {
   allocatedOnHostMiB: number | null;
   /** MemTotal − MemAvailable inside the guest */
   usedInGuestMiB: number | null;
-  /** MemTotal − MemFree inside the guest: pages in use, caches included (none of them zero); absent before miglab 0.4 */
+  /** MemTotal − MemFree inside the guest: pages in use, caches included; absent before miglab 0.4 */
   notFreeInGuestMiB?: number | null;
+  /** the guest's RAM that is not zero, counted on the host: what a first precopy pass sends in full (miglab 0.4 on) */
+  nonZeroOnHostMiB?: number | null;
   /** what the workload allocated: its working set */
   requestedMiB: number;
   /** what QEMU saw dirtied in one second (calc-dirty-rate), at most the working set */

@@ -10,6 +10,7 @@ import { sleep } from '../../lib/sleep.js';
 import { qemuVersionCommand, readHost, type HostProvenance } from '../host-provenance.js';
 import { hostNamed, stateBeforeStart, stopReason, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
 import { completedResult, qemuRssMiB, type QemuHost } from '../qemu/backend.js';
+import { nonZeroGuestMiB } from '../qemu/non-zero-pages.js';
 import { vmFiles, type VmSpec } from '../qemu/vm-spec.js';
 import type { SshPool } from '../ssh/pool.js';
 import { commandLine, quote } from '../ssh/shell-quote.js';
@@ -76,6 +77,10 @@ export class LibvirtBackend implements HypervisorBackend {
 
   allocatedMiB(host: string, vm: string): Promise<number | null> {
     return qemuRssMiB(this.deps.pool, this.host(host).ssh, `/run/libvirt/qemu/${vm}.pid`);
+  }
+
+  nonZeroMiB(host: string, vm: string, memoryMiB: number): Promise<number | null> {
+    return nonZeroGuestMiB(this.deps.pool, this.host(host).ssh, `/run/libvirt/qemu/${vm}.pid`, memoryMiB);
   }
 
   async vmState(host: string, vm: string): Promise<VmState> {

@@ -6,6 +6,7 @@ import { sleep } from '../../lib/sleep.js';
 import { QmpClient, QmpCommandError } from '../qmp/client.js';
 import type { SshPool, SshTarget } from '../ssh/pool.js';
 import { commandLine, quote } from '../ssh/shell-quote.js';
+import { nonZeroGuestMiB } from './non-zero-pages.js';
 import { qemuVersionCommand, readHost, type HostProvenance } from '../host-provenance.js';
 import { hostNamed, stateBeforeStart, stopReason, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
 import { QEMU_ACCEL, QEMU_GUEST_CPU, parseQemuVersion, qemuArgs, ramArg, tapName, vmFiles, type QemuVersion, type VmSpec } from './vm-spec.js';
@@ -145,6 +146,10 @@ export class QemuBackend implements HypervisorBackend {
 
   allocatedMiB(hostName: string, vm: string): Promise<number | null> {
     return qemuRssMiB(this.deps.pool, this.host(hostName).ssh, vmFiles(this.host(hostName).runDir, vm).pid);
+  }
+
+  nonZeroMiB(hostName: string, vm: string, memoryMiB: number): Promise<number | null> {
+    return nonZeroGuestMiB(this.deps.pool, this.host(hostName).ssh, vmFiles(this.host(hostName).runDir, vm).pid, memoryMiB);
   }
 
   /** True when the VM's QEMU process (per its pid file) is alive and its QMP socket exists. */

@@ -144,6 +144,11 @@ export class XenBackend implements HypervisorBackend {
   }
 
   /** A domain is no process on dom0: its memory is what `xl list` says Xen gave it. */
+  /** a Xen domain's memory is not a process's to read from dom0 */
+  async nonZeroMiB(): Promise<number | null> {
+    return null;
+  }
+
   async allocatedMiB(host: string, vm: string): Promise<number | null> {
     return (await this.domains(host)).find((d) => d.name === vm)?.memMiB ?? null;
   }

@@ -65,7 +65,7 @@ function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepare
       return script.live[live++] ?? { status: 'failed', error: 'unscripted', polls: 0 };
     },
     async offlineMigrate() { calls.push('offlineMigrate'); return script.offline ?? { status: 'failed', error: 'unscripted', polls: 0 }; },
-    async memoryCategories({ requestedMiB, inGuest }) { calls.push(inGuest === false ? 'memoryCategories(host only)' : 'memoryCategories'); const look = inGuest !== false; return { configuredMiB: 256, allocatedOnHostMiB: 200, usedInGuestMiB: look ? 30 + requestedMiB : null, notFreeInGuestMiB: look ? 40 + requestedMiB : null, requestedMiB, dirtiedMiB: requestedMiB }; },
+    async memoryCategories({ requestedMiB, inGuest }) { calls.push(inGuest === false ? 'memoryCategories(host only)' : 'memoryCategories'); const look = inGuest !== false; return { configuredMiB: 256, allocatedOnHostMiB: 200, usedInGuestMiB: look ? 30 + requestedMiB : null, notFreeInGuestMiB: look ? 40 + requestedMiB : null, nonZeroOnHostMiB: 90 + requestedMiB, requestedMiB, dirtiedMiB: requestedMiB }; },
     async guestClock() { calls.push('guestClock'); clock += 1; return { offsetMs: stubClockOffsetsMs[clock === 1 ? 0 : 1], rttMs: 2 }; },
     async workloadIntegrity() { calls.push('workloadIntegrity'); return { staleWrites: 0, writesAfterMove: 5000, fullPass: true }; },
     async recordTrial({ row }) { calls.push('recordTrial'); recorded.push(row); return 'recorded'; },
