@@ -140,13 +140,30 @@ function modelBlocks(data: ReportData): Block[] {
       kind: 'table',
       headers: ['hypervisor', 'scenario', 'model cliff (MiB)', 'bandwidth × downtime limit (MiB)', 'measured (MiB)'],
       align: ['l', 'l', 'r', 'r', 'r'],
-      rows: f.cliffs.map((m) => {
+      // the scenarios with a cliff to find (a ramp), not the baseline
+      rows: f.cliffs.flatMap((m) => {
         const c = data.cliffs.find((x) => x.hypervisor === m.hypervisor && x.scenario === m.scenario);
-        return [m.hypervisor, m.scenario, fmt(m.modelMiB), fmt(c?.predictedMiB), c ? (c.measuredMiB === null ? measuredCliffText(c) : String(c.measuredMiB)) : '–'];
+        return c ? [[m.hypervisor, m.scenario, fmt(m.modelMiB), fmt(c.predictedMiB), c.measuredMiB === null ? measuredCliffText(c) : String(c.measuredMiB)]] : [];
       }),
     },
+    {
+      kind: 'table',
+      headers: ['trial', 'model', 'measured', 'TMT model / measured (ms)', 'DT model / hypervisor (ms)', 'MD model / measured (MiB)'],
+      align: ['l', 'l', 'l', 'r', 'r', 'r'],
+      rows: data.flat
+        .filter((r) => r.predVerdict !== null)
+        .slice(0, 60)
+        .map((r) => [
+          r.trialId,
+          r.predVerdict === 'converged' ? `attempt ${r.predAttempt}` : r.predVerdict!,
+          r.outcome === 'converged' ? `attempt ${r.movedAttempt}` : r.outcome,
+          `${fmt(r.predTmtMs, 0)} / ${fmt(r.tmtMs, 0)}`,
+          `${fmt(r.predDtMs, 0)} / ${fmt(r.dtQemuMs, 0)}`,
+          `${fmt(r.predMdMiB)} / ${fmt(r.mdMiB)}`,
+        ]),
+    },
     ...(wrong.length ? [{ kind: 'text', text: `Wrong verdicts: ${wrong.slice(0, 10).map((t) => `${t.trialId} (model ${t.predicted}, measured ${t.measured})`).join(', ')}${wrong.length > 10 ? ', …' : ''}.` } satisfies Block] : []),
-    ...(worst.length ? [{ kind: 'text', text: `Largest TMT errors: ${worst.map((t) => `${t.trialId} ${pct(t.tmt)}`).join(', ')}. Every trial's prediction and error is in model.csv.` } satisfies Block] : []),
+    ...(worst.length ? [{ kind: 'text', text: `Largest TMT errors: ${worst.map((t) => `${t.trialId} ${pct(t.tmt)}`).join(', ')}. The table above lists up to 60 trials; every trial's prediction and error is in model.csv (and pred* columns in trials.csv).` } satisfies Block] : []),
   ];
 }
 

@@ -216,6 +216,7 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .option('--max-total <s>', 'the total migration time it must stay within', positiveNumber('--max-total'))
     .option('--results <dir>', "take the model's inputs from this results folder (default: the campaign's own)")
     .option('--verify [repetitions]', 'then run the best setting as a small campaign (written beside the file) and check it; default 3 trials')
+    .option('--bed-subnet <cidr>', 'with --verify: subnet for the bed when the run brings it up (inside 198.18.0.0/15)')
     .option('--json', 'print the advice (and the check) as JSON')
     .addHelpText('after', examples('miglab advise campaigns/paper.yaml --working-set 48 --max-downtime 500', 'miglab advise campaigns/paper.yaml --working-set 64 --max-downtime 300 --max-total 5 --json', 'miglab advise campaigns/paper.yaml --working-set 48 --max-downtime 500 --verify 3') + '\nExit: 0 when a setting meets the bound (and with --verify, every trial met it by the hypervisor\'s downtime), 1 otherwise.')
     .action(async (file: string, o) => {
@@ -236,7 +237,16 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
       const verifyFile = writeVerifyCampaign(file, original, a, opts, repetitions);
       say(`verify: running ${verifyFile}`);
       logSdk('advise');
-      const r = await runCampaign({ file: verifyFile, log: say, progress: (p, s) => say(`  ${s.toFixed(0)} s: ${p.recorded}/${p.total} trials recorded`) });
+      let said = -1;
+      const r = await runCampaign({
+        file: verifyFile,
+        ...(o.bedSubnet ? { bedSubnet: o.bedSubnet as string } : {}),
+        log: say,
+        progress: (p, s) => {
+          if (p.recorded !== said) say(`  ${s.toFixed(0)} s: ${p.recorded}/${p.total} trials recorded`);
+          said = p.recorded;
+        },
+      });
       const check = checkAdvice(verifyFile, r.rows, a.bound);
       print({ advice: a, verify: check }, !!o.json, () =>
         [...check.trials.map((t) => `  ${t.trialId}: ${t.outcome}, TMT ${t.tmtMs ?? '–'} ms, DT hypervisor ${t.dtHypervisorMs ?? '–'} ms, probe ${t.dtProbeMs?.toFixed(0) ?? '–'} ms`), `within the bound: ${check.metByHypervisorDt} of ${check.trials.length} by the hypervisor's downtime (what the model predicts), ${check.metByProbeDt} by the probe's`].join('\n'),

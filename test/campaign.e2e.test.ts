@@ -158,4 +158,24 @@ describe('miglab run on the bed', () => {
     expect(await exited, out).toBe(0);
     expect(out).toContain('worker stopped');
   }, 240_000);
+
+  it('miglab advise --verify runs the advised setting as a small campaign beside the file and checks it against the bound', async () => {
+    const env = { ...process.env, MIGLAB_TEMPORAL_PORT: String(server.port), MIGLAB_TEMPORAL_UI_PORT: String(server.uiPort), MIGLAB_TEMPORAL_DIR: server.dir };
+    const child = spawn(process.execPath, [join(import.meta.dirname, '..', 'bin', 'miglab.js'), 'advise', file, '--working-set', '8', '--max-downtime', '2000', '--verify', '1', '--bed-subnet', '198.18.8.0/24', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    // exit 0 when the trial met the bound by the hypervisor's downtime, 1 when not: either is a verdict
+    expect([0, 1], err).toContain(code);
+    const r = JSON.parse(out) as { advice: { candidates: { meets: boolean; setting: { bandwidthMiBps: number; downtimeLimitMs: number } }[]; inputs: { guestBaseMiB: { source: string } } }; verify: { file: string; trials: { trialId: string; outcome: string; dtHypervisorMs: number | null }[]; metByHypervisorDt: number } };
+    // the model took its inputs from the trials this file's campaign recorded above
+    expect(r.advice.inputs.guestBaseMiB.source).toMatch(/^measured/);
+    expect(r.verify.file).toBe(join(dir, 'tiny-advice.yaml'));
+    expect(r.verify.trials.map((t) => [t.trialId, t.outcome])).toEqual([['tiny-advice/advised/8MiB/r1', 'converged']]);
+    expect(r.verify.metByHypervisorDt).toBe(code === 0 ? 1 : 0);
+    expect(r.verify.metByHypervisorDt).toBe(r.verify.trials[0]!.dtHypervisorMs! <= 2000 ? 1 : 0);
+    expect((await new ResultsStore(join(dir, 'tiny-advice')).readTrials()).map((x) => x.trialId)).toEqual(['tiny-advice/advised/8MiB/r1']);
+  }, 240_000);
 });
