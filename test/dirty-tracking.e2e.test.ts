@@ -77,12 +77,12 @@ describe('guest memory across a live migration under load (bed)', () => {
   it('on QEMU before 9.0 without the RAM padding, TCG migration loses writes (the bug the padding avoids)', async (ctx) => {
     const backend = new QemuBackend({ pool, hosts: inv.hosts, dirtySyncPadding: 'off', migrationTimeoutMs: 60_000 });
     if (!needsDirtySyncPadding(await backend.qemuVersion('hosta')) ) ctx.skip();
-    // One migration, the same as the test above but for the padding. Measured on this machine
-    // (QEMU 7.2, TCG, 2026-11-30): at 48 MiB every one of 24 migrations whose guest could be
-    // read lost writes (5197–5952 stale writes each; 1 guest did not answer SSH when read
-    // once, none when read after it answered ping); at 16 MiB only 1 in 5 did, at 4 MiB none of
-    // 4. 48 MiB stays above the 33.6 MiB switch-over threshold, so precopy syncs the dirty
-    // bitmap several times with the workload's TLB entries hot — the race's window.
+    // One migration. Measured on this machine (QEMU 7.2, TCG, 2026-11-30): at 48 MiB flat out,
+    // every one of 29 migrations whose guest could be read lost writes (4842–6332 stale writes
+    // each); 1 of 30 guests did not answer SSH when read once right after the move, none of 22
+    // once read after it answered ping. At 16 MiB only 1 in 6 did, at 4 MiB none of 4: 48 MiB
+    // stays above the 33.6 MiB switch-over threshold, so precopy syncs the dirty bitmap several
+    // times while the workload's TLB entries are hot — the race's window.
     expect(await staleWritesAfterMove(backend, 'dvm', 48, 'max')).toBeGreaterThan(0);
   }, 180_000);
 });
