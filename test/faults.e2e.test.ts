@@ -24,9 +24,8 @@ const SUBNET = '198.18.11.0/24';
 const dir = mkdtempSync(join(tmpdir(), 'miglab-faults-'));
 const server: DevServerOptions = { ip: '127.0.0.1', port: 17274, uiPort: 18274, namespace: 'default', dir: join(dir, 'temporal') };
 // 16 MiB/s stretches an idle guest's migration to several seconds: time to kill the worker in it.
-const VM_MIB = 256;
 const file = writeCampaign(dir, {
-  campaign: 'faults', bed: BED, vm: { memoryMiB: VM_MIB },
+  campaign: 'faults', bed: BED, vm: { memoryMiB: 256 },
   scenarios: [{ name: 'baseline', kind: 'baseline' }],
   repetitions: 3,
   migration: { bandwidthMiBps: 16, downtimeLimitMs: 300 },
@@ -142,16 +141,10 @@ describe('faults during a campaign (bed)', () => {
     }
   }, 600_000);
 
-  it("destination's link cut mid-migration, past the migration's time limit and within its step's retries: the migration times out and is cancelled, SSH to the host fails as HostUnreachableError and is retried until the link is back; the campaign finishes", async () => {
+  it("destination's link cut for 60 s mid-migration: the migration times out and is cancelled, SSH to the host fails as HostUnreachableError and is retried until the link is back; the campaign finishes", async () => {
     rmSync(join(dir, 'results'), { recursive: true, force: true });
-    // 40 s per GiB: a 256 MiB guest's migration is given up after 10 s. The cut outlasts that
-    // limit, so the step fails while the host is unreachable, and ends halfway through the step's
-    // retry backoffs, so its last retry starts after the link is back (whatever the policy says).
-    const sPerGiB = 40;
-    const limitS = (VM_MIB / 1024) * sPerGiB;
-    const cutMs = (limitS + retrySpanS(LONG) / 2) * 1000;
-    expect(cutMs).toBeLessThan((limitS + retrySpanS(LONG)) * 1000);
-    writeFileSync(file, readFileSync(file, 'utf8').replace('campaign: faults', 'campaign: faults3').replace('downtimeLimitMs: 300', `downtimeLimitMs: 300\n  completionTimeoutSPerGiB: ${sPerGiB}`));
+    // 40 s per GiB: a 256 MiB guest's migration is given up after 10 s.
+    writeFileSync(file, readFileSync(file, 'utf8').replace('campaign: faults', 'campaign: faults3').replace('downtimeLimitMs: 300', 'downtimeLimitMs: 300\n  completionTimeoutSPerGiB: 40'));
     // the server was restarted in the test before: a fresh connection
     await connection?.close().catch(() => undefined);
     connection = await Connection.connect({ address: `${server.ip}:${server.port}` });
@@ -163,7 +156,7 @@ describe('faults during a campaign (bed)', () => {
       await waitForActivity('faults3/baseline/idle/r1', 'liveMigrate', 300_000);
       link('down');
       const failures = new Set<string>();
-      const until = Date.now() + cutMs;
+      const until = Date.now() + 60_000;
       while (Date.now() < until) {
         const d = await client.workflow.getHandle(trialWorkflowId('faults3/baseline/idle/r1')).describe().catch(() => undefined);
         for (const a of d?.raw.pendingActivities ?? []) {
@@ -183,7 +176,7 @@ describe('faults during a campaign (bed)', () => {
       expect(cut.outcome.kind).not.toBe('failed'); // moved once the link was back (live again, or offline)
     } finally {
       link('up');
-      writeFileSync(file, readFileSync(file, 'utf8').replace('campaign: faults3', 'campaign: faults').replace(`\n  completionTimeoutSPerGiB: ${sPerGiB}`, ''));
+      writeFileSync(file, readFileSync(file, 'utf8').replace('campaign: faults3', 'campaign: faults').replace('\n  completionTimeoutSPerGiB: 40', ''));
     }
   }, 600_000);
 

@@ -51,6 +51,12 @@ function closeHard(ssh: NodeSSH): void {
   ssh.dispose();
 }
 
+/**
+ * How long SSH takes to call a host gone: a new connection's handshake limit, and keepalives
+ * unanswered on an open one (the fault tests derive their outage windows from these).
+ */
+export const SSH_TIMING = { readyTimeoutMs: 15_000, keepaliveIntervalMs: 5_000, keepaliveCountMax: 3 } as const;
+
 export class SshPool {
   private readonly conns = new Map<string, Promise<NodeSSH>>();
 
@@ -78,9 +84,9 @@ export class SshPool {
         port: target.port,
         username: target.user,
         privateKeyPath: target.privateKeyPath,
-        readyTimeout: 15_000,
-        keepaliveInterval: 5_000,
-        keepaliveCountMax: 3,
+        readyTimeout: SSH_TIMING.readyTimeoutMs,
+        keepaliveInterval: SSH_TIMING.keepaliveIntervalMs,
+        keepaliveCountMax: SSH_TIMING.keepaliveCountMax,
         hostVerifier: (hostKey: Buffer) => {
           verdict = verifyHostKey(known, target.host, target.port, hostKey);
           return verdict.ok;
