@@ -137,6 +137,8 @@ const pages = (mib: number) => Math.ceil((mib * MiB) / PAGE);
 const wholePages = (mib: number) => (pages(mib) * PAGE) / MiB;
 /** bytes on the wire for `mib` of pages sent in full */
 const streamBytes = (mib: number) => pages(mib) * (PAGE + HEADER_BYTES);
+/** what a first pass (or an offline move) sends for the guest's zero pages: their headers alone */
+const zeroPageBytes = (guest: ModelGuest) => (pages(guest.memoryMiB) - pages(guest.nonZeroMiB)) * HEADER_BYTES;
 
 /** One live attempt, pass by pass. */
 export function predictAttempt(guest: ModelGuest, link: ModelLink, plan: ModelPlan, rules: ModelRules, o: ModelOverheads = DEFAULT_OVERHEADS): PredictedAttempt {
@@ -146,7 +148,7 @@ export function predictAttempt(guest: ModelGuest, link: ModelLink, plan: ModelPl
   const timeoutS = rules.completionTimeoutSPerGiB * (guest.memoryMiB / 1024);
   const passes: PredictedPass[] = [];
   // pass 0 sends every page: the zero ones as headers only
-  let mdBytes = (pages(guest.memoryMiB) - pages(guest.nonZeroMiB)) * HEADER_BYTES;
+  let mdBytes = zeroPageBytes(guest);
   let t = o.setupMs / 1000;
   let toSend = wholePages(Math.min(guest.nonZeroMiB, guest.memoryMiB));
   let throttle = 0;
@@ -220,7 +222,7 @@ export function predictTrial(guest: ModelGuest, link: ModelLink, plans: readonly
   if (rules.fallback === 'offline') {
     // paused, then every page once: the downtime is the whole move
     const b = rules.fallbackBandwidthMiBps ?? link.bandwidthMiBps;
-    const mdBytes = streamBytes(guest.nonZeroMiB) + (pages(guest.memoryMiB) - pages(guest.nonZeroMiB)) * HEADER_BYTES;
+    const mdBytes = streamBytes(guest.nonZeroMiB) + zeroPageBytes(guest);
     const tmtMs = o.setupMs + (guest.nonZeroMiB / b) * 1000 + o.switchoverMs;
     return { verdict: 'offline', attempt: null, step: 'offline', tmtMs, dtMs: tmtMs, mdBytes, passes: 1, attempts, bandwidth: link, cliffMiB };
   }

@@ -23,14 +23,18 @@ export function parseReady(log: string): DirtierReady | undefined {
   return Number.isFinite(mib) && Number.isFinite(pageSize) ? { mib, pageSize } : undefined;
 }
 
-/** The last complete heartbeat in the log (a line still being written is skipped). */
-export function lastBeat(log: string): DirtierBeat | undefined {
+/** The heartbeat lines' fields, in order; a line still being written (no newline yet) is skipped. */
+function completeBeats(log: string): Record<string, string>[] {
   const lines = log.split('\n');
   if (!log.endsWith('\n')) lines.pop();
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const l = lines[i]!;
-    if (!l.startsWith('hb ')) continue;
-    const f = fields(l);
+  return lines.filter((l) => l.startsWith('hb ')).map(fields);
+}
+
+/** The last complete heartbeat in the log. */
+export function lastBeat(log: string): DirtierBeat | undefined {
+  const beats = completeBeats(log);
+  for (let i = beats.length - 1; i >= 0; i--) {
+    const f = beats[i]!;
     const seq = Number(f.seq), pages = Number(f.pages);
     if (!Number.isFinite(seq) || !Number.isFinite(pages)) continue;
     return { seq, pages, stale: f.stale === undefined ? null : Number(f.stale) };
@@ -44,11 +48,7 @@ export function lastBeat(log: string): DirtierBeat | undefined {
  * undefined until the log spans that long.
  */
 export function writeRateMiBps(log: string, pageSize: number, minSpanMs = 300): number | undefined {
-  const beats = log
-    .split('\n')
-    .slice(0, log.endsWith('\n') ? undefined : -1)
-    .filter((l) => l.startsWith('hb '))
-    .map(fields)
+  const beats = completeBeats(log)
     .map((f) => ({ pages: Number(f.pages), monoNs: Number(f.mono_ns) }))
     .filter((b) => Number.isFinite(b.pages) && Number.isFinite(b.monoNs));
   const first = beats[0];
