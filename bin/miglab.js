@@ -9,3 +9,10 @@ if (!existsSync(entry)) {
 }
 const { main } = await import(entry.href);
 await main(process.argv);
+// The command is done; the process ends when nothing holds it. Should something still hold it (an
+// activity attempt a stopped worker abandoned, stuck on a host that went away, cannot be stopped
+// from outside), say what and exit rather than hang: unref'd, this timer fires only then.
+setTimeout(() => {
+  process.stderr.write(`miglab: note: still held 10 s after finishing (${process.getActiveResourcesInfo().join(', ')}): exiting\n`);
+  process.exit();
+}, 10_000).unref();

@@ -32,6 +32,15 @@ export class HostUnreachableError extends Error {
   override readonly name = 'HostUnreachableError';
 }
 
+/**
+ * Raised for any use of a pool after closeAll(): an activity attempt abandoned by a stopped worker
+ * (stuck past the shutdown deadline, long since retried elsewhere) runs on in this process, and
+ * without this would open new connections and keep the process alive after its work is done.
+ */
+export class PoolClosedError extends Error {
+  override readonly name = 'PoolClosedError';
+}
+
 /** Raised when a remote command exits non-zero. */
 export class RemoteCommandError extends Error {
   override readonly name = 'RemoteCommandError';
@@ -59,22 +68,38 @@ export const SSH_TIMING = { readyTimeoutMs: 15_000, keepaliveIntervalMs: 5_000, 
 
 export class SshPool {
   private readonly conns = new Map<string, Promise<NodeSSH>>();
+  /** every connection opened and not yet closed, listed or not: closeAll ends them all */
+  private readonly everyOpen = new Set<NodeSSH>();
+  private closed = false;
 
   async connection(target: SshTarget): Promise<NodeSSH> {
     const key = keyOf(target);
+    if (this.closed) throw new PoolClosedError(`${key}: the SSH pool is closed (its worker has stopped)`);
     const existing = this.conns.get(key);
     if (existing) {
       const ssh = await existing.catch(() => undefined);
       if (ssh?.isConnected()) return ssh;
-      this.conns.delete(key);
+      this.forget(key, existing);
+      // another caller may have replaced the dead connection while this one waited: share theirs
+      const newer = this.conns.get(key);
+      if (newer) return this.connection(target);
     }
-    const pending = this.open(target);
+    const pending: Promise<NodeSSH> = this.open(target, () => this.forget(key, pending));
     this.conns.set(key, pending);
-    pending.catch(() => this.conns.delete(key));
+    pending.catch(() => this.forget(key, pending));
     return pending;
   }
 
-  private async open(target: SshTarget): Promise<NodeSSH> {
+  /**
+   * Drops a connection from the map only if it is still the one there: a connection that dies
+   * after a newer one replaced it (dropped, then its 'close' arriving late) must not unlist the
+   * newer one, which closeAll would then never close and which would keep the process alive.
+   */
+  private forget(key: string, which: Promise<NodeSSH>): void {
+    if (this.conns.get(key) === which) this.conns.delete(key);
+  }
+
+  private async open(target: SshTarget, onDrop: () => void): Promise<NodeSSH> {
     const known = parseKnownHosts(await readFile(target.knownHostsPath, 'utf8'));
     let verdict: HostKeyVerdict | undefined;
     const ssh = new NodeSSH();
@@ -101,8 +126,13 @@ export class SshPool {
     // Forget a connection as soon as it drops, so the next call reconnects. A dead peer shows up
     // as an 'error' (e.g. keepalive timeout after a guest stops): without a listener it would
     // crash the process.
-    ssh.connection?.on('close', () => this.conns.delete(keyOf(target)));
-    ssh.connection?.on('error', () => this.conns.delete(keyOf(target)));
+    if (this.closed) {
+      closeHard(ssh);
+      throw new PoolClosedError(`${keyOf(target)}: the SSH pool was closed while connecting`);
+    }
+    this.everyOpen.add(ssh);
+    ssh.connection?.on('close', () => (this.everyOpen.delete(ssh), onDrop()));
+    ssh.connection?.on('error', onDrop);
     return ssh;
   }
 
@@ -122,14 +152,14 @@ export class SshPool {
       res = await run();
     } catch (first) {
       // A host key that does not match is never a dead connection: no retry, no relabelling.
-      if (first instanceof HostKeyError) throw first;
+      if (first instanceof HostKeyError || first instanceof PoolClosedError) throw first;
       // A pooled connection can be dead without our knowing yet (its peer, a guest, was stopped
       // and a new one took its address): drop it and try once on a fresh connection.
       this.drop(target);
       try {
         res = await run();
       } catch (err) {
-        if (err instanceof HostKeyError || err instanceof HostUnreachableError) throw err;
+        if (err instanceof HostKeyError || err instanceof HostUnreachableError || err instanceof PoolClosedError) throw err;
         throw new HostUnreachableError(`${keyOf(target)}: ${(err as Error).message}`);
       }
     }
@@ -151,7 +181,9 @@ export class SshPool {
     void p?.then(closeHard).catch(() => undefined);
   }
 
+  /** Closes every connection; the pool refuses new ones from then on (PoolClosedError). */
   async closeAll(): Promise<void> {
+    this.closed = true;
     const all = [...this.conns.values()];
     this.conns.clear();
     await Promise.all(
@@ -160,5 +192,7 @@ export class SshPool {
         if (ssh) closeHard(ssh);
       }),
     );
+    for (const ssh of this.everyOpen) closeHard(ssh);
+    this.everyOpen.clear();
   }
 }
