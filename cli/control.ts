@@ -25,6 +25,32 @@ export interface CampaignStatus {
   closedAt: string | null;
   /** live numbers from the progress query while it runs, the result once it completed */
   progress: CampaignProgress | null;
+  /**
+   * While it runs: how many workers poll its task queue (0: nothing will move it on, and its
+   * progress cannot be asked — `miglab run` or `miglab worker` continues it); null once closed.
+   */
+  workers: number | null;
+}
+
+/** a worker long-polls for a minute at a time: one not seen for longer has gone */
+const POLLER_SEEN_WITHIN_MS = 90_000;
+/** a worker that polls answers a query at once; past this, progress is reported unknown */
+const QUERY_DEADLINE_MS = 10_000;
+
+/** Workers that polled the task queue for workflow tasks lately (the server remembers older ones). */
+async function activeWorkers(client: Client, taskQueue: string): Promise<number> {
+  const r = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    // TASK_QUEUE_KIND_NORMAL and TASK_QUEUE_TYPE_WORKFLOW (the enums live in @temporalio/proto,
+    // which miglab does not depend on directly)
+    taskQueue: { name: taskQueue, kind: 1 },
+    taskQueueType: 1,
+  });
+  const now = Date.now();
+  return (r.pollers ?? []).filter((p) => {
+    const t = p.lastAccessTime;
+    return t?.seconds != null && now - Number(t.seconds) * 1000 <= POLLER_SEEN_WITHIN_MS;
+  }).length;
 }
 
 /** The campaign's workflow handle and description; a campaign the server does not know is a user error. */
@@ -42,9 +68,13 @@ async function lookup(client: Client, nameOrFile: string): Promise<{ campaign: s
 export async function campaignStatus(client: Client, nameOrFile: string): Promise<CampaignStatus> {
   const { campaign, workflowId, handle, d } = await lookup(client, nameOrFile);
   let progress: CampaignProgress | null = null;
-  if (d.status.name === 'RUNNING') progress = await handle.query(progressQuery).catch(() => null);
-  else if (d.status.name === 'COMPLETED') progress = (await handle.result().catch(() => null)) as CampaignProgress | null;
-  return { campaign, workflowId, state: d.status.name, startedAt: d.startTime.toISOString(), closedAt: d.closeTime?.toISOString() ?? null, progress };
+  let workers: number | null = null;
+  if (d.status.name === 'RUNNING') {
+    // A query needs a worker to answer it: with none, it would only wait out its timeout.
+    workers = await activeWorkers(client, d.taskQueue);
+    if (workers > 0) progress = await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(progressQuery)).catch(() => null);
+  } else if (d.status.name === 'COMPLETED') progress = (await handle.result().catch(() => null)) as CampaignProgress | null;
+  return { campaign, workflowId, state: d.status.name, startedAt: d.startTime.toISOString(), closedAt: d.closeTime?.toISOString() ?? null, progress, workers };
 }
 
 async function running(client: Client, nameOrFile: string, verb: string) {
@@ -129,7 +159,7 @@ export async function watchCampaign(client: Client, nameOrFile: string, onChange
   let last = '';
   for (;;) {
     const s = await campaignStatus(client, nameOrFile);
-    const key = JSON.stringify([s.state, s.progress]);
+    const key = JSON.stringify([s.state, s.progress, s.workers]);
     if (key !== last) onChange(s);
     last = key;
     if (s.state !== 'RUNNING' || signal?.aborted) return s;

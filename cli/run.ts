@@ -16,6 +16,7 @@ import { ResultsStore } from '../results/store.js';
 import { runProvenance, sha256File, type RunProvenance } from '../results/provenance.js';
 import { workflowUiUrl, type TemporalTarget } from '../server/connection.js';
 import { SHUTDOWN_FORCE_TIME } from '../workers/worker.js';
+import { hostSummary } from './host-summary.js';
 import { campaignTaskQueue, campaignWorkflowId, legacyTrialWorkflowId, tryParseTrialId, progressQuery, trialWorkflowId, WorkflowType } from '../workflows/names.js';
 import { GracefulShutdownPeriodExpiredError, PromiseCompletionTimeoutError, type Worker } from '@temporalio/worker';
 import { hasSearchAttributes } from '../server/search-attributes.js';
@@ -116,6 +117,7 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
     const vm = where.vmSpec(0);
     const hosts = (await Promise.all(hostNames.map((h) => b.describeHost(h).catch(() => null)))).filter((x) => x !== null);
     const provenance = await runProvenance({ campaignFile: o.file, guestKernel: vm.kernel, guestInitrd: vm.initrd, hosts });
+    for (const line of hostSummary(hosts, hostNames)) o.log(line);
     await store.writeManifest(manifestOf(spec, provenance));
     return provenance;
   };

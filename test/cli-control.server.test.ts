@@ -77,13 +77,19 @@ describe('the miglab CLI against a Temporal server', () => {
     const { trialId: _t, src, dst, workload: _w, ...template } = input();
     const trials = rampTrials(name, 3);
     try {
+      // started with no worker yet: status says nothing serves it (a query would only time out)
+      await client.workflow.start(WorkflowType.campaign, { taskQueue, workflowId: campaignWorkflowId(name), args: [{ campaign: name, lanes: [{ src, dst, template }], trials }] });
+      const unserved = await miglab(['status', name, '--json']);
+      expect(unserved.code, unserved.err).toBe(0);
+      expect(JSON.parse(unserved.out)).toMatchObject({ campaign: name, state: 'RUNNING', workers: 0, progress: null });
+      expect((await miglab(['status', name])).out).toMatch(/no worker is serving it/);
       await worker.runUntil(async () => {
-        await client.workflow.start(WorkflowType.campaign, { taskQueue, workflowId: campaignWorkflowId(name), args: [{ campaign: name, lanes: [{ src, dst, template }], trials }] });
         while (!s.calls.includes('prepareVm')) await new Promise((r) => setTimeout(r, 100));
 
         const st = await miglab(['status', name, '--json']);
         expect(st.code, st.err).toBe(0);
-        expect(JSON.parse(st.out)).toMatchObject({ campaign: name, state: 'RUNNING', progress: { total: 3 } });
+        expect(JSON.parse(st.out)).toMatchObject({ campaign: name, state: 'RUNNING', workers: 1, progress: { total: 3 } });
+        expect((await miglab(['status', name])).out).not.toMatch(/no worker/);
         const ls = await miglab(['ls', '--json']);
         expect(JSON.parse(ls.out)).toEqual(expect.arrayContaining([expect.objectContaining({ campaign: name, state: 'RUNNING' })]));
 
