@@ -184,14 +184,10 @@ export class SshPool {
   /** Closes every connection; the pool refuses new ones from then on (PoolClosedError). */
   async closeAll(): Promise<void> {
     this.closed = true;
-    const all = [...this.conns.values()];
+    const pending = [...this.conns.values()];
     this.conns.clear();
-    await Promise.all(
-      all.map(async (p) => {
-        const ssh = await p.catch(() => undefined);
-        if (ssh) closeHard(ssh);
-      }),
-    );
+    // a handshake under way ends by itself: open() closes what connects once the pool is closed
+    await Promise.allSettled(pending);
     for (const ssh of this.everyOpen) closeHard(ssh);
     this.everyOpen.clear();
   }
