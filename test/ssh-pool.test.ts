@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2, { type Server } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PoolClosedError, SshPool, type SshTarget } from '../activities/ssh/pool.js';
+import { HostUnreachableError, PoolClosedError, SshPool, type SshTarget } from '../activities/ssh/pool.js';
 import { hostName } from '../activities/ssh/known-hosts.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'miglab-ssh-pool-'));
@@ -31,6 +31,7 @@ beforeAll(async () => {
       client.on('session', (accept) =>
         accept().on('exec', (acceptExec, _reject, info) => {
           const channel = acceptExec();
+          if (info.command === 'drop') return void client.end(); // the connection goes mid-command
           channel.write(`ran: ${info.command}`);
           channel.exit(0);
           channel.end();
@@ -68,6 +69,14 @@ describe('SshPool (ssh2 in-process server)', () => {
     expect(stats.accepted - before).toBe(2); // not a third connection
     await pool.closeAll();
     await openOnServer(0);
+  });
+
+  it('a connection that drops while a command runs is HostUnreachableError, not a command that failed (also with allowFailure)', async () => {
+    const pool = new SshPool();
+    await expect(pool.exec(target, ['drop'])).rejects.toBeInstanceOf(HostUnreachableError);
+    await expect(pool.exec(target, ['drop'], { allowFailure: true })).rejects.toThrow(/connection dropped while `drop` ran/);
+    expect((await pool.exec(target, ['echo', 'after'])).stdout).toBe('ran: echo after'); // and the next command reconnects
+    await pool.closeAll();
   });
 
   it('closeAll ends every connection, and the pool refuses new ones after it', async () => {

@@ -163,6 +163,9 @@ export class SshPool {
         throw new HostUnreachableError(`${keyOf(target)}: ${(err as Error).message}`);
       }
     }
+    // No exit status: the channel closed without one, i.e. the connection dropped mid-command
+    // (keepalives unanswered, peer gone). That is the host's state, not the command's verdict.
+    if (res.code === null && res.signal === null) throw new HostUnreachableError(`${keyOf(target)}: the connection dropped while \`${command.slice(0, 200)}\` ran`);
     const result = { stdout: res.stdout, stderr: res.stderr, code: res.code ?? -1 };
     if (result.code !== 0 && !opts.allowFailure) throw new RemoteCommandError(keyOf(target), command, result);
     return result;

@@ -9,6 +9,7 @@ declare module 'ssh2' {
     on(event: 'session', f: (accept: () => Session) => void): this;
     on(event: 'ready' | 'close', f: () => void): this;
     on(event: 'error', f: (err: Error) => void): this;
+    end(): void;
   }
   class Server extends EventEmitter {
     constructor(config: { hostKeys: string[] }, onClient: (client: ServerClient) => void);
