@@ -8,6 +8,7 @@
  */
 import type { BedInventory } from '../lab/bed.js';
 import { qemuArgs, ramArg, tapName, vmFiles, type QemuVersion, type VmSpec } from '../activities/qemu/vm-spec.js';
+import { TCG_DEFAULT, type GuestCpu } from '../activities/qemu/guest-cpu.js';
 import { commandLine, quote } from '../activities/ssh/shell-quote.js';
 
 export interface BareLoopOptions {
@@ -20,6 +21,8 @@ export interface BareLoopOptions {
   downtimeLimitMs: number;
   probeIntervalMs: number;
   qemuVersion: QemuVersion | undefined;
+  /** the accelerator and CPU model miglab's trials ran with (TCG and qemu64 unless said) */
+  guest?: GuestCpu;
   /** folder for the loop's ping logs and migration results */
   outDir: string;
 }
@@ -39,7 +42,7 @@ export function bareLoopScript(o: BareLoopOptions): string {
   const start = (h: typeof src, incoming: boolean) => {
     const f = vmFiles(h.runDir, o.spec.name);
     const tap = tapName(o.spec.name);
-    const args = qemuArgs(o.spec, f, { incoming: false, ram });
+    const args = qemuArgs(o.spec, f, { incoming: false, ram, guest: o.guest ?? TCG_DEFAULT });
     if (incoming) args.push('-incoming', `tcp:${h.ip}:${o.spec.migrationPort}`);
     return [
       `mkdir -p ${quote(h.runDir)}`,

@@ -83,6 +83,13 @@ export const campaignSchema = z
       .object({
         memoryMiB: z.number().int().min(64, 'the guest needs at least 64 MiB').max(1 << 20),
         vcpus: z.number().int().min(1).max(64).default(1),
+        /**
+         * How guest code runs (QEMU and libvirt): kvm, tcg (QEMU's software emulation), or auto —
+         * KVM on hosts where a probe shows it works, TCG elsewhere (said in the run's output).
+         */
+        accel: z.enum(['auto', 'kvm', 'tcg']).optional(),
+        /** the guest's CPU model (QEMU's names); `host` passes the host's CPU through (KVM, identical hosts only) */
+        cpu: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'cpu must be a QEMU CPU model name such as qemu64, Skylake-Server or host').optional(),
         guest: guestSchema.optional(),
       })
       .strict(),

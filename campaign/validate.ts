@@ -91,6 +91,14 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
   if (!xen && bw === undefined) {
     problems.push({ path: ['migration', 'bandwidthMiBps'], message: 'missing (expected number)', fix: 'add migration.bandwidthMiBps: the bandwidth cap in MiB/s (112 is about 1 GbE)' });
   }
+  if (xen) {
+    for (const key of ['accel', 'cpu'] as const) {
+      if (spec.vm[key] !== undefined) problems.push({ path: ['vm', key], message: `vm.${key} applies to QEMU and libvirt guests: Xen runs its own guest types`, fix: `remove vm.${key} for hypervisor: xen`, atKey: true });
+    }
+  }
+  if (spec.vm.cpu === 'host' && spec.vm.accel === 'tcg') {
+    problems.push({ path: ['vm', 'cpu'], message: 'CPU model host passes the host CPU through, which only KVM can', fix: 'name a model (qemu64 by default), or set vm.accel: kvm' });
+  }
   if (xen && bw !== undefined) {
     problems.push({ path: ['migration', 'bandwidthMiBps'], message: "xl applies no bandwidth cap: Xen migrates as fast as it can", fix: 'remove migration.bandwidthMiBps for hypervisor: xen' });
   }

@@ -4,6 +4,7 @@
  * domains run QEMU through a wrapper that pads their RAM where QEMU needs it (lab/qemu-padded.sh).
  */
 import type { HypervisorBackend } from '../activities/backend.js';
+import type { GuestCpu } from '../activities/qemu/guest-cpu.js';
 import { LibvirtBackend } from '../activities/libvirt/backend.js';
 import { QemuBackend } from '../activities/qemu/backend.js';
 import { needsDirtySyncPadding, parseQemuVersion } from '../activities/qemu/vm-spec.js';
@@ -20,20 +21,25 @@ export const XEN_OWN_HOSTS_SHARED_DIR = '/var/lib/miglab/shared';
 
 export type Hypervisor = 'qemu' | 'libvirt' | 'xen';
 
-export async function backendFor(hypervisor: Hypervisor, site: Site, bed: BedInventory | undefined, pool: SshPool): Promise<HypervisorBackend> {
+/**
+ * `guestCpu`: each host's accelerator and CPU model for QEMU and libvirt guests, as resolved before
+ * the campaign started (cli/guest-accel.ts).
+ */
+export async function backendFor(hypervisor: Hypervisor, site: Site, bed: BedInventory | undefined, pool: SshPool, guestCpu?: Readonly<Record<string, GuestCpu>>): Promise<HypervisorBackend> {
+  const guest = guestCpu ? { guestCpu } : {};
   switch (hypervisor) {
     case 'qemu':
-      return new QemuBackend({ pool, hosts: site.hosts });
+      return new QemuBackend({ pool, hosts: site.hosts, ...guest });
     case 'libvirt': {
       if (!bed) {
         // The hosts' own SSH set-up (root's keys and known_hosts) carries libvirt's peer connection.
-        return new LibvirtBackend({ pool, hosts: site.hosts, domainType: 'kvm', peerUri: (d) => `qemu+ssh://${d.ssh.user}@${d.ip}:${d.ssh.port}/system` });
+        return new LibvirtBackend({ pool, hosts: site.hosts, ...guest, peerUri: (d) => `qemu+ssh://${d.ssh.user}@${d.ip}:${d.ssh.port}/system` });
       }
       const version = parseQemuVersion((await run('qemu-system-x86_64', ['--version']).catch(() => ({ stdout: '' }))).stdout);
       return new LibvirtBackend({
         pool,
         hosts: site.hosts,
-        domainType: 'qemu',
+        ...guest,
         ...(needsDirtySyncPadding(version) ? { emulator: QEMU_WRAPPER } : {}),
         peerUri: (d) => `qemu+ssh://root@${d.ip}/system?command=${peerSshPath(bed.plan.bed)}&no_tty=1`,
       });

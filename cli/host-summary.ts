@@ -11,8 +11,8 @@ export function hostSummary(hosts: readonly HostProvenance[], expected: readonly
   const tcg = hosts.filter((h) => h.accelerator === 'tcg').map((h) => h.host);
   if (tcg.length) {
     lines.push(
-      `note: ${tcg.join(', ')} run${tcg.length === 1 ? 's' : ''} guests under TCG, QEMU's software emulation: migration times are not what KVM would give. ` +
-        'miglab runs QEMU guests under TCG only for now; every trial row records its accelerator.',
+      `note: ${tcg.join(', ')} run${tcg.length === 1 ? 's' : ''} guests under TCG, QEMU's software emulation: migration times are not what KVM would give ` +
+        '(the accelerator lines above say why); every trial row records its accelerator.',
     );
   }
   return lines;

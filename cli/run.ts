@@ -11,6 +11,8 @@ import { ExitCode, UserError } from '../lib/errors.js';
 import { SshPool } from '../activities/ssh/pool.js';
 import type { HypervisorBackend } from '../activities/backend.js';
 import { backendFor } from './backend-for.js';
+import { accelRequest, resolveGuestCpus } from './guest-accel.js';
+import type { GuestCpu } from '../activities/qemu/guest-cpu.js';
 import { manifestOf } from '../results/manifest.js';
 import { ResultsStore } from '../results/store.js';
 import { runProvenance, sha256File, type RunProvenance } from '../results/provenance.js';
@@ -71,10 +73,15 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
   for (const [s, d] of pairs) {
     for (const h of [s, d]) if (!hostNames.includes(h)) throw new UserError(`pair host "${h}" is not a host of ${spec.bed ? `bed ${spec.bed}` : 'the campaign'}`, `use one of: ${hostNames.join(', ')}`);
   }
-  if (!where.bed) {
+  let guestCpu: Record<string, GuestCpu> | undefined;
+  if (!where.bed || spec.hypervisor !== 'xen') {
     const pool = new SshPool();
     try {
-      await checkHosts(where, pool, spec.hypervisor === 'xen' ? 'xl' : undefined);
+      if (!where.bed) await checkHosts(where, pool, spec.hypervisor === 'xen' ? 'xl' : undefined);
+      if (spec.hypervisor !== 'xen') {
+        o.log('accelerator:');
+        guestCpu = await resolveGuestCpus({ ...accelRequest(spec.vm), kernel: where.vmSpec(0).kernel, hosts: where.site.hosts, pairs }, pool, o.log);
+      }
     } finally {
       await pool.closeAll();
     }
@@ -107,7 +114,7 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
       return { id: t.id, scenario: t.scenario, workingSetMiB: t.workingSetMiB, rate: s.kind === 'dirty-ramp' ? s.rate : 'max', pattern: s.kind === 'dirty-ramp' ? s.pattern : 'seq' };
     }),
   };
-  const backend = (pool: SshPool) => backendFor(spec.hypervisor, where.site, where.bed, pool);
+  const backend = (pool: SshPool) => backendFor(spec.hypervisor, where.site, where.bed, pool, guestCpu);
   const campaignFileSha256 = await sha256File(o.file);
   const activities = ({ pool, backend }: { pool: SshPool; backend: HypervisorBackend }) => ({
     ...createTrialActivities({ pool, backend, inventory: where.site, store, campaignFileSha256 }),

@@ -39,8 +39,9 @@ describe('miglab run on the bed', () => {
   });
 
   const steps: TrialStep[] = [];
+  const said: string[] = [];
   const run = (seen: CampaignProgress[]) =>
-    runCampaign({ file, log: () => undefined, progress: (p, _s, now) => (seen.push(p), steps.push(...now)), temporal: { kind: 'embedded', options: server }, bedSubnet: '198.18.8.0/24' });
+    runCampaign({ file, log: (l) => said.push(l), progress: (p, _s, now) => (seen.push(p), steps.push(...now)), temporal: { kind: 'embedded', options: server }, bedSubnet: '198.18.8.0/24' });
 
   it('runs every trial once, records each, and reports progress as it goes', async () => {
     const seen: CampaignProgress[] = [];
@@ -58,13 +59,21 @@ describe('miglab run on the bed', () => {
     expect(ramp.outcome).toEqual({ kind: 'converged', attempt: 0, step: 'precopy' });
     expect(ramp.metrics!.tmtMs).toBeGreaterThan(0);
     expect(ramp.integrity).toMatchObject({ staleWrites: 0, fullPass: true });
+    // vm.accel auto: each host's accelerator said before the first trial, with why — KVM where the
+    // probe's guest ran, TCG where it did not (here: /dev/kvm exists but KVM refuses qemu64)
+    const accel = (host: string) => {
+      const line = said.find((l) => l.startsWith(`  ${host}: guests run under `));
+      expect(line, said.join('\n')).toMatch(/under (KVM, CPU model qemu64 — KVM works \(the probe's guest ran in [\d.]+ s\)|TCG, CPU model qemu64 — KVM does not work with CPU model qemu64 \(.+\): TCG instead)$/);
+      return line!.includes('under KVM') ? 'kvm' : 'tcg';
+    };
+    const used = { hosta: accel('hosta'), hostb: accel('hostb') };
     // every row and the manifest say where they came from
     const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
     const sha = createHash('sha256').update(readFileSync(file)).digest('hex');
     for (const row of r.rows) {
       expect(row.provenance).toMatchObject({ miglab: { version: pkg.version }, campaignFileSha256: sha });
       for (const h of [row.provenance!.src!, row.provenance!.dst!]) {
-        expect(h).toMatchObject({ hypervisor: 'qemu', accelerator: 'tcg', guestCpu: 'qemu64' });
+        expect(h).toMatchObject({ hypervisor: 'qemu', accelerator: used[h.host as 'hosta' | 'hostb'], guestCpu: 'qemu64' });
         expect(h.hypervisorVersion).toMatch(/^QEMU emulator version \d+\.\d+/);
         expect(h.kernel).toBe(execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()); // the bed's hosts share this kernel
       }
@@ -81,6 +90,29 @@ describe('miglab run on the bed', () => {
     expect(steps.some((st) => st.step === 'waitForGuest')).toBe(true);
     for (const st of steps.filter((x) => x.step === 'liveMigrate' && x.remaining !== null)) expect(st.remaining!).toBeGreaterThanOrEqual(0);
   }, 300_000);
+
+  it('vm.accel: kvm is refused before anything starts where KVM does not work, within 15 s, with the reason (and taken where it does)', async () => {
+    const kvmFile = writeCampaign(dir, {
+      campaign: 'tinykvm', bed: 'camp', vm: { memoryMiB: 256, accel: 'kvm' },
+      scenarios: [{ name: 'baseline', kind: 'baseline' }],
+      migration: { bandwidthMiBps: 112, downtimeLimitMs: 300 },
+      results: 'results-kvm',
+    });
+    const kvmWorks = said.some((l) => /^  hosta: guests run under KVM/.test(l));
+    const started = Date.now();
+    const prepared = prepareCampaign({ file: kvmFile, bedSubnet: '198.18.8.0/24', log: () => undefined });
+    if (kvmWorks) {
+      const pool = new SshPool();
+      try {
+        expect(await (await (await prepared).backend(pool)).describeHost('hosta')).toMatchObject({ accelerator: 'kvm' });
+      } finally {
+        await pool.closeAll();
+      }
+    } else {
+      await expect(prepared).rejects.toThrow(/the hosts cannot run guests as vm\.accel: kvm, vm\.cpu: qemu64 asks, nothing was started:\n  hosta: KVM does not work with CPU model qemu64: .+\n  hostb: KVM does not work/);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    }
+  }, 60_000);
 
   it('a rerun finds every trial recorded and runs none again', async () => {
     const seen: CampaignProgress[] = [];

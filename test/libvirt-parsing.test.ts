@@ -36,11 +36,20 @@ describe('virsh domjobinfo --rawstats', () => {
 describe('domain XML', () => {
   const spec = { name: 'mvm0', memoryMiB: 256, vcpus: 1, kernel: '/g/vmlinuz', initrd: '/g/initrd.img', guestCidr: '198.18.0.100/24', mac: '52:54:00:12:00:64', migrationPort: 49152, owner: "c/base<&>'line'/r1" };
   it('is the QEMU backend\'s machine, with its owner escaped in the metadata and read back', () => {
-    const xml = domainXml(spec, { bridge: 'br0', console: '/run/x/mvm0.console.log', type: 'qemu', emulator: '/p/qemu-padded.sh' });
+    const xml = domainXml(spec, { bridge: 'br0', console: '/run/x/mvm0.console.log', guest: { accel: 'tcg', cpu: 'qemu64' }, emulator: '/p/qemu-padded.sh' });
     for (const s of ["<domain type='qemu'>", "<memory unit='MiB'>256</memory>", "machine='q35'", '<model fallback=\'forbid\'>qemu64</model>', "<source bridge='br0'/>", "<mac address='52:54:00:12:00:64'/>", 'miglab.ip=198.18.0.100/24', "<source path='/run/x/mvm0.console.log'/>", '<emulator>/p/qemu-padded.sh</emulator>']) {
       expect(xml).toContain(s);
     }
     expect(xml).not.toContain("base<&>'line'");
     expect(ownerFromMetadata(xml)).toBe(spec.owner);
+  });
+
+  it('takes its domain type and <cpu> from the accelerator and CPU model: KVM checks a named model in full, host passes through', () => {
+    const xml = (accel: 'kvm' | 'tcg', cpu: string) => domainXml(spec, { bridge: 'br0', console: '/c', guest: { accel, cpu } });
+    expect(xml('kvm', 'Skylake-Server')).toContain("<domain type='kvm'>");
+    expect(xml('kvm', 'Skylake-Server')).toContain("<cpu mode='custom' match='exact' check='full'><model fallback='forbid'>Skylake-Server</model></cpu>");
+    expect(xml('kvm', 'host')).toContain("<cpu mode='host-passthrough' check='none'/>");
+    expect(xml('tcg', 'qemu64')).toContain("<domain type='qemu'>");
+    expect(xml('tcg', 'qemu64')).toContain("<cpu mode='custom' match='exact'><model fallback='forbid'>qemu64</model></cpu>");
   });
 });

@@ -16,10 +16,16 @@ const argAfter = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 
 describe('QEMU command line', () => {
   const files = vmFiles('/s/lab/hosts/hosta/run', 'vm1');
-  const args = qemuArgs(spec, files, { incoming: false, ram: '256M' });
+  const args = qemuArgs(spec, files, { incoming: false, ram: '256M', guest: { accel: 'tcg', cpu: 'qemu64' } });
 
-  it('runs under TCG with QMP on a Unix socket only', () => {
-    expect(argAfter(args, '-accel')).toBe('tcg');
+  it('runs under the accelerator and CPU model it is given: a named model under KVM is enforced, host passes through', () => {
+    expect([argAfter(args, '-accel'), argAfter(args, '-cpu')]).toEqual(['tcg', 'qemu64']);
+    const kvm = (cpu: string) => qemuArgs(spec, files, { incoming: false, ram: '256M', guest: { accel: 'kvm', cpu } });
+    expect([argAfter(kvm('Skylake-Server'), '-accel'), argAfter(kvm('Skylake-Server'), '-cpu')]).toEqual(['kvm', 'Skylake-Server,enforce']);
+    expect(argAfter(kvm('host'), '-cpu')).toBe('host');
+  });
+
+  it('has QMP on a Unix socket only', () => {
     expect(argAfter(args, '-qmp')).toBe('unix:/s/lab/hosts/hosta/run/vm1.qmp,server=on,wait=off');
     expect(args.join(' ')).not.toMatch(/tcp:|-monitor|telnet/);
   });
@@ -34,7 +40,7 @@ describe('QEMU command line', () => {
 
   it('waits for migrate-incoming only on the destination', () => {
     expect(args).not.toContain('-incoming');
-    const dst = qemuArgs(spec, files, { incoming: true, ram: '256M' });
+    const dst = qemuArgs(spec, files, { incoming: true, ram: '256M', guest: { accel: 'tcg', cpu: 'qemu64' } });
     expect(argAfter(dst, '-incoming')).toBe('defer');
   });
 

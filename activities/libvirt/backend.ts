@@ -12,6 +12,7 @@ import { hostNamed, stateBeforeStart, stopReason, type HypervisorBackend, type L
 import { completedResult, qemuRssMiB, type QemuHost } from '../qemu/backend.js';
 import { nonZeroGuestMiB } from '../qemu/non-zero-pages.js';
 import { vmFiles, type VmSpec } from '../qemu/vm-spec.js';
+import { TCG_DEFAULT, type GuestCpu } from '../qemu/guest-cpu.js';
 import type { SshPool } from '../ssh/pool.js';
 import { commandLine, quote } from '../ssh/shell-quote.js';
 import { domainXml, METADATA_URI, ownerFromMetadata } from './domain-xml.js';
@@ -22,8 +23,8 @@ export interface LibvirtBackendDeps {
   hosts: readonly QemuHost[];
   /** the URI the source's virsh reaches the destination's libvirtd by */
   peerUri: (dst: QemuHost) => string;
-  /** 'qemu' (TCG) on the bed; 'kvm' on hosts that have it */
-  domainType?: 'qemu' | 'kvm';
+  /** each host's accelerator and guest CPU model (resolved before the campaign starts); default TCG, qemu64 */
+  guestCpu?: Readonly<Record<string, GuestCpu>>;
   /** a QEMU binary (or wrapper) for libvirt to run instead of its default */
   emulator?: string;
   pollIntervalMs?: number;
@@ -55,19 +56,23 @@ export class LibvirtBackend implements HypervisorBackend {
     return hostNamed(this.deps.hosts, name);
   }
 
+  /** how this host runs guest code */
+  guestCpu(host: string): GuestCpu {
+    return this.deps.guestCpu?.[host] ?? TCG_DEFAULT;
+  }
+
   private virsh(host: string, args: readonly (string | number)[], opts: { allowFailure?: boolean; stdin?: string } = {}) {
     return this.deps.pool.exec(this.host(host).ssh, [...VIRSH, ...args], opts);
   }
 
   async describeHost(host: string): Promise<HostProvenance> {
     const r = await readHost(this.deps.pool, this.host(host).ssh, [`${VIRSH.join(' ')} version --daemon | sed -n 's/^Running against daemon: *//p'`, qemuVersionCommand(this.deps.emulator ?? 'qemu-system-x86_64')]);
-    const type = this.deps.domainType ?? 'qemu';
+    const guest = this.guestCpu(host);
     return {
       host, kernel: r.kernel, cpuModel: r.cpuModel, hypervisor: 'libvirt',
       hypervisorVersion: [r.versions[0] ? `libvirtd ${r.versions[0]}` : null, r.versions[1]].filter(Boolean).join(' / ') || null,
-      // libvirt's domain type qemu is QEMU under TCG; kvm is KVM
-      accelerator: type === 'kvm' ? 'kvm' : 'tcg',
-      guestCpu: 'qemu64',
+      accelerator: guest.accel,
+      guestCpu: guest.cpu,
     };
   }
 
@@ -122,7 +127,7 @@ export class LibvirtBackend implements HypervisorBackend {
 
   /** The domain as it runs on one host. */
   private xml(spec: VmSpec, h: QemuHost): string {
-    return domainXml(spec, { bridge: h.bridge, console: vmFiles(h.runDir, spec.name).console, type: this.deps.domainType ?? 'qemu', ...(this.deps.emulator ? { emulator: this.deps.emulator } : {}) });
+    return domainXml(spec, { bridge: h.bridge, console: vmFiles(h.runDir, spec.name).console, guest: this.guestCpu(h.name), ...(this.deps.emulator ? { emulator: this.deps.emulator } : {}) });
   }
 
   /** Starts the domain on a host. An incoming VM needs nothing: libvirt starts it as the migration begins. */

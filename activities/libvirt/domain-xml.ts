@@ -1,9 +1,10 @@
 /**
- * A VM spec as a libvirt domain: the same machine the QEMU backend starts (q35, qemu64, direct
+ * A VM spec as a libvirt domain: the same machine the QEMU backend starts (q35, its CPU model, direct
  * kernel boot, virtio NIC on the host's bridge, serial console to a file), with the trial that owns
  * it in the domain's metadata.
  */
 import type { VmSpec } from '../qemu/vm-spec.js';
+import { libvirtCpu, type GuestCpu } from '../qemu/guest-cpu.js';
 
 /** Namespace of miglab's element in a domain's <metadata> (`virsh metadata <vm> <uri>`). */
 export const METADATA_URI = 'https://miglab.invalid/xmlns/vm/1';
@@ -14,16 +15,17 @@ const esc = (s: string | number) =>
 export interface DomainOptions {
   bridge: string;
   console: string;
-  /** 'qemu' (TCG, as on the bed) or 'kvm' */
-  type: 'qemu' | 'kvm';
+  /** the accelerator (domain type kvm, or qemu for TCG) and the guest's CPU model */
+  guest: GuestCpu;
   /** the QEMU binary libvirt runs; default: libvirt's own choice */
   emulator?: string;
 }
 
 export function domainXml(spec: VmSpec, o: DomainOptions): string {
   const cmdline = `console=ttyS0 quiet panic=-1 miglab.name=${spec.name} miglab.ip=${spec.guestCidr}`;
+  const { domainType, cpuXml } = libvirtCpu(o.guest);
   return [
-    `<domain type='${o.type}'>`,
+    `<domain type='${domainType}'>`,
     `  <name>${esc(spec.name)}</name>`,
     ...(spec.owner !== undefined ? [`  <metadata><miglab:vm xmlns:miglab='${METADATA_URI}'><miglab:owner>${esc(spec.owner)}</miglab:owner></miglab:vm></metadata>`] : []),
     `  <memory unit='MiB'>${spec.memoryMiB}</memory>`,
@@ -31,7 +33,7 @@ export function domainXml(spec: VmSpec, o: DomainOptions): string {
     "  <os><type arch='x86_64' machine='q35'>hvm</type>",
     `    <kernel>${esc(spec.kernel)}</kernel><initrd>${esc(spec.initrd)}</initrd>`,
     `    <cmdline>${esc(cmdline)}</cmdline></os>`,
-    "  <cpu mode='custom' match='exact'><model fallback='forbid'>qemu64</model></cpu>",
+    `  ${cpuXml}`,
     '  <on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot><on_crash>destroy</on_crash>',
     '  <devices>',
     ...(o.emulator ? [`    <emulator>${esc(o.emulator)}</emulator>`] : []),

@@ -7,9 +7,10 @@ import { QmpClient, QmpCommandError } from '../qmp/client.js';
 import type { SshPool, SshTarget } from '../ssh/pool.js';
 import { commandLine, quote } from '../ssh/shell-quote.js';
 import { nonZeroGuestMiB } from './non-zero-pages.js';
+import { TCG_DEFAULT, type GuestCpu } from './guest-cpu.js';
 import { qemuVersionCommand, readHost, type HostProvenance } from '../host-provenance.js';
 import { hostNamed, stateBeforeStart, stopReason, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
-import { QEMU_ACCEL, QEMU_GUEST_CPU, parseQemuVersion, qemuArgs, ramArg, tapName, vmFiles, type QemuVersion, type VmSpec } from './vm-spec.js';
+import { parseQemuVersion, qemuArgs, ramArg, tapName, vmFiles, type QemuVersion, type VmSpec } from './vm-spec.js';
 
 export interface QemuHost {
   name: string;
@@ -32,6 +33,13 @@ export interface QemuBackendDeps {
    * migration (see needsDirtySyncPadding); only the test that shows that bug wants it.
    */
   dirtySyncPadding?: 'auto' | 'off';
+  /**
+   * Leave a migrated guest paused on the destination (`cont` runs it), so that its RAM can be
+   * compared with the source's as the migration left them; only the dirty-tracking test wants it.
+   */
+  arrivePaused?: boolean;
+  /** each host's accelerator and guest CPU model (resolved before the campaign starts); default TCG, qemu64 */
+  guestCpu?: Readonly<Record<string, GuestCpu>>;
 }
 
 /** The parts of QMP's query-migrate that miglab reads (see qapi/migration.json: MigrationInfo). */
@@ -112,6 +120,11 @@ export class QemuBackend implements HypervisorBackend {
     return hostNamed(this.deps.hosts, name);
   }
 
+  /** how this host runs guest code */
+  guestCpu(hostName: string): GuestCpu {
+    return this.deps.guestCpu?.[hostName] ?? TCG_DEFAULT;
+  }
+
   /** The QEMU version installed on a host, asked once per host. */
   qemuVersion(hostName: string): Promise<QemuVersion | undefined> {
     let v = this.versions.get(hostName);
@@ -137,7 +150,7 @@ export class QemuBackend implements HypervisorBackend {
 
   async describeHost(hostName: string): Promise<HostProvenance> {
     const r = await readHost(this.deps.pool, this.host(hostName).ssh, [qemuVersionCommand(this.qemu)]);
-    return { host: hostName, kernel: r.kernel, cpuModel: r.cpuModel, hypervisor: 'qemu', hypervisorVersion: r.versions[0] ?? null, accelerator: QEMU_ACCEL, guestCpu: QEMU_GUEST_CPU };
+    return { host: hostName, kernel: r.kernel, cpuModel: r.cpuModel, hypervisor: 'qemu', hypervisorVersion: r.versions[0] ?? null, accelerator: this.guestCpu(hostName).accel, guestCpu: this.guestCpu(hostName).cpu };
   }
 
   consoleFile(hostName: string, vm: string): string {
@@ -196,7 +209,7 @@ export class QemuBackend implements HypervisorBackend {
       ...(spec.owner !== undefined ? [`printf %s ${quote(spec.owner)} > ${quote(f.owner)}`] : []),
       `{ ip link show dev ${quote(tap)} >/dev/null 2>&1 || ip tuntap add dev ${quote(tap)} mode tap; }`,
       `ip link set dev ${quote(tap)} master ${quote(h.bridge)} up`,
-      commandLine([this.qemu, ...qemuArgs(spec, f, { incoming: !!opts.incoming, ram })]),
+      commandLine([this.qemu, ...qemuArgs(spec, f, { incoming: !!opts.incoming, ram, guest: this.guestCpu(hostName), arrivePaused: !!this.deps.arrivePaused })]),
     ].join(' && ');
     await this.deps.pool.execShell(h.ssh, script);
   }

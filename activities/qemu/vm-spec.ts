@@ -1,5 +1,6 @@
 /** A VM as plain data, and the QEMU command line that runs it on a bed host. */
 import { join } from 'node:path';
+import { qemuCpuArgs, type GuestCpu } from './guest-cpu.js';
 
 export interface VmSpec {
   name: string;
@@ -69,21 +70,16 @@ export const ramArg = (memoryMiB: number, version: QemuVersion | undefined): str
   needsDirtySyncPadding(version) ? `${memoryMiB * 1024 + 8}K` : `${memoryMiB}M`;
 
 /**
- * QEMU arguments. TCG, not KVM (/dev/kvm is unusable here); no display, no defaults; serial
+ * QEMU arguments: the host's accelerator and guest CPU model; no display, no defaults; serial
  * console to a file; QMP on a Unix socket only. With `incoming`, QEMU waits for
  * `migrate-incoming` (the `defer` form lets the caller pick the listen address over QMP).
  */
-/** The accelerator and guest CPU model every QEMU VM here gets (the bed has no usable KVM). */
-export const QEMU_ACCEL = 'tcg';
-export const QEMU_GUEST_CPU = 'qemu64';
-
-export function qemuArgs(spec: VmSpec, files: VmFiles, opts: { incoming: boolean; ram: string }): string[] {
+export function qemuArgs(spec: VmSpec, files: VmFiles, opts: { incoming: boolean; ram: string; guest: GuestCpu; arrivePaused?: boolean }): string[] {
   const name = spec.name;
   const args = [
     '-name', `${name},process=miglab-${name}`,
-    '-accel', QEMU_ACCEL,
+    ...qemuCpuArgs(opts.guest),
     '-machine', 'q35',
-    '-cpu', QEMU_GUEST_CPU,
     '-m', opts.ram,
     '-smp', String(spec.vcpus),
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
@@ -99,5 +95,7 @@ export function qemuArgs(spec: VmSpec, files: VmFiles, opts: { incoming: boolean
     '-daemonize',
   ];
   if (opts.incoming) args.push('-incoming', 'defer');
+  // -S: the guest does not run on arrival until `cont` (its RAM stays as the migration left it)
+  if (opts.incoming && opts.arrivePaused) args.push('-S');
   return args;
 }
