@@ -41,6 +41,8 @@ export interface BedInventory extends Site {
   probeVia: string;
   /** the bed's Xen hosts (`lab up --xen`): one per bed host, reached at its dom0 */
   xen?: { hosts: BedHost[] } | undefined;
+  /** the test run (MIGLAB_TEST_RUN) that brought the bed up, when one did */
+  testRun?: string;
 }
 
 const inventorySchema = z.object({
@@ -51,6 +53,7 @@ const inventorySchema = z.object({
   guest: z.object({ kernel: z.string(), initrd: z.string() }),
   hosts: z.array(z.object({ name: z.string(), ip: z.string(), netns: z.string(), bridge: z.string(), runDir: z.string() }).passthrough()),
   xen: z.object({ hosts: z.array(z.object({ name: z.string(), ip: z.string(), runDir: z.string() }).passthrough()) }).optional(),
+  testRun: z.string().optional(),
 });
 
 export const bedDir = (bed: string, paths = statePaths()) => join(paths.lab, bed);
@@ -161,6 +164,9 @@ export async function labUp(opts: UpOptions = {}, log: (line: string) => void = 
       })),
     };
   }
+  // A test run stops only the beds it brought up (test/helpers/global-setup.ts): say which.
+  const testRun = process.env.MIGLAB_TEST_RUN ?? existing?.testRun;
+  if (testRun) inv.testRun = testRun;
   await writeFile(inventoryPath(plan.bed, paths), JSON.stringify(inv, null, 2) + '\n');
   return inv;
 }

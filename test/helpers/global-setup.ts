@@ -3,9 +3,9 @@
  * SIGTERM — every Temporal dev server and miglab process this run started, and every bed it
  * brought up, is stopped, and the run says what it had to clean up: a test that leaves something
  * behind is a bug to fix, named here. Only this run's: processes are told apart by a marker in
- * their environment (inherited from here), beds by their record under this checkout's state dir —
- * another test run on the same machine (a CI clone, say) keeps its own. Synchronous, so that it
- * also completes inside a signal handler.
+ * their environment (inherited from here), beds by the run their record names (lab/bed.ts) —
+ * another test run on the same machine (a CI clone, or a second run in this checkout) keeps its
+ * own. Synchronous, so that it also completes inside a signal handler.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -41,6 +41,18 @@ function ourBeds(): string[] {
   return netns.map((n) => /^miglab-(.+)-sw$/.exec(n)?.[1]).filter((b): b is string => !!b && existsSync(bedDir(b)));
 }
 
+/**
+ * The test run that brought a bed up, from its record (lab/bed.ts). A bed with no record is half
+ * up (its `up` crashed, or is still under way): taken down like this run's own, so none is left.
+ */
+function upBy(bed: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(bedDir(bed), 'bed.json'), 'utf8')) as { testRun?: string }).testRun;
+  } catch {
+    return undefined;
+  }
+}
+
 function kill(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(pid, signal);
@@ -55,7 +67,7 @@ function cleanUp(run: string, bedsBefore: readonly string[], interrupted: boolea
   // the CLI processes next: a worker left running would start VMs again
   const clis = pids(['-f', 'bin/miglab.js (run|worker|smoke)']).filter((p) => ours(p, run));
   for (const pid of clis) kill(pid, 'SIGKILL');
-  const beds = ourBeds().filter((b) => !bedsBefore.includes(b));
+  const beds = ourBeds().filter((b) => !bedsBefore.includes(b) && [run, undefined].includes(upBy(b)));
   for (const bed of beds) execFileSync(process.execPath, [BIN, 'lab', 'down', '--bed', bed], { stdio: 'ignore' }); // ends its VMs and daemons too
   const servers = pids(['-f', 'temporal server start-dev']).filter((p) => ours(p, run));
   for (const pid of servers) kill(pid, 'SIGTERM');
