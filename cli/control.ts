@@ -32,6 +32,12 @@ export interface CampaignStatus {
   workers: number | null;
 }
 
+/** What status and watch say of a running campaign nothing serves: why it does not move, and what continues it. */
+export function noWorkerHint(campaignArg: string): string {
+  const file = /\.ya?ml$/.test(campaignArg) ? campaignArg : '<campaign.yaml>';
+  return `no worker is serving it, so it does not move on: \`miglab run ${file}\` or \`miglab worker ${file}\` continues it`;
+}
+
 /** a worker long-polls for a minute at a time: one not seen for longer has gone */
 const POLLER_SEEN_WITHIN_MS = 90_000;
 /** a worker that polls answers a query at once; past this, progress is reported unknown */
