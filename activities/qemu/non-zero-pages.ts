@@ -10,8 +10,11 @@
  */
 import type { SshPool, SshTarget } from '../ssh/pool.js';
 
-/** finds the anonymous mapping of the guest's RAM by its size, counts its pages that are not all zero (MiB) */
-const COUNT_SCRIPT = `
+/**
+ * Python: finds the anonymous mapping of the guest's RAM in process argv[1] by its size (argv[2]
+ * to argv[3] KiB) as `ram` = (start, end); exits 3 when there is none.
+ */
+export const FIND_GUEST_RAM_PY = `
 import sys
 pid, lo, hi = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 ram = None
@@ -22,6 +25,10 @@ for line in open('/proc/%d/maps' % pid):
         ram = (a, b) if ram is None or (b - a) > (ram[1] - ram[0]) else ram
 if ram is None:
     sys.exit(3)
+`;
+
+/** counts the guest RAM's pages that are not all zero (MiB) */
+const COUNT_SCRIPT = `${FIND_GUEST_RAM_PY}
 page, zero, n = 4096, bytes(4096), 0
 with open('/proc/%d/mem' % pid, 'rb', 0) as mem:
     pos = ram[0]
