@@ -41,14 +41,14 @@ export const TEARDOWN: ActivityOptions = {
 /** How long a step with this retry policy keeps trying before it gives up: the sum of its backoffs (s). */
 export function retrySpanS(o: ActivityOptions): number {
   const r = o.retry!;
-  const first = parseDuration(r.initialInterval ?? '1 second');
+  const first = durationS(r.initialInterval ?? '1 second');
   let span = 0;
-  for (let i = 0; i < (r.maximumAttempts ?? Infinity) - 1 && i < 100; i++) span += Math.min(first * (r.backoffCoefficient ?? 2) ** i, r.maximumInterval ? parseDuration(r.maximumInterval) : Infinity);
+  for (let i = 0; i < (r.maximumAttempts ?? Infinity) - 1 && i < 100; i++) span += Math.min(first * (r.backoffCoefficient ?? 2) ** i, r.maximumInterval ? durationS(r.maximumInterval) : Infinity);
   return span;
 }
 
 /** "2 seconds", "1 minute" → seconds (the forms used here). */
-function parseDuration(d: unknown): number {
+export function durationS(d: unknown): number {
   const m = /^(\d+(?:\.\d+)?)\s*(second|minute|hour)s?$/.exec(String(d));
   if (!m) throw new Error(`unsupported duration ${String(d)}`);
   return Number(m[1]) * { second: 1, minute: 60, hour: 3600 }[m[2] as 'second' | 'minute' | 'hour'];
