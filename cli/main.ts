@@ -40,6 +40,9 @@ async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 import { loadCampaign } from '../campaign/load.js';
+import { checkCampaignHosts, formatHostsCheck } from './hosts-check.js';
+import { SshPool } from '../activities/ssh/pool.js';
+import { siteToInspect } from './site.js';
 import { measuredCliffText } from '../analysis/tables.js';
 import { expandTrials } from '../campaign/trials.js';
 import { formatPrediction, predictCampaign } from './predict.js';
@@ -413,6 +416,25 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
         r.closed ? `campaign ${r.campaign}: ${r.state.toLowerCase()}` : `campaign ${r.campaign}: cancel requested, still closing after ${o.wait} s; the worker in \`miglab run\` does the teardown: is one running?`,
       );
       if (!r.closed) process.exitCode = ExitCode.Failed;
+    });
+
+  const hosts = program.command('hosts').description("a campaign's hosts").addHelpText('after', examples('miglab hosts check mylab.yaml'));
+  hosts
+    .command('check')
+    .description('ask each host of a campaign what a run needs: SSH and host key, hypervisor version, accelerator, guest image, bridge, memory; per pair accelerators, CPU flags and shared storage')
+    .argument('<campaign.yaml>')
+    .option('--json', 'JSON output')
+    .addHelpText('after', examples('miglab hosts check mylab.yaml', 'miglab hosts check campaigns/paper.yaml --json') + '\nExit: 0 when the hosts can run the campaign, 1 when a problem is listed (each with its fix). Starts nothing.')
+    .action(async (file: string, o) => {
+      const loaded = await loadCampaign(file);
+      const pool = new SshPool();
+      try {
+        const r = await checkCampaignHosts(loaded.spec, await siteToInspect(loaded), pool);
+        print(r, !!o.json, () => formatHostsCheck(r));
+        if (r.problems) process.exitCode = ExitCode.Failed;
+      } finally {
+        await pool.closeAll();
+      }
     });
 
   program

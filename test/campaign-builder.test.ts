@@ -23,3 +23,12 @@ describe('the typed campaign builder', () => {
     expect(() => parseCampaign(campaignYaml({ campaign: 'x', bed: 'lab', vm: { memoryMiB: 256 }, scenarios: [{ name: 'b', kind: 'baseline' }], migration: { bandwidthMiBps: -1 } }), 'x.yaml')).toThrow(/x\.yaml:\d+:\d+: migration\.bandwidthMiBps/);
   });
 });
+
+describe('campaigns/own-hosts.example.yaml', () => {
+  it('is a valid campaign on two own hosts (its key files are the user\'s to supply), with the accelerator left to the probe', () => {
+    const spec = parseCampaign(readFileSync(join(import.meta.dirname, '..', 'campaigns', 'own-hosts.example.yaml'), 'utf8'), 'own-hosts.example.yaml');
+    expect(spec.hosts!.map((h) => [h.name, h.address, h.bridge, h.runDir])).toEqual([['a', '10.0.0.11', 'br0', '/var/lib/miglab/run'], ['b', '10.0.0.12', 'br0', '/var/lib/miglab/run']]);
+    expect(spec.vm).toMatchObject({ accel: 'auto', cpu: 'qemu64', guest: { addresses: ['10.0.0.50/24'] } });
+    expect(spec.bed).toBeUndefined();
+  });
+});

@@ -13,6 +13,7 @@ import { verifyCampaign, verifyProblems } from '../cli/verify.js';
 import { QemuBackend } from '../activities/qemu/backend.js';
 import { SshPool } from '../activities/ssh/pool.js';
 import { labVmSpec } from '../lab/guest.js';
+import type { HostsCheckReport } from '../cli/hosts-check.js';
 import { readInventory } from '../lab/bed.js';
 import { rm } from 'node:fs/promises';
 import { labDown } from '../lab/bed.js';
@@ -112,6 +113,48 @@ describe('miglab run on the bed', () => {
       await expect(prepared).rejects.toThrow(/the hosts cannot run guests as vm\.accel: kvm, vm\.cpu: qemu64 asks, nothing was started:\n  hosta: KVM does not work with CPU model qemu64: .+\n  hostb: KVM does not work/);
       expect(Date.now() - started).toBeLessThan(15_000);
     }
+  }, 60_000);
+
+  it("miglab hosts check on the bed's hosts listed as a user's own: each host's SSH, QEMU, accelerator and memory, the pair's shared storage; a problem exits 1 with its fix", async () => {
+    const inv = await readInventory('camp');
+    const ownHosts = (name: string, vm: Record<string, unknown>, bridge?: string) =>
+      writeCampaign(dir, {
+        campaign: name,
+        hosts: inv.hosts.map((h) => ({ name: h.name, address: h.ip, key: inv.privateKey, knownHosts: inv.knownHosts, bridge: bridge ?? h.bridge, runDir: h.runDir })),
+        vm: { memoryMiB: 256, guest: { kernel: inv.guest.kernel, initrd: inv.guest.initrd, addresses: [labVmSpec(inv, 0, { name: 'x', memoryMiB: 256 }).guestCidr], key: inv.privateKey, knownHosts: inv.knownHosts }, ...vm },
+        scenarios: [{ name: 'baseline', kind: 'baseline' }],
+        migration: { bandwidthMiBps: 112, downtimeLimitMs: 300 },
+        results: `results-${name}`,
+      });
+    const check = (f: string) => {
+      try {
+        return { code: 0, out: execFileSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'miglab.js'), 'hosts', 'check', f, '--json'], { encoding: 'utf8' }) };
+      } catch (err) {
+        return { code: (err as { status: number }).status, out: String((err as { stdout: string }).stdout) };
+      }
+    };
+    const good = check(ownHosts('own', {}));
+    expect(good.code, good.out).toBe(0);
+    const r = JSON.parse(good.out) as HostsCheckReport;
+    expect(r.problems).toBe(0);
+    for (const h of r.hosts) {
+      expect(h).toMatchObject({ reachable: true, hypervisorVersion: expect.stringMatching(/^QEMU emulator version \d+\.\d+/), problems: [] });
+      expect(h.memAvailableMiB).toBeGreaterThan(256);
+      // the accelerator the run said for this host (vm.accel auto)
+      expect(h.accelerator).toMatchObject({ accel: said.some((l) => l.startsWith(`  ${h.host}: guests run under KVM`)) ? 'kvm' : 'tcg', cpu: 'qemu64' });
+    }
+    expect(r.pairs).toEqual([{ src: 'hosta', dst: 'hostb', cpuFlagsOnlySrc: [], cpuFlagsOnlyDst: [], sharedStorage: true, problems: [] }]); // one machine, one filesystem
+
+    // a bridge that is not there, and KVM asked for where it does not work (if it does not)
+    const bad = check(ownHosts('ownbad', { accel: 'kvm' }, 'nosuchbr0'));
+    expect(bad.code, bad.out).toBe(1);
+    const b = JSON.parse(bad.out) as HostsCheckReport;
+    const kvmWorks = r.hosts.every((h) => h.accelerator?.accel === 'kvm');
+    for (const h of b.hosts) {
+      expect(h.problems).toContainEqual({ what: 'missing: bridge nosuchbr0', fix: "create the bridge the guest's NIC joins, or set hosts[].bridge" });
+      if (!kvmWorks) expect(h.problems).toContainEqual({ what: expect.stringMatching(/^KVM does not work with CPU model qemu64: /), fix: expect.stringMatching(/^make KVM work here/) });
+    }
+    expect(b.problems).toBe(kvmWorks ? 2 : 4);
   }, 60_000);
 
   it('a rerun finds every trial recorded and runs none again', async () => {

@@ -1,0 +1,178 @@
+/**
+ * `miglab hosts check <campaign>`: what a user must know about a campaign's hosts before running it,
+ * asked of the hosts themselves — SSH with a verified host key, the hypervisor's version, the
+ * accelerator guests would run under (the KVM probe), the guest image, the bridge, free memory,
+ * and per pair whether the accelerators and CPUs match and whether the guest image's folder is
+ * really shared (a file written on one host read on the other). Every problem comes with its fix.
+ */
+import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
+import { probeKvm, resolveAccel, type ResolvedGuestCpu } from '../activities/qemu/accel-probe.js';
+import { HostKeyError, type SshPool } from '../activities/ssh/pool.js';
+import { commandLine, quote } from '../activities/ssh/shell-quote.js';
+import type { CampaignSpec } from '../campaign/spec.js';
+import { accelRequest } from './guest-accel.js';
+import type { CampaignSite } from './site.js';
+
+export interface Problem {
+  what: string;
+  fix: string;
+}
+
+export interface HostReport {
+  host: string;
+  address: string;
+  /** SSH answered with the host key known_hosts lists */
+  reachable: boolean;
+  hypervisorVersion: string | null;
+  /** how guests would run here (QEMU and libvirt), null for Xen or an unreachable host */
+  accelerator: ResolvedGuestCpu | null;
+  cpuModel: string | null;
+  memAvailableMiB: number | null;
+  problems: Problem[];
+}
+
+export interface PairReport {
+  src: string;
+  dst: string;
+  /** CPU flags one host has and the other lacks (what `host` would not migrate) */
+  cpuFlagsOnlySrc: string[];
+  cpuFlagsOnlyDst: string[];
+  /** the guest kernel's folder is one filesystem on both hosts (null: not known) */
+  sharedStorage: boolean | null;
+  problems: Problem[];
+}
+
+export interface HostsCheckReport {
+  campaign: string;
+  hosts: HostReport[];
+  pairs: PairReport[];
+  problems: number;
+}
+
+const VERSION_COMMAND = {
+  qemu: 'qemu-system-x86_64 --version',
+  libvirt: "virsh -q -c qemu:///system version --daemon | sed -n 's/^Running against daemon: *//p'",
+  xen: "xl info | sed -n 's/^xen_version *: */Xen /p'",
+} as const;
+
+interface Facts {
+  version: string | null;
+  memAvailableMiB: number | null;
+  cpuModel: string | null;
+  flags: Set<string>;
+  missing: string[];
+}
+
+/** One round trip: the facts a check needs, one per line, then what is missing. */
+async function factsOf(pool: SshPool, h: CampaignSite['site']['hosts'][number], spec: CampaignSpec, image: readonly string[]): Promise<Facts> {
+  const script = [
+    `echo "version: $({ ${VERSION_COMMAND[spec.hypervisor]}; } 2>/dev/null | head -n 1)"`,
+    `echo "mem: $(sed -n 's/^MemAvailable: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo)"`,
+    `echo "model: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"`,
+    `echo "flags: $(sed -n 's/^flags[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"`,
+    `for f in ${commandLine(image)}; do test -r "$f" || echo "missing: $f"; done`,
+    ...(spec.hypervisor === 'xen' ? [] : [`ip link show dev ${quote(h.bridge)} >/dev/null 2>&1 || echo "missing: bridge ${h.bridge}"`]),
+  ].join('; ');
+  const out = (await pool.execShell(h.ssh, script)).stdout.split('\n');
+  const field = (k: string) => out.find((l) => l.startsWith(`${k}: `))?.slice(k.length + 2).trim() || null;
+  const kib = Number(field('mem'));
+  return {
+    version: field('version'),
+    memAvailableMiB: field('mem') && Number.isFinite(kib) ? Math.floor(kib / 1024) : null,
+    cpuModel: field('model'),
+    flags: new Set((field('flags') ?? '').split(/\s+/).filter(Boolean)),
+    missing: out.filter((l) => l.startsWith('missing: ')).map((l) => l.slice(9)),
+  };
+}
+
+export async function checkCampaignHosts(spec: CampaignSpec, cs: CampaignSite, pool: SshPool): Promise<HostsCheckReport> {
+  const vm = cs.vmSpec(0);
+  const pairs = spec.pairs ?? [[cs.site.hosts[0]!.name, cs.site.hosts[1]!.name] as [string, string]];
+  const req = accelRequest(spec.vm);
+  const facts = new Map<string, Facts>();
+  const hosts = await Promise.all(
+    cs.site.hosts.map(async (h): Promise<HostReport> => {
+      const report: HostReport = { host: h.name, address: `${h.ssh.user}@${h.ip}:${h.ssh.port}`, reachable: false, hypervisorVersion: null, accelerator: null, cpuModel: null, memAvailableMiB: null, problems: [] };
+      let f: Facts;
+      try {
+        f = await factsOf(pool, h, spec, [vm.kernel, vm.initrd]);
+      } catch (err) {
+        report.problems.push(
+          err instanceof HostKeyError
+            ? { what: err.message, fix: `add the host's key to the known_hosts the campaign names (ssh-keyscan -p ${h.ssh.port} ${h.ip}, checked against the host's own key)` }
+            : { what: `SSH to ${report.address} failed: ${(err as Error).message}`, fix: "check the host's address, port, user and key, and that sshd runs" },
+        );
+        return report;
+      }
+      facts.set(h.name, f);
+      Object.assign(report, { reachable: true, hypervisorVersion: f.version, cpuModel: f.cpuModel, memAvailableMiB: f.memAvailableMiB });
+      if (!f.version) report.problems.push({ what: `no ${spec.hypervisor} here (\`${VERSION_COMMAND[spec.hypervisor].split(' |')[0]}\` gave nothing)`, fix: `install ${spec.hypervisor === 'qemu' ? 'qemu-system-x86' : spec.hypervisor === 'libvirt' ? 'libvirt-daemon-system and qemu-system-x86' : 'xen-system-amd64 and boot into Xen'}` });
+      for (const m of f.missing) report.problems.push({ what: `missing: ${m}`, fix: m.startsWith('bridge ') ? `create the bridge the guest's NIC joins, or set hosts[].bridge` : 'put the guest image at the same path on every host (vm.guest.kernel/initrd), or on storage they share' });
+      if (f.memAvailableMiB !== null && f.memAvailableMiB < spec.vm.memoryMiB * 1.1) {
+        report.problems.push({ what: `${f.memAvailableMiB} MiB available, the VM needs ${spec.vm.memoryMiB} MiB and QEMU some more`, fix: 'free memory on the host, or a smaller vm.memoryMiB' });
+      }
+      if (spec.hypervisor !== 'xen' && f.version) {
+        const kvm = req.choice === 'tcg' ? undefined : await probeKvm(pool, h.ssh, { kernel: vm.kernel, cpu: req.cpu });
+        const r = resolveAccel(req.choice, req.cpu, kvm);
+        if (r.ok) report.accelerator = r.guest;
+        else report.problems.push({ what: r.reason, fix: 'make KVM work here (kvm module loaded, /dev/kvm usable, the CPU model supported), or set vm.accel: auto or tcg' });
+      }
+      return report;
+    }),
+  );
+  const pairReports = await Promise.all(pairs.map(([src, dst]) => checkPair(src, dst, { hosts, facts, cs, spec, pool, kernelDir: dirname(vm.kernel) })));
+  const problems = hosts.reduce((n, h) => n + h.problems.length, 0) + pairReports.reduce((n, p) => n + p.problems.length, 0);
+  return { campaign: spec.campaign, hosts, pairs: pairReports, problems };
+}
+
+async function checkPair(
+  src: string,
+  dst: string,
+  o: { hosts: HostReport[]; facts: Map<string, Facts>; cs: CampaignSite; spec: CampaignSpec; pool: SshPool; kernelDir: string },
+): Promise<PairReport> {
+  const report: PairReport = { src, dst, cpuFlagsOnlySrc: [], cpuFlagsOnlyDst: [], sharedStorage: null, problems: [] };
+  const a = o.facts.get(src), b = o.facts.get(dst);
+  if (!a || !b) return report; // a host unreachable: said on the host
+  report.cpuFlagsOnlySrc = [...a.flags].filter((f) => !b.flags.has(f));
+  report.cpuFlagsOnlyDst = [...b.flags].filter((f) => !a.flags.has(f));
+  const ga = o.hosts.find((h) => h.host === src)!.accelerator, gb = o.hosts.find((h) => h.host === dst)!.accelerator;
+  if (ga && gb && ga.accel !== gb.accel) {
+    report.problems.push({ what: `${src} would run guests under ${ga.accel.toUpperCase()}, ${dst} under ${gb.accel.toUpperCase()}`, fix: 'fix KVM on the host without it, or set vm.accel: tcg' });
+  }
+  if (o.spec.vm.cpu === 'host' && (a.cpuModel !== b.cpuModel || report.cpuFlagsOnlySrc.length || report.cpuFlagsOnlyDst.length)) {
+    report.problems.push({ what: `CPU model host needs identical CPUs: ${src} has ${a.cpuModel}, ${dst} ${b.cpuModel}`, fix: 'name a CPU model both hosts have (vm.cpu, qemu64 by default)' });
+  }
+  // Shared storage: a file written in the guest image's folder on one host, read on the other.
+  const h = (n: string) => o.cs.site.hosts.find((x) => x.name === n)!;
+  const token = randomBytes(8).toString('hex');
+  const file = `${o.kernelDir}/.miglab-shared-check-${token}`;
+  const wrote = await o.pool.execShell(h(src).ssh, `echo ${token} > ${quote(file)}`, { allowFailure: true });
+  if (wrote.code === 0) {
+    const read = await o.pool.exec(h(dst).ssh, ['cat', file], { allowFailure: true });
+    report.sharedStorage = read.code === 0 && read.stdout.trim() === token;
+    await o.pool.exec(h(src).ssh, ['rm', '-f', file], { allowFailure: true });
+  }
+  return report;
+}
+
+/** The report as a user reads it: a block per host, a line per pair, each problem with its fix. */
+export function formatHostsCheck(r: HostsCheckReport): string {
+  const lines = [`campaign ${r.campaign}: ${r.hosts.length} hosts, ${r.pairs.length} pair${r.pairs.length === 1 ? '' : 's'}`];
+  for (const h of r.hosts) {
+    lines.push(`  ${h.host} (${h.address}): ${h.reachable ? 'SSH ok, host key verified' : 'not reachable'}`);
+    if (h.reachable) {
+      lines.push(`    ${h.hypervisorVersion ?? 'no hypervisor found'}; CPU ${h.cpuModel ?? '?'}; ${h.memAvailableMiB ?? '?'} MiB available`);
+      if (h.accelerator) lines.push(`    guests under ${h.accelerator.accel.toUpperCase()}, CPU model ${h.accelerator.cpu}: ${h.accelerator.why}`);
+    }
+    for (const p of h.problems) lines.push(`    problem: ${p.what}\n      fix: ${p.fix}`);
+  }
+  for (const p of r.pairs) {
+    const flags = p.cpuFlagsOnlySrc.length || p.cpuFlagsOnlyDst.length ? `CPU flags differ (${p.cpuFlagsOnlySrc.length} only on ${p.src}, ${p.cpuFlagsOnlyDst.length} only on ${p.dst})` : 'same CPU flags';
+    const shared = p.sharedStorage === null ? 'storage sharing unknown (the image folder is not writable)' : p.sharedStorage ? "the guest image's folder is shared" : "the guest image's folder is not shared (each host has its own copy)";
+    lines.push(`  pair ${p.src} → ${p.dst}: ${flags}; ${shared}`);
+    for (const q of p.problems) lines.push(`    problem: ${q.what}\n      fix: ${q.fix}`);
+  }
+  lines.push(r.problems ? `${r.problems} problem${r.problems === 1 ? '' : 's'}: fix ${r.problems === 1 ? 'it' : 'them'} before \`miglab run\`` : 'no problems: the campaign can run on these hosts');
+  return lines.join('\n');
+}
