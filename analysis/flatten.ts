@@ -59,6 +59,8 @@ export interface FlatTrial {
   /** provenance of the row (null in rows recorded before miglab 0.3) */
   miglabVersion: string | null;
   accelerator: string | null;
+  /** the guest's CPU model (qemu64, a named model, host; Xen's guest type) */
+  guestCpu: string | null;
   hypervisorVersion: string | null;
   iterations: number | null;
   dirtyRateMiBps: number | null;
@@ -146,6 +148,7 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     throughputMiBps: m && m.tmtMs !== null && m.mtMs !== null ? throughputMiBps(m.md.totalBytes, m.tmtMs, m.downtime.qemuMs, m.mtMs) : null,
     miglabVersion: row.provenance ? `${row.provenance.miglab.version}${row.provenance.miglab.commit ? `+${row.provenance.miglab.commit.slice(0, 12)}` : ''}` : null,
     accelerator: row.provenance?.src?.accelerator ?? null,
+    guestCpu: row.provenance?.src?.guestCpu ?? null,
     hypervisorVersion: row.provenance?.src?.hypervisorVersion ?? null,
     e2eMs: row.endToEnd?.totalMs ?? null,
     e2eMiB: mib(row.endToEnd?.totalBytes),

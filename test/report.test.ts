@@ -298,6 +298,14 @@ describe('report on a recorded paper run', () => {
     expect(md_).toContain(`right for ${right.length} of 27`);
     const csv = (await readFile(join(r.outDir, 'model.csv'), 'utf8')).trim().split('\n');
     expect(csv[0]).toBe('trialId,hypervisor,workingSetMiB,predicted,measured,tmt,md,dt');
+    // trials.csv carries each row's own provenance: accelerator and guest CPU model, as recorded
+    const trials = (await readFile(join(r.outDir, 'trials.csv'), 'utf8')).trim().split('\n').map((l) => l.split(','));
+    const col = (name: string) => trials[0]!.indexOf(name);
+    const byId = new Map(c.rows.map((x) => [x.trialId, x.provenance!.src!]));
+    for (const line of trials.slice(1)) {
+      const src = byId.get(line[col('trialId')]!)!;
+      expect([line[col('accelerator')], line[col('guestCpu')]]).toEqual([src.accelerator, src.guestCpu]);
+    }
     expect(csv).toHaveLength(1 + 27);
     // the trace of the largest trial carries the model's passes for each attempt
     const trace = (await readTrace(RUN5, pickTraceTrial(c.rows)!))!;
