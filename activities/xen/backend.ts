@@ -335,7 +335,10 @@ export class XenBackend implements HypervisorBackend {
       if (hung) return { status: 'failed', error: hung, polls, last, death: undefined };
       const log = whole.slice(whole.lastIndexOf('\n== ') + 1);
       // 139: xl or its shell died of SIGSEGV (seen on the bed: dom0 processes crash now and then, see README)
-      const tail = log.split('\n').filter((l) => l.trim() && !/debug:|xencall:buffer|Frames:/.test(l)).slice(-2).join('; ');
+      const lines = log.split('\n').filter((l) => l.trim());
+      const said = lines.filter((l) => !/debug:|xencall:buffer|Frames:/.test(l));
+      // xl said nothing but the header: its last debug lines are all there is to go on
+      const tail = (said.length > 1 ? said.slice(-2) : lines.slice(-4)).join('; ');
       const error = migrateErrors(log) || `xl ${mode === 'live' ? 'migrate' : 'save/restore'} exited ${rec.rc}${tail ? `: ${tail}` : ''}`;
       return { status: abortReason ? 'cancelled' : 'failed', error: abortReason ?? error, polls, last, death: processDeath(`${log}\nxl exited ${rec.rc}`) };
     }
