@@ -38,7 +38,7 @@ describe('guest memory across a live migration under load (bed)', () => {
     // One migration at 48 MiB flat out: above the 33.6 MiB switch-over threshold, so precopy syncs
     // the dirty bitmap several times while the workload's TLB entries are hot (the race's window).
     // The two RAM copies are compared, not the guest: its workload's own count (4842–6332 stale
-    // writes a migration, 2026-11-30) needs a guest that survives, and 6 of 40 did not here
+    // writes a migration, 2026-11-30) needs a guest that survives, and 7 of 40 did not here
     // (2026-12-01: kernel faults, or no answer at all; see docs/testing.md).
     const { differingPages } = await moveUnderLoad(inv, pool, backend, { name: 'dvm', mib: 48, rate: 'max', readGuest: false });
     expect(differingPages).toBeGreaterThan(0);
