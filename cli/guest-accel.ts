@@ -5,7 +5,7 @@
  * with the reason — a migration between a KVM and a TCG host, or between CPUs that differ under
  * `host`, would measure something nobody asked for.
  */
-import { probeKvm, resolveAccel, type KvmVerdict, type ResolvedGuestCpu } from '../activities/qemu/accel-probe.js';
+import { probeKvm, resolveAccel, type AccelResolution, type ResolvedGuestCpu } from '../activities/qemu/accel-probe.js';
 import { DEFAULT_CPU_MODEL, type AccelChoice, type GuestCpu } from '../activities/qemu/guest-cpu.js';
 import type { SshPool, SshTarget } from '../activities/ssh/pool.js';
 import { UserError } from '../lib/errors.js';
@@ -26,30 +26,72 @@ export interface AccelRequest {
 
 export const accelRequest = (vm: { accel?: AccelChoice | undefined; cpu?: string | undefined }) => ({ choice: vm.accel ?? 'auto', cpu: vm.cpu ?? DEFAULT_CPU_MODEL });
 
+/** The host's CPU as /proc/cpuinfo names it: shell that prints `model: …` and `flags: …` lines. */
+export const HOST_CPU_SCRIPT =
+  `echo "model: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"; ` +
+  `echo "flags: $(sed -n 's/^flags[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"`;
+
+export interface HostCpu {
+  model: string | null;
+  flags: Set<string>;
+}
+
+/** HOST_CPU_SCRIPT's lines (among others) as a HostCpu. */
+export function parseHostCpu(lines: readonly string[]): HostCpu {
+  const field = (k: string) => lines.find((l) => l.startsWith(`${k}: `))?.slice(k.length + 2).trim() || null;
+  return { model: field('model'), flags: new Set((field('flags') ?? '').split(/\s+/).filter(Boolean)) };
+}
+
+/** Flags one CPU has and the other lacks. */
+export function cpuFlagsApart(a: HostCpu, b: HostCpu): { onlyA: string[]; onlyB: string[] } {
+  return { onlyA: [...a.flags].filter((f) => !b.flags.has(f)), onlyB: [...b.flags].filter((f) => !a.flags.has(f)) };
+}
+
+/** Why CPU model `host` cannot run on this pair (it needs the same model and flags), or undefined. */
+export function hostCpuMismatch(src: string, a: HostCpu, dst: string, b: HostCpu): string | undefined {
+  const { onlyA, onlyB } = cpuFlagsApart(a, b);
+  if (a.model === b.model && !onlyA.length && !onlyB.length) return undefined;
+  return `CPU model host needs identical CPUs; ${src} has ${a.model ?? '?'}${onlyA.length ? ` (+${onlyA.slice(0, 8).join(' ')})` : ''}, ${dst} ${b.model ?? '?'}${onlyB.length ? ` (+${onlyB.slice(0, 8).join(' ')})` : ''}`;
+}
+
+/** Why a pair's hosts would run guests differently (a KVM → TCG move measures neither), or undefined. */
+export function accelMismatch(src: string, a: ResolvedGuestCpu, dst: string, b: ResolvedGuestCpu): string | undefined {
+  if (a.accel === b.accel) return undefined;
+  return `${src} would run guests under ${a.accel.toUpperCase()}, ${dst} under ${b.accel.toUpperCase()} (${b.accel === 'tcg' ? b.why : a.why})`;
+}
+
+/** One host's accelerator for the campaign's choice: probed unless the choice is tcg. */
+export async function resolveHostAccel(req: Pick<AccelRequest, 'choice' | 'cpu' | 'kernel'>, pool: SshPool, ssh: SshTarget): Promise<AccelResolution> {
+  const kvm = req.choice === 'tcg' ? undefined : await probeKvm(pool, ssh, { kernel: req.kernel, cpu: req.cpu });
+  return resolveAccel(req.choice, req.cpu, kvm);
+}
+
 /**
  * Each host's accelerator and CPU model, one line each said through `log`. Throws a UserError
  * naming every host or pair that cannot run as asked, and the fix.
  */
 export async function resolveGuestCpus(req: AccelRequest, pool: SshPool, log: (line: string) => void): Promise<Record<string, GuestCpu>> {
   const used = req.hosts.filter((h) => req.pairs.some((p) => p.includes(h.name)));
-  const probes = new Map<string, KvmVerdict | undefined>(
-    await Promise.all(
-      used.map(async (h) => [h.name, req.choice === 'tcg' ? undefined : await probeKvm(pool, h.ssh, { kernel: req.kernel, cpu: req.cpu })] as const),
-    ),
-  );
+  const results = await Promise.all(used.map((h) => resolveHostAccel(req, pool, h.ssh)));
   const problems: string[] = [];
   const resolved: Record<string, ResolvedGuestCpu> = {};
-  for (const h of used) {
-    const r = resolveAccel(req.choice, req.cpu, probes.get(h.name));
+  used.forEach((h, i) => {
+    const r = results[i]!;
     if (r.ok) resolved[h.name] = r.guest;
     else problems.push(`${h.name}: ${r.reason}`);
-  }
+  });
   if (problems.length === 0) {
     for (const [src, dst] of req.pairs) {
-      const a = resolved[src]!, b = resolved[dst]!;
-      if (a.accel !== b.accel) problems.push(`pair ${src} → ${dst}: ${src} would run guests under ${a.accel.toUpperCase()}, ${dst} under ${b.accel.toUpperCase()} (${b.accel === 'tcg' ? b.why : a.why})`);
+      const differ = accelMismatch(src, resolved[src]!, dst, resolved[dst]!);
+      if (differ) problems.push(`pair ${src} → ${dst}: ${differ}`);
     }
-    if (req.cpu === 'host') problems.push(...(await hostCpuMismatches(req, used, pool)));
+    if (req.cpu === 'host') {
+      const cpus = new Map(await Promise.all(used.map(async (h) => [h.name, parseHostCpu((await pool.execShell(h.ssh, HOST_CPU_SCRIPT)).stdout.split('\n'))] as const)));
+      for (const [src, dst] of req.pairs) {
+        const differ = hostCpuMismatch(src, cpus.get(src)!, dst, cpus.get(dst)!);
+        if (differ) problems.push(`pair ${src} → ${dst}: ${differ}`);
+      }
+    }
   }
   if (problems.length) {
     throw new UserError(
@@ -61,26 +103,4 @@ export async function resolveGuestCpus(req: AccelRequest, pool: SshPool, log: (l
   }
   for (const h of used) log(`  ${h.name}: guests run under ${resolved[h.name]!.accel.toUpperCase()}, CPU model ${req.cpu} — ${resolved[h.name]!.why}`);
   return Object.fromEntries(Object.entries(resolved).map(([name, g]) => [name, { accel: g.accel, cpu: g.cpu }]));
-}
-
-/** `host` passes the host CPU through: both hosts of a pair must have the same model and flags. */
-async function hostCpuMismatches(req: AccelRequest, used: readonly AccelHost[], pool: SshPool): Promise<string[]> {
-  const cpus = new Map<string, { model: string; flags: Set<string> }>();
-  await Promise.all(
-    used.map(async (h) => {
-      const r = await pool.execShell(h.ssh, "sed -n 's/^model name[[:space:]]*: //p; s/^flags[[:space:]]*: /flags /p' /proc/cpuinfo | head -n 2");
-      const [model = '?', flags = ''] = r.stdout.split('\n');
-      cpus.set(h.name, { model: model.trim(), flags: new Set(flags.replace(/^flags /, '').trim().split(/\s+/)) });
-    }),
-  );
-  const out: string[] = [];
-  for (const [src, dst] of req.pairs) {
-    const a = cpus.get(src)!, b = cpus.get(dst)!;
-    const onlyA = [...a.flags].filter((f) => !b.flags.has(f));
-    const onlyB = [...b.flags].filter((f) => !a.flags.has(f));
-    if (a.model !== b.model || onlyA.length || onlyB.length) {
-      out.push(`pair ${src} → ${dst}: CPU model host needs identical CPUs; ${src} has ${a.model}${onlyA.length ? ` (+${onlyA.slice(0, 8).join(' ')})` : ''}, ${dst} ${b.model}${onlyB.length ? ` (+${onlyB.slice(0, 8).join(' ')})` : ''}`);
-    }
-  }
-  return out;
 }

@@ -7,11 +7,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
-import { probeKvm, resolveAccel, type ResolvedGuestCpu } from '../activities/qemu/accel-probe.js';
+import type { ResolvedGuestCpu } from '../activities/qemu/accel-probe.js';
 import { HostKeyError, type SshPool } from '../activities/ssh/pool.js';
 import { commandLine, quote } from '../activities/ssh/shell-quote.js';
 import type { CampaignSpec } from '../campaign/spec.js';
-import { accelRequest } from './guest-accel.js';
+import { accelMismatch, accelRequest, cpuFlagsApart, HOST_CPU_SCRIPT, hostCpuMismatch, parseHostCpu, resolveHostAccel, type HostCpu } from './guest-accel.js';
 import type { CampaignSite } from './site.js';
 
 export interface Problem {
@@ -59,8 +59,7 @@ const VERSION_COMMAND = {
 interface Facts {
   version: string | null;
   memAvailableMiB: number | null;
-  cpuModel: string | null;
-  flags: Set<string>;
+  cpu: HostCpu;
   missing: string[];
 }
 
@@ -69,8 +68,7 @@ async function factsOf(pool: SshPool, h: CampaignSite['site']['hosts'][number], 
   const script = [
     `echo "version: $({ ${VERSION_COMMAND[spec.hypervisor]}; } 2>/dev/null | head -n 1)"`,
     `echo "mem: $(sed -n 's/^MemAvailable: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo)"`,
-    `echo "model: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"`,
-    `echo "flags: $(sed -n 's/^flags[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"`,
+    HOST_CPU_SCRIPT,
     `for f in ${commandLine(image)}; do test -r "$f" || echo "missing: $f"; done`,
     ...(spec.hypervisor === 'xen' ? [] : [`ip link show dev ${quote(h.bridge)} >/dev/null 2>&1 || echo "missing: bridge ${h.bridge}"`]),
   ].join('; ');
@@ -80,8 +78,7 @@ async function factsOf(pool: SshPool, h: CampaignSite['site']['hosts'][number], 
   return {
     version: field('version'),
     memAvailableMiB: field('mem') && Number.isFinite(kib) ? Math.floor(kib / 1024) : null,
-    cpuModel: field('model'),
-    flags: new Set((field('flags') ?? '').split(/\s+/).filter(Boolean)),
+    cpu: parseHostCpu(out),
     missing: out.filter((l) => l.startsWith('missing: ')).map((l) => l.slice(9)),
   };
 }
@@ -106,15 +103,14 @@ export async function checkCampaignHosts(spec: CampaignSpec, cs: CampaignSite, p
         return report;
       }
       facts.set(h.name, f);
-      Object.assign(report, { reachable: true, hypervisorVersion: f.version, cpuModel: f.cpuModel, memAvailableMiB: f.memAvailableMiB });
+      Object.assign(report, { reachable: true, hypervisorVersion: f.version, cpuModel: f.cpu.model, memAvailableMiB: f.memAvailableMiB });
       if (!f.version) report.problems.push({ what: `no ${spec.hypervisor} here (\`${VERSION_COMMAND[spec.hypervisor].split(' |')[0]}\` gave nothing)`, fix: `install ${spec.hypervisor === 'qemu' ? 'qemu-system-x86' : spec.hypervisor === 'libvirt' ? 'libvirt-daemon-system and qemu-system-x86' : 'xen-system-amd64 and boot into Xen'}` });
       for (const m of f.missing) report.problems.push({ what: `missing: ${m}`, fix: m.startsWith('bridge ') ? `create the bridge the guest's NIC joins, or set hosts[].bridge` : 'put the guest image at the same path on every host (vm.guest.kernel/initrd), or on storage they share' });
       if (f.memAvailableMiB !== null && f.memAvailableMiB < spec.vm.memoryMiB * 1.1) {
         report.problems.push({ what: `${f.memAvailableMiB} MiB available, the VM needs ${spec.vm.memoryMiB} MiB and QEMU some more`, fix: 'free memory on the host, or a smaller vm.memoryMiB' });
       }
       if (spec.hypervisor !== 'xen' && f.version) {
-        const kvm = req.choice === 'tcg' ? undefined : await probeKvm(pool, h.ssh, { kernel: vm.kernel, cpu: req.cpu });
-        const r = resolveAccel(req.choice, req.cpu, kvm);
+        const r = await resolveHostAccel({ ...req, kernel: vm.kernel }, pool, h.ssh);
         if (r.ok) report.accelerator = r.guest;
         else report.problems.push({ what: r.reason, fix: 'make KVM work here (kvm module loaded, /dev/kvm usable, the CPU model supported), or set vm.accel: auto or tcg' });
       }
@@ -134,15 +130,14 @@ async function checkPair(
   const report: PairReport = { src, dst, cpuFlagsOnlySrc: [], cpuFlagsOnlyDst: [], sharedStorage: null, problems: [] };
   const a = o.facts.get(src), b = o.facts.get(dst);
   if (!a || !b) return report; // a host unreachable: said on the host
-  report.cpuFlagsOnlySrc = [...a.flags].filter((f) => !b.flags.has(f));
-  report.cpuFlagsOnlyDst = [...b.flags].filter((f) => !a.flags.has(f));
+  const apart = cpuFlagsApart(a.cpu, b.cpu);
+  report.cpuFlagsOnlySrc = apart.onlyA;
+  report.cpuFlagsOnlyDst = apart.onlyB;
   const ga = o.hosts.find((h) => h.host === src)!.accelerator, gb = o.hosts.find((h) => h.host === dst)!.accelerator;
-  if (ga && gb && ga.accel !== gb.accel) {
-    report.problems.push({ what: `${src} would run guests under ${ga.accel.toUpperCase()}, ${dst} under ${gb.accel.toUpperCase()}`, fix: 'fix KVM on the host without it, or set vm.accel: tcg' });
-  }
-  if (o.spec.vm.cpu === 'host' && (a.cpuModel !== b.cpuModel || report.cpuFlagsOnlySrc.length || report.cpuFlagsOnlyDst.length)) {
-    report.problems.push({ what: `CPU model host needs identical CPUs: ${src} has ${a.cpuModel}, ${dst} ${b.cpuModel}`, fix: 'name a CPU model both hosts have (vm.cpu, qemu64 by default)' });
-  }
+  const accelDiffer = ga && gb && accelMismatch(src, ga, dst, gb);
+  if (accelDiffer) report.problems.push({ what: accelDiffer, fix: 'fix KVM on the host without it, or set vm.accel: tcg' });
+  const cpuDiffer = o.spec.vm.cpu === 'host' && hostCpuMismatch(src, a.cpu, dst, b.cpu);
+  if (cpuDiffer) report.problems.push({ what: cpuDiffer, fix: 'name a CPU model both hosts have (vm.cpu, qemu64 by default)' });
   // Shared storage: a file written in the guest image's folder on one host, read on the other.
   const h = (n: string) => o.cs.site.hosts.find((x) => x.name === n)!;
   const token = randomBytes(8).toString('hex');

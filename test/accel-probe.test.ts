@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { kvmProbeScript, kvmVerdict, resolveAccel, type KvmVerdict } from '../activities/qemu/accel-probe.js';
+import { accelMismatch, cpuFlagsApart, hostCpuMismatch, parseHostCpu } from '../cli/guest-accel.js';
 
 const PNI =
   'qemu-system-x86_64: warning: host doesn\'t support requested feature: CPUID.01H:ECX.pni [bit 0]\nqemu-system-x86_64: Host doesn\'t support requested features\n';
@@ -54,5 +55,22 @@ describe('vm.accel resolved from the probe', () => {
   it('tcg: needs no probe, and cannot pass the host CPU through', () => {
     expect(resolveAccel('tcg', 'qemu64', undefined)).toEqual({ ok: true, guest: { accel: 'tcg', cpu: 'qemu64', why: 'vm.accel: tcg' } });
     expect(resolveAccel('tcg', 'host', undefined)).toEqual({ ok: false, reason: 'CPU model host needs KVM; vm.accel is tcg' });
+  });
+});
+
+describe('a pair as run and hosts check judge it (cli/guest-accel.ts)', () => {
+  const cpu = (model: string, flags: string) => parseHostCpu([`model: ${model}`, `flags: ${flags}`, 'missing: other lines are ignored']);
+
+  it('host CPU: the same model and flags pass; otherwise each side says what the other lacks', () => {
+    expect(hostCpuMismatch('a', cpu('EPYC', 'sse3 avx'), 'b', cpu('EPYC', 'avx sse3'))).toBeUndefined();
+    expect(hostCpuMismatch('a', cpu('EPYC', 'sse3 avx avx512f'), 'b', cpu('Xeon', 'sse3 avx vmx'))).toBe('CPU model host needs identical CPUs; a has EPYC (+avx512f), b Xeon (+vmx)');
+    expect(cpuFlagsApart(cpu('x', 'a b'), cpu('x', 'b c'))).toEqual({ onlyA: ['a'], onlyB: ['c'] });
+  });
+
+  it('accelerators: a KVM host beside a TCG host is named, with why the TCG one is', () => {
+    const kvm = { accel: 'kvm' as const, cpu: 'qemu64', why: 'KVM works' };
+    const tcg = { accel: 'tcg' as const, cpu: 'qemu64', why: 'KVM does not work with CPU model qemu64 (no /dev/kvm): TCG instead' };
+    expect(accelMismatch('a', kvm, 'b', kvm)).toBeUndefined();
+    expect(accelMismatch('a', kvm, 'b', tcg)).toBe('a would run guests under KVM, b under TCG (KVM does not work with CPU model qemu64 (no /dev/kvm): TCG instead)');
   });
 });

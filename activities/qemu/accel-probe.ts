@@ -52,11 +52,13 @@ export interface ResolvedGuestCpu extends GuestCpu {
   why: string;
 }
 
+export type AccelResolution = { ok: true; guest: ResolvedGuestCpu } | { ok: false; reason: string };
+
 /**
  * The accelerator a host gets for a campaign's choice: `tcg` as asked; `kvm` only where the probe
  * passed (otherwise an error with the reason); `auto` KVM where it passed, TCG elsewhere.
  */
-export function resolveAccel(choice: AccelChoice, cpu: string, kvm: KvmVerdict | undefined): { ok: true; guest: ResolvedGuestCpu } | { ok: false; reason: string } {
+export function resolveAccel(choice: AccelChoice, cpu: string, kvm: KvmVerdict | undefined): AccelResolution {
   const guest = (accel: Accel, why: string) => ({ ok: true as const, guest: { accel, cpu, why } });
   if (choice === 'tcg') {
     if (cpu === 'host') return { ok: false, reason: 'CPU model host needs KVM; vm.accel is tcg' };
