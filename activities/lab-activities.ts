@@ -8,7 +8,7 @@ import type { Site } from '../lab/site.js';
 import { guestAddress, guestSsh, pingOnce, waitForPing } from '../lab/guest.js';
 import type { HypervisorBackend, MigrationParams, MigrationProgress, MigrationResult, VmState } from './backend.js';
 import type { VmSpec } from './qemu/vm-spec.js';
-import { HostKeyError, type SshPool } from './ssh/pool.js';
+import { HostKeyError, HostUnreachableError, type SshPool } from './ssh/pool.js';
 
 export interface LabActivityDeps {
   pool: SshPool;
@@ -46,13 +46,33 @@ export function createLabActivities({ pool, backend, inventory }: LabActivityDep
       return nonRetryable(backend.vmState(input.host, input.vm));
     },
 
-    /** Waits until the guest answers ping, heartbeating meanwhile; returns how long it took. */
+    /**
+     * Waits until the guest answers ping, heartbeating meanwhile; returns how long that took (the
+     * boot time). Then until its SSH server takes a login: a systemd guest answers ping a few
+     * seconds before sshd listens, and the trial's next steps log in.
+     */
     async waitForGuest(input: { spec: VmSpec; timeoutMs: number }): Promise<number> {
       const ip = guestAddress(input.spec);
+      const started = Date.now();
+      let bootMs: number;
       try {
-        return await waitForPing(ip, input.timeoutMs, inventory.probeVia, (elapsedMs) => heartbeat({ waitingFor: ip, elapsedMs }));
+        bootMs = await waitForPing(ip, input.timeoutMs, inventory.probeVia, (elapsedMs) => heartbeat({ waitingFor: ip, elapsedMs }));
       } catch {
         throw ApplicationFailure.retryable(`guest ${input.spec.name} (${ip}) did not answer ping within ${input.timeoutMs} ms`, 'GuestUnreachable');
+      }
+      const guest = guestSsh(inventory, input.spec);
+      for (;;) {
+        try {
+          await nonRetryable(pool.exec(guest, ['true']));
+          return bootMs;
+        } catch (err) {
+          if (!(err instanceof HostUnreachableError)) throw err;
+          pool.drop(guest);
+          const elapsedMs = Date.now() - started;
+          if (elapsedMs > input.timeoutMs) throw ApplicationFailure.retryable(`guest ${input.spec.name} (${ip}) answered ping but took no SSH login within ${input.timeoutMs} ms: ${err.message}`, 'GuestUnreachable');
+          heartbeat({ waitingFor: `${ip}:22`, elapsedMs });
+          await new Promise((r) => setTimeout(r, 500));
+        }
       }
     },
 

@@ -285,6 +285,20 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
       return { staleWrites: beat.stale ?? 0, writesAfterMove: beat.pages - start.pages, fullPass: beat.pages - start.pages >= pass };
     },
 
+    async writeDiskWitness({ spec }) {
+      // 16 MiB: larger than the caches between the guest and the disk would hide for long, and
+      // quick to write under TCG; synced, so it is on the disk before the move starts.
+      const r = await pool.execShell(guestSsh(inventory, spec), `head -c 16M /dev/urandom > ${DISK_WITNESS} && sync && sha256sum ${DISK_WITNESS}`);
+      return parseSha256(r.stdout);
+    },
+
+    async checkDiskWitness({ spec, sha256 }) {
+      // The page cache dropped first: the file is read from the disk the VM now runs on.
+      const r = await pool.execShell(guestSsh(inventory, spec), `sync && echo 3 > /proc/sys/vm/drop_caches && sha256sum ${DISK_WITNESS}`);
+      const after = parseSha256(r.stdout);
+      return { sha256Before: sha256, sha256After: after, intact: after === sha256 };
+    },
+
     async recordTrial({ trialId, row }) {
       // A failed trial's reason is the last retry's error: the store's row leads with the first cause.
       const full = withFirstCause(row, await readFailures(store, trialId));
@@ -309,4 +323,13 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
       pool.drop(guestSsh(inventory, spec));
     },
   };
+}
+
+/** The file on a disk VM that must survive the move (in root's home: on the root filesystem, not a tmpfs). */
+const DISK_WITNESS = '/root/miglab-witness';
+
+function parseSha256(out: string): string {
+  const sum = /^([0-9a-f]{64})\s/.exec(out)?.[1];
+  if (!sum) throw new Error(`sha256sum printed no digest: ${JSON.stringify(out.slice(0, 200))}`);
+  return sum;
 }

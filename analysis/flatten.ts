@@ -91,6 +91,17 @@ export interface FlatTrial {
   /** the idle guest's dirty rate and the workload's write rate, measured for the model */
   idleDirtyRateMiBps: number | null;
   workloadWriteMiBps: number | null;
+  /**
+   * A local disk that moved with the VM (null: no disk, or shared storage where only RAM moves):
+   * bytes on the NBD connection (measured on the source host; not in mdMiB), the disk's size as the
+   * guest sees it, the copy before the RAM migration started, and its last writes at switchover.
+   */
+  diskMiB: number | null;
+  /** a VM with a disk: the file written before the move read back the same from the disk after it (null: not checked) */
+  diskIntact: boolean | null;
+  diskVirtualMiB: number | null;
+  diskCopyMs: number | null;
+  diskSyncMs: number | null;
 }
 
 const repetitionOf = (trialId: string) => Number(/\/r(\d+)$/.exec(trialId)?.[1] ?? NaN);
@@ -112,6 +123,8 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
   const m = row.metrics && bogus ? { ...row.metrics, tmtMs: null, mtMs: null, throughputMiBps: null, downtime: { ...row.metrics.downtime, qemuMs: null } } : row.metrics;
   const o = row.outcome;
   const pred = row.prediction?.result;
+  const moved = [...row.attempts].reverse().find((a) => a.result.status === 'completed')?.result;
+  const disk = moved?.status === 'completed' ? moved.final.disk : undefined;
   return {
     trialId: row.trialId,
     campaign: manifest.campaign,
@@ -174,6 +187,11 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     movedAttempt: o.kind === 'converged' ? o.attempt : null,
     idleDirtyRateMiBps: row.idleDirtyRateMiBps ?? null,
     workloadWriteMiBps: row.workloadWriteMiBps ?? null,
+    diskMiB: mib(disk?.sentBytes),
+    diskIntact: row.disk?.intact ?? null,
+    diskVirtualMiB: mib(disk?.virtualBytes),
+    diskCopyMs: disk?.copyMs ?? null,
+    diskSyncMs: disk?.syncMs ?? null,
   };
 }
 

@@ -176,7 +176,7 @@ function provenanceBlocks(campaigns: readonly LoadedCampaign[]): Block[] {
     return [
       {
         kind: 'text',
-        text: `${c.manifest.campaign}: miglab ${p.miglab.version}${p.miglab.commit ? ` (commit ${p.miglab.commit.slice(0, 12)}${p.miglab.commit.endsWith('-dirty') ? ', with uncommitted changes' : ''})` : ''}, campaign file ${p.campaignFile.path} sha256 ${p.campaignFile.sha256.slice(0, 16)}…, guest kernel ${digest(p.guestImage.kernel)}, initrd ${digest(p.guestImage.initrd)}, controller Node ${p.controller.node} on Linux ${p.controller.kernel}; the latest run started ${p.startedAt}${p.endedAt ? ` and ended ${p.endedAt}` : ' (its end is not recorded: still running, or stopped)'}. Each trial row also carries its own hosts' provenance (trials.csv: accelerator, guestCpu, hypervisorVersion, miglabVersion).`,
+        text: `${c.manifest.campaign}: miglab ${p.miglab.version}${p.miglab.commit ? ` (commit ${p.miglab.commit.slice(0, 12)}${p.miglab.commit.endsWith('-dirty') ? ', with uncommitted changes' : ''})` : ''}, campaign file ${p.campaignFile.path} sha256 ${p.campaignFile.sha256.slice(0, 16)}…, guest kernel ${digest(p.guestImage.kernel)}, initrd ${digest(p.guestImage.initrd)}${p.guestImage.disk !== undefined ? `, disk image ${digest(p.guestImage.disk)}` : ''}, controller Node ${p.controller.node} on Linux ${p.controller.kernel}; the latest run started ${p.startedAt}${p.endedAt ? ` and ended ${p.endedAt}` : ' (its end is not recorded: still running, or stopped)'}. Each trial row also carries its own hosts' provenance (trials.csv: accelerator, guestCpu, hypervisorVersion, miglabVersion).`,
       },
       {
         kind: 'table',

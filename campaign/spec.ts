@@ -91,6 +91,20 @@ export const campaignSchema = z
         /** the guest's CPU model (QEMU's names); `host` passes the host's CPU through (KVM, identical hosts only) */
         cpu: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'cpu must be a QEMU CPU model name such as qemu64, Skylake-Server or host').optional(),
         guest: guestSchema.optional(),
+        /**
+         * Boot the guest from a disk (QEMU). On a bed: the Debian guest image setup builds. On own
+         * hosts: `image`, at that path on every host, with vm.guest's kernel and initrd booting it
+         * (root=/dev/vda). storage shared: the image's folder is on storage every host sees and
+         * only RAM moves; local: each host keeps its own copy and the disk moves with the VM.
+         */
+        disk: z
+          .object({
+            storage: z.enum(['shared', 'local']),
+            image: z.string().regex(/^\/[A-Za-z0-9_.\/-]*$/, 'image must be an absolute path on the hosts').optional(),
+            format: z.enum(['qcow2', 'raw']).default('qcow2'),
+          })
+          .strict()
+          .optional(),
       })
       .strict(),
     scenarios: z.array(scenarioSchema).min(1, 'list at least one scenario'),

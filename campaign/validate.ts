@@ -96,6 +96,21 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
       if (spec.vm[key] !== undefined) problems.push({ path: ['vm', key], message: `vm.${key} applies to QEMU and libvirt guests: Xen runs its own guest types`, fix: `remove vm.${key} for hypervisor: xen`, atKey: true });
     }
   }
+  const disk = spec.vm.disk;
+  if (disk && xen) {
+    problems.push({ path: ['vm', 'disk'], message: 'disks are supported with QEMU and libvirt, not yet with xl', fix: 'remove vm.disk, or set hypervisor: qemu or libvirt', atKey: true });
+  }
+  if (disk && spec.bed && disk.image !== undefined) {
+    problems.push({ path: ['vm', 'disk', 'image'], message: "a bed's disk guest is the Debian image setup builds", fix: 'remove vm.disk.image (it names an image on your own hosts)', atKey: true });
+  }
+  if (disk && spec.hosts && disk.image === undefined) {
+    problems.push({ path: ['vm', 'disk'], message: 'missing image: the disk image at the same path on every host', fix: 'add vm.disk.image, e.g. /srv/miglab/debian.qcow2', atKey: true });
+  }
+  if (disk?.storage === 'local') {
+    spec.ladder.forEach((step, i) => {
+      if (step.step === 'postcopy') problems.push({ path: ['ladder', i], message: 'post-copy cannot move a local disk: the disk copy must finish before the switchover', fix: 'remove the postcopy rung, or use vm.disk.storage: shared' });
+    });
+  }
   if (spec.vm.cpu === 'host' && spec.vm.accel === 'tcg') {
     problems.push({ path: ['vm', 'cpu'], message: 'CPU model host passes the host CPU through, which only KVM can', fix: 'name a model (qemu64 by default), or set vm.accel: kvm' });
   }

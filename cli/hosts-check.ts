@@ -38,7 +38,7 @@ export interface PairReport {
   /** CPU flags one host has and the other lacks (what `host` would not migrate) */
   cpuFlagsOnlySrc: string[];
   cpuFlagsOnlyDst: string[];
-  /** the guest kernel's folder is one filesystem on both hosts (null: not known) */
+  /** the guest image's folder (the disk's, or else the kernel's) is one filesystem on both hosts (null: not known) */
   sharedStorage: boolean | null;
   problems: Problem[];
 }
@@ -93,7 +93,7 @@ export async function checkCampaignHosts(spec: CampaignSpec, cs: CampaignSite, p
       const report: HostReport = { host: h.name, address: `${h.ssh.user}@${h.ip}:${h.ssh.port}`, reachable: false, hypervisorVersion: null, accelerator: null, cpuModel: null, memAvailableMiB: null, problems: [] };
       let f: Facts;
       try {
-        f = await factsOf(pool, h, spec, [vm.kernel, vm.initrd]);
+        f = await factsOf(pool, h, spec, [vm.kernel, vm.initrd, ...(vm.disk ? [vm.disk.image] : [])]);
       } catch (err) {
         report.problems.push(
           err instanceof HostKeyError
@@ -117,7 +117,7 @@ export async function checkCampaignHosts(spec: CampaignSpec, cs: CampaignSite, p
       return report;
     }),
   );
-  const pairReports = await Promise.all(pairs.map(([src, dst]) => checkPair(src, dst, { hosts, facts, cs, spec, pool, kernelDir: dirname(vm.kernel) })));
+  const pairReports = await Promise.all(pairs.map(([src, dst]) => checkPair(src, dst, { hosts, facts, cs, spec, pool, kernelDir: dirname(vm.disk?.image ?? vm.kernel) })));
   const problems = hosts.reduce((n, h) => n + h.problems.length, 0) + pairReports.reduce((n, p) => n + p.problems.length, 0);
   return { campaign: spec.campaign, hosts, pairs: pairReports, problems };
 }
@@ -147,6 +147,12 @@ async function checkPair(
     const read = await o.pool.exec(h(dst).ssh, ['cat', file], { allowFailure: true });
     report.sharedStorage = read.code === 0 && read.stdout.trim() === token;
     await o.pool.exec(h(src).ssh, ['rm', '-f', file], { allowFailure: true });
+  }
+  if (o.spec.vm.disk?.storage === 'shared' && report.sharedStorage === false) {
+    report.problems.push({
+      what: `vm.disk.storage is shared, but the disk image's folder is not one filesystem on ${src} and ${dst}: ${dst} would open a disk the source never wrote`,
+      fix: 'put the image on storage both hosts mount (NFS), or set vm.disk.storage: local (the disk then moves with the VM)',
+    });
   }
   return report;
 }

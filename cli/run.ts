@@ -123,7 +123,7 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
   const writeManifest = async (b: HypervisorBackend) => {
     const vm = where.vmSpec(0);
     const hosts = (await Promise.all(hostNames.map((h) => b.describeHost(h).catch(() => null)))).filter((x) => x !== null);
-    const provenance = await runProvenance({ campaignFile: o.file, guestKernel: vm.kernel, guestInitrd: vm.initrd, hosts });
+    const provenance = await runProvenance({ campaignFile: o.file, guestKernel: vm.kernel, guestInitrd: vm.initrd, ...(vm.disk ? { guestDisk: vm.disk.image } : {}), hosts });
     for (const line of hostSummary(hosts, hostNames)) o.log(line);
     await store.writeManifest(manifestOf(spec, provenance));
     return provenance;

@@ -3,9 +3,11 @@
  * or its own hosts. Also the VM each lane (host pair) migrates, and a check that a campaign's own
  * hosts can be reached and hold the guest before anything starts.
  */
+import { join } from 'node:path';
 import { labUp, readInventory, type BedInventory } from '../lab/bed.js';
 import { guestMac } from '../lab/addressing.js';
 import { labVmSpec } from '../lab/guest.js';
+import { debianVmSpec, requireDebianGuest } from '../lab/debian-guest.js';
 import { XEN_SHARED_DIR } from '../lab/xen-hosts.js';
 import type { Site } from '../lab/site.js';
 import type { LoadedCampaign } from '../campaign/load.js';
@@ -52,6 +54,7 @@ export function hostsSite(loaded: LoadedCampaign): CampaignSite {
         guestCidr: cidr,
         mac: guestMac(cidr.split('/')[0]!),
         migrationPort: 49152 + lane,
+        ...(spec.vm.disk ? { disk: { image: spec.vm.disk.image!, format: spec.vm.disk.format, storage: spec.vm.disk.storage, root: true } } : {}),
       };
     },
   };
@@ -59,7 +62,10 @@ export function hostsSite(loaded: LoadedCampaign): CampaignSite {
 
 function bedSite(bed: BedInventory, loaded: LoadedCampaign): CampaignSite {
   const { vm } = loaded.spec;
-  const spec = (lane: number) => labVmSpec(bed, lane, { name: `mvm${lane}`, memoryMiB: vm.memoryMiB, vcpus: vm.vcpus });
+  const plain = (lane: number) => labVmSpec(bed, lane, { name: `mvm${lane}`, memoryMiB: vm.memoryMiB, vcpus: vm.vcpus });
+  // With a disk, the bed's guest is the Debian image; shared overlays live in the bed's own folder.
+  const disk = vm.disk;
+  const spec = disk ? (lane: number) => debianVmSpec(plain(lane), requireDebianGuest(), disk.storage, join(bed.dir, 'disks')) : plain;
   if (loaded.spec.hypervisor !== 'xen') return { site: bed, bed, vmSpec: spec };
   // A Xen campaign's hosts are the bed's Xen hosts (reached at their dom0s), and its guest image
   // is the copy in their shared folder.
@@ -87,7 +93,7 @@ export async function siteToInspect(loaded: LoadedCampaign): Promise<CampaignSit
 /**
  * Before anything starts on a campaign's own hosts: each must answer SSH with the key its
  * known_hosts lists, have the program that runs the VMs (`qemu`: QEMU, or `xl` on Xen hosts),
- * and hold the guest's kernel and initrd; each problem names the host and the fix.
+ * and hold the guest's kernel and initrd (and disk image); each problem names the host and the fix.
  */
 export async function checkHosts(cs: CampaignSite, pool: SshPool, qemu = 'qemu-system-x86_64'): Promise<void> {
   const vm = cs.vmSpec(0);
@@ -97,7 +103,7 @@ export async function checkHosts(cs: CampaignSite, pool: SshPool, qemu = 'qemu-s
     try {
       const r = await pool.execShell(
         h.ssh,
-        `command -v ${commandLine([qemu])} >/dev/null || echo "no ${qemu}"; for f in ${commandLine([vm.kernel, vm.initrd])}; do test -r "$f" || echo "no $f"; done; ip link show dev ${commandLine([h.bridge])} >/dev/null 2>&1 || echo "no bridge ${h.bridge}"`,
+        `command -v ${commandLine([qemu])} >/dev/null || echo "no ${qemu}"; for f in ${commandLine([vm.kernel, vm.initrd, ...(vm.disk ? [vm.disk.image] : [])])}; do test -r "$f" || echo "no $f"; done; ip link show dev ${commandLine([h.bridge])} >/dev/null 2>&1 || echo "no bridge ${h.bridge}"`,
       );
       const missing = r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
       for (const m of missing) problems.push(`${where}: ${m.replace(/^no /, 'missing: ')}`);
@@ -108,7 +114,7 @@ export async function checkHosts(cs: CampaignSite, pool: SshPool, qemu = 'qemu-s
   if (problems.length) {
     throw new UserError(
       `${problems.length} problem${problems.length === 1 ? '' : 's'} with the campaign's hosts, nothing was started:\n  ${problems.join('\n  ')}`,
-      'check each host\'s address, port, user and key, that its known_hosts lists it, that QEMU is installed and the guest image is at vm.guest.kernel/initrd, and that the bridge exists',
+      'check each host\'s address, port, user and key, that its known_hosts lists it, that QEMU is installed and the guest image is at vm.guest.kernel/initrd (and vm.disk.image), and that the bridge exists',
     );
   }
 }

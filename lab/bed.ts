@@ -119,6 +119,9 @@ export async function labUp(opts: UpOptions = {}, log: (line: string) => void = 
   }
   // Guests share one image and so one host key; list each address of the guest pool.
   const guestKey = (await readFile(join(paths.guest, 'ssh_host_key.pub'), 'utf8')).trim();
+  // The Debian disk guest, when built, takes the same addresses with its own key.
+  const debianKeyFile = join(paths.debianGuest, 'ssh_host_key.pub');
+  const debianKey = existsSync(debianKeyFile) ? (await readFile(debianKeyFile, 'utf8')).trim() : undefined;
   for (let i = 0; ; i++) {
     let addr: string;
     try {
@@ -127,6 +130,7 @@ export async function labUp(opts: UpOptions = {}, log: (line: string) => void = 
       break;
     }
     known.push(`${addr} ${guestKey}`);
+    if (debianKey) known.push(`${addr} ${debianKey}`);
   }
   // Every Xen host's dom0 has the host key its image was built with.
   const xenKeyFile = xenImage(paths).hostKeyPub;

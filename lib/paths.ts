@@ -23,6 +23,8 @@ export const statePaths = (root = stateDir()) => ({
   keys: join(root, 'keys'),
   labKey: join(root, 'keys', 'lab_ed25519'),
   guest: join(root, 'guest'),
+  /** the Debian disk guest (lab/debian-guest/build.sh) */
+  debianGuest: join(root, 'debian-guest'),
   /** the bed's Xen host image (lab/xen/build-host.sh) */
   xen: join(root, 'xen'),
   lab: join(root, 'lab'),

@@ -13,7 +13,7 @@ export interface RunProvenance {
   miglab: MiglabVersion;
   campaignFile: { path: string; sha256: string };
   /** the guest's kernel and initrd as the controller sees them (null: not readable here, e.g. on the hosts only) */
-  guestImage: { kernel: FileDigest | null; initrd: FileDigest | null };
+  guestImage: { kernel: FileDigest | null; initrd: FileDigest | null; disk?: FileDigest | null };
   controller: { node: string; kernel: string };
   hosts: HostProvenance[];
   /** when this run of the campaign started (a resumed campaign has had several) */
@@ -45,11 +45,12 @@ export function sha256File(path: string): Promise<string> {
 
 const digestIfHere = async (path: string): Promise<FileDigest | null> => (existsSync(path) ? { path, sha256: await sha256File(path) } : null);
 
-export async function runProvenance(o: { campaignFile: string; guestKernel: string; guestInitrd: string; hosts: HostProvenance[] }): Promise<RunProvenance> {
+export async function runProvenance(o: { campaignFile: string; guestKernel: string; guestInitrd: string; guestDisk?: string; hosts: HostProvenance[] }): Promise<RunProvenance> {
   return {
     miglab: miglabVersion(),
     campaignFile: { path: o.campaignFile, sha256: await sha256File(o.campaignFile) },
-    guestImage: { kernel: await digestIfHere(o.guestKernel), initrd: await digestIfHere(o.guestInitrd) },
+    // the disk image that every VM's overlay starts from (a few seconds to digest for a GiB)
+    guestImage: { kernel: await digestIfHere(o.guestKernel), initrd: await digestIfHere(o.guestInitrd), ...(o.guestDisk ? { disk: await digestIfHere(o.guestDisk) } : {}) },
     controller: { node: process.version, kernel: release() },
     hosts: o.hosts,
     startedAt: new Date().toISOString(),

@@ -32,10 +32,11 @@ fi
 # --- Debian packages -------------------------------------------------------------------------
 # qemu for the VMs, openssh-server for the bed hosts, dropbear + busybox for the guest,
 # cpio/gcc to build the guest image, iproute2/ping for the bed network, chromium for the UI test,
-# socat for the bare-loop benchmark, libvirt for the libvirt backend (one libvirtd per bed host).
+# socat for the bare-loop benchmark, libvirt for the libvirt backend (one libvirtd per bed host),
+# mmdebstrap + e2fsprogs to build the Debian disk guest.
 pkgs=(qemu-system-x86 qemu-utils openssh-server openssh-client busybox-static dropbear-bin
       iproute2 iputils-ping cpio gcc libc6-dev procps chromium socat
-      libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu)
+      libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu mmdebstrap e2fsprogs)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -91,6 +92,8 @@ fi
 mkdir -p "$state/keys" && chmod 700 "$state/keys"
 [ -f "$state/keys/lab_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C miglab-lab -f "$state/keys/lab_ed25519"
 bash lab/guest/build.sh "$state/guest" "$state/keys/lab_ed25519.pub"
+# The Debian disk guest (systemd, sshd, memcached, redis) from Debian packages: about 100 s, once.
+bash lab/debian-guest/build.sh "$state/debian-guest" "$state/keys/lab_ed25519.pub"
 # The bed's Xen host: Debian's Xen and tools unpacked into a dom0 initramfs (nothing installed).
 bash lab/xen/build-host.sh "$state/xen" "$state/guest"
 

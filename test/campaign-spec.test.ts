@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -108,6 +108,11 @@ describe('campaign spec', () => {
     ['a bandwidth cap with xl', PAPER.replace('hypervisor: qemu', 'hypervisor: xen').replace(/ladder:\n(  .*\n)+/, 'ladder: []\n'), /c\.yaml:\d+:\d+: migration\.bandwidthMiBps: xl applies no bandwidth cap[\s\S]*fix: remove migration\.bandwidthMiBps for hypervisor: xen/],
     ['no bandwidth cap with QEMU', PAPER.replace('  bandwidthMiBps: 112\n', ''), /c\.yaml:\d+:\d+: migration\.bandwidthMiBps: missing \(expected number\)/],
     ['a bandwidth too low to finish one pass before the completion timeout', PAPER.replace('bandwidthMiBps: 112', 'bandwidthMiBps: 0.25'), /migration\.bandwidthMiBps: at 0\.25 MiB\/s one pass over the 112 MiB a guest keeps in use \(48 MiB of its own \+ a 64 MiB working set\) takes at least 448 s, but the completion timeout \(800 s\/GiB × 0\.25 GiB = 200 s\) fires first: every live attempt would be aborted[\s\S]*fix: raise bandwidthMiBps above 0\.56, or completionTimeoutSPerGiB above 1790/],
+    ['a disk with xl', PAPER.replace('hypervisor: qemu', 'hypervisor: xen').replace('  bandwidthMiBps: 112\n', '').replace(/ladder:\n(  .*\n)+/, 'ladder: []\n').replace('memoryMiB: 256', 'memoryMiB: 256\n  disk:\n    storage: shared'), /c\.yaml:\d+:3: vm\.disk: disks are supported with QEMU and libvirt, not yet with xl[\s\S]*fix: remove vm\.disk, or set hypervisor: qemu or libvirt/],
+    ['a disk image named for a bed', PAPER.replace('memoryMiB: 256', 'memoryMiB: 256\n  disk:\n    storage: shared\n    image: /srv/d.qcow2'), /vm\.disk\.image: a bed's disk guest is the Debian image setup builds[\s\S]*fix: remove vm\.disk\.image/],
+    ['a disk on own hosts without its image', HOSTS.replace('memoryMiB: 512', 'memoryMiB: 512\n  disk:\n    storage: local'), /vm\.disk: missing image: the disk image at the same path on every host/],
+    ['a relative disk image path', HOSTS.replace('memoryMiB: 512', 'memoryMiB: 512\n  disk:\n    storage: local\n    image: d.qcow2'), /vm\.disk\.image: image must be an absolute path on the hosts/],
+    ['post-copy with a local disk', PAPER.replace('memoryMiB: 256', 'memoryMiB: 256\n  disk:\n    storage: local').replace('  - step: auto-converge', '  - step: postcopy'), /ladder\[1\]: post-copy cannot move a local disk[\s\S]*fix: remove the postcopy rung, or use vm\.disk\.storage: shared/],
     ['a run dir with shell metacharacters', HOSTS.replace('    memoryMiB: 1024', '    memoryMiB: 1024\n    runDir: /tmp/x;reboot'), /hosts\[0\]\.runDir: runDir must be an absolute path of plain characters/],
   ];
 
@@ -116,6 +121,15 @@ describe('campaign spec', () => {
       expect(problemsOf(text)).toMatch(expected);
     });
   }
+
+  it('accepts every campaign file shipped in campaigns/ (the disk ones included)', () => {
+    const dir = join(import.meta.dirname, '..', 'campaigns');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    expect(files).toContain('debian-disk.yaml');
+    for (const f of files) expect(() => parseCampaign(readFileSync(join(dir, f), 'utf8'), f), f).not.toThrow();
+    const disk = parseCampaign(readFileSync(join(dir, 'debian-disk.yaml'), 'utf8'), 'debian-disk.yaml');
+    expect(disk.vm.disk).toEqual({ storage: 'shared', format: 'qcow2' });
+  });
 
   it('reports every problem at once, each with its own place', () => {
     const text = PAPER.replace('rate: max', 'rate: -5').replace('repetitions: 3', 'repetitions: 0');

@@ -52,4 +52,14 @@ describe('domain XML', () => {
     expect(xml('tcg', 'qemu64')).toContain("<domain type='qemu'>");
     expect(xml('tcg', 'qemu64')).toContain("<cpu mode='custom' match='exact'><model fallback='forbid'>qemu64</model></cpu>");
   });
+
+  it('gives a disk VM its disk (cache none on shared storage) and root=/dev/vda; none without', () => {
+    const o = { bridge: 'br0', console: '/c', guest: { accel: 'tcg' as const, cpu: 'qemu64' } };
+    const disk = (storage: 'shared' | 'local') => ({ ...spec, disk: { image: '/img/d.qcow2', format: 'qcow2' as const, storage, root: true } });
+    expect(domainXml(disk('shared'), { ...o, diskFile: "/nfs/a&b'.qcow2" })).toContain("<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='/nfs/a&amp;b&apos;.qcow2'/><target dev='vda' bus='virtio'/></disk>");
+    expect(domainXml(disk('local'), { ...o, diskFile: '/run/h/mvm0.disk.qcow2' })).toContain("cache='writeback'/><source file='/run/h/mvm0.disk.qcow2'/>");
+    expect(domainXml(disk('local'), { ...o, diskFile: '/d' })).toContain('miglab.ip=198.18.0.100/24 root=/dev/vda rw</cmdline>');
+    expect(() => domainXml(disk('shared'), o)).toThrow(/no disk file/);
+    expect(domainXml(spec, o)).not.toMatch(/<disk|root=/);
+  });
 });

@@ -10,7 +10,7 @@ import { planAttempts } from '../workflows/ladder.js';
 import { campaignWorkflowId, WorkflowType } from '../workflows/names.js';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal.js';
 import type { AttemptResult, TrialInput, TrialRow } from '../workflows/trial-types.js';
-import { done, doneOther, final, input, rampTrials, stall, stubClockOffsetsMs, stubDirtyRate, stubIdleDirtyRate, stubProbe, stubs, stubWriteRate } from './helpers/trial-stubs.js';
+import { diskSpec, done, doneOther, final, input, rampTrials, stall, stubClockOffsetsMs, stubDirtyRate, stubIdleDirtyRate, stubProbe, stubs, stubWitness, stubWriteRate } from './helpers/trial-stubs.js';
 import { campaignStatus, cancelCampaign, listCampaigns, listTrials, pauseCampaign, resumeCampaign, trialQuery, watchCampaign, type CampaignStatus } from '../cli/control.js';
 import { UserError } from '../lib/errors.js';
 import { SA } from '../workflows/search-attributes.js';
@@ -44,6 +44,19 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
     const { worker, taskQueue } = await t.worker(s.acts);
     return worker.runUntil(client.workflow.execute(WorkflowType.trial, { taskQueue, workflowId: `${inp.trialId}#${++n}`, args: [inp] }) as Promise<TrialRow>);
   }
+
+  it('a VM with a disk: a witness file is written before the workload and read back after the move; a damaged disk is recorded as such', async () => {
+    const s = stubs({ live: [done] });
+    const row = await runTrial(s, input({ spec: diskSpec() }));
+    expect(row.disk).toEqual({ sha256Before: stubWitness, sha256After: stubWitness, intact: true });
+    expectSteps(s.calls, [['prepareVm'], ['waitForGuest'], ['measureDirtyRate'], ['writeDiskWitness'], ['startWorkload'], ['measureDirtyRate'], ['memoryCategories', 'startProbe'], ['guestClock'], ['liveMigrate#0:300'], ['stopProbe', 'guestClock', 'workloadIntegrity', 'checkDiskWitness'], ['teardown:hosta,hostb', 'teardown-done', 'recordTrial']]);
+    const damaged = await runTrial(stubs({ live: [done], diskDamaged: true }), input({ spec: diskSpec() }));
+    expect(damaged.disk).toMatchObject({ sha256Before: stubWitness, intact: false });
+    // no disk: no witness, and the row has no disk field
+    const plain = stubs({ live: [done] });
+    expect(await runTrial(plain, input())).not.toHaveProperty('disk');
+    expect(plain.calls.filter((c) => c.includes('Witness'))).toEqual([]);
+  });
 
   it('plans attempts that escalate cumulatively', () => {
     const plans = planAttempts({ maxBandwidth: 1, downtimeLimitMs: 300 }, input().ladder);

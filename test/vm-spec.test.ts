@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkVmName, needsDirtySyncPadding, parseQemuVersion, qemuArgs, ramArg, tapName, vmFiles, type VmSpec } from '../activities/qemu/vm-spec.js';
+import { checkVmName, diskFile, needsDirtySyncPadding, parseQemuVersion, qemuArgs, ramArg, tapName, vmFiles, type VmSpec } from '../activities/qemu/vm-spec.js';
 
 const spec: VmSpec = {
   name: 'vm1',
@@ -42,6 +42,39 @@ describe('QEMU command line', () => {
     expect(args).not.toContain('-incoming');
     const dst = qemuArgs(spec, files, { incoming: true, ram: '256M', guest: { accel: 'tcg', cpu: 'qemu64' } });
     expect(argAfter(dst, '-incoming')).toBe('defer');
+  });
+
+  describe('disk', () => {
+    const image = '/nfs/images/debian,12.qcow2';
+    const withDisk = (storage: 'shared' | 'local', root = true): VmSpec => ({ ...spec, disk: { image, format: 'qcow2', storage, root } });
+    const blockdevs = (a: string[]) => a.flatMap((x, i) => (x === '-blockdev' ? [a[i + 1]!] : []));
+
+    it('has no disk unless the spec names one', () => {
+      expect(args).not.toContain('-blockdev');
+      expect(argAfter(args, '-append')).not.toContain('root=');
+    });
+
+    it('on shared storage opens a per-VM overlay beside the image, bypassing the host page cache on both nodes', () => {
+      const a = qemuArgs(withDisk('shared'), files, { incoming: false, ram: '256M', guest: { accel: 'tcg', cpu: 'qemu64' } });
+      expect(blockdevs(a)).toEqual([
+        'driver=file,filename=/nfs/images/vm1.overlay.qcow2,node-name=disk0-file,cache.direct=on',
+        'driver=qcow2,file=disk0-file,node-name=disk0,cache.direct=on',
+      ]);
+      expect(a).toContain('virtio-blk-pci,drive=disk0,id=vda');
+      expect(argAfter(a, '-append')).toMatch(/ root=\/dev\/vda rw$/);
+    });
+
+    it('on local storage opens this host\'s own copy in its run dir, through the page cache', () => {
+      const a = qemuArgs(withDisk('local', false), files, { incoming: true, ram: '256M', guest: { accel: 'tcg', cpu: 'qemu64' } });
+      expect(blockdevs(a)[0]).toBe('driver=file,filename=/s/lab/hosts/hosta/run/vm1.disk.qcow2,node-name=disk0-file,cache.direct=off');
+      expect(argAfter(a, '-append')).not.toContain('root=');
+    });
+
+    it('keeps a shared overlay where it is told, and escapes commas in paths', () => {
+      const s: VmSpec = { ...spec, disk: { image, format: 'raw', storage: 'shared', root: true, overlayDir: '/shared/a,b' } };
+      expect(diskFile({ name: s.name, disk: s.disk! }, files)).toBe('/shared/a,b/vm1.overlay.qcow2');
+      expect(blockdevs(qemuArgs(s, files, { incoming: false, ram: '256M', guest: { accel: 'tcg', cpu: 'qemu64' } }))[0]).toBe('driver=file,filename=/shared/a,,b/vm1.overlay.qcow2,node-name=disk0-file,cache.direct=on');
+    });
   });
 
   it('keeps tap names within the kernel limit and validates VM names', () => {

@@ -15,7 +15,9 @@ export const PATCH = {
   waitForCancelledSteps: 'wait-for-cancelled-steps',
   /** 0.4: trials measure the idle guest's dirty rate before the workload starts, and predict each attempt (workflows/precopy-model.ts) */
   predictPrecopy: 'predict-precopy',
+  /** 0.5: a VM with a disk gets a file written before the move and read back from the disk after it */
+  diskWitness: 'disk-witness',
 } as const;
 
 /** The workflow version this checkout records its histories under (test/fixtures/histories/<it>/). */
-export const MIGLAB_HISTORY_VERSION = '0.4';
+export const MIGLAB_HISTORY_VERSION = '0.5';

@@ -128,6 +128,16 @@ export interface WorkloadIntegrity {
   fullPass: boolean;
 }
 
+/**
+ * Whether the guest's disk arrived whole: a file of random bytes is written and synced before the
+ * move, and its SHA-256 is read again after it with the guest's page cache dropped (so from the disk).
+ */
+export interface DiskIntegrity {
+  sha256Before: string;
+  sha256After: string;
+  intact: boolean;
+}
+
 export interface GuestClockReading {
   /** controller clock minus guest clock, ms */
   offsetMs: number;
@@ -158,6 +168,8 @@ export interface TrialRow {
   memory: MemoryCategories | null;
   /** absent in rows recorded before miglab checked it */
   integrity?: WorkloadIntegrity | null;
+  /** a VM with a disk: did the file written before the move read back the same from the disk after it (absent: no disk, or before miglab 0.5) */
+  disk?: DiskIntegrity | null;
   attempts: AttemptRecord[];
   /** a failed trial's step failures, first cause first (absent when none was logged) */
   failures?: StepFailure[];
@@ -188,6 +200,10 @@ export interface TrialActivities {
   memoryCategories(input: { host: string; spec: VmSpec; requestedMiB: number; dirtyRateMiBps: number | null; inGuest?: boolean }): Promise<MemoryCategories>;
   guestClock(input: { spec: VmSpec }): Promise<GuestClockReading>;
   workloadIntegrity(input: { spec: VmSpec }): Promise<WorkloadIntegrity | null>;
+  /** a VM with a disk: writes the witness file and returns its SHA-256 (miglab 0.5 on) */
+  writeDiskWitness(input: { spec: VmSpec }): Promise<string>;
+  /** reads the witness back from the disk after the move (miglab 0.5 on) */
+  checkDiskWitness(input: { spec: VmSpec; sha256: string }): Promise<DiskIntegrity>;
   /** 'duplicate': the trial had a different row already; this one is kept beside it, and verify reports it */
   recordTrial(input: { trialId: string; row: TrialRow }): Promise<'recorded' | 'already-recorded' | 'duplicate'>;
   teardown(input: { trialId: string; hosts: string[]; spec: VmSpec }): Promise<void>;

@@ -64,6 +64,10 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
     // The model's inputs are measured before the move: the idle guest's own dirtying first.
     const predicting = patched(PATCH.predictPrecopy);
     if (predicting) idleDirtyRateMiBps = await step(SHORT, `measure ${vm}'s dirty rate on ${src} before any workload (calc-dirty-rate)`).measureDirtyRate({ host: src, vm });
+    // Before the workload runs, so that its dirtying does not slow the write down.
+    const diskWitness = spec.disk && patched(PATCH.diskWitness)
+      ? await step(SHORT, `write a witness file to ${vm}'s disk (16 MiB of random bytes, synced)`).writeDiskWitness({ spec })
+      : undefined;
     if (input.workload) {
       const w = input.workload;
       const started = await step(awaitingCancel(WORKLOAD), `dirty ${w.workingSetMiB} MiB in ${vm} (${w.rate === 'max' ? 'flat out' : `${w.rate} MiB/s`}, ${w.pattern})`).startWorkload({ spec, workload: w });
@@ -109,10 +113,11 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       }
     }
     // After the move, the probe's end, the guest's clock and its workload's check are independent.
-    const [probe, clockAfter, integrity] = await Promise.all([
+    const [probe, clockAfter, integrity, disk] = await Promise.all([
       step(SHORT, `stop the ping probe to ${vm} and read its downtime`).stopProbe({ trialId, intervalMs: input.probeIntervalMs, ...(final ? { awaitReplyMs: PROBE_AWAIT_REPLY_MS } : {}) }),
       final && clockBefore ? step(SHORT, `read ${vm}'s clock after the move (on ${dst})`).guestClock({ spec }) : undefined,
       final && input.workload ? step(SHORT, `check ${vm}'s memory arrived whole (stale writes after a full pass)`).workloadIntegrity({ spec }) : null,
+      final && diskWitness ? step(SHORT, `check ${vm}'s disk arrived whole (the witness file read back from the disk)`).checkDiskWitness({ spec, sha256: diskWitness }) : null,
     ]);
     const lag = clockAfter && clockBefore ? Math.round((clockAfter.offsetMs - clockBefore.offsetMs) * 10) / 10 : undefined;
     outcome ??= { kind: 'failed', reason: `no attempt completed (${attempts.map((a) => `${a.plan.name}: ${a.result.status}`).join('; ')})` };
@@ -122,6 +127,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       outcome,
       metrics: final ? deriveMetrics(final.final, probe ?? undefined, lag, final.observedTotalMs) : null,
       probe, dirtyRateMiBps, memory, integrity, attempts,
+      ...(diskWitness ? { disk } : {}),
       endToEnd: endToEndCost(attempts),
       ...measuredForModel(),
     };

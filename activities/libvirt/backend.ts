@@ -11,10 +11,11 @@ import { qemuVersionCommand, readHost, type HostProvenance } from '../host-prove
 import { hostNamed, stateBeforeStart, stopReason, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
 import { completedResult, qemuRssMiB, type QemuHost } from '../qemu/backend.js';
 import { nonZeroGuestMiB } from '../qemu/non-zero-pages.js';
-import { vmFiles, type VmSpec } from '../qemu/vm-spec.js';
+import { diskFile, diskPrepCommands, vmFiles, type VmSpec } from '../qemu/vm-spec.js';
 import { TCG_DEFAULT, type GuestCpu } from '../qemu/guest-cpu.js';
 import type { SshPool } from '../ssh/pool.js';
 import { commandLine, quote } from '../ssh/shell-quote.js';
+import { nbdBytesCommand, nbdPort } from '../qemu/disk-move.js';
 import { domainXml, METADATA_URI, ownerFromMetadata } from './domain-xml.js';
 import { finalOfJob, JOB_OPERATION, JOB_TYPE, parseJobStats, progressOfJob, type JobStats } from './job-stats.js';
 
@@ -32,6 +33,7 @@ export interface LibvirtBackendDeps {
 }
 
 const VIRSH = ['virsh', '-q', '-c', 'qemu:///system'];
+
 const MiB = 2 ** 20;
 
 /** Files of one VM's migration on the source host: the background virsh's log, exit code and final stats. */
@@ -127,7 +129,12 @@ export class LibvirtBackend implements HypervisorBackend {
 
   /** The domain as it runs on one host. */
   private xml(spec: VmSpec, h: QemuHost): string {
-    return domainXml(spec, { bridge: h.bridge, console: vmFiles(h.runDir, spec.name).console, guest: this.guestCpu(h.name), ...(this.deps.emulator ? { emulator: this.deps.emulator } : {}) });
+    const f = vmFiles(h.runDir, spec.name);
+    return domainXml(spec, {
+      bridge: h.bridge, console: f.console, guest: this.guestCpu(h.name),
+      ...(this.deps.emulator ? { emulator: this.deps.emulator } : {}),
+      ...(spec.disk ? { diskFile: diskFile({ name: spec.name, disk: spec.disk }, f) } : {}),
+    });
   }
 
   /** Starts the domain on a host. An incoming VM needs nothing: libvirt starts it as the migration begins. */
@@ -143,7 +150,7 @@ export class LibvirtBackend implements HypervisorBackend {
     const virsh = commandLine(VIRSH);
     await this.deps.pool.execShell(
       h.ssh,
-      [`mkdir -p ${quote(h.runDir)}`, `rm -f ${quote(f.console)} ${quote(m.rc)} ${quote(m.stats)}`, `cat > ${quote(m.xml)}`, `${virsh} define ${quote(m.xml)} >/dev/null`, `${virsh} start ${quote(spec.name)} >/dev/null`].join(' && '),
+      [`mkdir -p ${quote(h.runDir)}`, `rm -f ${quote(f.console)} ${quote(m.rc)} ${quote(m.stats)}`, ...(spec.disk ? diskPrepCommands({ name: spec.name, disk: spec.disk }, f, { incoming: false }) : []), `cat > ${quote(m.xml)}`, `${virsh} define ${quote(m.xml)} >/dev/null`, `${virsh} start ${quote(spec.name)} >/dev/null`].join(' && '),
       { stdin: xml },
     );
   }
@@ -168,12 +175,17 @@ export class LibvirtBackend implements HypervisorBackend {
    * One poll, one SSH round trip: the background virsh's exit code (once it has ended) read
    * before the job's statistics, so a job that ends between the two reads is seen next round.
    */
-  private async poll(src: string, vm: string): Promise<{ rc: number | undefined; job: JobStats | undefined }> {
+  private async poll(src: string, vm: string, nbd?: { dstIp: string; port: number }): Promise<{ rc: number | undefined; job: JobStats | undefined; nbdBytes: number | null }> {
     const h = this.host(src);
-    const r = await this.deps.pool.execShell(h.ssh, `cat ${quote(migrationFiles(h.runDir, vm).rc)} 2>/dev/null; echo '--'; ${commandLine([...VIRSH, 'domjobinfo', vm, '--rawstats'])} 2>&1`, { allowFailure: true });
-    const [rcText = '', jobText = ''] = r.stdout.split(/^--$/m);
+    const sockets = nbd ? `; echo '--'; ${nbdBytesCommand(nbd.dstIp, nbd.port)}` : '';
+    const r = await this.deps.pool.execShell(h.ssh, `cat ${quote(migrationFiles(h.runDir, vm).rc)} 2>/dev/null; echo '--'; ${commandLine([...VIRSH, 'domjobinfo', vm, '--rawstats'])} 2>&1${sockets}`, { allowFailure: true });
+    const [rcText = '', jobText = '', socketText] = r.stdout.split(/^--$/m);
     const rc = /^\s*(\d+)\s*$/.exec(rcText)?.[1];
-    return { rc: rc === undefined ? undefined : Number(rc), job: /^Job type:/m.test(jobText) ? parseJobStats(jobText) : undefined };
+    return {
+      rc: rc === undefined ? undefined : Number(rc),
+      job: /^Job type:/m.test(jobText) ? parseJobStats(jobText) : undefined,
+      nbdBytes: nbd && /^\s*\d+\s*$/.test(socketText ?? '') ? Number(socketText!.trim()) : null,
+    };
   }
 
   private async run(src: string, dst: string, spec: VmSpec, params: MigrationParams, watch: MigrationWatch, offline: boolean): Promise<MigrationResult> {
@@ -197,11 +209,26 @@ export class LibvirtBackend implements HypervisorBackend {
       const live = (await this.virsh(src, ['dumpxml', '--migratable', vm])).stdout;
       const srcConsole = vmFiles(h.runDir, vm).console;
       if (!live.includes(`'${srcConsole}'`)) throw new Error(`domain ${vm} on ${src} has no console at ${srcConsole}: not a domain miglab defined`);
-      await this.deps.pool.execShell(h.ssh, `cat > ${quote(m.dstXml)}`, { stdin: live.split(`'${srcConsole}'`).join(`'${dstFiles.console}'`) });
+      let dstXml = live.split(`'${srcConsole}'`).join(`'${dstFiles.console}'`);
+      const localDisk = spec.disk?.storage === 'local';
+      if (localDisk) {
+        // The disk moves (--copy-storage-all): into an empty image of its size in the destination's
+        // run dir, which the domain there opens instead of the source's copy (and with no backing).
+        if (postcopy) throw new Error(`VM ${vm}: post-copy with a local disk is not supported (the disk must be in step before switchover)`);
+        const srcDisk = diskFile({ name: vm, disk: spec.disk! }, vmFiles(h.runDir, vm));
+        const dstDisk = diskFile({ name: vm, disk: spec.disk! }, dstFiles);
+        const size = /^Capacity:\s+(\d+)/m.exec((await this.virsh(src, ['domblkinfo', vm, 'vda'])).stdout)?.[1];
+        if (!size) throw new Error(`virsh domblkinfo ${vm} vda on ${src} gave no capacity`);
+        await this.deps.pool.execShell(d.ssh, diskPrepCommands({ name: vm, disk: spec.disk! }, dstFiles, { incoming: true, diskBytes: Number(size) }).join(' && '));
+        dstXml = dstXml.split(`'${srcDisk}'`).join(`'${dstDisk}'`).replace(/<backingStore[\s\S]*?<\/backingStore>/g, '<backingStore/>');
+      }
+      await this.deps.pool.execShell(h.ssh, `cat > ${quote(m.dstXml)}`, { stdin: dstXml });
       const argv = [
         ...VIRSH, 'migrate', ...(offline ? [] : ['--live']), '--persistent',
         ...(ac ? ['--auto-converge', '--auto-converge-initial', ac.initialThrottle, '--auto-converge-increment', ac.increment] : []),
         ...(postcopy ? ['--postcopy'] : []),
+        // the NBD port named, as QEMU's backend uses it: libvirt's own pick may be the migration port
+        ...(localDisk ? ['--copy-storage-all', '--migrate-disks', 'vda', '--disks-port', nbdPort(spec)] : []),
         '--bandwidth', Math.max(1, Math.round(params.maxBandwidth / MiB)),
         '--xml', m.dstXml, '--persistent-xml', m.dstXml,
         vm, this.deps.peerUri(d), '--migrateuri', `tcp://${d.ip}:${spec.migrationPort}`,
@@ -212,10 +239,14 @@ export class LibvirtBackend implements HypervisorBackend {
         `rm -f ${quote(m.rc)} ${quote(m.stats)}; setsid sh -c ${quote(`${commandLine(argv)}; echo $? > ${quote(m.rc)}`)} > ${quote(m.log)} 2>&1 < /dev/null &`,
       );
     }
-    return this.follow(src, vm, watch, offline ? null : (params.postcopy ?? null));
+    const nbd = spec.disk?.storage === 'local' ? { dstIp: d.ip, port: nbdPort(spec) } : undefined;
+    return this.follow(src, vm, watch, offline ? null : (params.postcopy ?? null), nbd);
   }
 
-  private async follow(src: string, vm: string, watch: MigrationWatch, postcopy: { afterPasses: number } | null): Promise<MigrationResult> {
+  private async follow(src: string, vm: string, watch: MigrationWatch, postcopy: { afterPasses: number } | null, nbd?: { dstIp: string; port: number }): Promise<MigrationResult> {
+    // a local disk's bytes on the wire: the most any poll saw on the VM's NBD connection (libvirt
+    // closes it as the migration completes, so the last writes after the last poll are not counted)
+    let nbdBytes: number | null = null;
     const h = this.host(src);
     const m = migrationFiles(h.runDir, vm);
     const started = Date.now();
@@ -224,7 +255,9 @@ export class LibvirtBackend implements HypervisorBackend {
     let abortReason: string | undefined;
     let switched: PostcopySwitch | undefined;
     for (;;) {
-      const { rc, job } = await this.poll(src, vm);
+      const p = await this.poll(src, vm, nbd);
+      const { rc, job } = p;
+      if (p.nbdBytes !== null) nbdBytes = Math.max(nbdBytes ?? 0, p.nbdBytes);
       if (rc === undefined) {
         if (job?.type === JOB_TYPE.unbounded) {
           polls++;
@@ -246,7 +279,7 @@ export class LibvirtBackend implements HypervisorBackend {
         await sleep(this.pollIntervalMs);
         continue;
       }
-      if (rc === 0) return this.completed(src, vm, polls, switched);
+      if (rc === 0) return this.completed(src, vm, polls, switched, nbd ? nbdBytes : undefined);
       // This attempt is over: the next one starts afresh rather than reading its exit code.
       await this.deps.pool.exec(h.ssh, ['rm', '-f', m.rc]);
       const log = (await this.deps.pool.exec(h.ssh, ['cat', m.log], { allowFailure: true })).stdout.trim();
@@ -259,7 +292,7 @@ export class LibvirtBackend implements HypervisorBackend {
    * The source's statistics of the completed job, kept in a file first (a retried step finds them
    * there), then the source's now stopped definition removed: the domain lives on the destination.
    */
-  private async completed(src: string, vm: string, polls: number, switched: PostcopySwitch | undefined): Promise<MigrationResult> {
+  private async completed(src: string, vm: string, polls: number, switched: PostcopySwitch | undefined, nbdBytes?: number | null): Promise<MigrationResult> {
     const h = this.host(src);
     const m = migrationFiles(h.runDir, vm);
     let text = (await this.deps.pool.exec(h.ssh, ['cat', m.stats], { allowFailure: true })).stdout;
@@ -270,7 +303,9 @@ export class LibvirtBackend implements HypervisorBackend {
     }
     const job = parseJobStats(text);
     if ((await this.vmState(src, vm)).kind === 'absent') await this.virsh(src, ['undefine', vm], { allowFailure: true });
-    return completedResult(finalOfJob(job), polls, switched);
+    const final = finalOfJob(job);
+    // libvirt's figures of the disk copy are the mirror's (the whole disk); the wire's are ours
+    return completedResult(final.disk && nbdBytes !== undefined ? { ...final, disk: { ...final.disk, sentBytes: nbdBytes } } : final, polls, switched);
   }
 
   /** The guest's dirty rate in MiB/s as libvirt samples it (domdirtyrate-calc), or null if unsupported. */
@@ -308,7 +343,7 @@ export class LibvirtBackend implements HypervisorBackend {
     // A migration still running from here would recreate the domain elsewhere: abort it first.
     await this.deps.pool.execShell(
       h.ssh,
-      [`${virsh} domjobabort ${quote(vm)} >/dev/null 2>&1`, `${virsh} destroy ${quote(vm)} >/dev/null 2>&1`, `${virsh} undefine ${quote(vm)} >/dev/null 2>&1`, `rm -f ${quote(m.xml)} ${quote(m.dstXml)} ${quote(m.rc)} ${quote(m.stats)}`, 'true'].join('; '),
+      [`${virsh} domjobabort ${quote(vm)} >/dev/null 2>&1`, `${virsh} destroy ${quote(vm)} >/dev/null 2>&1`, `${virsh} undefine ${quote(vm)} >/dev/null 2>&1`, `rm -f ${quote(m.xml)} ${quote(m.dstXml)} ${quote(m.rc)} ${quote(m.stats)} ${quote(vmFiles(h.runDir, vm).localDisk)}`, 'true'].join('; '),
     );
     const state = await this.vmState(host, vm);
     if (state.kind !== 'absent') throw new Error(`VM ${vm} on ${host} is still ${state.kind} after destroy`);

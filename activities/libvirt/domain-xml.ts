@@ -1,6 +1,6 @@
 /**
  * A VM spec as a libvirt domain: the same machine the QEMU backend starts (q35, its CPU model, direct
- * kernel boot, virtio NIC on the host's bridge, serial console to a file), with the trial that owns
+ * kernel boot, its disk if it has one, virtio NIC on the host's bridge, serial console to a file), with the trial that owns
  * it in the domain's metadata.
  */
 import type { VmSpec } from '../qemu/vm-spec.js';
@@ -19,10 +19,17 @@ export interface DomainOptions {
   guest: GuestCpu;
   /** the QEMU binary libvirt runs; default: libvirt's own choice */
   emulator?: string;
+  /** the file of the VM's disk on this host (spec.disk's overlay or local copy) */
+  diskFile?: string;
 }
 
 export function domainXml(spec: VmSpec, o: DomainOptions): string {
-  const cmdline = `console=ttyS0 quiet panic=-1 miglab.name=${spec.name} miglab.ip=${spec.guestCidr}`;
+  const cmdline = `console=ttyS0 quiet panic=-1 miglab.name=${spec.name} miglab.ip=${spec.guestCidr}${spec.disk?.root ? ' root=/dev/vda rw' : ''}`;
+  if (spec.disk && o.diskFile === undefined) throw new Error(`VM ${spec.name} has a disk but no disk file was given`);
+  // shared storage: cache none (the host's page cache bypassed, as libvirt wants for a migration)
+  const disk = spec.disk && o.diskFile !== undefined
+    ? [`    <disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='${spec.disk.storage === 'shared' ? 'none' : 'writeback'}'/><source file='${esc(o.diskFile)}'/><target dev='vda' bus='virtio'/></disk>`]
+    : [];
   const { domainType, cpuXml } = libvirtCpu(o.guest);
   return [
     `<domain type='${domainType}'>`,
@@ -37,6 +44,7 @@ export function domainXml(spec: VmSpec, o: DomainOptions): string {
     '  <on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot><on_crash>destroy</on_crash>',
     '  <devices>',
     ...(o.emulator ? [`    <emulator>${esc(o.emulator)}</emulator>`] : []),
+    ...disk,
     `    <interface type='bridge'><source bridge='${esc(o.bridge)}'/><mac address='${esc(spec.mac)}'/><model type='virtio'/><rom enabled='no'/></interface>`,
     `    <serial type='file'><source path='${esc(o.console)}'/><target port='0'/></serial>`,
     "    <memballoon model='none'/>",

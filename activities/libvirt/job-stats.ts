@@ -90,5 +90,8 @@ export function finalOfJob(j: JobStats): QueryMigrate & { libvirt: LibvirtFigure
       dataProcessedBytes: opt('data_processed'),
       stats: s,
     },
+    // a disk copied with the VM (--copy-storage-all): libvirt's mirror figures; the bytes on the
+    // wire are measured by the backend
+    ...(opt('disk_total') ? { disk: { storage: 'local' as const, virtualBytes: opt('disk_total'), sentBytes: null, copyMs: null, syncMs: null } } : {}),
   };
 }

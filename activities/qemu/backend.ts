@@ -10,7 +10,8 @@ import { nonZeroGuestMiB } from './non-zero-pages.js';
 import { TCG_DEFAULT, type GuestCpu } from './guest-cpu.js';
 import { qemuVersionCommand, readHost, type HostProvenance } from '../host-provenance.js';
 import { hostNamed, stateBeforeStart, stopReason, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
-import { parseQemuVersion, qemuArgs, ramArg, tapName, vmFiles, type QemuVersion, type VmSpec } from './vm-spec.js';
+import { diskPrepCommands, parseQemuVersion, qemuArgs, ramArg, tapName, vmFiles, type QemuVersion, type VmSpec } from './vm-spec.js';
+import { closeMirrorTarget, dropMirror, exportDisk, finishMirror, mirrorUntilReady, nbdBytesCommand, nbdPort, unexportDisk, virtualSize, type DiskMove } from './disk-move.js';
 
 export interface QemuHost {
   name: string;
@@ -66,6 +67,8 @@ export interface QueryMigrate {
    * statistics): live or offline, the interface whose byte counter gave MD, xl's log lines, restarts
    */
   xen?: { mode: 'live' | 'offline'; interface: string; log: string; restarts?: unknown[] };
+  /** not QEMU's: the copy of a local disk that moved with the VM (QEMU's RAM figures never count it) */
+  disk?: DiskMove;
 }
 
 export function progressOf(q: QueryMigrate): MigrationProgress {
@@ -192,7 +195,12 @@ export class QemuBackend implements HypervisorBackend {
     }
   }
 
-  async startVm(hostName: string, spec: VmSpec, opts: { incoming?: boolean } = {}): Promise<void> {
+  /**
+   * Starts the VM, or readies it to receive one. Its disk, if any: a fresh start writes to a new
+   * qcow2 overlay on the image; an incoming VM on shared storage opens the source's overlay, and on
+   * local storage gets an empty disk of `diskBytes` that the move fills.
+   */
+  async startVm(hostName: string, spec: VmSpec, opts: { incoming?: boolean; diskBytes?: number } = {}): Promise<void> {
     const state = await stateBeforeStart(this, (host, vm) => this.ownerOf(host, vm), hostName, spec);
     const want = opts.incoming ? 'incoming' : 'running';
     if (state.kind === want) return;
@@ -203,9 +211,11 @@ export class QemuBackend implements HypervisorBackend {
     const f = vmFiles(h.runDir, spec.name);
     const tap = tapName(spec.name);
     const ram = this.deps.dirtySyncPadding === 'off' ? `${spec.memoryMiB}M` : ramArg(spec.memoryMiB, await this.qemuVersion(hostName));
+    const diskPrep = spec.disk ? diskPrepCommands({ name: spec.name, disk: spec.disk }, f, { incoming: !!opts.incoming, diskBytes: opts.diskBytes }) : [];
     const script = [
       `mkdir -p ${quote(h.runDir)}`,
       `rm -f ${quote(f.qmp)} ${quote(f.pid)} ${quote(f.owner)}`,
+      ...diskPrep,
       ...(spec.owner !== undefined ? [`printf %s ${quote(spec.owner)} > ${quote(f.owner)}`] : []),
       `{ ip link show dev ${quote(tap)} >/dev/null 2>&1 || ip tuntap add dev ${quote(tap)} mode tap; }`,
       `ip link set dev ${quote(tap)} master ${quote(h.bridge)} up`,
@@ -238,6 +248,7 @@ export class QemuBackend implements HypervisorBackend {
     const vm = spec.name;
     const uri = `tcp:${this.host(dst).ip}:${spec.migrationPort}`;
     const current = await this.withQmp(src, vm, (q) => q.execute<QueryMigrate>('query-migrate'));
+    let diskCopyMs: number | null = null;
     const underWay = current.status === 'setup' || current.status === 'active' || current.status === 'device' || current.status === 'pre-switchover';
     if (!underWay && current.status !== 'completed') {
       // Not started yet (or an earlier attempt failed/was cancelled): prepare the destination, then go.
@@ -247,9 +258,13 @@ export class QemuBackend implements HypervisorBackend {
         throw new Error(`VM ${vm} is ${dstState.kind} on ${dst}: refusing to migrate onto it`);
       }
       if (dstState.kind === 'incoming') await this.stopVm(dst, vm);
-      await this.startVm(dst, spec, { incoming: true });
+      const localDisk = spec.disk?.storage === 'local';
       const postcopy = !mode.offline && !!params.postcopy;
+      if (localDisk && postcopy) throw new Error(`VM ${vm}: post-copy with a local disk is not supported (the disk must be in step before switchover)`);
+      const diskBytes = localDisk ? await this.withQmp(src, vm, (q) => virtualSize(q)) : undefined;
+      await this.startVm(dst, spec, { incoming: true, diskBytes });
       await this.withQmp(dst, vm, async (q) => {
+        if (localDisk) await exportDisk(q, this.host(dst).ip, nbdPort(spec));
         // Post-copy needs the capability on both ends before the stream starts.
         if (postcopy) await q.execute('migrate-set-capabilities', { capabilities: [{ capability: 'postcopy-ram', state: true }] });
         try {
@@ -259,13 +274,27 @@ export class QemuBackend implements HypervisorBackend {
           if (!(err instanceof QmpCommandError && /already|incoming migration/i.test(err.desc))) throw err;
         }
       });
-      await this.withQmp(src, vm, async (q) => {
+      const early = await this.withQmp(src, vm, async (q): Promise<MigrationResult | undefined> => {
         if (mode.offline) await q.execute('stop');
+        if (localDisk) {
+          const mirrored = await mirrorUntilReady(q, {
+            host: this.host(dst).ip,
+            port: nbdPort(spec),
+            speed: params.maxBandwidth,
+            pollMs: this.pollIntervalMs,
+            timeoutMs: this.migrationTimeoutMs,
+            watch,
+          });
+          if (!mirrored.ok) return { status: mirrored.cancelled ? ('cancelled' as const) : ('failed' as const), error: mirrored.reason, polls: 0, last: undefined };
+          diskCopyMs = mirrored.copyMs;
+        }
         const ac = params.autoConverge ?? null;
         await q.execute('migrate-set-capabilities', {
           capabilities: [
             { capability: 'auto-converge', state: ac !== null },
             { capability: 'postcopy-ram', state: postcopy },
+            // stop before switchover only to finish the disk copy while the guest writes nothing
+            { capability: 'pause-before-switchover', state: localDisk },
           ],
         });
         await q.execute('migrate-set-parameters', {
@@ -274,9 +303,13 @@ export class QemuBackend implements HypervisorBackend {
           ...(ac ? { 'cpu-throttle-initial': ac.initialThrottle, 'cpu-throttle-increment': ac.increment } : {}),
         });
         await q.execute('migrate', { uri });
+        return undefined;
       });
+      if (early) return early;
     }
-    return this.follow(src, vm, watch, mode.offline ? null : (params.postcopy ?? null));
+    const result = await this.follow(src, dst, spec, watch, mode.offline ? null : (params.postcopy ?? null), diskCopyMs);
+    if (result.status === 'completed' && spec.disk?.storage === 'local') await this.withQmp(dst, vm, (q) => unexportDisk(q));
+    return result;
   }
 
   /**
@@ -284,8 +317,10 @@ export class QemuBackend implements HypervisorBackend {
    * post-copy permitted, a migration that has made its passes (or that the watch would give up on)
    * is switched to post-copy instead of cancelled; once switched it runs to its end.
    */
-  private async follow(src: string, vm: string, watch: MigrationWatch, postcopy: { afterPasses: number } | null): Promise<MigrationResult> {
+  private async follow(src: string, dst: string, spec: VmSpec, watch: MigrationWatch, postcopy: { afterPasses: number } | null, diskCopyMs: number | null): Promise<MigrationResult> {
+    const vm = spec.name;
     const started = Date.now();
+    let disk: DiskMove | undefined;
     let polls = 0;
     let last: MigrationProgress | undefined;
     let abortReason: string | undefined;
@@ -298,10 +333,25 @@ export class QemuBackend implements HypervisorBackend {
         watch.onProgress?.(last);
         // A retried step that finds post-copy already running knows it switched (when is lost).
         if (info.status?.startsWith('postcopy') && !switched) switched = { atMs: last.elapsedMs, atPass: last.iterations, reason: 'found in post-copy' };
+        if (info.status === 'pre-switchover' && abortReason === undefined) {
+          // Paused before switchover (local disk only): finish the disk copy, count it, go on.
+          // (After a migrate_cancel QEMU leaves this state by itself, to cancelled.)
+          const done = await finishMirror(q, this.pollIntervalMs);
+          const port = nbdPort(spec);
+          const sent = await this.deps.pool.execShell(this.host(src).ssh, nbdBytesCommand(this.host(dst).ip, port), { allowFailure: true });
+          await closeMirrorTarget(q);
+          const bytes = Number.parseInt(sent.stdout.trim(), 10);
+          disk = { storage: 'local', virtualBytes: done.virtualBytes, sentBytes: Number.isFinite(bytes) ? bytes : null, copyMs: diskCopyMs, syncMs: done.syncMs };
+          await q.execute('migrate-continue', { state: 'pre-switchover' });
+          await sleep(this.pollIntervalMs);
+          continue;
+        }
         if (info.status === 'completed') {
-          return completedResult(info, polls, switched);
+          return completedResult(disk ? { ...info, disk } : info, polls, switched);
         }
         if (info.status === 'failed' || info.status === 'cancelled') {
+          // the guest runs on at the source: its disk is its own again
+          if (spec.disk?.storage === 'local') await dropMirror(q, this.pollIntervalMs);
           return { status: info.status, error: abortReason ?? info['error-desc'] ?? info.status, polls, last, ...(switched ? { postcopy: switched } : {}) };
         }
         if (abortReason === undefined && !switched) {
@@ -384,7 +434,7 @@ export class QemuBackend implements HypervisorBackend {
       [
         `if test -f ${pid}; then p=$(cat ${pid}); for i in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done; kill -9 "$p" 2>/dev/null; fi`,
         `ip link del dev ${quote(tapName(vm))} 2>/dev/null`,
-        `rm -f ${quote(f.qmp)} ${pid} ${quote(f.owner)}`,
+        `rm -f ${quote(f.qmp)} ${pid} ${quote(f.owner)} ${quote(f.localDisk)}`,
         'true',
       ].join('; '),
     );

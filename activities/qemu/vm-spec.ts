@@ -1,6 +1,7 @@
 /** A VM as plain data, and the QEMU command line that runs it on a bed host. */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { qemuCpuArgs, type GuestCpu } from './guest-cpu.js';
+import { quote } from '../ssh/shell-quote.js';
 
 export interface VmSpec {
   name: string;
@@ -18,6 +19,26 @@ export interface VmSpec {
    * another's leftover VM and a stale trial's teardown never stops the VM of the trial after it.
    */
   owner?: string;
+  /** a disk for the guest (virtio-blk, /dev/vda); none: the guest runs from its initramfs alone */
+  disk?: VmDisk;
+}
+
+/**
+ * Where a VM's disk lives while it moves. shared: both hosts open the same file (NFS on real
+ * hosts, the bed's own filesystem here), so only RAM moves. local: each host keeps its own copy
+ * and the disk is copied to the destination during the move (QEMU's NBD + blockdev-mirror).
+ */
+export type DiskStorage = 'shared' | 'local';
+
+export interface VmDisk {
+  /** the image the disk starts from, never written: every VM start writes to its own qcow2 overlay on it */
+  image: string;
+  format: 'qcow2' | 'raw';
+  storage: DiskStorage;
+  /** the guest's root filesystem is on the disk (the kernel gets root=/dev/vda) */
+  root: boolean;
+  /** shared: the folder every host sees where each VM's overlay is kept; default the image's folder */
+  overlayDir?: string;
 }
 
 export interface VmFiles {
@@ -26,6 +47,8 @@ export interface VmFiles {
   console: string;
   log: string;
   owner: string;
+  /** the VM's disk when its storage is local: this host's own copy */
+  localDisk: string;
 }
 
 /** Where a VM's files live on a host: under the host's run dir, so two hosts never share a socket. */
@@ -35,7 +58,51 @@ export const vmFiles = (runDir: string, vm: string): VmFiles => ({
   console: join(runDir, `${vm}.console.log`),
   log: join(runDir, `${vm}.qemu.log`),
   owner: join(runDir, `${vm}.owner`),
+  localDisk: join(runDir, `${vm}.disk.qcow2`),
 });
+
+/** The file QEMU opens for a VM's disk on a host: the shared overlay, or this host's own copy. */
+export function diskFile(spec: Pick<VmSpec, 'name'> & { disk: VmDisk }, files: Pick<VmFiles, 'localDisk'>): string {
+  const d = spec.disk;
+  return d.storage === 'local' ? files.localDisk : join(d.overlayDir ?? dirname(d.image), `${spec.name}.overlay.qcow2`);
+}
+
+/**
+ * Shell commands that ready a VM's disk file before its QEMU (or libvirt) starts: a fresh start
+ * writes to a new qcow2 overlay on the image; an incoming VM on shared storage opens the source's
+ * overlay as it is, and on local storage gets an empty disk of the source's size, which the move fills.
+ */
+export function diskPrepCommands(spec: Pick<VmSpec, 'name'> & { disk: VmDisk }, files: Pick<VmFiles, 'localDisk'>, o: { incoming: boolean; diskBytes?: number }): string[] {
+  const path = diskFile(spec, files);
+  const commands = [`mkdir -p ${quote(dirname(path))}`];
+  if (!o.incoming) commands.push(`qemu-img create -q -f qcow2 -F ${quote(spec.disk.format)} -b ${quote(spec.disk.image)} ${quote(path)}`);
+  else if (spec.disk.storage === 'local') {
+    if (o.diskBytes === undefined) throw new Error(`VM ${spec.name}: an incoming VM with a local disk needs the disk's size`);
+    commands.push(`qemu-img create -q -f qcow2 ${quote(path)} ${o.diskBytes}`);
+  }
+  return commands;
+}
+
+/** The QEMU node names of a VM's disk: the qcow2 node the guest's device and the NBD export use. */
+export const DISK_NODE = 'disk0';
+
+/** A value inside a QEMU option list (`key=value,…`): a comma is written twice. */
+const optValue = (v: string) => v.replaceAll(',', ',,');
+
+/**
+ * The disk's QEMU arguments: -blockdev (not -drive: only a -blockdev node can be exported
+ * writable to an incoming migration's NBD server). On shared storage the host's page cache is
+ * bypassed (cache.direct, what libvirt calls cache=none): otherwise the destination could read
+ * blocks the source's cache has not written yet.
+ */
+export function diskArgs(spec: Pick<VmSpec, 'name'> & { disk: VmDisk }, files: Pick<VmFiles, 'localDisk'>): string[] {
+  const direct = spec.disk.storage === 'shared' ? 'on' : 'off';
+  return [
+    '-blockdev', `driver=file,filename=${optValue(diskFile(spec, files))},node-name=${DISK_NODE}-file,cache.direct=${direct}`,
+    '-blockdev', `driver=qcow2,file=${DISK_NODE}-file,node-name=${DISK_NODE},cache.direct=${direct}`,
+    '-device', `virtio-blk-pci,drive=${DISK_NODE},id=vda`,
+  ];
+}
 
 /** Tap names are limited to 15 characters; VM names are validated to fit. */
 export const tapName = (vm: string): string => `tap-${vm}`.slice(0, 15);
@@ -76,6 +143,7 @@ export const ramArg = (memoryMiB: number, version: QemuVersion | undefined): str
  */
 export function qemuArgs(spec: VmSpec, files: VmFiles, opts: { incoming: boolean; ram: string; guest: GuestCpu; arrivePaused?: boolean }): string[] {
   const name = spec.name;
+  const root = spec.disk?.root ? ' root=/dev/vda rw' : '';
   const args = [
     '-name', `${name},process=miglab-${name}`,
     ...qemuCpuArgs(opts.guest),
@@ -86,7 +154,8 @@ export function qemuArgs(spec: VmSpec, files: VmFiles, opts: { incoming: boolean
     '-serial', `file:${files.console}`,
     '-kernel', spec.kernel,
     '-initrd', spec.initrd,
-    '-append', `console=ttyS0 quiet panic=-1 miglab.name=${name} miglab.ip=${spec.guestCidr}`,
+    '-append', `console=ttyS0 quiet panic=-1 miglab.name=${name} miglab.ip=${spec.guestCidr}${root}`,
+    ...(spec.disk ? diskArgs({ name, disk: spec.disk }, files) : []),
     '-netdev', `tap,id=net0,ifname=${tapName(name)},script=no,downscript=no`,
     '-device', `virtio-net-pci,netdev=net0,mac=${spec.mac},romfile=`,
     '-qmp', `unix:${files.qmp},server=on,wait=off`,

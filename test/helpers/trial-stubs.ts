@@ -30,11 +30,15 @@ export const stubClockOffsetsMs = [1000, 1085] as const;
 /** The stubbed dirty-rate measurements (MiB/s): with the workload running, and before it starts. */
 export const stubDirtyRate = 44.4;
 export const stubIdleDirtyRate = 0.6;
+/** the stubbed witness file's SHA-256 */
+export const stubWitness = 'ab'.repeat(32);
+/** a VM spec with a disk on shared storage */
+export const diskSpec = (): TrialInput['spec'] => ({ ...input().spec, disk: { image: '/img/debian.qcow2', format: 'qcow2', storage: 'shared', root: true } });
 /** how fast the stubbed workload says it writes (MiB/s) */
 export const stubWriteRate = 480;
 
 export /** Stub activities: each live attempt answers from the script, every call is logged. */
-function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepareError?: Error; liveDelayMs?: number; teardownDelayMs?: number; probeSawNothing?: boolean }) {
+function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepareError?: Error; liveDelayMs?: number; teardownDelayMs?: number; probeSawNothing?: boolean; diskDamaged?: boolean }) {
   const calls: string[] = [];
   const recorded: TrialRow[] = [];
   let live = 0;
@@ -68,6 +72,9 @@ function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepare
     async memoryCategories({ requestedMiB, inGuest }) { calls.push(inGuest === false ? 'memoryCategories(host only)' : 'memoryCategories'); const look = inGuest !== false; return { configuredMiB: 256, allocatedOnHostMiB: 200, usedInGuestMiB: look ? 30 + requestedMiB : null, notFreeInGuestMiB: look ? 40 + requestedMiB : null, nonZeroOnHostMiB: 90 + requestedMiB, requestedMiB, dirtiedMiB: requestedMiB }; },
     async guestClock() { calls.push('guestClock'); clock += 1; return { offsetMs: stubClockOffsetsMs[clock === 1 ? 0 : 1], rttMs: 2 }; },
     async workloadIntegrity() { calls.push('workloadIntegrity'); return { staleWrites: 0, writesAfterMove: 5000, fullPass: true }; },
+    async writeDiskWitness() { calls.push('writeDiskWitness'); return stubWitness; },
+    // the script can make the disk arrive damaged
+    async checkDiskWitness({ sha256 }) { calls.push('checkDiskWitness'); const after = script.diskDamaged ? 'f'.repeat(64) : sha256; return { sha256Before: sha256, sha256After: after, intact: after === sha256 }; },
     async recordTrial({ row }) { calls.push('recordTrial'); recorded.push(row); return 'recorded'; },
     async teardown({ hosts }) {
       calls.push(`teardown:${hosts.join(',')}`);
