@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Debian guest: a Debian 12 root filesystem made from Debian packages (mmdebstrap) with
-# systemd, openssh-server, memcached, redis-server and the dirtier, as a qcow2 disk image, and the
+# systemd, openssh-server, memcached and redis-server (installed, started by the scenarios that use
+# them, not at boot) and the dirtier, as a qcow2 disk image, and the
 # image's own kernel and initramfs beside it for direct kernel boot (root=/dev/vda).
 # Output: OUT/disk.qcow2, OUT/vmlinuz, OUT/initrd.img, OUT/ssh_host_key.pub, OUT/manifest.
 # Skips the build when nothing it depends on changed (the package set is pinned by the suite and
@@ -34,6 +35,9 @@ mmdebstrap --variant=minbase --include="$packages" \
   --customize-hook="install -m 755 '$here/miglab-net.sh' \"\$1/usr/local/sbin/miglab-net\"" \
   --customize-hook="install -m 644 '$here/miglab-net.service' \"\$1/etc/systemd/system/miglab-net.service\"" \
   --customize-hook='chroot "$1" systemctl enable miglab-net.service serial-getty@ttyS0.service' \
+  --customize-hook='chroot "$1" systemctl disable memcached.service redis-server.service' \
+  --customize-hook='chroot "$1" systemctl mask e2scrub_reap.service e2scrub_all.timer getty-static.service systemd-binfmt.service' \
+  --customize-hook='printf "virtio_pci\nvirtio_blk\nvirtio_net\next4\n" >> "$1/etc/initramfs-tools/modules" && sed -i "s/^MODULES=.*/MODULES=list/" "$1/etc/initramfs-tools/initramfs.conf" && chroot "$1" update-initramfs -u -k all >/dev/null' \
   --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*_key* && chroot "$1" ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key' \
   --customize-hook='printf "PasswordAuthentication no\nHostKey /etc/ssh/ssh_host_ed25519_key\n" > "$1/etc/ssh/sshd_config.d/miglab.conf"' \
   --customize-hook="cp \"\$1\"/boot/vmlinuz-* '$work/vmlinuz' && cp \"\$1\"/boot/initrd.img-* '$work/initrd.img'" \
