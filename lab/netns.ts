@@ -4,6 +4,7 @@
  * moves), and one veth from the controller (root namespace) into the switch.
  * Every step checks what exists first, so `up` can be re-run after a crash half-way.
  */
+import { BENCHMARK_NET } from './addressing.js';
 import { run, tryRun } from '../lib/exec.js';
 import { processAlive as alive } from '../lib/process.js';
 import type { BedPlan } from './addressing.js';
@@ -34,6 +35,11 @@ async function ensureBridge(netns: string, name: string): Promise<void> {
 }
 
 export async function networkUp(plan: BedPlan): Promise<void> {
+  // Nothing for the benchmarking range may leave this machine: with no bed up to route it (a
+  // guest's SSH after the bed went down, a probe of a stale address), the default route would
+  // carry it out. This route answers such packets "unreachable" here; a bed's own subnet routes
+  // are more specific and win while it is up. Kept after the bed goes down, on purpose.
+  await ip(['route', 'replace', 'unreachable', BENCHMARK_NET]);
   const sw = plan.switchNetns;
   await ensureNetns(sw);
   await ensureBridge(sw, SWITCH_BRIDGE);

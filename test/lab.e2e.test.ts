@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../lib/exec.js';
 import { labDown, labStatus, labUp, type BedInventory } from '../lab/bed.js';
 import { guestAddress, guestSsh, labVmSpec, pingOnce, waitForPing } from '../lab/guest.js';
 import { listNetns, networkUp } from '../lab/netns.js';
@@ -48,6 +49,14 @@ describe('lab bed: boot, ping, migrate over QMP-over-SSH, lab down', () => {
       const r = await pool.exec(h.ssh, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'br0']);
       expect(r.stdout).toContain(`${h.ip}/24`);
     }
+  });
+
+  it("routes nothing for the benchmarking range off this machine: an address no bed has is unreachable here, not sent out the default route", async () => {
+    // 198.19.255.1 is in 198.18.0.0/15 but in no bed's subnet
+    const r = await run('ip', ['route', 'get', '198.19.255.1']).catch((err: Error) => ({ stdout: '', stderr: err.message }));
+    expect(`${r.stdout}${'stderr' in r ? r.stderr : ''}`).toMatch(/unreachable|No route to host/i);
+    // a bed's own subnet still routes through its controller interface
+    expect((await run('ip', ['route', 'get', inv.hosts[0]!.ip])).stdout).toContain(`dev ${inv.plan.controllerIf}`);
   });
 
   it('is idempotent: a second up changes nothing and keeps the hosts reachable', async () => {
