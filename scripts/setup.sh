@@ -59,6 +59,18 @@ else
   log "Debian packages present"
 fi
 
+# --- lab SSH key, and the Debian disk guest built meanwhile ------------------------------------
+# One key pair for the bed: the controller logs in to the bed hosts and to guests with it.
+mkdir -p "$state/keys" "$state/logs" && chmod 700 "$state/keys"
+[ -f "$state/keys/lab_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C miglab-lab -f "$state/keys/lab_ed25519"
+# The Debian disk guest (systemd, sshd, memcached, redis) from Debian packages: about 100 s on a
+# fresh machine, mostly package downloads and dpkg, so it runs while npm and Go build; skipped in
+# a second when nothing changed. Its output goes to a log, shown if it fails.
+debian_log="$state/logs/debian-guest-build.log"
+bash lab/debian-guest/build.sh "$state/debian-guest" "$state/keys/lab_ed25519.pub" > "$debian_log" 2>&1 &
+debian_pid=$!
+trap 'kill "$debian_pid" 2>/dev/null || true' EXIT
+
 # --- npm packages ------------------------------------------------------------------------------
 # Re-run npm ci only when package-lock.json changed since the last install.
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
@@ -87,15 +99,18 @@ else
   GOBIN="$state/bin" "$go" install "github.com/temporalio/cli/cmd/temporal@$temporal_version"
 fi
 
-# --- lab SSH key and guest image ---------------------------------------------------------------
-# One key pair for the bed: the controller logs in to the bed hosts and to guests with it.
-mkdir -p "$state/keys" && chmod 700 "$state/keys"
-[ -f "$state/keys/lab_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C miglab-lab -f "$state/keys/lab_ed25519"
+# --- lab guest images ------------------------------------------------------------------------------
 bash lab/guest/build.sh "$state/guest" "$state/keys/lab_ed25519.pub"
-# The Debian disk guest (systemd, sshd, memcached, redis) from Debian packages: about 100 s, once.
-bash lab/debian-guest/build.sh "$state/debian-guest" "$state/keys/lab_ed25519.pub"
 # The bed's Xen host: Debian's Xen and tools unpacked into a dom0 initramfs (nothing installed).
 bash lab/xen/build-host.sh "$state/xen" "$state/guest"
+
+if ! wait "$debian_pid"; then
+  echo "miglab setup: building the Debian guest failed; the end of $debian_log:" >&2
+  tail -n 30 "$debian_log" >&2
+  exit 1
+fi
+trap - EXIT
+log "$(grep '^\[debian-guest\]' "$debian_log" | tail -n 1)"
 
 # --- TypeScript build --------------------------------------------------------------------------
 log "tsc"
