@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getRequest, runOpenLoop, setRequest, takeReplies } from '../activities/workload/open-loop-client.js';
+import { startAppLoad, stopAppLoad } from '../activities/workload/app-load.js';
 import { appDowntime } from '../analysis/app-latency.js';
 
 describe('wire formats', () => {
@@ -105,5 +106,36 @@ describe('the open-loop schedule (against a fake memcached)', () => {
     expect(connectionError).not.toBeNull();
     expect(requests).toHaveLength(400);
     expect(requests.filter((r) => r.ok)).toEqual([]);
+  });
+});
+
+describe('a trial\'s load, started before the move and stopped after it (against a fake memcached)', () => {
+  it('runs until stopped, once per trial, and a stop with no load finds nothing', async () => {
+    const fake = await fakeMemcached(() => false);
+    try {
+      const o = { host: '127.0.0.1', port: fake.port, protocol: 'memcached' as const, ratePerS: 1000, keys: 10, timeoutMs: 100, maxDurationMs: 60_000 };
+      expect(startAppLoad('c/s/idle/r1', o)).toBe('started');
+      expect(startAppLoad('c/s/idle/r1', o)).toBe('already');
+      await new Promise((r) => setTimeout(r, 300));
+      const got = await stopAppLoad('c/s/idle/r1');
+      expect(got!.connectionError).toBeNull();
+      // stopped long before its 60 s: what it sent is what the service received, all answered
+      expect(got!.requests.length).toBeGreaterThan(0);
+      expect(got!.requests.length).toBeLessThan(60_000);
+      expect(got!.requests.length).toBe(fake.received());
+      expect(got!.requests.every((r) => r.ok)).toBe(true);
+      expect(await stopAppLoad('c/s/idle/r1')).toBeNull();
+    } finally {
+      fake.server.close();
+    }
+  });
+
+  it('a service that cannot be reached: the stop says why', async () => {
+    const srv = createServer();
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));
+    const port = (srv.address() as { port: number }).port;
+    await new Promise((r) => srv.close(r));
+    startAppLoad('c/s/idle/r2', { host: '127.0.0.1', port, protocol: 'redis', ratePerS: 100, keys: 1, timeoutMs: 100, maxDurationMs: 1000 });
+    expect((await stopAppLoad('c/s/idle/r2'))!.connectionError).toMatch(/ECONNREFUSED/);
   });
 });
