@@ -139,3 +139,17 @@ describe('a trial\'s load, started before the move and stopped after it (against
     expect((await stopAppLoad('c/s/idle/r2'))!.connectionError).toMatch(/ECONNREFUSED/);
   });
 });
+
+describe('where the client connects from', () => {
+  it('from the address it is given, and not at all when that address is not this machine\'s', async () => {
+    const fake = await fakeMemcached(() => false);
+    try {
+      const base = { host: '127.0.0.1', port: fake.port, protocol: 'memcached' as const, ratePerS: 100, durationMs: 50, keys: 1, timeoutMs: 100 };
+      expect((await runOpenLoop({ ...base, localAddress: '127.0.0.1' })).requests.every((r) => r.ok)).toBe(true);
+      // 198.19.255.254: in the bed's range, on no interface here (as after the bed went down)
+      await expect(runOpenLoop({ ...base, localAddress: '198.19.255.254' })).rejects.toThrow(/EADDRNOTAVAIL/);
+    } finally {
+      fake.server.close();
+    }
+  });
+});

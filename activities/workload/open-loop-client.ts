@@ -21,6 +21,11 @@ export interface OpenLoopOptions {
   keys: number;
   /** a request with no reply after this long counts as failed (its reply, if it comes, is ignored) */
   timeoutMs: number;
+  /**
+   * the controller's own address to connect from (on a bed: its controller veth's), so that no
+   * connection can open from another address when the bed is gone
+   */
+  localAddress?: string;
   /** stop early (the trial's cancellation) */
   signal?: AbortSignal;
   now?: () => number;
@@ -86,7 +91,7 @@ export function takeReplies(protocol: ServiceProtocol, buf: Buffer): { replies: 
 export async function runOpenLoop(o: OpenLoopOptions): Promise<{ requests: AppRequest[]; connectionError: string | null }> {
   const now = o.now ?? (() => performance.timeOrigin + performance.now());
   const socket: Socket = await new Promise((resolve, reject) => {
-    const s = connect({ host: o.host, port: o.port, noDelay: true }, () => resolve(s));
+    const s = connect({ host: o.host, port: o.port, noDelay: true, ...(o.localAddress ? { localAddress: o.localAddress } : {}) }, () => resolve(s));
     s.once('error', reject);
   });
   const requests: AppRequest[] = [];
