@@ -56,8 +56,11 @@ export interface AppDowntime {
   lateSends: number;
 }
 
-/** The p-quantile (0..1) of sorted values, nearest rank; null for none. */
-export function quantile(sorted: readonly number[], p: number): number | null {
+/**
+ * The p-quantile (0..1) of sorted values by nearest rank: always a latency that was observed, as
+ * latency percentiles are read (model-fit's `quantile` interpolates between ranks); null for none.
+ */
+export function nearestRank(sorted: readonly number[], p: number): number | null {
   if (sorted.length === 0) return null;
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil(p * sorted.length)));
   return sorted[rank - 1]!;
@@ -65,7 +68,7 @@ export function quantile(sorted: readonly number[], p: number): number | null {
 
 function percentiles(values: number[]): Percentiles {
   const s = [...values].sort((a, b) => a - b);
-  return { n: s.length, p50: quantile(s, 0.5), p99: quantile(s, 0.99), p999: quantile(s, 0.999) };
+  return { n: s.length, p50: nearestRank(s, 0.5), p99: nearestRank(s, 0.99), p999: nearestRank(s, 0.999) };
 }
 
 /**

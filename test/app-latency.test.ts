@@ -1,6 +1,6 @@
 /** The application-downtime analysis on made series whose answers are known by construction. */
 import { describe, expect, it } from 'vitest';
-import { appDowntime, quantile, type AppRequest } from '../analysis/app-latency.js';
+import { appDowntime, nearestRank, type AppRequest } from '../analysis/app-latency.js';
 
 const RATE = 1000; // requests per second: one due each ms
 const marks = { startedAt: 3000, pausedAt: 5000, resumedAt: 5300 };
@@ -18,10 +18,10 @@ function series(o: { sent?: (due: number) => number; reply?: (due: number, sent:
 }
 
 describe('application downtime from an open-loop series', () => {
-  it('quantiles by nearest rank', () => {
-    expect(quantile([1, 2, 3, 4], 0.5)).toBe(2);
-    expect(quantile([1, 2, 3, 4], 0.99)).toBe(4);
-    expect(quantile([], 0.5)).toBeNull();
+  it('percentiles by nearest rank', () => {
+    expect(nearestRank([1, 2, 3, 4], 0.5)).toBe(2);
+    expect(nearestRank([1, 2, 3, 4], 0.99)).toBe(4);
+    expect(nearestRank([], 0.5)).toBeNull();
   });
 
   it('a service that never stalls: no gap beyond one request, no dip, its latency in every phase', () => {

@@ -3,7 +3,7 @@
  * kernel boot, its disk if it has one, virtio NIC on the host's bridge, serial console to a file), with the trial that owns
  * it in the domain's metadata.
  */
-import type { VmSpec } from '../qemu/vm-spec.js';
+import { guestCmdline, type VmSpec } from '../qemu/vm-spec.js';
 import { libvirtCpu, type GuestCpu } from '../qemu/guest-cpu.js';
 
 /** Namespace of miglab's element in a domain's <metadata> (`virsh metadata <vm> <uri>`). */
@@ -24,7 +24,7 @@ export interface DomainOptions {
 }
 
 export function domainXml(spec: VmSpec, o: DomainOptions): string {
-  const cmdline = `console=ttyS0 quiet panic=-1 miglab.name=${spec.name} miglab.ip=${spec.guestCidr}${spec.disk?.root ? ' root=/dev/vda rw' : ''}`;
+  const cmdline = guestCmdline(spec);
   if (spec.disk && o.diskFile === undefined) throw new Error(`VM ${spec.name} has a disk but no disk file was given`);
   // shared storage: cache none (the host's page cache bypassed, as libvirt wants for a migration)
   const disk = spec.disk && o.diskFile !== undefined

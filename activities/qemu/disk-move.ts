@@ -75,13 +75,16 @@ export async function unexportDisk(q: QmpClient): Promise<void> {
   await idempotent(q, 'nbd-server-stop', {}, /not running/i);
 }
 
+/** Source: close the NBD connection (once its bytes are counted, or the mirror is dropped). */
+export const closeMirrorTarget = (q: QmpClient): Promise<void> => idempotent(q, 'blockdev-del', { 'node-name': MIRROR_TARGET }, /find node|not found/i);
+
 /** Source: forget a mirror left by an earlier attempt (its destination is gone), so the guest's disk is its own again. */
 export async function dropMirror(q: QmpClient, pollMs: number): Promise<void> {
   if (await mirrorJob(q)) {
     await idempotent(q, 'block-job-cancel', { device: MIRROR_JOB, force: true }, /not found|no active/i);
     while (await mirrorJob(q)) await sleep(pollMs);
   }
-  await idempotent(q, 'blockdev-del', { 'node-name': MIRROR_TARGET }, /find node|not found/i);
+  await closeMirrorTarget(q);
 }
 
 /**
@@ -129,8 +132,6 @@ export async function finishMirror(q: QmpClient, pollMs: number): Promise<{ sync
   return { syncMs: Date.now() - started, virtualBytes: job.len };
 }
 
-/** Source: close the NBD connection once its bytes are counted. */
-export const closeMirrorTarget = (q: QmpClient): Promise<void> => idempotent(q, 'blockdev-del', { 'node-name': MIRROR_TARGET }, /find node|not found/i);
 
 /** A shell command that prints the bytes acknowledged on the source's connection to the NBD port. */
 export const nbdBytesCommand = (dstIp: string, port: number): string =>

@@ -86,6 +86,10 @@ export function diskPrepCommands(spec: Pick<VmSpec, 'name'> & { disk: VmDisk }, 
 /** The QEMU node names of a VM's disk: the qcow2 node the guest's device and the NBD export use. */
 export const DISK_NODE = 'disk0';
 
+/** The guest kernel's command line: its console, its name and address for the guest's init, its root disk if any. */
+export const guestCmdline = (spec: Pick<VmSpec, 'name' | 'guestCidr' | 'disk'>): string =>
+  `console=ttyS0 quiet panic=-1 miglab.name=${spec.name} miglab.ip=${spec.guestCidr}${spec.disk?.root ? ' root=/dev/vda rw' : ''}`;
+
 /** A value inside a QEMU option list (`key=value,…`): a comma is written twice. */
 const optValue = (v: string) => v.replaceAll(',', ',,');
 
@@ -143,7 +147,6 @@ export const ramArg = (memoryMiB: number, version: QemuVersion | undefined): str
  */
 export function qemuArgs(spec: VmSpec, files: VmFiles, opts: { incoming: boolean; ram: string; guest: GuestCpu; arrivePaused?: boolean }): string[] {
   const name = spec.name;
-  const root = spec.disk?.root ? ' root=/dev/vda rw' : '';
   const args = [
     '-name', `${name},process=miglab-${name}`,
     ...qemuCpuArgs(opts.guest),
@@ -154,7 +157,7 @@ export function qemuArgs(spec: VmSpec, files: VmFiles, opts: { incoming: boolean
     '-serial', `file:${files.console}`,
     '-kernel', spec.kernel,
     '-initrd', spec.initrd,
-    '-append', `console=ttyS0 quiet panic=-1 miglab.name=${name} miglab.ip=${spec.guestCidr}${root}`,
+    '-append', guestCmdline(spec),
     ...(spec.disk ? diskArgs({ name, disk: spec.disk }, files) : []),
     '-netdev', `tap,id=net0,ifname=${tapName(name)},script=no,downscript=no`,
     '-device', `virtio-net-pci,netdev=net0,mac=${spec.mac},romfile=`,
