@@ -22,11 +22,13 @@ import type { HostProvenance } from './host-provenance.js';
 import type { TrialProvenance } from '../results/provenance.js';
 import { miglabVersion } from '../lib/version.js';
 import { AbortWatch, type AbortVerdict } from './migration/abort-rules.js';
-import { answeringNow, parsePingLine, summarizePing, type PingEvent } from './probe/ping-output.js';
+import { answeringNow, coarseReading, parsePingLine, summarizePing, type PingEvent } from './probe/ping-output.js';
 import { lastBeat, parseReady, writeRateMiBps } from './workload/dirtier-output.js';
 import type { QueryMigrate } from './qemu/backend.js';
 import type { SshPool } from './ssh/pool.js';
 import { commandLine } from './ssh/shell-quote.js';
+import { createServiceActivities } from './service-activities.js';
+import { stopAppLoad } from './workload/app-load.js';
 
 export interface TrialActivityDeps {
   pool: SshPool;
@@ -117,6 +119,8 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
     const cost: AttemptCost = {
       startedAt,
       endedAt: Date.now(),
+      ...(firstAt !== undefined ? { migrationStartedAt: firstAt } : {}),
+      ...(result.status === 'completed' && lastAt !== undefined ? { completedAt: lastAt } : {}),
       transferredBytes: result.status === 'completed' ? result.transferredBytes : Math.max(sentMost, result.last?.transferredBytes ?? 0),
       passes: result.status === 'completed' ? result.iterations : Math.max(passesMost, result.last?.iterations ?? 0),
       remainingLowBytes: result.status === 'completed' ? 0 : remainingLow,
@@ -125,6 +129,8 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
   }
 
   return {
+    ...createServiceActivities({ pool, inventory, store }),
+
     async prepareVm({ host, spec }) {
       await lab.startVm({ host, spec });
     },
@@ -204,7 +210,9 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
         for (let i = 0; i < 50 && processAlive(pid); i++) await sleep(50);
       }
       if (!existsSync(f.out)) return null;
-      return summarizePing(events(readFileSync(f.out, 'utf8')), intervalMs);
+      const all = events(readFileSync(f.out, 'utf8'));
+      const coarse = coarseReading(all, intervalMs);
+      return { ...summarizePing(all, intervalMs), ...(coarse ? { coarse } : {}) };
     },
 
     async liveMigrate({ trialId, src, dst, spec, plan, rules }) {
@@ -309,6 +317,8 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
       const f = probeFiles(trialId);
       const pid = pidFromFile(f.pid);
       if (pid !== undefined && processAlive(pid)) process.kill(pid, 'SIGKILL');
+      // a load the trial did not stop (it failed or was cancelled mid-move) ends with it
+      await stopAppLoad(trialId);
       // Keep each host's serial console of the guest: a guest that died on arrival says why there.
       // The hosts are independent: both at once.
       await Promise.all(hosts.map(async (host) => {

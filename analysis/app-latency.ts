@@ -19,6 +19,8 @@ export interface AppRequest {
   doneAt: number | null;
   /** a reply that was the right one (a miss or an error reply is not) */
   ok: boolean;
+  /** a SET (absent: a GET) */
+  op?: 'set';
 }
 
 /** The migration's marks on the same clock: precopy start, the source's pause, the destination's resume. */

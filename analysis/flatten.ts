@@ -102,6 +102,36 @@ export interface FlatTrial {
   diskVirtualMiB: number | null;
   diskCopyMs: number | null;
   diskSyncMs: number | null;
+  /** what a 1 s ping would have read as downtime: the 10 ms probe thinned, mean over its phases [min, max] */
+  dtProbe1sMs: number | null;
+  dtProbe1sMinMs: number | null;
+  dtProbe1sMaxMs: number | null;
+  /**
+   * A service trial (null otherwise): the service and its load, and what its clients saw — the
+   * longest time without a successful reply (application downtime), failed and timed-out requests,
+   * latency from each request's due time per phase of the move, the throughput dip (seconds of
+   * full outage at the scheduled rate) and how far the client fell behind its own schedule.
+   */
+  appService: string | null;
+  appVersion: string | null;
+  appRequestsPerS: number | null;
+  appSetFraction: number | null;
+  appValueBytes: number | null;
+  appRequests: number | null;
+  appFailed: number | null;
+  appTimedOut: number | null;
+  appDowntimeMs: number | null;
+  appP50BeforeMs: number | null;
+  appP99BeforeMs: number | null;
+  appP50PrecopyMs: number | null;
+  appP99PrecopyMs: number | null;
+  appP999PrecopyMs: number | null;
+  appP50SwitchoverMs: number | null;
+  appP50AfterMs: number | null;
+  appP99AfterMs: number | null;
+  appDipS: number | null;
+  appMaxSendLagMs: number | null;
+  appConnectionError: string | null;
 }
 
 const repetitionOf = (trialId: string) => Number(/\/r(\d+)$/.exec(trialId)?.[1] ?? NaN);
@@ -125,6 +155,8 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
   const pred = row.prediction?.result;
   const moved = [...row.attempts].reverse().find((a) => a.result.status === 'completed')?.result;
   const disk = moved?.status === 'completed' ? moved.final.disk : undefined;
+  const app = row.app ?? null;
+  const lat = app?.downtime.latencyMs;
   return {
     trialId: row.trialId,
     campaign: manifest.campaign,
@@ -192,6 +224,29 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     diskVirtualMiB: mib(disk?.virtualBytes),
     diskCopyMs: disk?.copyMs ?? null,
     diskSyncMs: disk?.syncMs ?? null,
+    dtProbe1sMs: row.probe?.coarse?.downtimeMs.mean ?? null,
+    dtProbe1sMinMs: row.probe?.coarse?.downtimeMs.min ?? null,
+    dtProbe1sMaxMs: row.probe?.coarse?.downtimeMs.max ?? null,
+    appService: app?.service ?? null,
+    appVersion: app?.version ?? null,
+    appRequestsPerS: app?.requestsPerS ?? null,
+    appSetFraction: app?.setFraction ?? null,
+    appValueBytes: app?.valueBytes ?? null,
+    appRequests: app?.downtime.requests ?? null,
+    appFailed: app?.downtime.failed ?? null,
+    appTimedOut: app?.downtime.timedOut ?? null,
+    appDowntimeMs: app ? Math.round(app.downtime.longestGapMs * 1000) / 1000 : null,
+    appP50BeforeMs: lat?.before.p50 ?? null,
+    appP99BeforeMs: lat?.before.p99 ?? null,
+    appP50PrecopyMs: lat?.precopy.p50 ?? null,
+    appP99PrecopyMs: lat?.precopy.p99 ?? null,
+    appP999PrecopyMs: lat?.precopy.p999 ?? null,
+    appP50SwitchoverMs: lat?.switchover.p50 ?? null,
+    appP50AfterMs: lat?.after.p50 ?? null,
+    appP99AfterMs: lat?.after.p99 ?? null,
+    appDipS: app?.downtime.dipSeconds ?? null,
+    appMaxSendLagMs: app?.downtime.maxSendLagMs ?? null,
+    appConnectionError: app?.connectionError ?? null,
   };
 }
 

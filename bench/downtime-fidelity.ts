@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parsePingLine, summarizePing, type PingEvent } from '../activities/probe/ping-output.js';
+import { parsePingLine, thinnedProbe as thinned, type PingEvent } from '../activities/probe/ping-output.js';
 import { ResultsStore } from '../results/store.js';
 import { statePaths } from '../lib/paths.js';
 import type { TrialRow } from '../workflows/trial-types.js';
@@ -29,15 +29,6 @@ interface Sample {
   guestMs: number | null;
   /** per probe interval: the reading at each phase */
   readings: Map<number, Reading[]>;
-}
-
-/** What a probe sending every `every`-th request of the fine probe, starting at `phase`, would have read. */
-function thinned(events: readonly PingEvent[], maxSeq: number, every: number, phase: number, intervalMs: number): Reading {
-  const kept = events.filter((e) => e.kind === 'reply' && (e.seq - 1) % every === phase);
-  const answered = new Set(kept.map((e) => e.seq));
-  let lost = 0;
-  for (let seq = phase + 1; seq <= maxSeq; seq += every) if (!answered.has(seq)) lost++;
-  return { gapMs: summarizePing(kept, intervalMs * every).downtimeMs, lossMs: lost * intervalMs * every };
 }
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);

@@ -60,7 +60,29 @@ const dirtyRampScenario = z
   })
   .strict();
 
-export const scenarioSchema = z.discriminatedUnion('kind', [baselineScenario, dirtyRampScenario]);
+/**
+ * A real service in the guest (the Debian guest's memcached or redis-server), loaded from the
+ * controller at a fixed request rate while the VM moves: each trial loads a key set of one of the
+ * listed sizes, and the load's SETs rewrite it in turn, so the service itself dirties memory.
+ */
+const serviceScenario = z
+  .object({
+    name: name('a scenario name'),
+    kind: z.literal('service'),
+    service: z.enum(['memcached', 'redis']),
+    /** the key set's size, MiB of values: one trial per size */
+    keySetsMiB: z.array(z.number().int().positive('key-set sizes must be positive')).min(1, 'list at least one key-set size'),
+    valueBytes: z.number().int().min(64, 'values must be at least 64 bytes').max(512 * 1024, 'values must be at most 512 KiB (memcached\'s item limit is 1 MiB)').default(4096),
+    /** requests per second, sent on schedule whatever the replies do (open loop) */
+    requestsPerS: z.number().int().min(1).max(50_000).default(1000),
+    /** the share of requests that are SETs (the rest are GETs) */
+    setFraction: z.number().min(0).max(1).default(0.5),
+    /** a request with no reply within this long counts as failed */
+    timeoutMs: z.number().int().min(10).max(60_000).default(1000),
+  })
+  .strict();
+
+export const scenarioSchema = z.discriminatedUnion('kind', [baselineScenario, dirtyRampScenario, serviceScenario]);
 
 /** One rung of the escalation ladder, tried in order after default precopy fails to converge. */
 export const ladderStepSchema = z.discriminatedUnion('step', [

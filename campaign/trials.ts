@@ -7,7 +7,7 @@ export interface TrialPlan {
   id: string;
   scenario: string;
   kind: Scenario['kind'];
-  /** the workload's working set; null for the baseline (no workload) */
+  /** the workload's working set, or a service scenario's key set; null for the baseline (no workload) */
   workingSetMiB: number | null;
   repetition: number;
 }
@@ -15,7 +15,7 @@ export interface TrialPlan {
 export function expandTrials(spec: CampaignSpec): TrialPlan[] {
   const trials: TrialPlan[] = [];
   for (const s of spec.scenarios) {
-    const sizes: (number | null)[] = s.kind === 'dirty-ramp' ? s.workingSetsMiB : [null];
+    const sizes: (number | null)[] = s.kind === 'dirty-ramp' ? s.workingSetsMiB : s.kind === 'service' ? s.keySetsMiB : [null];
     for (const size of sizes) {
       for (let r = 1; r <= spec.repetitions; r++) {
         trials.push({ id: trialId({ campaign: spec.campaign, scenario: s.name, workingSetMiB: size, repetition: r }), scenario: s.name, kind: s.kind, workingSetMiB: size, repetition: r });

@@ -11,6 +11,8 @@ export interface SpecProblem {
 
 /** Memory the guest's own kernel and init need besides a workload's working set. */
 export const GUEST_OVERHEAD_MIB = 48;
+/** What the Debian disk guest keeps for itself (systemd, sshd, its page cache) before a service's key set. */
+export const DISK_GUEST_OWN_MIB = 128;
 
 export function crossCheck(spec: CampaignSpec): SpecProblem[] {
   const problems: SpecProblem[] = [];
@@ -68,6 +70,21 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
   spec.scenarios.forEach((s, i) => {
     if (scenarioNames.has(s.name)) problems.push({ path: ['scenarios', i, 'name'], message: `scenario "${s.name}" is listed twice`, fix: 'give every scenario a different name' });
     scenarioNames.add(s.name);
+    if (s.kind === 'service') {
+      if (spec.hypervisor === 'xen') problems.push({ path: ['scenarios', i, 'kind'], message: 'service scenarios run in the Debian disk guest, which xl does not run yet', fix: 'set hypervisor: qemu or libvirt' });
+      else if (!spec.vm.disk) problems.push({ path: ['scenarios', i, 'kind'], message: `${s.service} runs in a guest booted from a disk (on a bed, the Debian guest setup builds, which has it)`, fix: 'add vm.disk: { storage: shared }' });
+      const room = spec.vm.memoryMiB - DISK_GUEST_OWN_MIB;
+      const seenKeys = new Set<number>();
+      s.keySetsMiB.forEach((mib, j) => {
+        // the service's own overhead on its values: memcached's limit is set to 1.5 × the key set + 16 MiB
+        const need = Math.ceil(mib * 1.5) + 16;
+        if (need > room) problems.push({ path: ['scenarios', i, 'keySetsMiB', j], message: `a ${mib} MiB key set takes about ${need} MiB in ${s.service}, more than the ${room} MiB the ${spec.vm.memoryMiB} MiB VM has beside the Debian guest's own ${DISK_GUEST_OWN_MIB} MiB`, fix: `use at most ${Math.floor((room - 16) / 1.5)} MiB, or raise vm.memoryMiB to ${need + DISK_GUEST_OWN_MIB}` });
+        if (seenKeys.has(mib)) problems.push({ path: ['scenarios', i, 'keySetsMiB', j], message: `key set ${mib} MiB is listed twice`, fix: 'list each size once; use repetitions for repeats' });
+        seenKeys.add(mib);
+        if (mib * 2 ** 20 < s.valueBytes) problems.push({ path: ['scenarios', i, 'keySetsMiB', j], message: `a ${mib} MiB key set holds not one ${s.valueBytes}-byte value`, fix: 'use a larger key set or smaller values' });
+      });
+      return;
+    }
     if (s.kind !== 'dirty-ramp') return;
     const room = spec.vm.memoryMiB - GUEST_OVERHEAD_MIB;
     s.workingSetsMiB.forEach((mib, j) => {
@@ -142,7 +159,7 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
   // before the completion timeout, every live attempt is aborted before its first pass ends.
   if (bw !== undefined) {
     const timeoutS = (spec.migration.completionTimeoutSPerGiB * spec.vm.memoryMiB) / 1024;
-    const largest = Math.max(0, ...spec.scenarios.flatMap((s) => (s.kind === 'dirty-ramp' ? s.workingSetsMiB : [])));
+    const largest = Math.max(0, ...spec.scenarios.flatMap((s) => (s.kind === 'dirty-ramp' ? s.workingSetsMiB : s.kind === 'service' ? s.keySetsMiB : [])));
     const minMiB = GUEST_OVERHEAD_MIB + largest;
     const passS = minMiB / bw;
     if (passS > timeoutS) {

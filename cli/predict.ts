@@ -10,6 +10,7 @@ import { expandTrials } from '../campaign/trials.js';
 import { ResultsStore } from '../results/store.js';
 import { planAttempts } from '../workflows/ladder.js';
 import { DEFAULT_OVERHEADS, predictTrial, type ModelGuest, type ModelLink, type Prediction } from '../workflows/precopy-model.js';
+import { serviceWriteMiBps } from '../workflows/trial-prediction.js';
 import { quantile } from '../analysis/model-fit.js';
 import type { TrialRow } from '../workflows/trial-types.js';
 import { UserError } from '../lib/errors.js';
@@ -104,7 +105,11 @@ export async function predictCampaign(file: string, o: PredictOptions = {}): Pro
   const trials = expandTrials(spec).map((t) => {
     const scenario = spec.scenarios.find((s) => s.name === t.scenario)!;
     const w = scenario.kind === 'dirty-ramp' && t.workingSetMiB !== null ? scenario : null;
-    const p = predictTrial(guestWith(w ? t.workingSetMiB : null, w?.rate ?? 'max', w?.pattern ?? 'seq'), bandwidth, plans, rules, DEFAULT_OVERHEADS);
+    // a service's SETs rewrite its key set in turn: a sequential writer at the schedule's byte rate
+    const guest = scenario.kind === 'service'
+      ? guestWith(t.workingSetMiB, serviceWriteMiBps({ ...scenario, keySetMiB: t.workingSetMiB! }), 'seq')
+      : guestWith(w ? t.workingSetMiB : null, w?.rate ?? 'max', w?.pattern ?? 'seq');
+    const p = predictTrial(guest, bandwidth, plans, rules, DEFAULT_OVERHEADS);
     return { id: t.id, workingSetMiB: t.workingSetMiB, prediction: { ...p, attempts: p.attempts.map((a) => ({ index: a.index, name: a.name, end: a.end, passes: a.passes.length })) } };
   });
   return { campaign: spec.campaign, inputs, trials };

@@ -111,6 +111,10 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
     })),
     trials: expandTrials(spec).map((t) => {
       const s = spec.scenarios.find((x) => x.name === t.scenario)!;
+      if (s.kind === 'service') {
+        const { service, valueBytes, requestsPerS, setFraction, timeoutMs } = s;
+        return { id: t.id, scenario: t.scenario, workingSetMiB: null, rate: 'max' as const, pattern: 'seq' as const, service: { service, keySetMiB: t.workingSetMiB!, valueBytes, requestsPerS, setFraction, timeoutMs } };
+      }
       return { id: t.id, scenario: t.scenario, workingSetMiB: t.workingSetMiB, rate: s.kind === 'dirty-ramp' ? s.rate : 'max', pattern: s.kind === 'dirty-ramp' ? s.pattern : 'seq' };
     }),
   };

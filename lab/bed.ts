@@ -72,6 +72,7 @@ function inventoryFor(plan: BedPlan, paths = statePaths()): BedInventory {
     knownHosts,
     privateKey: paths.labKey,
     probeVia: plan.controllerIf,
+    clientAddress: plan.controllerIp,
     guest: { kernel: join(paths.guest, 'vmlinuz'), initrd: join(paths.guest, 'initrd.img') },
     hosts: plan.hosts.map((h) => ({
       name: h.name,
@@ -181,7 +182,7 @@ export async function readInventory(bed: string = DEFAULT_BED.bed): Promise<BedI
   const parsed = inventorySchema.safeParse(JSON.parse(await readFile(p, 'utf8')));
   if (!parsed.success) throw new UserError(`${p} is damaged: ${parsed.error.message}`, `run \`miglab lab down --bed ${bed}\` and \`miglab lab up\` again`);
   const inv = parsed.data as unknown as BedInventory;
-  return { ...inv, probeVia: inv.plan.controllerIf };
+  return { ...inv, probeVia: inv.plan.controllerIf, clientAddress: inv.plan.controllerIp };
 }
 
 export async function labDown(bed: string = DEFAULT_BED.bed): Promise<{ namespaces: string[]; processes: number }> {

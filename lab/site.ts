@@ -11,4 +11,6 @@ export interface Site {
   knownHosts: string;
   /** the interface pings to a guest leave by (a bed's controller veth); undefined: the routing table's choice */
   probeVia: string | undefined;
+  /** the controller's own address that load clients connect from (a bed's controller veth's); undefined: the routing table's choice */
+  clientAddress?: string | undefined;
 }

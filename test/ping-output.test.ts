@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { answeringNow, parsePingLine, summarizePing, type PingEvent } from '../activities/probe/ping-output.js';
+import { answeringNow, coarseReading, parsePingLine, summarizePing, type PingEvent } from '../activities/probe/ping-output.js';
 
 describe('ping probe output', () => {
   it('parses replies and missing replies from ping -D -O', () => {
@@ -40,6 +40,32 @@ describe('ping probe output', () => {
     const closed = summarizePing(ev, 100);
     expect(closed.openEnded).toBeUndefined();
     expect(closed.largestGapMs).toBeCloseTo(3200, 3);
+  });
+
+  it('reads the same series as a 1 s ping would have: each phase sees the 350 ms outage as 0 or 1000 ms, their mean is the outage', () => {
+    const ev: PingEvent[] = [];
+    // 3 s of a 10 ms probe, no reply from 1.200 s to 1.550 s (35 requests)
+    for (let s = 1; s <= 300; s++) ev.push(s > 120 && s <= 155 ? { kind: 'missing', seq: s, at: 1000 + s * 0.01 + 1 } : { kind: 'reply', seq: s, at: 1000 + s * 0.01, rttMs: 0.1 });
+    const c = coarseReading(ev, 10)!;
+    expect(c.intervalMs).toBe(1000);
+    expect(c.downtimeMs.min).toBeCloseTo(0, 6);
+    expect(c.downtimeMs.max).toBeCloseTo(1000, 6);
+    expect(c.downtimeMs.mean).toBeCloseTo(350, 6);
+    // a "10 ms" probe whose requests went out every 16 ms (as on the loaded TCG bed): ticks by send time, not by count
+    const late: PingEvent[] = [];
+    for (let s = 1; s <= 400; s++) {
+      const sent = 1000 + s * 0.016;
+      late.push(sent >= 1002 && sent < 1002.4 ? { kind: 'missing', seq: s, at: sent + 0.016 } : { kind: 'reply', seq: s, at: sent + 0.0001, rttMs: 0.1 });
+    }
+    const l = coarseReading(late, 10)!;
+    expect(l.downtimeMs.mean).toBeGreaterThan(400 - 20);
+    expect(l.downtimeMs.mean).toBeLessThan(400 + 20);
+    // a 1 s ping misses one reply in the outage: 1000 ms, not the 1600 ms of every 100th request
+    expect(l.downtimeMs.max).toBeGreaterThan(1000 - 20);
+    expect(l.downtimeMs.max).toBeLessThan(1000 + 20);
+    // a probe no finer than 1 s, or one that does not divide it, has no coarser reading
+    expect(coarseReading(ev, 1000)).toBeUndefined();
+    expect(coarseReading(ev, 30)).toBeUndefined();
   });
 
   it('summarizes a real run of ping against loopback: nothing lost, gaps near the interval', () => {

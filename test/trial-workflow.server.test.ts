@@ -10,7 +10,7 @@ import { planAttempts } from '../workflows/ladder.js';
 import { campaignWorkflowId, WorkflowType } from '../workflows/names.js';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal.js';
 import type { AttemptResult, TrialInput, TrialRow } from '../workflows/trial-types.js';
-import { diskSpec, done, doneOther, final, input, rampTrials, stall, stubClockOffsetsMs, stubDirtyRate, stubIdleDirtyRate, stubProbe, stubs, stubWitness, stubWriteRate } from './helpers/trial-stubs.js';
+import { diskSpec, done, serviceLoad, stubApp, doneOther, final, input, rampTrials, stall, stubClockOffsetsMs, stubDirtyRate, stubIdleDirtyRate, stubProbe, stubs, stubWitness, stubWriteRate } from './helpers/trial-stubs.js';
 import { campaignStatus, cancelCampaign, listCampaigns, listTrials, pauseCampaign, resumeCampaign, trialQuery, watchCampaign, type CampaignStatus } from '../cli/control.js';
 import { UserError } from '../lib/errors.js';
 import { SA } from '../workflows/search-attributes.js';
@@ -56,6 +56,20 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
     const plain = stubs({ live: [done] });
     expect(await runTrial(plain, input())).not.toHaveProperty('disk');
     expect(plain.calls.filter((c) => c.includes('Witness'))).toEqual([]);
+  });
+
+  it('a service trial: the service is started and loaded, its load runs across the move and is cut by the move\'s marks; no dirtier runs', async () => {
+    const s = stubs({ live: [{ ...done, cost: { startedAt: 1_000, endedAt: 9_000, migrationStartedAt: 1_700, completedAt: 8_900, transferredBytes: 1, passes: 1, remainingLowBytes: 0 } }] });
+    const row = await runTrial(s, input({ workload: null, service: serviceLoad() }));
+    expectSteps(s.calls, [['prepareVm'], ['waitForGuest'], ['measureDirtyRate'], ['startService'], ['startAppLoad'], ['measureDirtyRate'], ['memoryCategories', 'startProbe'], ['guestClock'], ['liveMigrate#0:300'], ['stopProbe', 'guestClock'], ['stopAppLoad'], ['teardown:hosta,hostb', 'teardown-done', 'recordTrial']]);
+    // precopy from the migration's own start, the resume its total time later, the pause the hypervisor's downtime before that
+    const resumedAt = 1_700 + final['total-time']!;
+    expect(row.app).toEqual(stubApp(serviceLoad(), 'memcached 1.6.18', { startedAt: 1_700, pausedAt: resumedAt - final.downtime!, resumedAt }));
+    expect(row.workingSetMiB).toBe(16);
+    expect(row.dirtyRateMiBps).toBe(stubDirtyRate);
+    // a move that never completed has no marks to cut by
+    const failed = await runTrial(stubs({ live: [stall, stall, stall] }), input({ workload: null, service: serviceLoad(), fallback: 'none' }));
+    expect(failed.app?.marks).toBeNull();
   });
 
   it('plans attempts that escalate cumulatively', () => {

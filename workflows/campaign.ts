@@ -11,13 +11,14 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { SA } from './search-attributes.js';
 import { pauseSignal, progressQuery, resumeSignal, trialWorkflowId, WorkflowType } from './names.js';
 import { PATCH } from './patches.js';
-import type { TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
+import type { ServiceLoad, TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
 
 export interface CampaignInput {
   campaign: string;
   /** one trial template per pair: everything but the trial's id and workload */
   lanes: { src: string; dst: string; template: Omit<TrialInput, 'trialId' | 'workload' | 'src' | 'dst'> }[];
-  trials: { id: string; scenario: string; workingSetMiB: number | null; rate: 'max' | number; pattern: 'seq' | 'random' }[];
+  /** service: the trial loads a service instead of running the dirtier (its workingSetMiB is then null) */
+  trials: { id: string; scenario: string; workingSetMiB: number | null; rate: 'max' | number; pattern: 'seq' | 'random'; service?: ServiceLoad }[];
   /** start a fresh run (continue-as-new) after this many trials in one run */
   trialsPerRun?: number;
   /** for the Temporal UI: the hypervisor, and whether the server has miglab's search attributes */
@@ -76,14 +77,14 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
           workflowId,
           args: [trialInput],
           parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-          staticSummary: `${trialInput.trialId}: ${trialInput.workload ? `${trialInput.workload.workingSetMiB} MiB dirtied` : 'idle guest'}, ${trialInput.spec.name} ${trialInput.src}→${trialInput.dst}${a ? ` (${a.hypervisor}, scenario ${a.scenario})` : ''}`,
+          staticSummary: `${trialInput.trialId}: ${trialInput.workload ? `${trialInput.workload.workingSetMiB} MiB dirtied` : trialInput.service ? `${trialInput.service.service} with a ${trialInput.service.keySetMiB} MiB key set` : 'idle guest'}, ${trialInput.spec.name} ${trialInput.src}→${trialInput.dst}${a ? ` (${a.hypervisor}, scenario ${a.scenario})` : ''}`,
           ...(a?.searchAttributes
             ? {
                 typedSearchAttributes: [
                   { key: SA.campaign, value: a.campaign },
                   { key: SA.scenario, value: a.scenario },
                   { key: SA.hypervisor, value: a.hypervisor },
-                  ...(trialInput.workload ? [{ key: SA.workingSetMB, value: trialInput.workload.workingSetMiB }] : []),
+                  ...(trialInput.workload ? [{ key: SA.workingSetMB, value: trialInput.workload.workingSetMiB }] : trialInput.service ? [{ key: SA.workingSetMB, value: trialInput.service.keySetMiB }] : []),
                 ],
               }
             : {}),
@@ -116,6 +117,7 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
         src: l.src,
         dst: l.dst,
         workload: t.workingSetMiB === null ? null : { workingSetMiB: t.workingSetMiB, rate: t.rate, pattern: t.pattern },
+        ...(t.service ? { service: t.service } : {}),
         ...(input.audit ? { audit: { campaign: input.campaign, scenario: t.scenario, ...input.audit } } : {}),
       };
       try {

@@ -17,7 +17,9 @@ export const PATCH = {
   predictPrecopy: 'predict-precopy',
   /** 0.5: a VM with a disk gets a file written before the move and read back from the disk after it */
   diskWitness: 'disk-witness',
+  /** 0.6: a service trial starts its service, loads its key set and runs an open-loop load across the move */
+  appService: 'app-service',
 } as const;
 
 /** The workflow version this checkout records its histories under (test/fixtures/histories/<it>/). */
-export const MIGLAB_HISTORY_VERSION = '0.5';
+export const MIGLAB_HISTORY_VERSION = '0.6';

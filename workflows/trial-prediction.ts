@@ -16,7 +16,7 @@ export interface PredictionInputs {
   /** where the guest's non-zero memory came from */
   nonZeroFrom: 'counted-on-host' | 'not-free-in-guest' | 'used-in-guest';
   /** where the workload's write rate came from */
-  writeRateFrom: 'configured' | 'workload-heartbeats' | 'calc-dirty-rate' | 'none';
+  writeRateFrom: 'configured' | 'workload-heartbeats' | 'calc-dirty-rate' | 'service-schedule' | 'none';
 }
 
 /** What the row keeps: the inputs, and the prediction with at most this many passes per attempt. */
@@ -44,10 +44,13 @@ export function predictionInputs(input: TrialInput, m: PreMigration, hypervisor:
   // the host's count is what pass 0 sends; the guest's own view misses freed pages that kept their contents
   const nonZero = m.memory?.nonZeroOnHostMiB ?? m.memory?.notFreeInGuestMiB ?? m.memory?.usedInGuestMiB ?? null;
   if (!(capMiBps > 0) || nonZero === null) return null;
-  const w = input.workload;
+  const service = input.service;
+  // A service's SETs rewrite its key set in turn at the schedule's rate: a sequential writer of that many bytes a second.
+  const w = input.workload ?? (service ? { workingSetMiB: service.keySetMiB, rate: serviceWriteMiBps(service), pattern: 'seq' as const } : null);
   let writeRateFrom: PredictionInputs['writeRateFrom'] = 'none';
   let writeRate = 0;
-  if (w && w.rate !== 'max') [writeRate, writeRateFrom] = [w.rate, 'configured'];
+  if (service && w) [writeRate, writeRateFrom] = [w.rate as number, 'service-schedule'];
+  else if (w && w.rate !== 'max') [writeRate, writeRateFrom] = [w.rate, 'configured'];
   else if (w && m.workloadWriteMiBps !== null) [writeRate, writeRateFrom] = [m.workloadWriteMiBps, 'workload-heartbeats'];
   else if (w && m.dirtyRateMiBps !== null) [writeRate, writeRateFrom] = [m.dirtyRateMiBps, 'calc-dirty-rate'];
   return {
@@ -70,6 +73,9 @@ export function predictionInputs(input: TrialInput, m: PreMigration, hypervisor:
     writeRateFrom,
   };
 }
+
+/** How fast a service's SETs write values (MiB/s): what the model takes as its write rate. */
+export const serviceWriteMiBps = (s: NonNullable<TrialInput['service']>) => (s.requestsPerS * s.setFraction * s.valueBytes) / 2 ** 20;
 
 export function predictFor(inputs: PredictionInputs, plans: readonly AttemptPlan[]): RecordedPrediction {
   const result = predictTrial(inputs.guest, inputs.link, plans, inputs.rules, inputs.overheads);

@@ -8,11 +8,44 @@ import type { LadderStep } from '../campaign/spec.js';
 import type { AttemptPlan } from './ladder.js';
 import type { TrialProvenance } from '../results/provenance.js';
 import type { RecordedPrediction } from './trial-prediction.js';
+import type { AppDowntime, MigrationMarks } from '../analysis/app-latency.js';
 
 export interface WorkloadSpec {
   workingSetMiB: number;
   rate: 'max' | number;
   pattern: 'seq' | 'random';
+}
+
+/**
+ * A real service in the guest under an open-loop load from the controller (issue 17): the key set
+ * loaded before the move, then requests on a fixed schedule, SETs rewriting the key set in turn.
+ */
+export interface ServiceLoad {
+  service: 'memcached' | 'redis';
+  keySetMiB: number;
+  valueBytes: number;
+  requestsPerS: number;
+  setFraction: number;
+  timeoutMs: number;
+}
+
+/** The service as started in the guest, its key set loaded. */
+export interface ServiceStarted {
+  /** what the daemon says it is, e.g. "memcached 1.6.18" */
+  version: string;
+  port: number;
+  keys: number;
+  loadMs: number;
+}
+
+/** What the service's clients saw across the move; the raw series is in the results store (raw/<trial>/trial/app-requests.csv). */
+export interface AppSummary extends ServiceLoad {
+  version: string;
+  /** the marks the series was cut by (controller clock, epoch ms); null when nothing moved */
+  marks: MigrationMarks | null;
+  downtime: AppDowntime;
+  /** the connection broke (the rest of the schedule counts as failed) or never opened */
+  connectionError: string | null;
 }
 
 export interface TrialInput {
@@ -21,6 +54,8 @@ export interface TrialInput {
   dst: string;
   spec: VmSpec;
   workload: WorkloadSpec | null;
+  /** a service under load instead of the dirtier (miglab 0.6 on); workload is then null */
+  service?: ServiceLoad;
   migration: {
     maxBandwidth: number;
     downtimeLimitMs: number;
@@ -50,6 +85,13 @@ export interface TrialInput {
 export interface AttemptCost {
   startedAt: number;
   endedAt: number;
+  /**
+   * when the migration itself started, by the first poll's time less the hypervisor's elapsed time
+   * (the migrate command's preparations come before it: 0.7 s on the TCG bed), and, completed, when
+   * the poll that saw it completed was answered (miglab 0.6 on)
+   */
+  migrationStartedAt?: number;
+  completedAt?: number;
   /** bytes sent by this attempt (the most any poll counted; a completed attempt's final count) */
   transferredBytes: number;
   passes: number;
@@ -168,6 +210,8 @@ export interface TrialRow {
   memory: MemoryCategories | null;
   /** absent in rows recorded before miglab checked it */
   integrity?: WorkloadIntegrity | null;
+  /** a service trial: what its clients saw (absent otherwise; null: the load's results were lost with its worker) */
+  app?: AppSummary | null;
   /** a VM with a disk: did the file written before the move read back the same from the disk after it (absent: no disk, or before miglab 0.5) */
   disk?: DiskIntegrity | null;
   attempts: AttemptRecord[];
@@ -204,6 +248,12 @@ export interface TrialActivities {
   writeDiskWitness(input: { spec: VmSpec }): Promise<string>;
   /** reads the witness back from the disk after the move (miglab 0.5 on) */
   checkDiskWitness(input: { spec: VmSpec; sha256: string }): Promise<DiskIntegrity>;
+  /** starts the service in the guest (a retried step restarts it) and loads its key set from the controller (miglab 0.6 on) */
+  startService(input: { spec: VmSpec; service: ServiceLoad }): Promise<ServiceStarted>;
+  /** starts the open-loop load on this worker; it runs until stopAppLoad (miglab 0.6 on) */
+  startAppLoad(input: { trialId: string; spec: VmSpec; service: ServiceLoad; port: number }): Promise<void>;
+  /** stops the load, keeps its series in the results store and reduces it by the marks; null: this worker ran no load for the trial */
+  stopAppLoad(input: { trialId: string; service: ServiceLoad; version: string; marks: MigrationMarks | null }): Promise<AppSummary | null>;
   /** 'duplicate': the trial had a different row already; this one is kept beside it, and verify reports it */
   recordTrial(input: { trialId: string; row: TrialRow }): Promise<'recorded' | 'already-recorded' | 'duplicate'>;
   teardown(input: { trialId: string; hosts: string[]; spec: VmSpec }): Promise<void>;

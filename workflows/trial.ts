@@ -3,13 +3,14 @@
  * probe on, live migration escalating through the ladder, offline fallback, probe off, metrics,
  * record, and teardown that always runs.
  */
-import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, patched, proxyActivities, upsertSearchAttributes, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, patched, proxyActivities, sleep, upsertSearchAttributes, type ActivityOptions } from '@temporalio/workflow';
 import { PATCH } from './patches.js';
 import { LONG, RECORD, SHORT, TEARDOWN, WORKLOAD } from './policies.js';
 import { deriveMetrics, endToEndCost } from './metrics.js';
 import { SA } from './search-attributes.js';
 import { planAttempts } from './ladder.js';
-import type { AttemptRecord, AttemptResult, TrialActivities, TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
+import type { AttemptRecord, AttemptResult, ServiceStarted, TrialActivities, TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
+import { migrationMarks } from './app-marks.js';
 import { predictFor, predictionInputs, type RecordedPrediction } from './trial-prediction.js';
 
 const hypervisorOf = (input: TrialInput) => (input.audit?.hypervisor === 'xen' ? 'xen' : input.audit?.hypervisor === 'libvirt' ? 'libvirt' : 'qemu');
@@ -38,6 +39,8 @@ const MiB = 2 ** 20;
 const capText = (bytesPerS: number) => (bytesPerS ? `${Math.round(bytesPerS / MiB)} MiB/s` : 'no bandwidth cap');
 /** after a completed move, how long the probe may wait for the guest to answer again */
 const PROBE_AWAIT_REPLY_MS = 60_000;
+/** how long a service's load runs on after the move, so that its latencies after it have a sample */
+const APP_LOAD_AFTER_MS = 3_000;
 const describe = (e: unknown) => (e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e));
 
 export async function trial(input: TrialInput): Promise<TrialRow> {
@@ -45,7 +48,9 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
   // The VM is this trial's: lanes reuse VM names, and a stale trial's teardown must not stop ours.
   const spec = { ...input.spec, owner: trialId };
   const vm = spec.name;
-  const ws = input.workload ? `${input.workload.workingSetMiB} MiB working set` : 'idle';
+  // a service trial's steps are new in 0.6: a history without the patch never has one
+  const service = input.service && patched(PATCH.appService) ? input.service : undefined;
+  const ws = input.workload ? `${input.workload.workingSetMiB} MiB working set` : service ? `${service.service} with a ${service.keySetMiB} MiB key set` : 'idle';
   const attempts: AttemptRecord[] = [];
   let outcome: TrialOutcome;
   let row: TrialRow | undefined;
@@ -54,6 +59,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
   let workloadWriteMiBps: number | null = null;
   let prediction: RecordedPrediction | null | undefined;
   let memory: TrialRow['memory'] = null;
+  let serviceStarted: ServiceStarted | undefined;
   // Whatever happens, the VM must not be left running, least of all on both hosts.
   const tearDown = () => CancellationScope.nonCancellable(() => step(TEARDOWN, `tear down ${vm} on ${src} and ${dst}`).teardown({ trialId, hosts: [src, dst], spec }));
   // rows of trials started before the model have none of its fields
@@ -74,10 +80,16 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       workloadWriteMiBps = started?.writeMiBps ?? null;
       dirtyRateMiBps = await step(SHORT, `measure ${vm}'s dirty rate on ${src} (calc-dirty-rate)`).measureDirtyRate({ host: src, vm });
     }
+    if (service) {
+      const sets = `${Math.round(service.setFraction * 100)} % SETs of ${service.valueBytes} B`;
+      serviceStarted = await step(awaitingCancel(WORKLOAD), `start ${service.service} in ${vm} and load its ${service.keySetMiB} MiB key set from the controller`).startService({ spec, service });
+      await step(SHORT, `start the open-loop load on ${service.service}: ${service.requestsPerS} requests/s, ${sets}`).startAppLoad({ trialId, spec, service, port: serviceStarted.port });
+      dirtyRateMiBps = await step(SHORT, `measure ${vm}'s dirty rate on ${src} under the load (calc-dirty-rate)`).measureDirtyRate({ host: src, vm });
+    }
     const inGuest = input.measureGuest ?? true;
     // The probe starts while the memory is read: neither waits for the other.
     [memory] = await Promise.all([
-      step(SHORT, `read ${vm}'s memory: configured, on ${src}${inGuest ? ', in the guest' : ''}`).memoryCategories({ host: src, spec, requestedMiB: input.workload?.workingSetMiB ?? 0, dirtyRateMiBps, inGuest }),
+      step(SHORT, `read ${vm}'s memory: configured, on ${src}${inGuest ? ', in the guest' : ''}`).memoryCategories({ host: src, spec, requestedMiB: input.workload?.workingSetMiB ?? service?.keySetMiB ?? 0, dirtyRateMiBps, inGuest }),
       step(SHORT, `start the ${input.probeIntervalMs} ms ping probe to ${vm}`).startProbe({ trialId, spec, intervalMs: input.probeIntervalMs }),
     ]);
     const clockBefore = inGuest ? await step(SHORT, `read ${vm}'s clock before the move`).guestClock({ spec }) : undefined;
@@ -119,15 +131,24 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       final && input.workload ? step(SHORT, `check ${vm}'s memory arrived whole (stale writes after a full pass)`).workloadIntegrity({ spec }) : null,
       final && diskWitness ? step(SHORT, `check ${vm}'s disk arrived whole (the witness file read back from the disk)`).checkDiskWitness({ spec, sha256: diskWitness }) : null,
     ]);
+    // The service's load runs on a little after the move, then is cut by the move's marks.
+    let app: TrialRow['app'];
+    if (service && serviceStarted) {
+      if (final) await sleep(APP_LOAD_AFTER_MS);
+      const last = attempts.at(-1);
+      const marks = final && last ? migrationMarks(last) : null;
+      app = await step(SHORT, `stop the load on ${service.service} and read what its clients saw`).stopAppLoad({ trialId, service, version: serviceStarted.version, marks });
+    }
     const lag = clockAfter && clockBefore ? Math.round((clockAfter.offsetMs - clockBefore.offsetMs) * 10) / 10 : undefined;
     outcome ??= { kind: 'failed', reason: `no attempt completed (${attempts.map((a) => `${a.plan.name}: ${a.result.status}`).join('; ')})` };
     row = {
       trialId, src, dst,
-      workingSetMiB: input.workload?.workingSetMiB ?? null,
+      workingSetMiB: input.workload?.workingSetMiB ?? service?.keySetMiB ?? null,
       outcome,
       metrics: final ? deriveMetrics(final.final, probe ?? undefined, lag, final.observedTotalMs) : null,
       probe, dirtyRateMiBps, memory, integrity, attempts,
       ...(diskWitness ? { disk } : {}),
+      ...(app !== undefined ? { app } : {}),
       endToEnd: endToEndCost(attempts),
       ...measuredForModel(),
     };
@@ -138,7 +159,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
     }
     row = {
       trialId, src, dst,
-      workingSetMiB: input.workload?.workingSetMiB ?? null,
+      workingSetMiB: input.workload?.workingSetMiB ?? service?.keySetMiB ?? null,
       outcome: { kind: 'failed', reason: describe(err) },
       metrics: null, probe: null, dirtyRateMiBps, memory, attempts,
       ...measuredForModel(),

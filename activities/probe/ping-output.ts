@@ -35,6 +35,70 @@ export interface ProbeSummary {
    * reply to the probe's last line, and the downtime was at least downtimeMs
    */
   openEnded?: true;
+  /**
+   * what a coarser ping would have said of the same outage: this probe's own requests thinned to
+   * one per `intervalMs`, read at every phase (miglab 0.6 on; absent when the probe was not finer)
+   */
+  coarse?: CoarseReading;
+}
+
+export interface CoarseReading {
+  intervalMs: number;
+  /** the largest reply gap less one interval, over the phases */
+  downtimeMs: { mean: number; min: number; max: number };
+}
+
+/** Two readings of a probe sending every `every`-th request of the fine probe from `phase`: miglab's (gap) and lost replies × interval. */
+export function thinnedProbe(events: readonly PingEvent[], maxSeq: number, every: number, phase: number, intervalMs: number): { gapMs: number; lossMs: number } {
+  const kept = events.filter((e) => e.kind === 'reply' && (e.seq - 1) % every === phase);
+  const answered = new Set(kept.map((e) => e.seq));
+  let lost = 0;
+  for (let seq = phase + 1; seq <= maxSeq; seq += every) if (!answered.has(seq)) lost++;
+  return { gapMs: summarizePing(kept, intervalMs * every).downtimeMs, lossMs: lost * intervalMs * every };
+}
+
+/**
+ * The probe's events read as a probe of `coarseMs` would have read them: at each phase (steps of
+ * the fine interval), the fine requests sent first at or after each coarse tick are kept, answered
+ * as they were, and the largest gap between their replies less `coarseMs` is that probe's
+ * downtime. Ticks are placed by send time (a reply's time less its round trip; an unanswered
+ * request's interpolated between its neighbours), not by sequence number: a loaded controller
+ * sends a "10 ms" probe's requests late (16 ms apart were measured on the TCG bed), and every
+ * 100th request is then not one a second. Undefined unless the probe was finer and divides it.
+ */
+export function coarseReading(events: readonly PingEvent[], intervalMs: number, coarseMs = 1000): CoarseReading | undefined {
+  const phases = coarseMs / intervalMs;
+  const replies = events.filter((e): e is Extract<PingEvent, { kind: 'reply' }> => e.kind === 'reply').sort((a, b) => a.seq - b.seq);
+  if (!(phases > 1) || !Number.isInteger(phases) || replies.length < 2) return undefined;
+  const maxSeq = Math.max(...events.map((e) => e.seq));
+  // send time (s) of every sequence number, 1..maxSeq
+  const sentAt = new Array<number>(maxSeq + 1).fill(NaN);
+  for (const r of replies) sentAt[r.seq] = r.at - r.rttMs / 1000;
+  let prev: number | undefined;
+  for (let seq = 1; seq <= maxSeq; seq++) {
+    if (!Number.isNaN(sentAt[seq]!)) { prev = seq; continue; }
+    const next = replies.find((r) => r.seq > seq);
+    sentAt[seq] = prev !== undefined && next
+      ? sentAt[prev]! + ((seq - prev) / (next.seq - prev)) * (sentAt[next.seq]! - sentAt[prev]!)
+      : (prev !== undefined ? sentAt[prev]! + ((seq - prev) * intervalMs) / 1000 : sentAt[replies[0]!.seq]! - ((replies[0]!.seq - seq) * intervalMs) / 1000);
+  }
+  const bySeq = new Map(replies.map((r) => [r.seq, r]));
+  const first = sentAt[1]!;
+  const last = sentAt[maxSeq]!;
+  const gaps: number[] = [];
+  for (let p = 0; p < phases; p++) {
+    const kept: PingEvent[] = [];
+    let seq = 1;
+    for (let tick = first + (p * intervalMs) / 1000; tick <= last; tick += coarseMs / 1000) {
+      while (seq <= maxSeq && sentAt[seq]! < tick) seq++;
+      if (seq > maxSeq) break;
+      const r = bySeq.get(seq);
+      if (r) kept.push(r);
+    }
+    gaps.push(summarizePing(kept, coarseMs).downtimeMs);
+  }
+  const r = (x: number) => Math.round(x * 1000) / 1000;
+  return { intervalMs: coarseMs, downtimeMs: { mean: r(gaps.reduce((a, b) => a + b, 0) / gaps.length), min: Math.min(...gaps), max: Math.max(...gaps) } };
 }
 
 /** Whether the probe's latest line is a reply: the guest answers (again). */

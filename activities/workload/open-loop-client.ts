@@ -17,8 +17,12 @@ export interface OpenLoopOptions {
   /** requests per second, and for how long */
   ratePerS: number;
   durationMs: number;
-  /** GETs of key-0 … key-(keys-1), in turn */
+  /** the key set: GETs of key 0 … keys-1 in turn, and SETs rewriting it in turn */
   keys: number;
+  /** the share of requests that are SETs (default 0: GETs only), spread evenly through the schedule */
+  setFraction?: number;
+  /** a SET's value size (default 64) */
+  valueBytes?: number;
   /** a request with no reply after this long counts as failed (its reply, if it comes, is ignored) */
   timeoutMs: number;
   /**
@@ -46,6 +50,19 @@ export function setRequest(protocol: ServiceProtocol, i: number, value: string):
   return protocol === 'memcached' ? `set ${key} 0 0 ${n}\r\n${value}\r\n` : `*3\r\n$3\r\nSET\r\n$${Buffer.byteLength(key)}\r\n${key}\r\n$${n}\r\n${value}\r\n`;
 }
 
+/** Whether request `i` of a schedule with this share of SETs is a SET: every 1/f-th, evenly spread. */
+export const isSet = (i: number, setFraction: number) => Math.floor((i + 1) * setFraction) > Math.floor(i * setFraction);
+
+/**
+ * Values for SETs: slices of one random text, so that no value is a zero page or repeats its
+ * neighbour's bytes (`i` picks the slice).
+ */
+export function valueMaker(valueBytes: number): (i: number) => string {
+  let text = '';
+  while (text.length < valueBytes + 61) text += Math.random().toString(36).slice(2);
+  return (i) => text.slice(i % 61, (i % 61) + valueBytes);
+}
+
 /**
  * Splits replies off the front of a byte stream: returns each complete reply's verdict (true: a
  * hit, false: a miss or an error) and the bytes left over, an incomplete reply.
@@ -59,6 +76,7 @@ export function takeReplies(protocol: ServiceProtocol, buf: Buffer): { replies: 
     const line = buf.toString('latin1', at, eol);
     if (protocol === 'memcached') {
       if (line === 'END') { replies.push(false); at = eol + 2; continue; } // a miss
+      if (line === 'STORED') { replies.push(true); at = eol + 2; continue; } // a SET's
       const m = /^VALUE \S+ \d+ (\d+)/.exec(line);
       if (!m) { replies.push(false); at = eol + 2; continue; } // ERROR, SERVER_ERROR …: a failed request
       const end = eol + 2 + Number(m[1]) + 2; // the data and its CRLF, then END\r\n
@@ -74,8 +92,11 @@ export function takeReplies(protocol: ServiceProtocol, buf: Buffer): { replies: 
         if (buf.length < end) break;
         replies.push(true);
         at = end;
+      } else if (line === '+OK') {
+        replies.push(true); // a SET's
+        at = eol + 2;
       } else {
-        replies.push(false); // -ERR, or anything else a GET should not get
+        replies.push(false); // -ERR, or anything else a GET or SET should not get
         at = eol + 2;
       }
     }
@@ -118,6 +139,11 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<{ requests: AppRe
   const start = now();
   const total = Math.floor((o.durationMs * o.ratePerS) / 1000);
   const interval = 1000 / o.ratePerS;
+  const setFraction = o.setFraction ?? 0;
+  const value = valueMaker(o.valueBytes ?? 64);
+  // GETs and SETs each walk the key set in turn
+  let gets = 0;
+  let sets = 0;
   let next = 0;
   try {
     while (next < total && !o.signal?.aborted && !broken) {
@@ -125,9 +151,10 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<{ requests: AppRe
       // everything due by now goes out now, each with its own due time (late sends are recorded as such)
       let batch = '';
       while (next < total && start + next * interval <= t) {
-        requests.push({ dueAt: start + next * interval, sentAt: t, doneAt: null, ok: false });
+        const set = isSet(next, setFraction);
+        requests.push({ dueAt: start + next * interval, sentAt: t, doneAt: null, ok: false, ...(set ? { op: 'set' as const } : {}) });
         pending.push(next);
-        batch += getRequest(o.protocol, next % o.keys);
+        batch += set ? setRequest(o.protocol, sets % o.keys, value(sets++)) : getRequest(o.protocol, gets++ % o.keys);
         next++;
       }
       if (batch) socket.write(batch);
@@ -141,7 +168,52 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<{ requests: AppRe
     socket.destroy();
   }
   if (broken && !o.signal?.aborted) {
-    for (; next < total; next++) requests.push({ dueAt: start + next * interval, sentAt: start + next * interval, doneAt: null, ok: false });
+    for (; next < total; next++) requests.push({ dueAt: start + next * interval, sentAt: start + next * interval, doneAt: null, ok: false, ...(isSet(next, setFraction) ? { op: 'set' as const } : {}) });
   }
   return { requests, connectionError: (broken as Error | undefined)?.message ?? null };
+}
+
+/**
+ * Loads the key set before a run: a SET of every key, pipelined (at most `window` unanswered), each
+ * reply checked. Returns how long it took; throws naming the first key the service refused.
+ */
+export async function loadKeySet(o: { host: string; port: number; protocol: ServiceProtocol; keys: number; valueBytes: number; localAddress?: string; window?: number; signal?: AbortSignal; onProgress?: (acked: number) => void }): Promise<{ loadMs: number }> {
+  const t0 = performance.now();
+  const window = o.window ?? 256;
+  const value = valueMaker(o.valueBytes);
+  const socket: Socket = await new Promise((resolve, reject) => {
+    const s = connect({ host: o.host, port: o.port, noDelay: true, ...(o.localAddress ? { localAddress: o.localAddress } : {}) }, () => resolve(s));
+    s.once('error', reject);
+  });
+  try {
+    let acked = 0;
+    let sent = 0;
+    let buf: Buffer = Buffer.alloc(0);
+    let failure: Error | undefined;
+    let wake: (() => void) | undefined;
+    socket.on('data', (chunk: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      const { replies, rest } = takeReplies(o.protocol, buf);
+      buf = Buffer.from(rest);
+      for (const ok of replies) {
+        if (!ok) failure ??= new Error(`${o.protocol} refused SET ${keyName(acked)} (${o.valueBytes}-byte value)`);
+        acked++;
+      }
+      wake?.();
+    });
+    socket.on('error', (err) => { failure ??= err; wake?.(); });
+    socket.on('close', () => { failure ??= new Error(`${o.protocol} closed the connection after ${acked} of ${o.keys} SETs`); wake?.(); });
+    while (acked < o.keys) {
+      if (failure) throw failure;
+      if (o.signal?.aborted) throw new Error('loading the key set was cancelled');
+      let batch = '';
+      while (sent < o.keys && sent - acked < window) batch += setRequest(o.protocol, sent, value(sent++));
+      if (batch) socket.write(batch);
+      await new Promise<void>((r) => { wake = r; setTimeout(r, 50); });
+      o.onProgress?.(acked);
+    }
+    return { loadMs: Math.round(performance.now() - t0) };
+  } finally {
+    socket.destroy();
+  }
 }

@@ -5,7 +5,7 @@ import type { QueryMigrate } from '../../activities/qemu/backend.js';
 import type { ProbeSummary } from '../../activities/probe/ping-output.js';
 import { waitCancellably } from '../../activities/cancellation.js';
 import { heartbeat } from '../../activities/lab-activities.js';
-import type { AttemptResult, TrialActivities, TrialInput, TrialRow } from '../../workflows/trial-types.js';
+import type { AppSummary, AttemptResult, ServiceLoad, TrialActivities, TrialInput, TrialRow } from '../../workflows/trial-types.js';
 
 export const final = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'query-migrate-completed.json'), 'utf8')) as QueryMigrate;
 
@@ -34,6 +34,13 @@ export const stubIdleDirtyRate = 0.6;
 export const stubWitness = 'ab'.repeat(32);
 /** a VM spec with a disk on shared storage */
 export const diskSpec = (): TrialInput['spec'] => ({ ...input().spec, disk: { image: '/img/debian.qcow2', format: 'qcow2', storage: 'shared', root: true } });
+/** a service trial's load: memcached, a 16 MiB key set */
+export const serviceLoad = (): ServiceLoad => ({ service: 'memcached', keySetMiB: 16, valueBytes: 4096, requestsPerS: 1000, setFraction: 0.5, timeoutMs: 1000 });
+/** what the stubbed load's clients saw */
+export const stubApp = (service: ServiceLoad, version: string, marks: AppSummary['marks']): AppSummary => ({
+  ...service, version, marks, connectionError: null,
+  downtime: { requests: 9000, failed: 0, timedOut: 0, longestGapMs: 140, gapStartedAt: 1, latencyMs: { before: { n: 1, p50: 1, p99: 1, p999: 1 }, precopy: { n: 1, p50: 2, p99: 2, p999: 2 }, switchover: { n: 1, p50: 90, p99: 90, p999: 90 }, after: { n: 1, p50: 1, p99: 1, p999: 1 } }, dipRequests: 140, dipSeconds: 0.14, maxSendLagMs: 0, lateSends: 0 },
+});
 /** how fast the stubbed workload says it writes (MiB/s) */
 export const stubWriteRate = 480;
 
@@ -51,7 +58,7 @@ function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepare
     async waitForGuest() { calls.push('waitForGuest'); return 5400; },
     async startWorkload() { calls.push('startWorkload'); return { writeMiBps: stubWriteRate }; },
     // before the workload starts, the idle guest's rate
-    async measureDirtyRate() { calls.push('measureDirtyRate'); return calls.includes('startWorkload') ? stubDirtyRate : stubIdleDirtyRate; },
+    async measureDirtyRate() { calls.push('measureDirtyRate'); return calls.includes('startWorkload') || calls.includes('startAppLoad') ? stubDirtyRate : stubIdleDirtyRate; },
     async startProbe() { calls.push('startProbe'); },
     async stopProbe({ intervalMs }) { calls.push('stopProbe'); return script.probeSawNothing ? null : stubProbe(intervalMs); },
     async liveMigrate({ plan }) {
@@ -75,6 +82,9 @@ function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepare
     async writeDiskWitness() { calls.push('writeDiskWitness'); return stubWitness; },
     // the script can make the disk arrive damaged
     async checkDiskWitness({ sha256 }) { calls.push('checkDiskWitness'); const after = script.diskDamaged ? 'f'.repeat(64) : sha256; return { sha256Before: sha256, sha256After: after, intact: after === sha256 }; },
+    async startService() { calls.push('startService'); return { version: 'memcached 1.6.18', port: 11211, keys: 4096, loadMs: 900 }; },
+    async startAppLoad() { calls.push('startAppLoad'); },
+    async stopAppLoad({ service, version, marks }) { calls.push('stopAppLoad'); return stubApp(service, version, marks); },
     async recordTrial({ row }) { calls.push('recordTrial'); recorded.push(row); return 'recorded'; },
     async teardown({ hosts }) {
       calls.push(`teardown:${hosts.join(',')}`);
