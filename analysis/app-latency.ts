@@ -126,3 +126,15 @@ export function appDowntime(requests: readonly AppRequest[], marks: MigrationMar
     lateSends: lags.filter((l) => l > 1).length,
   };
 }
+
+/**
+ * Which phase of the move a gap began in, `slackMs` either side of the pause counting as the
+ * switchover (the marks come from the hypervisor's figures and the controller's polls, so a stall
+ * that is the switchover can begin a little before the computed pause).
+ */
+export function gapPhase(gapStartedAt: number | null, marks: MigrationMarks | null, slackMs = 100): 'before' | 'precopy' | 'switchover' | 'after' | null {
+  if (gapStartedAt === null || marks === null) return null;
+  if (gapStartedAt >= marks.pausedAt - slackMs && gapStartedAt <= marks.resumedAt + slackMs) return 'switchover';
+  if (gapStartedAt < marks.startedAt - slackMs) return 'before';
+  return gapStartedAt < marks.pausedAt ? 'precopy' : 'after';
+}

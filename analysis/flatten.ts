@@ -6,6 +6,7 @@ import { tryParseTrialId } from '../workflows/names.js';
 import { throughputMiBps } from '../workflows/metrics.js';
 import type { CampaignManifest } from '../results/manifest.js';
 import type { TrialRow } from '../workflows/trial-types.js';
+import { gapPhase } from './app-latency.js';
 
 const MiB = 2 ** 20;
 
@@ -130,6 +131,10 @@ export interface FlatTrial {
   appP50AfterMs: number | null;
   appP99AfterMs: number | null;
   appDipS: number | null;
+  /** where the longest gap began: the phase of the move, and how long after the migration's start and its pause */
+  appGapPhase: 'before' | 'precopy' | 'switchover' | 'after' | null;
+  appGapAfterStartMs: number | null;
+  appGapAfterPauseMs: number | null;
   appMaxSendLagMs: number | null;
   appConnectionError: string | null;
 }
@@ -245,6 +250,9 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     appP50AfterMs: lat?.after.p50 ?? null,
     appP99AfterMs: lat?.after.p99 ?? null,
     appDipS: app?.downtime.dipSeconds ?? null,
+    appGapPhase: app ? gapPhase(app.downtime.gapStartedAt, app.marks) : null,
+    appGapAfterStartMs: app?.marks && app.downtime.gapStartedAt !== null ? Math.round(app.downtime.gapStartedAt - app.marks.startedAt) : null,
+    appGapAfterPauseMs: app?.marks && app.downtime.gapStartedAt !== null ? Math.round(app.downtime.gapStartedAt - app.marks.pausedAt) : null,
     appMaxSendLagMs: app?.downtime.maxSendLagMs ?? null,
     appConnectionError: app?.connectionError ?? null,
   };

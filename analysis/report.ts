@@ -16,6 +16,7 @@ import { renderSvg } from './render.js';
 import { cliffs, failures, integrity, MEASURE_KEYS, MEASURES, measuredCliffText, memoryCheck, outcomes, summarize, type CliffRow, type Measure, type SummaryRow } from './tables.js';
 import { hasAbortedAttempt, pickTraceTrial, readTrace, type Trace } from './trace.js';
 import { modelFit, type ModelFit } from './model-fit.js';
+import { appBlocks, appDowntimesFigure, appGroups, appLatencyFigure, cheaperMeasures, pickAppTrials, readAppSeries, type AppGroupRow, type AppSeries, type CheaperRow } from './app-report.js';
 
 export interface ReportData {
   flat: FlatTrial[];
@@ -26,6 +27,9 @@ export interface ReportData {
   memory: ReturnType<typeof memoryCheck>;
   integrity: ReturnType<typeof integrity>;
   fit: ModelFit;
+  /** service trials: the downtimes side by side per key set, and the cheaper measures against the clients' */
+  app: AppGroupRow[];
+  cheaper: CheaperRow[];
 }
 
 /**
@@ -74,6 +78,8 @@ export function analyze(flat: FlatTrial[], step: StepRunner = (_name, f) => f())
     memory: step('memory', () => memoryCheck(flat)),
     integrity: step('integrity', () => integrity(flat)),
     fit: step('model fit', () => modelFit(flat)),
+    app: step('service downtimes', () => appGroups(flat)),
+    cheaper: step('cheaper measures', () => cheaperMeasures(flat)),
   };
 }
 
@@ -88,7 +94,7 @@ function statCell(s: SummaryRow[Measure], digits: number): string {
 }
 
 /** The figures, in the paper's order, then the trace. */
-export async function buildFigures(data: ReportData, trace: Trace | null): Promise<(Figure & { svg: string })[]> {
+export async function buildFigures(data: ReportData, trace: Trace | null, appSeries: readonly AppSeries[] = []): Promise<(Figure & { svg: string })[]> {
   const notConverged: { hypervisor: string; workingSetMiB: number; count: number; of: number }[] = [];
   for (const c of data.cliffs) for (const p of c.perSize) if (p.converged < p.informative) notConverged.push({ hypervisor: c.hypervisor, workingSetMiB: p.workingSetMiB, count: p.informative - p.converged, of: p.informative });
   const figs: Figure[] = [
@@ -100,6 +106,8 @@ export async function buildFigures(data: ReportData, trace: Trace | null): Promi
     rampLines(data.summary, notConverged, data.cliffs, 'dtMs', 8),
   ];
   if (trace) figs.push(traceFigure(trace));
+  if (data.app.length) figs.push(appDowntimesFigure(data.app));
+  appSeries.forEach((s, i) => figs.push(appLatencyFigure(s, i)));
   return Promise.all(figs.map(async (f) => ({ ...f, svg: await renderSvg(f.spec) })));
 }
 
@@ -258,6 +266,7 @@ export function buildDoc(campaigns: readonly LoadedCampaign[], data: ReportData,
   });
 
   sections.push({ title: 'The model: predicted before each trial, then measured', blocks: modelBlocks(data) });
+  if (data.app.length) sections.push({ title: "Downtime as a service's clients saw it", blocks: appBlocks(data.flat) });
 
   const digits: Record<Measure, number> = { tmtMs: 0, mtMs: 0, dtMs: 1, dtQemuMs: 1, dtProbeMs: 1, dtGuestMs: 1, mdMiB: 1, throughputMiBps: 1, e2eMs: 0, e2eMiB: 1 };
   sections.push({
@@ -328,6 +337,7 @@ export function buildCsv(data: ReportData): Record<string, string> {
     'failures.csv': csv(data.failures.map((f) => ({ ...f, trials: f.trials.join(';') })), ['hypervisor', 'reason', 'count', 'trials']),
     'cliff.csv': csv(data.cliffs.map((c) => ({ ...c, perSize: c.perSize.map((p) => `${p.workingSetMiB}:${p.converged}/${p.informative}`).join(';') })), ['hypervisor', 'scenario', 'predictedMiB', 'bandwidthMiBps', 'downtimeLimitMs', 'measuredMiB', 'belowMiB', 'largestTriedMiB', 'perSize']),
     'model.csv': csv(data.fit.trials, ['trialId', 'hypervisor', 'workingSetMiB', 'predicted', 'measured', 'tmt', 'md', 'dt']),
+    'app.csv': csv(data.app, ['hypervisor', 'scenario', 'service', 'keySetMiB', 'mode', 'n', 'appMs', 'hypervisorMs', 'ping10Ms', 'ping1sMs', 'guestClockMs', 'failed', 'p99BeforeMs', 'p99PrecopyMs', 'p99AfterMs', 'dipS', 'gapPhases']),
     'memory.csv': csv(data.memory.rows.map((m) => ({ ...m, breaks: m.breaks.join(';') })), ['trialId', 'hypervisor', 'configuredMiB', 'allocatedOnHostMiB', 'usedInGuestMiB', 'requestedMiB', 'dirtiedMiB', 'breaks']),
   };
 }
@@ -349,7 +359,8 @@ export async function writeReport(campaigns: readonly LoadedCampaign[], outDir: 
   });
   picks.sort((a, b) => Number(hasAbortedAttempt(b.row)) - Number(hasAbortedAttempt(a.row)));
   for (const p of picks) if ((trace = await readTrace(p.dir, p.row))) break;
-  const figures = await buildFigures(data, trace);
+  const appSeries = (await Promise.all(campaigns.flatMap((c) => pickAppTrials(c.rows).map((r) => readAppSeries(c.dir, r))))).filter((x): x is AppSeries => x !== null);
+  const figures = await buildFigures(data, trace, appSeries);
   const doc = buildDoc(campaigns, data, figures);
   await mkdir(join(outDir, 'figures'), { recursive: true });
   const files: string[] = [];

@@ -17,6 +17,13 @@ function problemsOf(text: string): string {
   throw new Error('the campaign was accepted');
 }
 
+/** a service scenario, in place of the paper's baseline */
+const SERVICE = `  - name: mc
+    kind: service
+    service: memcached
+    keySetsMiB: [1, 8]
+    valueBytes: 4096`;
+
 const HOSTS = `campaign: two
 hosts:
   - name: src
@@ -113,6 +120,11 @@ describe('campaign spec', () => {
     ['a disk on own hosts without its image', HOSTS.replace('memoryMiB: 512', 'memoryMiB: 512\n  disk:\n    storage: local'), /vm\.disk: missing image: the disk image at the same path on every host/],
     ['a relative disk image path', HOSTS.replace('memoryMiB: 512', 'memoryMiB: 512\n  disk:\n    storage: local\n    image: d.qcow2'), /vm\.disk\.image: image must be an absolute path on the hosts/],
     ['post-copy with a local disk', PAPER.replace('memoryMiB: 256', 'memoryMiB: 256\n  disk:\n    storage: local').replace('  - step: auto-converge', '  - step: postcopy'), /ladder\[1\]: post-copy cannot move a local disk[\s\S]*fix: remove the postcopy rung, or use vm\.disk\.storage: shared/],
+    ['a service without a disk guest', PAPER.replace('  - name: baseline\n    kind: baseline', SERVICE), /c\.yaml:\d+:\d+: scenarios\[0\]\.kind: memcached runs in a guest booted from a disk[\s\S]*fix: add vm\.disk: \{ storage: shared \}/],
+    ['a key set larger than the VM holds', PAPER.replace('memoryMiB: 256', 'memoryMiB: 256\n  disk:\n    storage: shared').replace('  - name: baseline\n    kind: baseline', SERVICE.replace('[1, 8]', '[1, 100]')), /c\.yaml:\d+:\d+: scenarios\[0\]\.keySetsMiB\[1\]: a 100 MiB key set takes about 166 MiB in memcached, more than the 128 MiB the 256 MiB VM has beside the Debian guest's own 128 MiB[\s\S]*fix: use at most 74 MiB, or raise vm\.memoryMiB to 294/],
+    ['a key set listed twice', PAPER.replace('memoryMiB: 256', 'memoryMiB: 256\n  disk:\n    storage: shared').replace('  - name: baseline\n    kind: baseline', SERVICE.replace('[1, 8]', '[8, 8]')), /scenarios\[0\]\.keySetsMiB\[1\]: key set 8 MiB is listed twice/],
+    ['a service with xl', PAPER.replace('hypervisor: qemu', 'hypervisor: xen').replace('  bandwidthMiBps: 112\n', '').replace(/ladder:\n(  .*\n)+/, 'ladder: []\n').replace('  - name: baseline\n    kind: baseline', SERVICE), /scenarios\[0\]\.kind: service scenarios run in the Debian disk guest, which xl does not run yet/],
+    ['a service value larger than memcached takes', PAPER.replace('  - name: baseline\n    kind: baseline', SERVICE.replace('valueBytes: 4096', 'valueBytes: 2000000')), /scenarios\[0\]\.valueBytes: values must be at most 512 KiB/],
     ['a run dir with shell metacharacters', HOSTS.replace('    memoryMiB: 1024', '    memoryMiB: 1024\n    runDir: /tmp/x;reboot'), /hosts\[0\]\.runDir: runDir must be an absolute path of plain characters/],
   ];
 

@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TestTemporal } from '../helpers/temporal.js';
-import { diskSpec, done, input, rampTrials, stall, stubs } from '../helpers/trial-stubs.js';
+import { diskSpec, done, input, rampTrials, serviceLoad, stall, stubs } from '../helpers/trial-stubs.js';
 import type { TrialInput } from '../../workflows/trial-types.js';
 
 /** A recorded workflow: what to save under which name. */
@@ -75,6 +75,7 @@ function campaignScenario(o: { trials: number; lanes: number; children?: boolean
 export const scenarios: Record<string, Scenario> = {
   'trial-converged': trialScenario({ live: [done] }),
   'trial-disk': trialScenario({ live: [done] }, { spec: diskSpec() }),
+  'trial-service': trialScenario({ live: [{ ...done, cost: { startedAt: 1_000, endedAt: 9_000, migrationStartedAt: 1_700, completedAt: 8_900, transferredBytes: 1, passes: 1, remainingLowBytes: 0 } }] }, { spec: diskSpec(), workload: null, service: serviceLoad() }),
   'trial-ladder': trialScenario({ live: [stall, stall, done] }),
   'trial-offline': trialScenario({ live: [stall, stall, stall], offline: done }),
   'trial-failed': trialScenario({ live: [stall, stall, stall] }, { fallback: 'none' }),

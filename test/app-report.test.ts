@@ -1,0 +1,115 @@
+/**
+ * The report's service section on rows whose answers are known: the four downtimes per key set,
+ * how each cheaper figure stands against the clients', where the longest gap began, and one
+ * trial's request series read back from the results store and binned.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { flattenRow } from '../analysis/flatten.js';
+import { syntheticRow } from '../analysis/synthetic.js';
+import { appBlocks, appGroups, cheaperMeasures, pickAppTrials, readAppSeries } from '../analysis/app-report.js';
+import { gapPhase, type AppRequest } from '../analysis/app-latency.js';
+import { requestsCsv } from '../activities/service-activities.js';
+import { ResultsStore } from '../results/store.js';
+import { stubApp, serviceLoad } from './helpers/trial-stubs.js';
+import type { TrialRow } from '../workflows/trial-types.js';
+
+const manifest = { campaign: 'c', trials: [], hypervisor: 'qemu' };
+const marks = { startedAt: 10_000, pausedAt: 12_000, resumedAt: 12_050 };
+
+/** A moved service trial: the clients' gap `appMs` beginning at `gapAt`, the hypervisor's `qemuMs`, the probe's `probeMs`, a 1 s reading `coarseMs`. */
+function serviceRow(id: string, keySetMiB: number, o: { appMs: number; gapAt: number; qemuMs: number; probeMs: number; coarseMs: number; lagMs: number }): TrialRow {
+  const row = syntheticRow({ trialId: id, workingSetMiB: keySetMiB, end: 'precopy', dtMs: o.probeMs, dtQemuMs: o.qemuMs });
+  const app = stubApp({ ...serviceLoad(), keySetMiB }, 'memcached 1.6.18', marks);
+  return {
+    ...row,
+    metrics: { ...row.metrics!, downtime: { ...row.metrics!.downtime, probeMs: o.probeMs, qemuMs: o.qemuMs, guestClockLagMs: o.lagMs } },
+    probe: { intervalMs: 10, sent: 100, replies: 90, lost: 10, largestGapMs: o.probeMs + 10, gapStartedAt: o.gapAt / 1000, downtimeMs: o.probeMs, coarse: { intervalMs: 1000, downtimeMs: { mean: o.coarseMs, min: 0, max: 1000 } } },
+    app: { ...app, downtime: { ...app.downtime, longestGapMs: o.appMs, gapStartedAt: o.gapAt } },
+  };
+}
+
+const rows = [
+  // the clients' longest gap early in precopy (300 ms), the switchover's shorter: the hypervisor says 30
+  serviceRow('c/memcached/16MiB/r1', 16, { appMs: 300, gapAt: 10_700, qemuMs: 30, probeMs: 290, coarseMs: 640, lagMs: -10 }),
+  serviceRow('c/memcached/16MiB/r2', 16, { appMs: 320, gapAt: 10_650, qemuMs: 40, probeMs: 330, coarseMs: 300, lagMs: 5 }),
+  // the gap at the switchover, 50 ms before the computed pause
+  serviceRow('c/memcached/64MiB/r1', 64, { appMs: 500, gapAt: 11_950, qemuMs: 450, probeMs: 505, coarseMs: 1000, lagMs: 480 }),
+];
+const flat = rows.map((r) => flattenRow(r, manifest));
+
+describe("the service section's tables", () => {
+  it('where a gap began: before, in precopy, at the switchover (100 ms either side of the pause and resume), after', () => {
+    expect(gapPhase(9_000, marks)).toBe('before');
+    expect(gapPhase(9_950, marks)).toBe('precopy'); // within the slack of the start: the move had begun
+    expect(gapPhase(10_700, marks)).toBe('precopy');
+    expect(gapPhase(11_950, marks)).toBe('switchover');
+    expect(gapPhase(12_120, marks)).toBe('switchover');
+    expect(gapPhase(12_200, marks)).toBe('after');
+    expect(gapPhase(null, marks)).toBeNull();
+    expect(gapPhase(11_000, null)).toBeNull();
+  });
+
+  it('flattens the clients\' figures, with where the gap began relative to the start and the pause', () => {
+    expect(flat[0]).toMatchObject({ appService: 'memcached', appDowntimeMs: 300, appGapPhase: 'precopy', appGapAfterStartMs: 700, appGapAfterPauseMs: -1300, dtProbe1sMs: 640, appP50SwitchoverMs: 90 });
+    expect(flat[2]).toMatchObject({ appGapPhase: 'switchover', appGapAfterPauseMs: -50 });
+  });
+
+  it('puts the four downtimes side by side per key set (means)', () => {
+    const g = appGroups(flat);
+    expect(g.map((x) => [x.keySetMiB, x.n, x.appMs, x.hypervisorMs, x.ping10Ms, x.ping1sMs, x.guestClockMs, x.gapPhases])).toEqual([
+      [16, 2, 310, 35, 310, 470, -2.5, 'precopy 2'],
+      [64, 1, 500, 450, 505, 1000, 480, 'switchover 1'],
+    ]);
+  });
+
+  it('says how far each cheaper figure under- or over-states the clients\' downtime (20 ms either side is close)', () => {
+    const c = cheaperMeasures(flat);
+    const by = Object.fromEntries(c.map((x) => [x.measure.split(' (')[0], x]));
+    // the hypervisor: 30 vs 300, 40 vs 320, 450 vs 500 → all three under
+    expect(by["the hypervisor's own figure"]).toMatchObject({ n: 3, under: 3, over: 0, close: 0, medianDiffMs: -270 });
+    // ping 10 ms: −10, +10, +5 → all close
+    expect(by['ping every 10 ms']).toMatchObject({ n: 3, under: 0, over: 0, close: 3, medianDiffMs: 5 });
+    // ping 1 s: +340, −20 (close), +500
+    expect(by['ping every 1 s']).toMatchObject({ under: 0, over: 2, close: 1 });
+    // the guest clock: −10 vs 300, 5 vs 320 under; 480 vs 500 close
+    expect(by["the guest clock's lag"]).toMatchObject({ under: 2, close: 1 });
+    const text = appBlocks(flat)[0]!;
+    expect(text.kind === 'text' && text.text).toMatch(/^3 service trials moved\. .*began precopy in 2, switchover in 1/);
+  });
+
+  it('has no section when no service trial moved', () => {
+    const plain = [flattenRow(syntheticRow({ trialId: 'c/ramp/8MiB/r1', workingSetMiB: 8, end: 'precopy' }), manifest)];
+    expect(appGroups(plain)).toEqual([]);
+    expect(appBlocks(plain)[0]).toMatchObject({ kind: 'text', text: expect.stringMatching(/^No service trial moved/) });
+  });
+});
+
+describe("one trial's request series", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'miglab-app-series-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is read back from the store, binned by due time around the move, failures counted; the figure picks the largest key set that moved live', async () => {
+    // 1000 requests/s from 3 s before precopy; nothing answered for 300 ms from the pause
+    const requests: AppRequest[] = [];
+    for (let i = 0; i < 9000; i++) {
+      const due = 7_000 + i;
+      const stalled = due >= marks.pausedAt && due < marks.pausedAt + 300;
+      requests.push({ dueAt: due, sentAt: due, doneAt: stalled ? null : due + 2, ok: !stalled });
+    }
+    const row = rows[2]!;
+    await new ResultsStore(dir).writeRaw(row.trialId, 'trial', 'app-requests.csv', requestsCsv(requests));
+    const s = (await readAppSeries(dir, row, 100))!;
+    expect(s.marks).toEqual({ pausedS: 2, resumedS: 2.05 });
+    // from 2 s before precopy to 3 s after the resume
+    expect(s.bins[0]!.timeS).toBe(-2);
+    expect(s.bins.at(-1)!.timeS).toBeCloseTo(5, 6);
+    const at = (t: number) => s.bins.find((b) => Math.abs(b.timeS - t) < 1e-9)!;
+    expect(at(2)).toEqual({ timeS: 2, p50Ms: null, maxMs: null, failed: 100 });
+    expect(at(2.3)).toEqual({ timeS: 2.3, p50Ms: 2, maxMs: 2, failed: 0 });
+    expect(await readAppSeries(dir, rows[0]!)).toBeNull(); // no series recorded for it
+    expect(pickAppTrials(rows).map((r) => r.trialId)).toEqual(['c/memcached/64MiB/r1']);
+  });
+});
