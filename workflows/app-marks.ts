@@ -1,6 +1,7 @@
 /**
  * Where a move's phases fall on the controller's clock, for cutting a service's request series
- * (analysis/app-latency.ts). Precopy starts when the migration itself did (the first poll's time
+ * (analysis/app-latency.ts). The move starts with its first attempt (a ladder's aborted attempts
+ * are part of what the clients live through), when that migration itself did (the first poll's time
  * less the hypervisor's elapsed time, not the migrate command: its preparations take 0.7 s on the
  * TCG bed); the resume is that start plus the hypervisor's total time (else the poll that saw the
  * move completed, up to one poll interval late); the pause is the resume less the hypervisor's own
@@ -11,12 +12,15 @@
 import type { MigrationMarks } from '../analysis/app-latency.js';
 import type { AttemptRecord } from './trial-types.js';
 
-export function migrationMarks(a: AttemptRecord): MigrationMarks | null {
-  const r = a.result;
-  if (r.status !== 'completed' || !r.cost) return null;
-  const startedAt = r.cost.migrationStartedAt ?? r.cost.startedAt;
+export function migrationMarks(attempts: readonly AttemptRecord[]): MigrationMarks | null {
+  const a = attempts.at(-1);
+  const r = a?.result;
+  if (!a || r?.status !== 'completed' || !r.cost) return null;
+  const ownStart = r.cost.migrationStartedAt ?? r.cost.startedAt;
   const total = r.final['total-time'];
-  const resumedAt = r.cost.migrationStartedAt !== undefined && total ? startedAt + total : (r.cost.completedAt ?? r.cost.endedAt);
-  if (a.plan.name === 'offline') return { startedAt, pausedAt: startedAt, resumedAt };
-  return { startedAt, pausedAt: Math.max(startedAt, resumedAt - (r.final.downtime ?? 0)), resumedAt };
+  const resumedAt = r.cost.migrationStartedAt !== undefined && total ? ownStart + total : (r.cost.completedAt ?? r.cost.endedAt);
+  const first = attempts[0]!.result.cost;
+  const startedAt = Math.min(ownStart, first ? (first.migrationStartedAt ?? first.startedAt) : ownStart);
+  if (a.plan.name === 'offline') return { startedAt, pausedAt: ownStart, resumedAt };
+  return { startedAt, pausedAt: Math.max(ownStart, resumedAt - (r.final.downtime ?? 0)), resumedAt };
 }

@@ -135,8 +135,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
     let app: TrialRow['app'];
     if (service && serviceStarted) {
       if (final) await sleep(APP_LOAD_AFTER_MS);
-      const last = attempts.at(-1);
-      const marks = final && last ? migrationMarks(last) : null;
+      const marks = final ? migrationMarks(attempts) : null;
       app = await step(SHORT, `stop the load on ${service.service} and read what its clients saw`).stopAppLoad({ trialId, service, version: serviceStarted.version, marks });
     }
     const lag = clockAfter && clockBefore ? Math.round((clockAfter.offsetMs - clockBefore.offsetMs) * 10) / 10 : undefined;
