@@ -25,6 +25,8 @@ export interface AppRequest {
 
 /** The migration's marks on the same clock: precopy start, the source's pause, the destination's resume. */
 export interface MigrationMarks {
+  /** the first migrate command (its preparations run until startedAt; absent before miglab 0.6's release) */
+  commandAt?: number;
   startedAt: number;
   pausedAt: number;
   resumedAt: number;
@@ -130,11 +132,13 @@ export function appDowntime(requests: readonly AppRequest[], marks: MigrationMar
 /**
  * Which phase of the move a gap began in, `slackMs` either side of the pause counting as the
  * switchover (the marks come from the hypervisor's figures and the controller's polls, so a stall
- * that is the switchover can begin a little before the computed pause).
+ * that is the switchover can begin a little before the computed pause). `preparing`: after the
+ * migrate command, before the hypervisor's own migration started (setting it up on both hosts).
  */
-export function gapPhase(gapStartedAt: number | null, marks: MigrationMarks | null, slackMs = 100): 'before' | 'precopy' | 'switchover' | 'after' | null {
+export function gapPhase(gapStartedAt: number | null, marks: MigrationMarks | null, slackMs = 100): 'before' | 'preparing' | 'precopy' | 'switchover' | 'after' | null {
   if (gapStartedAt === null || marks === null) return null;
   if (gapStartedAt >= marks.pausedAt - slackMs && gapStartedAt <= marks.resumedAt + slackMs) return 'switchover';
-  if (gapStartedAt < marks.startedAt - slackMs) return 'before';
-  return gapStartedAt < marks.pausedAt ? 'precopy' : 'after';
+  if (gapStartedAt >= marks.resumedAt) return 'after';
+  if (gapStartedAt >= marks.startedAt - slackMs) return 'precopy';
+  return marks.commandAt !== undefined && gapStartedAt >= marks.commandAt - slackMs ? 'preparing' : 'before';
 }

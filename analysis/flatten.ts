@@ -34,6 +34,8 @@ export interface FlatTrial {
   failReason: string | null;
   attempts: number;
   tmtMs: number | null;
+  /** the hypervisor's own setup time of the attempt that moved the VM (QEMU's setup-time; null where none is reported) */
+  setupMs: number | null;
   /** QEMU's total-time, or the controller's observation where QEMU's was impossible */
   tmtSource: 'qemu' | 'observed' | 'dom0-clock' | null;
   mtMs: number | null;
@@ -132,7 +134,7 @@ export interface FlatTrial {
   appP99AfterMs: number | null;
   appDipS: number | null;
   /** where the longest gap began: the phase of the move, and how long after the migration's start and its pause */
-  appGapPhase: 'before' | 'precopy' | 'switchover' | 'after' | null;
+  appGapPhase: 'before' | 'preparing' | 'precopy' | 'switchover' | 'after' | null;
   appGapAfterStartMs: number | null;
   appGapAfterPauseMs: number | null;
   appMaxSendLagMs: number | null;
@@ -179,6 +181,7 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     failReason: o.kind === 'failed' ? o.reason : null,
     attempts: row.attempts.length,
     tmtMs: m?.tmtMs ?? null,
+    setupMs: moved?.status === 'completed' ? (moved.final['setup-time'] ?? null) : null,
     tmtSource: m?.tmtMs != null ? (row.metrics?.tmtSource ?? 'qemu') : null,
     mtMs: m?.mtMs ?? null,
     dtMs: m?.dtMs ?? null,

@@ -337,7 +337,7 @@ export function buildCsv(data: ReportData): Record<string, string> {
     'failures.csv': csv(data.failures.map((f) => ({ ...f, trials: f.trials.join(';') })), ['hypervisor', 'reason', 'count', 'trials']),
     'cliff.csv': csv(data.cliffs.map((c) => ({ ...c, perSize: c.perSize.map((p) => `${p.workingSetMiB}:${p.converged}/${p.informative}`).join(';') })), ['hypervisor', 'scenario', 'predictedMiB', 'bandwidthMiBps', 'downtimeLimitMs', 'measuredMiB', 'belowMiB', 'largestTriedMiB', 'perSize']),
     'model.csv': csv(data.fit.trials, ['trialId', 'hypervisor', 'workingSetMiB', 'predicted', 'measured', 'tmt', 'md', 'dt']),
-    'app.csv': csv(data.app, ['hypervisor', 'scenario', 'service', 'keySetMiB', 'mode', 'n', 'appMs', 'hypervisorMs', 'ping10Ms', 'ping1sMs', 'guestClockMs', 'failed', 'p99BeforeMs', 'p99PrecopyMs', 'p99AfterMs', 'dipS', 'gapPhases']),
+    'app.csv': csv(data.app, ['hypervisor', 'scenario', 'service', 'keySetMiB', 'mode', 'n', 'appMs', 'hypervisorMs', 'ping10Ms', 'ping1sMs', 'guestClockMs', 'setupMs', 'failed', 'p99BeforeMs', 'p99PrecopyMs', 'p99AfterMs', 'dipS', 'gapPhases']),
     'memory.csv': csv(data.memory.rows.map((m) => ({ ...m, breaks: m.breaks.join(';') })), ['trialId', 'hypervisor', 'configuredMiB', 'allocatedOnHostMiB', 'usedInGuestMiB', 'requestedMiB', 'dirtiedMiB', 'breaks']),
   };
 }

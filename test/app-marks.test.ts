@@ -11,7 +11,7 @@ const completed = (c: ReturnType<typeof cost>, over: Partial<typeof final> = {})
 describe('a move\'s marks', () => {
   it('precopy from the migration\'s own start (not the command), the resume its total time later, the pause the hypervisor\'s downtime before that', () => {
     const a: AttemptRecord[] = [{ plan: plan(0), result: completed(cost(1_000, 1_700, 9_000), { 'total-time': 7_000, downtime: 40 }) }];
-    expect(migrationMarks(a)).toEqual({ startedAt: 1_700, pausedAt: 8_660, resumedAt: 8_700 });
+    expect(migrationMarks(a)).toEqual({ commandAt: 1_000, startedAt: 1_700, pausedAt: 8_660, resumedAt: 8_700 });
   });
 
   it('a ladder: the move starts with its first (aborted) attempt, the pause and resume are the last one\'s', () => {
@@ -19,7 +19,7 @@ describe('a move\'s marks', () => {
       { plan: plan(0), result: { status: 'aborted', rule: 'stall', reason: 'x', polls: 9, cost: cost(1_000, 1_600) } },
       { plan: plan(1, 'downtime limit 1000 ms'), result: completed(cost(30_000, 30_500, 40_000), { 'total-time': 9_000, downtime: 800 }) },
     ];
-    expect(migrationMarks(a)).toEqual({ startedAt: 1_600, pausedAt: 38_700, resumedAt: 39_500 });
+    expect(migrationMarks(a)).toEqual({ commandAt: 1_000, startedAt: 1_600, pausedAt: 38_700, resumedAt: 39_500 });
   });
 
   it('offline: paused from its own start; without a poll-derived start, the resume is the completing poll', () => {
@@ -27,7 +27,7 @@ describe('a move\'s marks', () => {
       { plan: plan(0), result: { status: 'aborted', rule: 'stall', reason: 'x', polls: 9, cost: cost(1_000, 1_600) } },
       { plan: { index: 1, name: 'offline' }, result: completed(cost(30_000, undefined, 45_000)) },
     ];
-    expect(migrationMarks(a)).toEqual({ startedAt: 1_600, pausedAt: 30_000, resumedAt: 45_000 });
+    expect(migrationMarks(a)).toEqual({ commandAt: 1_000, startedAt: 1_600, pausedAt: 30_000, resumedAt: 45_000 });
   });
 
   it('none for a move that did not complete, or rows without costs', () => {

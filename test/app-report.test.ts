@@ -50,6 +50,9 @@ describe("the service section's tables", () => {
     expect(gapPhase(12_200, marks)).toBe('after');
     expect(gapPhase(null, marks)).toBeNull();
     expect(gapPhase(11_000, null)).toBeNull();
+    // with the migrate command's time: a gap while the migration was being set up on both hosts
+    expect(gapPhase(9_500, { ...marks, commandAt: 9_300 })).toBe('preparing');
+    expect(gapPhase(9_100, { ...marks, commandAt: 9_300 })).toBe('before');
   });
 
   it('flattens the clients\' figures, with where the gap began relative to the start and the pause', () => {
@@ -78,6 +81,8 @@ describe("the service section's tables", () => {
     expect(by["the guest clock's lag"]).toMatchObject({ under: 2, close: 1 });
     const text = appBlocks(flat)[0]!;
     expect(text.kind === 'text' && text.text).toMatch(/^3 service trials moved\. .*began precopy in 2, switchover in 1/);
+    // the two early gaps (700 and 650 ms after the start: 300 and 320 ms long)
+    expect(text.kind === 'text' && text.text).toMatch(/In 2 of them it began within 1 s of the migration's own start: there the gap's median is 310 ms/);
   });
 
   it('has no section when no service trial moved', () => {

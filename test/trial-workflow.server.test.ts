@@ -64,7 +64,7 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
     expectSteps(s.calls, [['prepareVm'], ['waitForGuest'], ['measureDirtyRate'], ['startService'], ['startAppLoad'], ['measureDirtyRate'], ['memoryCategories', 'startProbe'], ['guestClock'], ['liveMigrate#0:300'], ['stopProbe', 'guestClock'], ['stopAppLoad'], ['teardown:hosta,hostb', 'teardown-done', 'recordTrial']]);
     // precopy from the migration's own start, the resume its total time later, the pause the hypervisor's downtime before that
     const resumedAt = 1_700 + final['total-time']!;
-    expect(row.app).toEqual(stubApp(serviceLoad(), 'memcached 1.6.18', { startedAt: 1_700, pausedAt: resumedAt - final.downtime!, resumedAt }));
+    expect(row.app).toEqual(stubApp(serviceLoad(), 'memcached 1.6.18', { commandAt: 1_000, startedAt: 1_700, pausedAt: resumedAt - final.downtime!, resumedAt }));
     expect(row.workingSetMiB).toBe(16);
     expect(row.dirtyRateMiBps).toBe(stubDirtyRate);
     // a move that never completed has no marks to cut by

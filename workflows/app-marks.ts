@@ -19,8 +19,9 @@ export function migrationMarks(attempts: readonly AttemptRecord[]): MigrationMar
   const ownStart = r.cost.migrationStartedAt ?? r.cost.startedAt;
   const total = r.final['total-time'];
   const resumedAt = r.cost.migrationStartedAt !== undefined && total ? ownStart + total : (r.cost.completedAt ?? r.cost.endedAt);
-  const first = attempts[0]!.result.cost;
-  const startedAt = Math.min(ownStart, first ? (first.migrationStartedAt ?? first.startedAt) : ownStart);
-  if (a.plan.name === 'offline') return { startedAt, pausedAt: ownStart, resumedAt };
-  return { startedAt, pausedAt: Math.max(ownStart, resumedAt - (r.final.downtime ?? 0)), resumedAt };
+  const first = attempts[0]!.result.cost ?? r.cost;
+  const startedAt = Math.min(ownStart, first.migrationStartedAt ?? first.startedAt);
+  const commandAt = Math.min(startedAt, first.startedAt);
+  if (a.plan.name === 'offline') return { commandAt, startedAt, pausedAt: ownStart, resumedAt };
+  return { commandAt, startedAt, pausedAt: Math.max(ownStart, resumedAt - (r.final.downtime ?? 0)), resumedAt };
 }
