@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Block } from './document.js';
 import type { Figure } from './figures.js';
 import type { FlatTrial } from './flatten.js';
-import type { MigrationMarks } from './app-latency.js';
+import type { AppRequest, MigrationMarks } from './app-latency.js';
 import { ResultsStore } from '../results/store.js';
 import type { TrialRow } from '../workflows/trial-types.js';
 
@@ -130,6 +130,17 @@ export interface AppSeries {
   bins: { timeS: number; p50Ms: number | null; maxMs: number | null; failed: number }[];
 }
 
+/** The requests of an app-requests.csv (activities/service-activities.ts writes it), or null when it is not one. */
+export function parseRequestsCsv(text: string): AppRequest[] | null {
+  const lines = text.split('\n');
+  const t0 = Number(/^# t0=(\S+)/.exec(lines[0] ?? '')?.[1]);
+  if (!Number.isFinite(t0) || lines[1] !== 'op,dueMs,sentMs,doneMs,ok') return null;
+  return lines.slice(2).filter((l) => l).map((line) => {
+    const [op, due, sent, done, ok] = line.split(',');
+    return { dueAt: t0 + Number(due), sentAt: t0 + Number(sent), doneAt: done ? t0 + Number(done) : null, ok: ok === '1', ...(op === 'set' ? { op: 'set' as const } : {}) };
+  });
+}
+
 /** Reads a trial's app-requests.csv (null when it has none) and bins it by due time. */
 export async function readAppSeries(resultsDir: string, row: TrialRow, binMs = 20): Promise<AppSeries | null> {
   const marks: MigrationMarks | null | undefined = row.app?.marks;
@@ -140,17 +151,13 @@ export async function readAppSeries(resultsDir: string, row: TrialRow, binMs = 2
   } catch {
     return null;
   }
-  const lines = text.split('\n');
-  const t0 = Number(/^# t0=(\S+)/.exec(lines[0] ?? '')?.[1]);
-  if (!Number.isFinite(t0)) return null;
+  const requests = parseRequestsCsv(text);
+  if (!requests) return null;
   const byBin = new Map<number, { lat: number[]; failed: number }>();
-  for (const line of lines.slice(2)) {
-    if (!line) continue;
-    const [, due, , done, ok] = line.split(',');
-    const at = t0 + Number(due) - marks.startedAt;
-    const b = Math.floor(at / binMs);
+  for (const r of requests) {
+    const b = Math.floor((r.dueAt - marks.startedAt) / binMs);
     const bin = byBin.get(b) ?? { lat: [], failed: 0 };
-    if (ok === '1' && done) bin.lat.push(Number(done) - Number(due));
+    if (r.ok && r.doneAt !== null) bin.lat.push(r.doneAt - r.dueAt);
     else bin.failed++;
     byBin.set(b, bin);
   }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { flattenRow } from '../analysis/flatten.js';
 import { syntheticRow } from '../analysis/synthetic.js';
-import { appBlocks, appGroups, cheaperMeasures, pickAppTrials, readAppSeries } from '../analysis/app-report.js';
+import { appBlocks, appGroups, cheaperMeasures, parseRequestsCsv, pickAppTrials, readAppSeries } from '../analysis/app-report.js';
 import { gapPhase, type AppRequest } from '../analysis/app-latency.js';
 import { requestsCsv } from '../activities/service-activities.js';
 import { ResultsStore } from '../results/store.js';
@@ -95,6 +95,21 @@ describe("the service section's tables", () => {
 describe("one trial's request series", () => {
   const dir = mkdtempSync(join(tmpdir(), 'miglab-app-series-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('round-trips through its CSV: op, due, sent and reply times (to the µs), ok; anything else is not one', () => {
+    const requests: AppRequest[] = [
+      { dueAt: 1_796_121_476_294.5107, sentAt: 1_796_121_476_294.7357, doneAt: 1_796_121_476_299.9077, ok: true },
+      { dueAt: 1_796_121_476_295.5107, sentAt: 1_796_121_476_295.6, doneAt: null, ok: false, op: 'set' },
+    ];
+    const back = parseRequestsCsv(requestsCsv(requests))!;
+    expect(back.map((r) => [r.op, r.ok, r.doneAt === null])).toEqual([[undefined, true, false], ['set', false, true]]);
+    for (const [i, r] of back.entries()) {
+      expect(r.dueAt).toBeCloseTo(requests[i]!.dueAt, 3);
+      expect(r.sentAt).toBeCloseTo(requests[i]!.sentAt, 3);
+      if (r.doneAt !== null) expect(r.doneAt).toBeCloseTo(requests[i]!.doneAt!, 3);
+    }
+    expect(parseRequestsCsv('dueMs,ok\n1,1\n')).toBeNull();
+  });
 
   it('is read back from the store, binned by due time around the move, failures counted; the figure picks the largest key set that moved live', async () => {
     // 1000 requests/s from 3 s before precopy; nothing answered for 300 ms from the pause
