@@ -3,14 +3,15 @@
  * how each cheaper figure stands against the clients', where the longest gap began, and one
  * trial's request series read back from the results store and binned.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { flattenRow } from '../analysis/flatten.js';
 import { syntheticRow } from '../analysis/synthetic.js';
 import { appBlocks, appGroups, cheaperMeasures, parseRequestsCsv, pickAppTrials, readAppSeries } from '../analysis/app-report.js';
-import { gapPhase, type AppRequest } from '../analysis/app-latency.js';
+import { appDowntime, gapPhase, type AppRequest } from '../analysis/app-latency.js';
 import { requestsCsv } from '../activities/service-activities.js';
 import { ResultsStore } from '../results/store.js';
 import { stubApp, serviceLoad } from './helpers/trial-stubs.js';
@@ -131,5 +132,30 @@ describe("one trial's request series", () => {
     expect(at(2.3)).toEqual({ timeS: 2.3, p50Ms: 2, maxMs: 2, failed: 0 });
     expect(await readAppSeries(dir, rows[0]!)).toBeNull(); // no series recorded for it
     expect(pickAppTrials(rows).map((r) => r.trialId)).toEqual(['c/memcached/64MiB/r1']);
+  });
+});
+
+describe('a series recorded on the bed (memcached, 16 MiB key set, 1000 requests/s, half SETs; QEMU 7.2 under TCG)', () => {
+  // test/fixtures/app/memcached-16MiB-tcg.csv.gz: every request of one trial. Its move, from the
+  // trial's polls: QEMU's migration started 712 ms after the migrate command, with setup-time
+  // 281 ms, total-time 1665 ms, downtime 30 ms.
+  const t0 = 1796121476294.5107;
+  const commandAt = 1796121479117;
+  const startedAt = commandAt + 712;
+  const marks = { commandAt, startedAt, pausedAt: startedAt + 1665 - 30, resumedAt: startedAt + 1665 };
+  const requests = parseRequestsCsv(gunzipSync(readFileSync(join(import.meta.dirname, 'fixtures', 'app', 'memcached-16MiB-tcg.csv.gz'))).toString('utf8'))!;
+
+  it("reduces to what an independent reading of the file gives (sorted reply times' largest gap, edges included: 296.502 ms from 3523.474 ms; 10528 requests, 5264 SETs, sends at most 24.402 ms late)", () => {
+    const d = appDowntime(requests, marks, { ratePerS: 1000 });
+    expect(d).toMatchObject({ requests: 10528, failed: 0, timedOut: 0 });
+    expect(requests.filter((r) => r.op === 'set')).toHaveLength(5264);
+    expect(d.longestGapMs).toBeCloseTo(296.502, 2);
+    expect(d.gapStartedAt! - t0).toBeCloseTo(3523.474, 2);
+    expect(d.maxSendLagMs).toBeCloseTo(24.402, 2);
+    // the clients' stall is at the start of the move, its length QEMU's setup time, not at the pause
+    expect(gapPhase(d.gapStartedAt, marks)).toBe('precopy');
+    expect(d.gapStartedAt! - startedAt).toBeCloseTo(-11, 0);
+    expect(d.latencyMs.before.p99!).toBeLessThan(10);
+    expect(d.latencyMs.precopy.p99!).toBeGreaterThan(250);
   });
 });
