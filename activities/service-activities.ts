@@ -23,6 +23,8 @@ const MiB = 2 ** 20;
 export const SERVICE_PORT = { memcached: 11211, redis: 6379 } as const;
 /** a load runs until the trial stops it; this bounds a load whose trial never does (a lost workflow) */
 const MAX_LOAD_MS = 30 * 60_000;
+/** after the move, how long the load may wait for its service to answer again (a retransmitting TCP connection backs off) */
+const AWAIT_ANSWER_MS = 60_000;
 
 /** How many keys make a key set of this size. */
 export const keysFor = (s: Pick<ServiceLoad, 'keySetMiB' | 'valueBytes'>) => Math.max(1, Math.floor((s.keySetMiB * MiB) / s.valueBytes));
@@ -87,7 +89,8 @@ export function createServiceActivities(deps: { pool: SshPool; inventory: Site; 
     },
 
     async stopAppLoad({ trialId, service, version, marks }) {
-      const result = await stopAppLoad(trialId);
+      // after a move, the clients' outage ends when they are answered again, not when the guest is
+      const result = await stopAppLoad(trialId, marks ? { untilOkAfter: marks.resumedAt + 1000, maxWaitMs: AWAIT_ANSWER_MS, onWait: (waitedMs) => heartbeat({ waitingFor: `${service.service} to answer its clients again`, waitedMs }) } : {});
       if (!result) return null;
       await store.writeRaw(trialId, 'trial', 'app-requests.csv', requestsCsv(result.requests));
       // nothing moved: every request is "before"

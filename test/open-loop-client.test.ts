@@ -130,6 +130,31 @@ describe('a trial\'s load, started before the move and stopped after it (against
     }
   });
 
+  it('stopped after a stall, it first runs until its service answers again (and no longer than it is let)', async () => {
+    // replies withheld from 100 ms to 600 ms after the first request
+    const fake = await fakeMemcached((ms) => ms >= 100 && ms < 600);
+    try {
+      const o = { host: '127.0.0.1', port: fake.port, protocol: 'memcached' as const, ratePerS: 1000, keys: 10, timeoutMs: 2000, maxDurationMs: 60_000 };
+      startAppLoad('c/s/8MiB/r1', o);
+      await new Promise((r) => setTimeout(r, 200));
+      // stopped during the stall, to run until a reply after 800 ms from now
+      const after = Date.now() + 800;
+      const got = (await stopAppLoad('c/s/8MiB/r1', { untilOkAfter: after, maxWaitMs: 5_000 }))!;
+      expect(Math.max(...got.requests.filter((r) => r.ok).map((r) => r.doneAt!))).toBeGreaterThan(after);
+      // it kept to its schedule until then (stopped at once, its last request would be due 800 ms earlier)
+      expect(Math.max(...got.requests.map((r) => r.dueAt))).toBeGreaterThan(after - 50);
+      // the stall's requests were answered when it ended, not counted as failed
+      expect(got.requests.filter((r) => !r.ok)).toHaveLength(0);
+      // a service that never answers again: the stop waits no longer than it is let
+      startAppLoad('c/s/8MiB/r2', { ...o, port: (await fakeMemcached(() => true)).port });
+      const t = Date.now();
+      await stopAppLoad('c/s/8MiB/r2', { untilOkAfter: Date.now(), maxWaitMs: 300 });
+      expect(Date.now() - t).toBeLessThan(300 + 2_000 + 500); // the wait, then the timeout for replies still owed
+    } finally {
+      fake.server.close();
+    }
+  });
+
   it('a service that cannot be reached: the stop says why', async () => {
     const srv = createServer();
     await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));

@@ -32,6 +32,8 @@ export interface OpenLoopOptions {
   localAddress?: string;
   /** stop early (the trial's cancellation) */
   signal?: AbortSignal;
+  /** called with each successful reply's arrival time (in time: a late reply is not one) */
+  onOk?: (doneAt: number) => void;
   now?: () => number;
 }
 
@@ -130,7 +132,11 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<{ requests: AppRe
       if (i === undefined) continue;
       const r = requests[i]!;
       // a reply after the timeout came too late: the request stays failed
-      if (t - r.sentAt <= o.timeoutMs) { r.doneAt = t; r.ok = ok; }
+      if (t - r.sentAt <= o.timeoutMs) {
+        r.doneAt = t;
+        r.ok = ok;
+        if (ok) o.onOk?.(t);
+      }
     }
   });
   socket.on('error', (err) => { broken = err; });
