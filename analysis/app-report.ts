@@ -104,9 +104,13 @@ export interface CheaperRow {
   medianRatio: number | null;
 }
 
-/** How far each cheaper figure under- or over-states what the clients saw, over the moved service trials. */
+/**
+ * How far each cheaper figure under- or over-states what the clients saw, over the service trials
+ * that moved live (an offline move's hypervisor figure is not its pause: the VM was stopped before
+ * the hypervisor's own clock started).
+ */
 export function cheaperMeasures(flat: readonly FlatTrial[], toleranceMs = 20): CheaperRow[] {
-  const rows = movedServiceRows(flat);
+  const rows = movedServiceRows(flat).filter((r) => r.mode === 'live');
   return CHEAPER.map(({ key, label }) => {
     const pairs = rows.flatMap((r) => (typeof r[key] === 'number' ? [{ m: r[key] as number, app: r.appDowntimeMs! }] : []));
     return {
@@ -253,16 +257,25 @@ const f2 = (v: number | null) => (v === null || !Number.isFinite(v) ? '–' : v.
 /** The relation between the downtimes, stated from the data (counts and medians, not assumed). */
 export function relationText(flat: readonly FlatTrial[], cheaper: readonly CheaperRow[]): string {
   const rows = movedServiceRows(flat);
+  const live = rows.filter((r) => r.mode === 'live');
+  const offline = rows.filter((r) => r.mode === 'offline');
   const phases = new Map<string, number>();
-  for (const r of rows) if (r.appGapPhase) phases.set(r.appGapPhase, (phases.get(r.appGapPhase) ?? 0) + 1);
+  for (const r of live) if (r.appGapPhase) phases.set(r.appGapPhase, (phases.get(r.appGapPhase) ?? 0) + 1);
   const parts = cheaper.filter((c) => c.n > 0).map((c) => `${c.measure}: below the clients' by more than 20 ms in ${c.under} of ${c.n} trials, above by more in ${c.over}, within 20 ms in ${c.close} (median difference ${f0(c.medianDiffMs)} ms, median ratio ${f2(c.medianRatio)})`);
   const where = [...phases].map(([p, c]) => `${p} in ${c}`).join(', ');
   // a gap at the very start of the move, beside the hypervisor's own setup time
-  const early = rows.filter((r) => r.appGapAfterStartMs !== null && Math.abs(r.appGapAfterStartMs) <= 1000 && r.appGapPhase !== 'switchover');
+  const early = live.filter((r) => r.appGapAfterStartMs !== null && Math.abs(r.appGapAfterStartMs) <= 1000 && r.appGapPhase !== 'switchover');
   const earlyText = early.length
     ? ` In ${early.length} of them it began within 1 s of the migration's own start: there the gap's median is ${f0(median(nums(early, 'appDowntimeMs')))} ms and the hypervisor's setup time's (QEMU's setup-time) ${f0(median(nums(early, 'setupMs')))} ms.`
     : '';
-  return `${rows.length} service trials moved. Against the clients' downtime — ${parts.join('; ')}. The clients' longest gap began ${where || 'nowhere recorded'} (preparing: after the migrate command, before the hypervisor's migration started; precopy: from then until 100 ms before the pause; the switchover: within 100 ms of the pause or the resume).${earlyText}`;
+  const liveText = live.length
+    ? `${live.length} service trials moved live. Against the clients' downtime — ${parts.join('; ')}. The clients' longest gap began ${where || 'nowhere recorded'} (preparing: after the migrate command, before the hypervisor's migration started; precopy: from then until 100 ms before the pause; the switchover: within 100 ms of the pause or the resume).${earlyText}`
+    : 'No service trial moved live.';
+  const longer = offline.flatMap((r) => (r.dtProbeMs !== null ? [r.appDowntimeMs! - r.dtProbeMs] : []));
+  const offlineText = offline.length
+    ? ` ${offline.length} moved offline (paused for the whole copy): the clients' outage exceeded the 10 ms probe's by a median ${f0(median(longer))} ms (from ${f0(longer.length ? Math.min(...longer) : null)} to ${f0(longer.length ? Math.max(...longer) : null)} ms) — their connection is one TCP stream, whose retransmissions back off while nothing answers, where each ping is a new packet.`
+    : '';
+  return liveText + offlineText;
 }
 
 /** The report section's blocks. */

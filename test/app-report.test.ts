@@ -81,9 +81,19 @@ describe("the service section's tables", () => {
     // the guest clock: −10 vs 300, 5 vs 320 under; 480 vs 500 close
     expect(by["the guest clock's lag"]).toMatchObject({ under: 2, close: 1 });
     const text = appBlocks(flat)[0]!;
-    expect(text.kind === 'text' && text.text).toMatch(/^3 service trials moved\. .*began precopy in 2, switchover in 1/);
+    expect(text.kind === 'text' && text.text).toMatch(/^3 service trials moved live\. .*began precopy in 2, switchover in 1/);
     // the two early gaps (700 and 650 ms after the start: 300 and 320 ms long)
     expect(text.kind === 'text' && text.text).toMatch(/In 2 of them it began within 1 s of the migration's own start: there the gap's median is 310 ms/);
+  });
+
+  it('sets offline moves apart: their hypervisor figure is not compared, their clients\' outage is set against the probe\'s', () => {
+    const off = syntheticRow({ trialId: 'c/memcached/32MiB/r1', workingSetMiB: 32, end: 'offline', dtMs: 40_000, dtQemuMs: 7 });
+    const withApp = { ...off, app: { ...stubApp({ ...serviceLoad(), keySetMiB: 32 }, 'memcached 1.6.18', marks), downtime: { ...stubApp(serviceLoad(), 'v', marks).downtime, longestGapMs: 48_000 } } };
+    const all = [...flat, flattenRow(withApp, manifest)];
+    // the cheaper table is over the three live moves only
+    expect(cheaperMeasures(all).map((c) => c.n)).toEqual([3, 3, 3, 3]);
+    const text = appBlocks(all)[0]!;
+    expect(text.kind === 'text' && text.text).toMatch(/ 1 moved offline \(paused for the whole copy\): the clients' outage exceeded the 10 ms probe's by a median 8000 ms/);
   });
 
   it('has no section when no service trial moved', () => {
