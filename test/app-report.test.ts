@@ -169,3 +169,33 @@ describe('a series recorded on the bed (memcached, 16 MiB key set, 1000 requests
     expect(d.latencyMs.precopy.p99!).toBeGreaterThan(250);
   });
 });
+
+describe('a series recorded on the bed across an offline move (memcached, 2 MiB key set, 1000 requests/s; TCG)', () => {
+  // test/fixtures/app/memcached-2MiB-offline-tcg.csv.gz: the requests due from 2 s before the
+  // clients' longest gap to 2 s after it, of services/memcached/2MiB/r1 (campaigns/services.yaml,
+  // 2026-12-01): live attempts gave up, the offline move paused the guest for 39.4 s, and the ping
+  // probe's outage was 39669 ms. Expected values: an independent reading of the file (sorted
+  // reply times' largest gap with the edges; requests with no reply; sent − due).
+  const t0 = 1796123074528.5667;
+  const marks = { commandAt: t0 + 4317.433, startedAt: t0 + 5143.433, pausedAt: t0 + 102050.433, resumedAt: t0 + 141445.433 };
+  const requests = parseRequestsCsv(gunzipSync(readFileSync(join(import.meta.dirname, 'fixtures', 'app', 'memcached-2MiB-offline-tcg.csv.gz'))).toString('utf8'))!;
+
+  it('a stall far longer than the request timeout: every request due in it timed out, the gap runs until the clients were answered again', () => {
+    const d = appDowntime(requests, marks, { ratePerS: 1000 });
+    expect(d).toMatchObject({ requests: 50228, failed: 48250, timedOut: 48250 });
+    expect(d.longestGapMs).toBeCloseTo(48227.817, 2);
+    expect(d.gapStartedAt! - t0).toBeCloseTo(102040.183, 2);
+    expect(gapPhase(d.gapStartedAt, marks)).toBe('switchover');
+    // 8.5 s longer than the probe's outage of the same move
+    expect(d.longestGapMs - 39669).toBeGreaterThan(8000);
+  });
+
+  it('a client that fell behind its schedule during the stall, and still sent it whole (open loop): lag up to 591.95 ms, 8400 sends over 1 ms late', () => {
+    const d = appDowntime(requests, marks, { ratePerS: 1000 });
+    expect(d.maxSendLagMs).toBeCloseTo(591.95, 2);
+    expect(d.lateSends).toBe(8400);
+    // one request a millisecond went out all through the 48 s stall
+    const inStall = requests.filter((r) => r.dueAt > d.gapStartedAt! && r.dueAt < d.gapStartedAt! + d.longestGapMs);
+    expect(inStall).toHaveLength(48227);
+  });
+});
