@@ -124,6 +124,14 @@ describe('VMs with disks: the Debian guest on the bed', () => {
     expect(f).toMatchObject({ diskIntact: true, diskMiB: disk.sentBytes! / MiB, diskVirtualMiB: 2048, diskCopyMs: disk.copyMs, diskSyncMs: disk.syncMs });
   }, 600_000);
 
+  it('through libvirt, on shared storage: only RAM moves (libvirt told the disk is shared), the file intact, memcached\'s clients served on either side', async () => {
+    const [row] = await run(campaign('dlvshared', 'shared', [], 'libvirt', [service('memcached', 4)]));
+    expect(row!.outcome.kind, JSON.stringify([row!.outcome, row!.attempts.map((a) => a.result)]).slice(0, 3000)).toBe('converged');
+    expect(row!.disk).toMatchObject({ intact: true });
+    expect(flat(row!).diskMiB).toBeNull();
+    await expectClients(row!, 'memcached');
+  }, 600_000);
+
   it('through libvirt, on local storage: virsh migrate --copy-storage-all moves the disk into the destination\'s own copy, the file intact, redis\'s clients served on either side', async () => {
     const [row] = await run(campaign('dlibvirt', 'local', [], 'libvirt', [service('redis', 8)]));
     expect(row!.outcome.kind, JSON.stringify([row!.outcome, row!.attempts.map((a) => a.result)]).slice(0, 3000)).toBe('converged');
