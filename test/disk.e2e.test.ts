@@ -99,7 +99,7 @@ describe('VMs with disks: the Debian guest on the bed', () => {
     const report = await writeReport([await loadCampaignResults(join(dir, 'results-dshared'))], join(dir, 'report-dshared'));
     expect(report.figures).toEqual(expect.arrayContaining(['fig10-app-downtimes', 'fig11-app-latency-0']));
     const md = readFileSync(join(dir, 'report-dshared', 'report.md'), 'utf8');
-    expect(md).toMatch(/## Downtime as a service's clients saw it\n\n1 service trials moved\. Against the clients' downtime — the hypervisor's own figure: /);
+    expect(md).toMatch(/## Downtime as a service's clients saw it\n\n1 service trials moved live\. Against the clients' downtime — the hypervisor's own figure: /);
     expect(report.data.app).toEqual([expect.objectContaining({ service: 'memcached', keySetMiB: 16, n: 1, failed: 0 })]);
   }, 900_000);
 
