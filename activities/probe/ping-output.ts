@@ -75,9 +75,11 @@ export function coarseReading(events: readonly PingEvent[], intervalMs: number, 
   const sentAt = new Array<number>(maxSeq + 1).fill(NaN);
   for (const r of replies) sentAt[r.seq] = r.at - r.rttMs / 1000;
   let prev: number | undefined;
+  let nextAt = 0; // index into replies of the first reply after seq (replies are sorted by seq)
   for (let seq = 1; seq <= maxSeq; seq++) {
+    while (nextAt < replies.length && replies[nextAt]!.seq <= seq) nextAt++;
     if (!Number.isNaN(sentAt[seq]!)) { prev = seq; continue; }
-    const next = replies.find((r) => r.seq > seq);
+    const next = replies[nextAt];
     sentAt[seq] = prev !== undefined && next
       ? sentAt[prev]! + ((seq - prev) / (next.seq - prev)) * (sentAt[next.seq]! - sentAt[prev]!)
       : (prev !== undefined ? sentAt[prev]! + ((seq - prev) * intervalMs) / 1000 : sentAt[replies[0]!.seq]! - ((replies[0]!.seq - seq) * intervalMs) / 1000);
