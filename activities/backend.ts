@@ -1,6 +1,7 @@
 /** What miglab needs from a hypervisor, whichever drives it (QEMU/QMP, libvirt, Xen's xl). */
 import type { VmSpec } from './qemu/vm-spec.js';
 import type { HostProvenance } from './host-provenance.js';
+import type { MigrationTuning } from '../workflows/trial-types.js';
 
 /** Where a VM stands on one host. `absent`: no process for it there. */
 export type VmState =
@@ -32,6 +33,8 @@ export interface MigrationParams {
    * the switch the guest runs on the destination and the migration can no longer be cancelled.
    */
   postcopy?: { afterPasses: number } | null;
+  /** XBZRLE, multifd, auto-converge's limits: a trial's factor levels (absent: the hypervisor's defaults) */
+  tuning?: MigrationTuning;
 }
 
 /** When and why a migration switched to post-copy. */

@@ -16,6 +16,8 @@ export interface LoadedCampaign {
   file: string;
   /** a path in the file, resolved against the file's folder */
   resolvePath(p: string): string;
+  /** problems found after the file was read (e.g. a level a host cannot honour), placed in the file */
+  refuse(problems: readonly SpecProblem[]): CampaignSpecError;
 }
 
 export class CampaignSpecError extends UserError {
@@ -114,13 +116,22 @@ export function parseCampaign(text: string, file: string, opts: { resolvePath?: 
   const problems: SpecProblem[] = parsed.success
     ? [...crossCheck(parsed.data), ...(opts.resolvePath ? pathProblems(parsed.data, opts.resolvePath) : [])]
     : zodProblems(parsed.error);
-  if (problems.length > 0) {
-    throw new CampaignSpecError(
-      file,
-      problems.map((p) => ({ where: positionOf(doc, lc, file, p.path, !!p.atKey), field: fieldName(p.path), message: p.message, ...(p.fix ? { fix: p.fix } : {}) })),
-    );
-  }
+  if (problems.length > 0) throw placedError(doc, lc, file, problems);
   return (parsed as { data: CampaignSpec }).data;
+}
+
+function placedError(doc: Document, lc: LineCounter, file: string, problems: readonly SpecProblem[]): CampaignSpecError {
+  return new CampaignSpecError(
+    file,
+    problems.map((p) => ({ where: positionOf(doc, lc, file, p.path, !!p.atKey), field: fieldName(p.path), message: p.message, ...(p.fix ? { fix: p.fix } : {}) })),
+  );
+}
+
+/** Problems found in a campaign after it was read, each at its place in the file's text. */
+export function refuseIn(text: string, file: string, problems: readonly SpecProblem[]): CampaignSpecError {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  return placedError(doc, lc, file, problems);
 }
 
 export async function loadCampaign(file: string): Promise<LoadedCampaign> {
@@ -133,5 +144,5 @@ export async function loadCampaign(file: string): Promise<LoadedCampaign> {
   const base = dirname(resolve(file));
   const resolvePath = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const spec = parseCampaign(text, file, { resolvePath });
-  return { spec, file, resolvePath };
+  return { spec, file, resolvePath, refuse: (problems) => refuseIn(text, file, problems) };
 }

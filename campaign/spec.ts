@@ -91,6 +91,54 @@ export const ladderStepSchema = z.discriminatedUnion('step', [
   z.object({ step: z.literal('postcopy') }).strict(),
 ]);
 
+/** multifd: several parallel streams, optionally compressed (QEMU's multifd-channels, multifd-compression) */
+const multifdLevel = z
+  .object({
+    channels: z.number().int().min(1).max(64),
+    compression: z.enum(['none', 'zlib', 'zstd']).default('none'),
+  })
+  .strict();
+
+/** auto-converge from the first attempt: throttle the vCPUs while precopy lags (QEMU's cpu-throttle-*) */
+const autoConvergeLevel = z
+  .object({
+    initialThrottle: z.number().int().min(1).max(99).default(20),
+    increment: z.number().int().min(1).max(99).default(10),
+    /** at most this throttle, % (QEMU's max-cpu-throttle) */
+    maxThrottle: z.number().int().min(1).max(99).default(99),
+    /** raise the throttle only by what the lag needs once past the initial step (QEMU's cpu-throttle-tailslow) */
+    tailslow: z.boolean().default(false),
+  })
+  .strict();
+
+const off = z.literal('off');
+
+/**
+ * The settings a campaign may vary, each a list of levels. Every level overrides the campaign's
+ * own setting (migration.*) for the trials that run it.
+ */
+export const factorsSchema = z
+  .object({
+    bandwidthMiBps: z.array(z.number().positive().max(100_000)).min(1).optional(),
+    downtimeLimitMs: z.array(z.number().int().positive().max(60_000)).min(1).optional(),
+    /** off, or XBZRLE on with a cache of this many MiB */
+    xbzrle: z.array(z.union([off, z.number().int().min(1, 'the xbzrle cache must be at least 1 MiB').max(65_536)])).min(1).optional(),
+    multifd: z.array(z.union([off, multifdLevel])).min(1).optional(),
+    autoConverge: z.array(z.union([off, autoConvergeLevel])).min(1).optional(),
+  })
+  .strict();
+
+/** One combination of levels: a factor it leaves out keeps the campaign's own setting. */
+export const combinationSchema = z
+  .object({
+    bandwidthMiBps: z.number().positive().max(100_000).optional(),
+    downtimeLimitMs: z.number().int().positive().max(60_000).optional(),
+    xbzrle: z.union([off, z.number().int().min(1).max(65_536)]).optional(),
+    multifd: z.union([off, multifdLevel]).optional(),
+    autoConverge: z.union([off, autoConvergeLevel]).optional(),
+  })
+  .strict();
+
 export const campaignSchema = z
   .object({
     campaign: name('the campaign name'),
@@ -131,6 +179,24 @@ export const campaignSchema = z
       .strict(),
     scenarios: z.array(scenarioSchema).min(1, 'list at least one scenario'),
     repetitions: z.number().int().min(1).max(1000).default(1),
+    /** settings to vary: every combination of their levels runs (a full factorial) … */
+    factors: factorsSchema.optional(),
+    /** … or only these combinations */
+    combinations: z.array(combinationSchema).min(1).optional(),
+    /**
+     * The order trials run in. as-listed: scenario by scenario, size by size. random: shuffled
+     * within each repetition (all of repetition 1 before any of 2), so that drift over a long
+     * campaign is spread over every level instead of masquerading as an effect. The seed makes the
+     * order reproducible (by default one derived from the campaign's name). Default: random when
+     * the campaign has factors or combinations, as-listed otherwise.
+     */
+    order: z
+      .object({
+        kind: z.enum(['as-listed', 'random']).optional(),
+        seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+      })
+      .strict()
+      .optional(),
     migration: z
       .object({
         /** the migration's bandwidth cap; required for QEMU and libvirt, refused for Xen (xl has none) */
@@ -167,4 +233,6 @@ export type CampaignSpec = z.infer<typeof campaignSchema>;
 export type Scenario = z.infer<typeof scenarioSchema>;
 export type LadderStep = z.infer<typeof ladderStepSchema>;
 export type HostSpec = z.infer<typeof hostSchema>;
+export type Factors = z.infer<typeof factorsSchema>;
+export type Combination = z.infer<typeof combinationSchema>;
 export type GuestSpec = z.infer<typeof guestSchema>;

@@ -1,26 +1,15 @@
 /** A campaign expanded into trials, each with an id that stays the same across reruns and resumes. */
-import type { CampaignSpec, Scenario } from './spec.js';
-import { trialId } from '../workflows/names.js';
+import type { CampaignSpec } from './spec.js';
+import { planOf, plannedTrials, type CampaignPlan, type PlannedTrial } from '../workflows/campaign-plan.js';
 
-export interface TrialPlan {
-  /** campaign/scenario/size/repetition, e.g. paper/dirty-ramp/32MiB/r2 */
-  id: string;
-  scenario: string;
-  kind: Scenario['kind'];
-  /** the workload's working set, or a service scenario's key set; null for the baseline (no workload) */
-  workingSetMiB: number | null;
-  repetition: number;
+export type TrialPlan = PlannedTrial;
+
+/** The campaign's plan: what its workflow expands its trials from. */
+export function campaignPlan(spec: CampaignSpec): CampaignPlan {
+  return planOf(spec);
 }
 
+/** Every trial of the campaign, in the order it runs them. */
 export function expandTrials(spec: CampaignSpec): TrialPlan[] {
-  const trials: TrialPlan[] = [];
-  for (const s of spec.scenarios) {
-    const sizes: (number | null)[] = s.kind === 'dirty-ramp' ? s.workingSetsMiB : s.kind === 'service' ? s.keySetsMiB : [null];
-    for (const size of sizes) {
-      for (let r = 1; r <= spec.repetitions; r++) {
-        trials.push({ id: trialId({ campaign: spec.campaign, scenario: s.name, workingSetMiB: size, repetition: r }), scenario: s.name, kind: s.kind, workingSetMiB: size, repetition: r });
-      }
-    }
-  }
-  return trials;
+  return [...plannedTrials(campaignPlan(spec))];
 }

@@ -1,5 +1,6 @@
 /** Rules that span fields: references between hosts and pairs, sizes against memory, names. */
 import type { CampaignSpec } from './spec.js';
+import { FACTOR_KEYS, levelsLabel, levelText, type FactorKey, type Levels } from '../workflows/campaign-plan.js';
 
 export interface SpecProblem {
   path: (string | number)[];
@@ -104,7 +105,9 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
   });
 
   const xen = spec.hypervisor === 'xen';
-  const bw = spec.migration.bandwidthMiBps;
+  problems.push(...factorProblems(spec));
+  const bwLevels = bandwidthLevels(spec);
+  const bw = bwLevels.length ? Math.min(...bwLevels) : spec.migration.bandwidthMiBps;
   if (!xen && bw === undefined) {
     problems.push({ path: ['migration', 'bandwidthMiBps'], message: 'missing (expected number)', fix: 'add migration.bandwidthMiBps: the bandwidth cap in MiB/s (112 is about 1 GbE)' });
   }
@@ -131,7 +134,7 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
   if (spec.vm.cpu === 'host' && spec.vm.accel === 'tcg') {
     problems.push({ path: ['vm', 'cpu'], message: 'CPU model host passes the host CPU through, which only KVM can', fix: 'name a model (qemu64 by default), or set vm.accel: kvm' });
   }
-  if (xen && bw !== undefined) {
+  if (xen && spec.migration.bandwidthMiBps !== undefined) {
     problems.push({ path: ['migration', 'bandwidthMiBps'], message: "xl applies no bandwidth cap: Xen migrates as fast as it can", fix: 'remove migration.bandwidthMiBps for hypervisor: xen' });
   }
 
@@ -165,11 +168,73 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
     if (passS > timeoutS) {
       const r = (x: number) => Number(x.toPrecision(3));
       problems.push({
-        path: ['migration', 'bandwidthMiBps'],
+        path: bwLevels.length && spec.factors?.bandwidthMiBps ? ['factors', 'bandwidthMiBps', spec.factors.bandwidthMiBps.indexOf(bw)] : ['migration', 'bandwidthMiBps'],
         message: `at ${bw} MiB/s one pass over the ${minMiB} MiB a guest keeps in use (${GUEST_OVERHEAD_MIB} MiB of its own${largest ? ` + a ${largest} MiB working set` : ''}) takes at least ${r(passS)} s, but the completion timeout (${spec.migration.completionTimeoutSPerGiB} s/GiB × ${r(spec.vm.memoryMiB / 1024)} GiB = ${r(timeoutS)} s) fires first: every live attempt would be aborted`,
         fix: `raise bandwidthMiBps above ${r(minMiB / timeoutS)}, or completionTimeoutSPerGiB above ${r((passS * 1024) / spec.vm.memoryMiB)}`,
       });
     }
   }
+  return problems;
+}
+
+/** The bandwidth caps the campaign's trials run with: its factor's levels, or every combination's (the campaign's own where one states none). */
+function bandwidthLevels(spec: CampaignSpec): number[] {
+  if (spec.factors?.bandwidthMiBps) return spec.factors.bandwidthMiBps;
+  if (spec.combinations?.some((c) => c.bandwidthMiBps !== undefined)) {
+    return spec.combinations.flatMap((c) => (c.bandwidthMiBps ?? spec.migration.bandwidthMiBps) ?? []);
+  }
+  return [];
+}
+
+/** Factors and combinations: levels xl cannot honour, repeats, and levels at odds with the ladder. */
+function factorProblems(spec: CampaignSpec): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  const { factors, combinations } = spec;
+  if (factors && combinations) problems.push({ path: ['combinations'], message: 'both factors and combinations are given', fix: 'keep factors (every combination of their levels runs) or combinations (only those listed run)', atKey: true });
+  if (spec.order?.seed !== undefined && spec.order.kind === 'as-listed') problems.push({ path: ['order', 'seed'], message: 'a seed orders nothing when trials run as listed', fix: 'remove order.seed, or set order.kind: random', atKey: true });
+  if (spec.hypervisor === 'xen') {
+    for (const key of Object.keys(factors ?? {})) problems.push({ path: ['factors', key], message: `xl sets no ${key === 'bandwidthMiBps' ? 'bandwidth cap' : key === 'downtimeLimitMs' ? 'downtime limit' : key}: Xen migrates with its own fixed settings`, fix: 'remove the factor for hypervisor: xen (vary the workload through scenarios instead)', atKey: true });
+    if (combinations) problems.push({ path: ['combinations'], message: 'xl sets none of the migration settings a combination varies', fix: 'remove combinations for hypervisor: xen', atKey: true });
+    return problems;
+  }
+  if (factors) {
+    for (const key of FACTOR_KEYS) {
+      const levels = factors[key] as NonNullable<Levels[FactorKey]>[] | undefined;
+      const seen = new Set<string>();
+      levels?.forEach((l, j) => {
+        const text = levelText(key, l);
+        if (seen.has(text)) problems.push({ path: ['factors', key, j], message: `level ${text} is listed twice`, fix: 'list each level once; use repetitions for repeats' });
+        seen.add(text);
+      });
+    }
+  }
+  const seenCombos = new Set<string>();
+  combinations?.forEach((c, i) => {
+    const label = levelsLabel(c);
+    if (seenCombos.has(label)) problems.push({ path: ['combinations', i], message: `combination ${label} is listed twice`, fix: 'list each combination once; use repetitions for repeats' });
+    seenCombos.add(label);
+  });
+  const levelsOf = <K extends FactorKey>(key: K): { level: NonNullable<Levels[K]>; path: (string | number)[] }[] => [
+    ...((factors?.[key] as NonNullable<Levels[K]>[] | undefined) ?? []).map((level, j) => ({ level, path: ['factors', key, j] })),
+    ...(combinations ?? []).flatMap((c, i) => (c[key] !== undefined ? [{ level: c[key] as NonNullable<Levels[K]>, path: ['combinations', i, key] }] : [])),
+  ];
+  if (spec.hypervisor === 'libvirt') {
+    for (const { level, path } of levelsOf('autoConverge')) {
+      if (level !== 'off' && (level.maxThrottle !== 99 || level.tailslow)) problems.push({ path, message: 'virsh migrate sets no maximum throttle or tailslow for auto-converge', fix: 'remove maxThrottle and tailslow for hypervisor: libvirt (or use hypervisor: qemu)' });
+    }
+  }
+  // a raise-downtime rung must raise every limit a level sets
+  const firstRaise = spec.ladder.find((s) => s.step === 'raise-downtime');
+  if (firstRaise && firstRaise.step === 'raise-downtime') {
+    for (const { level, path } of levelsOf('downtimeLimitMs')) {
+      if (level >= firstRaise.downtimeLimitMs) problems.push({ path, message: `a downtime limit of ${level} ms is not below the ladder's first raise (${firstRaise.downtimeLimitMs} ms): the rung would lower it`, fix: `use levels below ${firstRaise.downtimeLimitMs}, or raise the rung` });
+    }
+  }
+  if (spec.migration.bandwidthMiBps === undefined && combinations?.some((c) => c.bandwidthMiBps !== undefined)) {
+    combinations.forEach((c, i) => {
+      if (c.bandwidthMiBps === undefined) problems.push({ path: ['combinations', i], message: 'states no bandwidthMiBps, and the campaign has no migration.bandwidthMiBps for it to keep', fix: 'add bandwidthMiBps to this combination, or migration.bandwidthMiBps to the campaign' });
+    });
+  }
+  // What a host's QEMU cannot do (a compression it was built without) is asked of it before the campaign starts (cli/tuning-check.ts).
   return problems;
 }

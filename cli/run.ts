@@ -6,7 +6,8 @@ import { ServiceError, WorkflowExecutionAlreadyStartedError, type Client } from 
 import { createCampaignActivities } from '../activities/campaign-activities.js';
 import { createTrialActivities } from '../activities/trial-activities.js';
 import { loadCampaign, type LoadedCampaign } from '../campaign/load.js';
-import { expandTrials } from '../campaign/trials.js';
+import { campaignPlan } from '../campaign/trials.js';
+import { trialCount } from '../workflows/campaign-plan.js';
 import { ExitCode, UserError } from '../lib/errors.js';
 import { SshPool } from '../activities/ssh/pool.js';
 import type { HypervisorBackend } from '../activities/backend.js';
@@ -19,6 +20,7 @@ import { runProvenance, sha256File, type RunProvenance } from '../results/proven
 import { workflowUiUrl, type TemporalTarget } from '../server/connection.js';
 import { SHUTDOWN_FORCE_TIME } from '../workers/worker.js';
 import { hostSummary } from './host-summary.js';
+import { checkTuningOnHosts } from './tuning-check.js';
 import { campaignTaskQueue, campaignWorkflowId, legacyTrialWorkflowId, tryParseTrialId, progressQuery, trialWorkflowId, WorkflowType } from '../workflows/names.js';
 import { GracefulShutdownPeriodExpiredError, PromiseCompletionTimeoutError, type Worker } from '@temporalio/worker';
 import { hasSearchAttributes } from '../server/search-attributes.js';
@@ -79,6 +81,9 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
     try {
       if (!where.bed) await checkHosts(where, pool, spec.hypervisor === 'xen' ? 'xl' : undefined);
       if (spec.hypervisor !== 'xen') {
+        const used = where.site.hosts.filter((h) => pairs.some((p) => p.includes(h.name)));
+        const refused = await checkTuningOnHosts(spec, used, pool);
+        if (refused.length) throw loaded.refuse(refused);
         o.log('accelerator:');
         guestCpu = await resolveGuestCpus({ ...accelRequest(spec.vm), kernel: where.vmSpec(0).kernel, hosts: where.site.hosts, pairs }, pool, o.log);
       }
@@ -109,14 +114,7 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
         measureGuest: spec.measure.guest,
       },
     })),
-    trials: expandTrials(spec).map((t) => {
-      const s = spec.scenarios.find((x) => x.name === t.scenario)!;
-      if (s.kind === 'service') {
-        const { service, valueBytes, requestsPerS, setFraction, timeoutMs } = s;
-        return { id: t.id, scenario: t.scenario, workingSetMiB: null, rate: 'max' as const, pattern: 'seq' as const, service: { service, keySetMiB: t.workingSetMiB!, valueBytes, requestsPerS, setFraction, timeoutMs } };
-      }
-      return { id: t.id, scenario: t.scenario, workingSetMiB: t.workingSetMiB, rate: s.kind === 'dirty-ramp' ? s.rate : 'max', pattern: s.kind === 'dirty-ramp' ? s.pattern : 'seq' };
-    }),
+    plan: campaignPlan(spec),
   };
   const backend = (pool: SshPool) => backendFor(spec.hypervisor, where.site, where.bed, pool, guestCpu);
   const campaignFileSha256 = await sha256File(o.file);
@@ -137,19 +135,18 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
 }
 
 /**
- * The server refused to start the campaign: say why, with the fix. The usual cause is size: every
- * trial is in the workflow's input, and a request over the server's limit (4 MB a message, 2 MB a
- * payload by default) is refused whole.
+ * The server refused to start the campaign: say why, with the fix. The input is the campaign's
+ * plan (its trials are expanded as they run), so only a plan of very many listed combinations
+ * comes near the server's limit (2 MB a payload by default).
  */
 function startRefused(campaign: string, input: CampaignInput, err: Error): UserError {
   const bytes = Buffer.byteLength(JSON.stringify(input));
   const why = [err.message, (err.cause as Error | undefined)?.message].filter(Boolean).join(': ');
   const MB = 1e6;
   if (bytes > 2 * MB) {
-    const perTrial = bytes / input.trials.length;
     return new UserError(
-      `the Temporal server refused to start campaign ${campaign} (${why}): its input is ${(bytes / MB).toFixed(1)} MB for ${input.trials.length} trials, more than a server takes in one request (2 MB a payload by default)`,
-      `split it into campaigns of at most about ${Math.floor((1.5 * MB) / perTrial)} trials each (fewer repetitions, scenarios or sizes per file); nothing was started`,
+      `the Temporal server refused to start campaign ${campaign} (${why}): its input is ${(bytes / MB).toFixed(1)} MB, more than a server takes in one request (2 MB a payload by default)`,
+      'state the levels as factors (their combinations are expanded as the trials run) rather than listing the combinations, or split the campaign; nothing was started',
       ExitCode.Usage,
     );
   }
@@ -182,10 +179,10 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
           taskQueue,
           workflowId,
           args: [audited],
-          staticSummary: `${spec.campaign}: ${input.trials.length} trials (${spec.scenarios.map((x) => x.name).join(', ')}) on ${pairs.map((p) => p.join('→')).join(', ')}, ${spec.hypervisor}`,
+          staticSummary: `${spec.campaign}: ${trialCount(input.plan!)} trials (${spec.scenarios.map((x) => x.name).join(', ')}) on ${pairs.map((p) => p.join('→')).join(', ')}, ${spec.hypervisor}`,
           ...(searchAttributes ? { typedSearchAttributes: [{ key: SA.campaign, value: spec.campaign }, { key: SA.hypervisor, value: spec.hypervisor }] } : {}),
         });
-        o.log(`campaign ${spec.campaign}: ${input.trials.length} trials on ${pairs.map((p) => p.join('→')).join(', ')}; results in ${resultsDir}`);
+        o.log(`campaign ${spec.campaign}: ${trialCount(input.plan!)} trials on ${pairs.map((p) => p.join('→')).join(', ')}; results in ${resultsDir}`);
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err instanceof ServiceError ? startRefused(spec.campaign, input, err) : err;
         handle = session.client.workflow.getHandle(workflowId);

@@ -128,6 +128,16 @@ export class ResultsStore {
     };
   }
 
+  /** One trial's row, or undefined when it is not recorded. */
+  async readTrial<Row = unknown>(trialId: string): Promise<Row | undefined> {
+    try {
+      return (JSON.parse(await readFile(join(this.trialsDir, fileNameOf(trialId)), 'utf8')) as { row: Row }).row;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
   async readTrials<Row = unknown>(): Promise<{ trialId: string; row: Row }[]> {
     const files = await this.listTrialFiles();
     return Promise.all((files?.rows ?? []).map(async (f) => JSON.parse(await readFile(f, 'utf8')) as { trialId: string; row: Row }));

@@ -65,7 +65,7 @@ describe('campaign spec', () => {
     const trials = expandTrials(spec);
     expect(trials.length).toBe(3 + 8 * 3);
     expect(new Set(trials.map((t) => t.id)).size).toBe(trials.length);
-    expect(trials[0]).toEqual({ id: 'paper/baseline/idle/r1', scenario: 'baseline', kind: 'baseline', workingSetMiB: null, repetition: 1 });
+    expect(trials[0]).toEqual({ id: 'paper/baseline/idle/r1', index: 0, scenario: 'baseline', kind: 'baseline', workingSetMiB: null, repetition: 1, workload: null });
     expect(trials.map((t) => t.id)).toContain('paper/dirty-ramp/32MiB/r2');
     expect(expandTrials(parseCampaign(PAPER, 'again.yaml')).map((t) => t.id)).toEqual(trials.map((t) => t.id));
   });

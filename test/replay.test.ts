@@ -100,6 +100,13 @@ describe('the replay test can fail', () => {
     expect(await replay(bundle, older)).toBeUndefined();
   }, 60_000);
 
+  it("a campaign that expands its trials from a plan without the patch does not replay an older miglab's run", async () => {
+    const older = histories.find((h) => h.version === '0.6' && h.file.startsWith('campaign-one-lane.campaign-run'))!;
+    const b = await mutant('campaign.ts', /patched\(PATCH\.campaignPlan\) \?/, 'true ?');
+    expect((await replay(b, older))?.message).toMatch(/[Nn]ondeterminis/);
+    expect(await replay(bundle, older)).toBeUndefined();
+  }, 60_000);
+
   it("a campaign that names its trials the new way without the patch does not replay an older miglab's run", async () => {
     const b = await mutant('campaign.ts', /patched\(PATCH\.trialWorkflowId\) \?/, 'true ?');
     expect((await replay(b, oldCampaign))?.message).toMatch(/[Nn]ondeterminis/);

@@ -3,6 +3,7 @@
  * the workflow: escalation, fallback, outcomes, teardown, recording; the bed tests drive the real
  * activities' building blocks).
  */
+import { plannedTrials, type Factors } from '../workflows/campaign-plan.js';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import { planAttempts } from '../workflows/ladder.js';
 import { campaignWorkflowId, WorkflowType } from '../workflows/names.js';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal.js';
 import type { AttemptResult, TrialInput, TrialRow } from '../workflows/trial-types.js';
-import { diskSpec, done, serviceLoad, stubApp, doneOther, final, input, rampTrials, stall, stubClockOffsetsMs, stubDirtyRate, stubIdleDirtyRate, stubProbe, stubs, stubWitness, stubWriteRate } from './helpers/trial-stubs.js';
+import { diskSpec, done, serviceLoad, stubApp, doneOther, final, input, rampPlan, rampTrials, stall, stubClockOffsetsMs, stubDirtyRate, stubIdleDirtyRate, stubProbe, stubs, stubWitness, stubWriteRate } from './helpers/trial-stubs.js';
 import { campaignStatus, cancelCampaign, listCampaigns, listTrials, pauseCampaign, resumeCampaign, trialQuery, watchCampaign, type CampaignStatus } from '../cli/control.js';
 import { UserError } from '../lib/errors.js';
 import { SA } from '../workflows/search-attributes.js';
@@ -310,30 +311,75 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
 
   describe("the campaign workflow's own branches", () => {
     /** A campaign of `n` 8 MiB trials over `lanes` lanes on stubbed activities; returns its result and the calls. */
-    async function campaign(o: { n: number; lanes: number; trialsPerRun?: number; liveDelayMs?: number; during?: (h: { workflowId: string }, calls: string[], taskQueue: string) => Promise<void> }) {
-      const s = stubs({ live: Array.from({ length: o.n }, () => done), liveDelayMs: o.liveDelayMs ?? 0 });
+    /** listed: the trials in the input, as miglab 0.6 sent them (still honoured); else the plan, as miglab sends it now */
+    async function campaign(o: { n: number; lanes: number; trialsPerRun?: number; liveDelayMs?: number; listed?: boolean; factors?: Factors; stubbed?: ReturnType<typeof stubs>; name?: string; during?: (h: { workflowId: string }, calls: string[], taskQueue: string) => Promise<void> }) {
+      const s = o.stubbed ?? stubs({ live: Array.from({ length: o.n * 4 }, () => done), liveDelayMs: o.liveDelayMs ?? 0 });
       const acts = s.campaignActs;
       const { worker, taskQueue } = await t.worker(acts);
-      const name = t.unique('branch');
+      const name = o.name ?? t.unique('branch');
       const { trialId: _t, src, dst, workload: _w, ...template } = input();
-      const trials = rampTrials(name, o.n);
+      const trials = o.listed ? { trials: rampTrials(name, o.n) } : { plan: rampPlan(name, o.n, o.factors) };
       const workflowId = campaignWorkflowId(name);
       const result = await worker.runUntil(async () => {
-        const h = await client.workflow.start(WorkflowType.campaign, { taskQueue, workflowId, args: [{ campaign: name, lanes: Array.from({ length: o.lanes }, () => ({ src, dst, template })), trials, ...(o.trialsPerRun ? { trialsPerRun: o.trialsPerRun } : {}) }] });
+        const h = await client.workflow.start(WorkflowType.campaign, { taskQueue, workflowId, args: [{ campaign: name, lanes: Array.from({ length: o.lanes }, () => ({ src, dst, template })), ...trials, ...(o.trialsPerRun ? { trialsPerRun: o.trialsPerRun } : {}) }] });
         await o.during?.(h, s.calls, taskQueue);
         return (await h.result()) as { total: number; recorded: number; outcomes: Record<string, number>; unrecorded?: string[] };
       });
-      const runs: string[] = [];
-      for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(w.runId);
+      const runs: { runId: string; historyLength: number; inputBytes: number }[] = [];
+      for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+        const history = await client.workflow.getHandle(workflowId, w.runId).fetchHistory();
+        const started = history.events!.find((e) => e.workflowExecutionStartedEventAttributes)!.workflowExecutionStartedEventAttributes!;
+        // the workflow's own events (workflow tasks come and go with the timing of the lanes)
+        const own = history.events!.filter((e) => !e.workflowTaskScheduledEventAttributes && !e.workflowTaskStartedEventAttributes && !e.workflowTaskCompletedEventAttributes);
+        runs.push({ runId: w.runId, historyLength: own.length, inputBytes: started.input!.payloads!.reduce((k, p) => k + (p.data?.length ?? 0), 0) });
+      }
       return { result, s, runs, name };
     }
 
-    it('continues as new after trialsPerRun trials, and the next run takes up the rest: every trial once', async () => {
-      const { result, s, runs, name } = await campaign({ n: 3, lanes: 1, trialsPerRun: 2 });
-      expect(runs).toHaveLength(2);
-      expect(result).toMatchObject({ total: 3, recorded: 3, outcomes: { converged: 3, offline: 0, failed: 0 }, unrecorded: [] });
-      expect(s.recorded.map((r) => r.trialId).sort()).toEqual([1, 2, 3].map((k) => `${name}/ramp/8MiB/r${k}`));
-    }, 60_000);
+    it('continues as new after trialsPerRun trials, and the next run takes up the rest: every trial once (the plan, and an older miglab\'s listed trials)', async () => {
+      for (const listed of [false, true]) {
+        const { result, s, runs, name } = await campaign({ n: 3, lanes: 1, trialsPerRun: 2, listed });
+        expect(runs).toHaveLength(2);
+        expect(result).toMatchObject({ total: 3, recorded: 3, outcomes: { converged: 3, offline: 0, failed: 0 }, unrecorded: [] });
+        expect(s.recorded.map((r) => r.trialId).sort()).toEqual([1, 2, 3].map((k) => `${name}/ramp/8MiB/r${k}`));
+      }
+    }, 90_000);
+
+    it("a plan's input and each run's history do not grow with the campaign: 12 trials in windows of 4 as small as 4 trials in one", async () => {
+      const small = await campaign({ n: 4, lanes: 2, trialsPerRun: 4 });
+      const large = await campaign({ n: 12, lanes: 2, trialsPerRun: 4 });
+      expect(large.result).toMatchObject({ total: 12, recorded: 12, unrecorded: [] });
+      expect(new Set(large.s.recorded.map((r) => r.trialId)).size).toBe(12);
+      expect(large.runs).toHaveLength(3);
+      const [s0] = small.runs;
+      for (const r of large.runs) {
+        // the same plan but for its repetitions, and where this run starts
+        expect(r.inputBytes).toBeLessThan(s0!.inputBytes + 200);
+        // 4 trials a run: as long as the small campaign's one run, less the counts only the first run reads (3 events)
+        expect(r.historyLength).toBeGreaterThanOrEqual(s0!.historyLength - 3);
+        expect(r.historyLength).toBeLessThanOrEqual(s0!.historyLength);
+      }
+    }, 90_000);
+
+    it('a rerun of a finished campaign runs nothing again: every window is found recorded', async () => {
+      const first = await campaign({ n: 5, lanes: 1, trialsPerRun: 2 });
+      const again = await campaign({ n: 5, lanes: 1, trialsPerRun: 2, stubbed: first.s, name: first.name });
+      expect(again.result).toMatchObject({ total: 5, recorded: 5, outcomes: { converged: 5 } });
+      expect(first.s.recorded).toHaveLength(5);
+      expect(first.s.calls.filter((c) => c === 'prepareVm')).toHaveLength(5);
+    }, 90_000);
+
+    it("factor levels reach the migration: xbzrle off and on, each repetition's trials before the next's, in the seed's order", async () => {
+      const { result, s, name } = await campaign({ n: 3, lanes: 1, factors: { xbzrle: ['off', 64] } });
+      expect(result).toMatchObject({ total: 6, recorded: 6 });
+      const ids = s.recorded.map((r) => r.trialId);
+      expect(ids).toEqual([...plannedTrials(rampPlan(name, 3, { xbzrle: ['off', 64] }))].map((p) => p.id));
+      expect(ids.map((id) => Number(/r(\d+)$/.exec(id)![1]))).toEqual([1, 1, 2, 2, 3, 3]);
+      expect(new Set(ids)).toEqual(new Set([1, 2, 3].flatMap((r) => [`${name}/ramp/8MiB/xboff/r${r}`, `${name}/ramp/8MiB/xb64/r${r}`])));
+      // each trial's migration had its level: the recorded attempt plans and the stub's calls say so
+      for (const row of s.recorded) expect(row.attempts[0]!.plan).toMatchObject(row.trialId.includes('/xb64/') ? { tuning: { xbzrleCacheMiB: 64 } } : { tuning: { xbzrleCacheMiB: null } });
+      expect(s.calls.filter((c) => c.startsWith('liveMigrate#0:300+xb64'))).toHaveLength(3);
+    }, 90_000);
 
     it('runs its lanes side by side: two lanes migrate at once, every trial once', async () => {
       const { result, s } = await campaign({ n: 4, lanes: 2, liveDelayMs: 1500 });

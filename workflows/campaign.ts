@@ -9,16 +9,31 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { SA } from './search-attributes.js';
-import { pauseSignal, progressQuery, resumeSignal, trialWorkflowId, WorkflowType } from './names.js';
+import { pauseSignal, progressQuery, resumeSignal, trialWorkflowId, tryParseTrialId, WorkflowType } from './names.js';
+import { plannedTrials, trialCount, type CampaignPlan, type Levels, type PlannedTrial } from './campaign-plan.js';
 import { PATCH } from './patches.js';
-import type { ServiceLoad, TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
+import type { MigrationTuning, ServiceLoad, TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
+
+/** One trial as a campaign of miglab 0.6 and before listed it in its input. */
+export interface ListedTrial {
+  id: string;
+  scenario: string;
+  workingSetMiB: number | null;
+  rate: 'max' | number;
+  pattern: 'seq' | 'random';
+  service?: ServiceLoad;
+}
 
 export interface CampaignInput {
   campaign: string;
-  /** one trial template per pair: everything but the trial's id and workload */
+  /** one trial template per pair: everything but the trial's id, workload and levels */
   lanes: { src: string; dst: string; template: Omit<TrialInput, 'trialId' | 'workload' | 'src' | 'dst'> }[];
-  /** service: the trial loads a service instead of running the dirtier (its workingSetMiB is then null) */
-  trials: { id: string; scenario: string; workingSetMiB: number | null; rate: 'max' | number; pattern: 'seq' | 'random'; service?: ServiceLoad }[];
+  /** what the trials are expanded from, as they run (miglab 0.7 on): the input stays small however many trials there are */
+  plan?: CampaignPlan;
+  /** every trial, listed (miglab 0.6 and before; still honoured) */
+  trials?: ListedTrial[];
+  /** where this run starts in the run order, and what the runs before it counted (set by continue-as-new; 0.7 on) */
+  resume?: { next: number; outcomes: Record<TrialOutcome['kind'], number>; unrecorded: string[] };
   /** start a fresh run (continue-as-new) after this many trials in one run */
   trialsPerRun?: number;
   /** for the Temporal UI: the hypervisor, and whether the server has miglab's search attributes */
@@ -40,12 +55,159 @@ export interface CampaignProgress {
 }
 
 export interface CampaignActivities {
+  /** every recorded trial (miglab 0.6 and before: grows with the campaign) */
   recordedTrials(input: { campaign: string }): Promise<{ id: string; outcome: TrialOutcome['kind'] }[]>;
+  /** which of these trials are recorded, with their outcomes (0.7 on: one window of trials at a time) */
+  recordedAmong(input: { campaign: string; ids: string[] }): Promise<{ id: string; outcome: TrialOutcome['kind'] }[]>;
+  /** how many trials the store holds, by outcome (0.7 on: once per campaign workflow, not per run) */
+  recordedCounts(input: { campaign: string }): Promise<Record<TrialOutcome['kind'], number>>;
 }
 
 const acts = proxyActivities<CampaignActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 10 } });
 
+const MiB = 2 ** 20;
+
+/** The trial's input: its lane's template with its workload, service and levels. */
+function trialInputOf(input: CampaignInput, laneIndex: number, t: PlannedTrial | ListedTrial): TrialInput {
+  const l = input.lanes[laneIndex]!;
+  const planned = 'workload' in t;
+  const levels = planned ? t.levels : undefined;
+  const workload = planned ? t.workload : t.workingSetMiB === null ? null : { workingSetMiB: t.workingSetMiB, rate: t.rate, pattern: t.pattern };
+  return {
+    ...l.template,
+    trialId: t.id,
+    src: l.src,
+    dst: l.dst,
+    workload,
+    ...(levels ? { migration: migrationWith(l.template.migration, levels) } : {}),
+    ...(t.service ? { service: t.service } : {}),
+    ...(input.audit ? { audit: { campaign: input.campaign, scenario: t.scenario, ...input.audit } } : {}),
+  };
+}
+
+/** The campaign's migration settings with a trial's levels in place of the ones they vary. */
+export function migrationWith(base: TrialInput['migration'], levels: Levels): TrialInput['migration'] {
+  const tuning: MigrationTuning = { ...base.tuning };
+  if (levels.xbzrle !== undefined) tuning.xbzrleCacheMiB = levels.xbzrle === 'off' ? null : levels.xbzrle;
+  if (levels.multifd !== undefined) tuning.multifd = levels.multifd === 'off' ? null : levels.multifd;
+  if (levels.autoConverge !== undefined) tuning.autoConverge = levels.autoConverge === 'off' ? null : levels.autoConverge;
+  return {
+    ...base,
+    ...(levels.bandwidthMiBps !== undefined ? { maxBandwidth: Math.round(levels.bandwidthMiBps * MiB) } : {}),
+    ...(levels.downtimeLimitMs !== undefined ? { downtimeLimitMs: levels.downtimeLimitMs } : {}),
+    tuning,
+  };
+}
+
 export async function campaign(input: CampaignInput): Promise<CampaignProgress> {
+  return patched(PATCH.campaignPlan) ? planned(input) : listed(input);
+}
+
+/** A trial's summary line in the UI. */
+function trialSummary(t: TrialInput): string {
+  const a = t.audit;
+  const what = t.workload ? `${t.workload.workingSetMiB} MiB dirtied` : t.service ? `${t.service.service} with a ${t.service.keySetMiB} MiB key set` : 'idle guest';
+  const levels = tryParseTrialId(t.trialId)?.levels;
+  return `${t.trialId}: ${what}${levels ? ` under ${levels}` : ''}, ${t.spec.name} ${t.src}→${t.dst}${a ? ` (${a.hypervisor}, scenario ${a.scenario})` : ''}`;
+}
+
+/**
+ * Runs one trial as a child. A child of an earlier run of this campaign (terminated, or restarted
+ * from scratch) may still be winding down under the same id, its teardown running: wait until it
+ * has closed, then take its row if it recorded one, else run the trial afresh.
+ */
+async function runTrial(campaignName: string, trialInput: TrialInput, recordedOf: (id: string) => Promise<TrialOutcome['kind'] | undefined>): Promise<TrialOutcome['kind']> {
+  for (let waited = 0; ; waited++) {
+    try {
+      const a = trialInput.audit;
+      // Runs from before the patch named their trials `campaign/<name>/<name>/…`.
+      const workflowId = patched(PATCH.trialWorkflowId) ? trialWorkflowId(trialInput.trialId) : `${workflowInfo().workflowId}/${trialInput.trialId}`;
+      const row = await executeChild<(i: TrialInput) => Promise<TrialRow>>(WorkflowType.trial, {
+        workflowId,
+        args: [trialInput],
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        staticSummary: trialSummary(trialInput),
+        ...(a?.searchAttributes
+          ? {
+              typedSearchAttributes: [
+                { key: SA.campaign, value: a.campaign },
+                { key: SA.scenario, value: a.scenario },
+                { key: SA.hypervisor, value: a.hypervisor },
+                ...(trialInput.workload ? [{ key: SA.workingSetMB, value: trialInput.workload.workingSetMiB }] : trialInput.service ? [{ key: SA.workingSetMB, value: trialInput.service.keySetMiB }] : []),
+              ],
+            }
+          : {}),
+      });
+      return row.outcome.kind;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError) || waited >= 60) throw err;
+      await sleep('5 seconds');
+      const mine = await recordedOf(trialInput.trialId);
+      if (mine) return mine;
+    }
+  }
+}
+
+/** What a run of the campaign shares with its lanes: counts, the paused flag, the progress query. */
+function runState(total: number, outcomes: Record<TrialOutcome['kind'], number>, unrecorded: string[]) {
+  const state = { done: Object.values(outcomes).reduce((a, b) => a + b, 0), runningNow: new Set<string>(), paused: false };
+  const progress = (): CampaignProgress => ({ total, recorded: state.done, runningNow: [...state.runningNow], outcomes: { ...outcomes }, paused: state.paused, unrecorded: [...unrecorded] });
+  setHandler(progressQuery, progress);
+  setHandler(pauseSignal, () => void (state.paused = true));
+  setHandler(resumeSignal, () => void (state.paused = false));
+  return { state, progress };
+}
+
+/**
+ * miglab 0.7 on: the trials come from the plan (or, for a run continued from an older miglab, its
+ * list) one window at a time; only the window's ids are looked up in the store, and the next run
+ * starts after it. Neither the input nor a run's history grows with the campaign.
+ */
+async function planned(input: CampaignInput): Promise<CampaignProgress> {
+  const budget = input.trialsPerRun ?? 500;
+  const from = input.resume?.next ?? 0;
+  const total = input.plan ? trialCount(input.plan) : input.trials!.length;
+  const window: (PlannedTrial | ListedTrial)[] = [];
+  if (input.plan) {
+    for (const t of plannedTrials(input.plan, from)) {
+      if (window.length >= budget) break;
+      window.push(t);
+    }
+  } else window.push(...input.trials!.slice(from, from + budget));
+  const outcomes = input.resume ? { ...input.resume.outcomes } : await acts.recordedCounts({ campaign: input.campaign });
+  const unrecorded = [...(input.resume?.unrecorded ?? [])];
+  const recorded = new Set((await acts.recordedAmong({ campaign: input.campaign, ids: window.map((t) => t.id) })).map((r) => r.id));
+  const { state, progress } = runState(total, outcomes, unrecorded);
+  const pending = window.filter((t) => !recorded.has(t.id));
+  const recordedOf = async (id: string) => (await acts.recordedAmong({ campaign: input.campaign, ids: [id] }))[0]?.outcome;
+
+  const lane = async (laneIndex: number) => {
+    for (;;) {
+      await condition(() => !state.paused);
+      const t = pending.shift();
+      if (!t) return;
+      state.runningNow.add(t.id);
+      try {
+        outcomes[await runTrial(input.campaign, trialInputOf(input, laneIndex, t), recordedOf)]++;
+        state.done++;
+      } catch {
+        // The trial workflow records its own failures; one that could not even do that has no
+        // row: it is not counted as recorded, and a rerun of the campaign runs it again.
+        unrecorded.push(t.id);
+      }
+      state.runningNow.delete(t.id);
+    }
+  };
+  await Promise.all(input.lanes.map((_, i) => lane(i)));
+
+  const next = from + window.length;
+  if (next < total) await continueAsNew<typeof campaign>({ ...input, resume: { next, outcomes, unrecorded } });
+  return progress();
+}
+
+/** miglab 0.6 and before: every trial listed in the input, every recorded one read at each run's start. */
+async function listed(input: CampaignInput): Promise<CampaignProgress> {
+  const trials = input.trials!;
   const recorded = await acts.recordedTrials({ campaign: input.campaign });
   const done = new Set(recorded.map((r) => r.id));
   const outcomes: Record<TrialOutcome['kind'], number> = { converged: 0, offline: 0, failed: 0 };
@@ -53,57 +215,19 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
   const runningNow = new Set<string>();
   const unrecorded: string[] = [];
   let paused = false;
-  const progress = (): CampaignProgress => ({ total: input.trials.length, recorded: done.size, runningNow: [...runningNow], outcomes, paused, unrecorded: [...unrecorded] });
+  const progress = (): CampaignProgress => ({ total: trials.length, recorded: done.size, runningNow: [...runningNow], outcomes, paused, unrecorded: [...unrecorded] });
   setHandler(progressQuery, progress);
   setHandler(pauseSignal, () => void (paused = true));
   setHandler(resumeSignal, () => void (paused = false));
 
-  const pending = input.trials.filter((t) => !done.has(t.id));
+  const pending = trials.filter((t) => !done.has(t.id));
   const budget = input.trialsPerRun ?? 500;
   let started = 0;
-
-  /**
-   * Runs one trial as a child. A child of an earlier run of this campaign (terminated, or
-   * restarted from scratch) may still be winding down under the same id, its teardown running:
-   * wait until it has closed, then take its row if it recorded one, else run the trial afresh.
-   */
-  const runTrial = async (trialInput: TrialInput): Promise<TrialOutcome['kind']> => {
-    for (let waited = 0; ; waited++) {
-      try {
-        const a = trialInput.audit;
-        // Runs from before the patch named their trials `campaign/<name>/<name>/…`.
-        const workflowId = patched(PATCH.trialWorkflowId) ? trialWorkflowId(trialInput.trialId) : `${workflowInfo().workflowId}/${trialInput.trialId}`;
-        const row = await executeChild<(i: TrialInput) => Promise<TrialRow>>(WorkflowType.trial, {
-          workflowId,
-          args: [trialInput],
-          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-          staticSummary: `${trialInput.trialId}: ${trialInput.workload ? `${trialInput.workload.workingSetMiB} MiB dirtied` : trialInput.service ? `${trialInput.service.service} with a ${trialInput.service.keySetMiB} MiB key set` : 'idle guest'}, ${trialInput.spec.name} ${trialInput.src}→${trialInput.dst}${a ? ` (${a.hypervisor}, scenario ${a.scenario})` : ''}`,
-          ...(a?.searchAttributes
-            ? {
-                typedSearchAttributes: [
-                  { key: SA.campaign, value: a.campaign },
-                  { key: SA.scenario, value: a.scenario },
-                  { key: SA.hypervisor, value: a.hypervisor },
-                  ...(trialInput.workload ? [{ key: SA.workingSetMB, value: trialInput.workload.workingSetMiB }] : trialInput.service ? [{ key: SA.workingSetMB, value: trialInput.service.keySetMiB }] : []),
-                ],
-              }
-            : {}),
-        });
-        return row.outcome.kind;
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError) || waited >= 60) throw err;
-        await sleep('5 seconds');
-        const now = await acts.recordedTrials({ campaign: input.campaign });
-        const mine = now.find((r) => r.id === trialInput.trialId);
-        if (mine) return mine.outcome;
-      }
-    }
-  };
+  const recordedOf = async (id: string) => (await acts.recordedTrials({ campaign: input.campaign })).find((r) => r.id === id)?.outcome;
 
   // Each lane takes the next pending trial when it is free: pairs run in parallel, a host never
   // migrates two VMs at once.
   const lane = async (laneIndex: number) => {
-    const l = input.lanes[laneIndex]!;
     for (;;) {
       await condition(() => !paused);
       if (started >= budget) return;
@@ -111,21 +235,10 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
       if (!t) return;
       started++;
       runningNow.add(t.id);
-      const trialInput: TrialInput = {
-        ...l.template,
-        trialId: t.id,
-        src: l.src,
-        dst: l.dst,
-        workload: t.workingSetMiB === null ? null : { workingSetMiB: t.workingSetMiB, rate: t.rate, pattern: t.pattern },
-        ...(t.service ? { service: t.service } : {}),
-        ...(input.audit ? { audit: { campaign: input.campaign, scenario: t.scenario, ...input.audit } } : {}),
-      };
       try {
-        outcomes[await runTrial(trialInput)]++;
+        outcomes[await runTrial(input.campaign, trialInputOf(input, laneIndex, t), recordedOf)]++;
         done.add(t.id);
       } catch {
-        // The trial workflow records its own failures; one that could not even do that has no
-        // row: it is not counted as recorded, and a rerun of the campaign runs it again.
         unrecorded.push(t.id);
       }
       runningNow.delete(t.id);

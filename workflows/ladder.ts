@@ -3,6 +3,7 @@
  * one more rung on top of the ones before (as oVirt and Nova escalate), then the fallback.
  */
 import type { LadderStep } from '../campaign/spec.js';
+import type { MigrationTuning } from './trial-types.js';
 
 export interface AttemptPlan {
   /** 0 for default precopy, k for the k-th ladder rung */
@@ -12,9 +13,11 @@ export interface AttemptPlan {
   downtimeLimitMs: number;
   autoConverge: { initialThrottle: number; increment: number } | null;
   postcopy: boolean;
+  /** the trial's settings beyond cap and limit, the same on every attempt (a ladder's auto-converge rung overrides the tuning's) */
+  tuning?: MigrationTuning;
 }
 
-export function planAttempts(base: { maxBandwidth: number; downtimeLimitMs: number }, ladder: readonly LadderStep[]): AttemptPlan[] {
+export function planAttempts(base: { maxBandwidth: number; downtimeLimitMs: number; tuning?: MigrationTuning }, ladder: readonly LadderStep[]): AttemptPlan[] {
   let current: AttemptPlan = { index: 0, name: 'precopy', ...base, autoConverge: null, postcopy: false };
   const plans = [current];
   ladder.forEach((step, i) => {
@@ -37,4 +40,14 @@ export function planAttempts(base: { maxBandwidth: number; downtimeLimitMs: numb
     current = next;
   });
   return plans;
+}
+
+/** A tuning in words for a step's summary, e.g. "xbzrle 64 MiB, multifd 4×zstd"; '' for none. */
+export function tuningText(t: MigrationTuning | undefined): string {
+  if (!t) return '';
+  return [
+    ...(t.xbzrleCacheMiB ? [`xbzrle ${t.xbzrleCacheMiB} MiB`] : []),
+    ...(t.multifd ? [`multifd ${t.multifd.channels}${t.multifd.compression === 'none' ? '' : `×${t.multifd.compression}`}`] : []),
+    ...(t.autoConverge ? [`auto-converge ${t.autoConverge.initialThrottle}%+${t.autoConverge.increment}%`] : []),
+  ].join(', ');
 }

@@ -43,25 +43,27 @@ export const trialWorkflowId = (trialId: string): string => `trial/${trialId}`;
  */
 export const legacyTrialWorkflowId = (trialId: string): string => `${campaignWorkflowId(parseTrialId(trialId).campaign)}/${trialId}`;
 
-/** What a trial id says: campaign/scenario/size/repetition, size `idle` or `<n>MiB`. */
+/** What a trial id says: campaign/scenario/size[/levels]/repetition, size `idle` or `<n>MiB`. */
 export interface TrialKey {
   campaign: string;
   scenario: string;
   /** null for an idle guest (no workload) */
   workingSetMiB: number | null;
+  /** the factor levels' label (e.g. `bw32_xb64`), in a campaign that varies settings */
+  levels?: string;
   repetition: number;
 }
 
-/** `paper/dirty-ramp/32MiB/r2`: stable across reruns and resumes, readable in the UI. */
+/** `paper/dirty-ramp/32MiB/r2`, `sweep/ramp/32MiB/bw32_xb64/r2`: stable across reruns and resumes, readable in the UI. */
 export function trialId(k: TrialKey): string {
-  return `${k.campaign}/${k.scenario}/${k.workingSetMiB === null ? 'idle' : `${k.workingSetMiB}MiB`}/r${k.repetition}`;
+  return `${k.campaign}/${k.scenario}/${k.workingSetMiB === null ? 'idle' : `${k.workingSetMiB}MiB`}/${k.levels !== undefined ? `${k.levels}/` : ''}r${k.repetition}`;
 }
 
 /** The parts of a trial id; throws on anything `trialId` would not have built. */
 export function parseTrialId(id: string): TrialKey {
-  const m = /^([^/]+)\/([^/]+)\/(idle|(\d+(?:\.\d+)?)MiB)\/r(\d+)$/.exec(id);
-  if (!m) throw new Error(`not a miglab trial id: "${id}" (expected campaign/scenario/<n>MiB|idle/r<k>)`);
-  return { campaign: m[1]!, scenario: m[2]!, workingSetMiB: m[4] === undefined ? null : Number(m[4]), repetition: Number(m[5]) };
+  const m = /^([^/]+)\/([^/]+)\/(idle|(\d+(?:\.\d+)?)MiB)\/(?:([A-Za-z0-9_.-]+)\/)?r(\d+)$/.exec(id);
+  if (!m) throw new Error(`not a miglab trial id: "${id}" (expected campaign/scenario/<n>MiB|idle/[levels/]r<k>)`);
+  return { campaign: m[1]!, scenario: m[2]!, workingSetMiB: m[4] === undefined ? null : Number(m[4]), ...(m[5] !== undefined ? { levels: m[5] } : {}), repetition: Number(m[6]) };
 }
 
 /** The parts of a trial id, or undefined for an id that is not one (a row from elsewhere). */

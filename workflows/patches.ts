@@ -19,7 +19,13 @@ export const PATCH = {
   diskWitness: 'disk-witness',
   /** 0.6: a service trial starts its service, loads its key set and runs an open-loop load across the move */
   appService: 'app-service',
+  /**
+   * 0.7: the campaign expands its trials from a plan one window at a time (recordedCounts once,
+   * recordedAmong per window) instead of listing them all in its input and reading every recorded
+   * row at each run's start
+   */
+  campaignPlan: 'campaign-plan',
 } as const;
 
 /** The workflow version this checkout records its histories under (test/fixtures/histories/<it>/). */
-export const MIGLAB_HISTORY_VERSION = '0.6';
+export const MIGLAB_HISTORY_VERSION = '0.7';

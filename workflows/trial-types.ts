@@ -48,6 +48,19 @@ export interface AppSummary extends ServiceLoad {
   connectionError: string | null;
 }
 
+/**
+ * Migration settings beyond the bandwidth cap and downtime limit, as a campaign's factor levels
+ * set them (miglab 0.7 on). Absent or null: the hypervisor's default (off).
+ */
+export interface MigrationTuning {
+  /** XBZRLE: resend only the changed bytes of pages dirtied again, from a cache of this many MiB */
+  xbzrleCacheMiB?: number | null;
+  /** parallel streams, optionally compressed */
+  multifd?: { channels: number; compression: 'none' | 'zlib' | 'zstd' } | null;
+  /** throttle the vCPUs from the first attempt while precopy lags */
+  autoConverge?: { initialThrottle: number; increment: number; maxThrottle: number; tailslow: boolean } | null;
+}
+
 export interface TrialInput {
   trialId: string;
   src: string;
@@ -63,6 +76,8 @@ export interface TrialInput {
     stallIterations: number;
     /** bandwidth for the offline fallback; by default the live cap */
     fallbackMaxBandwidth?: number;
+    /** the trial's factor levels beyond cap and limit (0.7 on) */
+    tuning?: MigrationTuning;
   };
   ladder: LadderStep[];
   fallback: 'offline' | 'none';

@@ -8,7 +8,7 @@ import { PATCH } from './patches.js';
 import { LONG, RECORD, SHORT, TEARDOWN, WORKLOAD } from './policies.js';
 import { deriveMetrics, endToEndCost } from './metrics.js';
 import { SA } from './search-attributes.js';
-import { planAttempts } from './ladder.js';
+import { planAttempts, tuningText } from './ladder.js';
 import type { AttemptRecord, AttemptResult, ServiceStarted, TrialActivities, TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
 import { migrationMarks } from './app-marks.js';
 import { predictFor, predictionInputs, type RecordedPrediction } from './trial-prediction.js';
@@ -103,8 +103,9 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
     }
     for (const plan of plans) {
       // e.g. "attempt 1: downtime limit 1000 ms, 112 MiB/s" or "attempt 2: auto-converge, downtime limit 1000 ms, 112 MiB/s"
+      const tuned = tuningText(plan.tuning);
       const how = plan.maxBandwidth
-        ? [plan.name, ...(plan.name.startsWith('downtime limit') ? [] : [`downtime limit ${plan.downtimeLimitMs} ms`]), capText(plan.maxBandwidth)].join(', ')
+        ? [plan.name, ...(plan.name.startsWith('downtime limit') ? [] : [`downtime limit ${plan.downtimeLimitMs} ms`]), capText(plan.maxBandwidth), ...(tuned ? [tuned] : [])].join(', ')
         : `${plan.name}, as the hypervisor migrates (no cap, no downtime limit)`;
       const predicted = prediction ? ` — ${attemptPredictionText(prediction, plan.index)}` : '';
       const result = await step(awaitingCancel(LONG), `migrate ${vm} ${src}→${dst}, ${ws}, attempt ${plan.index}: ${how}${predicted}`).liveMigrate({ trialId, src, dst, spec, plan, rules: input.migration });

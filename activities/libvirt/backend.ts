@@ -6,6 +6,7 @@
  * `migrate-postcopy` and stopped with `domjobabort`. The migration stream goes straight from
  * QEMU to QEMU (--migrateuri), the control flow through the peer's libvirtd over SSH.
  */
+import { virshTuningArgs } from './tuning-args.js';
 import { sleep } from '../../lib/sleep.js';
 import { qemuVersionCommand, readHost, type HostProvenance } from '../host-provenance.js';
 import { hostNamed, stateBeforeStart, stopReason, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
@@ -225,7 +226,7 @@ export class LibvirtBackend implements HypervisorBackend {
       await this.deps.pool.execShell(h.ssh, `cat > ${quote(m.dstXml)}`, { stdin: dstXml });
       const argv = [
         ...VIRSH, 'migrate', ...(offline ? [] : ['--live']), '--persistent',
-        ...(ac ? ['--auto-converge', '--auto-converge-initial', ac.initialThrottle, '--auto-converge-increment', ac.increment] : []),
+        ...(offline ? [] : virshTuningArgs(params.tuning, ac)),
         ...(postcopy ? ['--postcopy'] : []),
         // the NBD port named, as QEMU's backend uses it: libvirt's own pick may be the migration port
         ...(localDisk ? ['--copy-storage-all', '--migrate-disks', 'vda', '--disks-port', nbdPort(spec)] : []),

@@ -4,6 +4,7 @@
  */
 import { sleep } from '../../lib/sleep.js';
 import { QmpClient, QmpCommandError } from '../qmp/client.js';
+import { incomingSettings, migrationCapabilities, migrationParameters } from './migration-tuning.js';
 import type { SshPool, SshTarget } from '../ssh/pool.js';
 import { commandLine, quote } from '../ssh/shell-quote.js';
 import { nonZeroGuestMiB } from './non-zero-pages.js';
@@ -265,8 +266,12 @@ export class QemuBackend implements HypervisorBackend {
       await this.startVm(dst, spec, { incoming: true, diskBytes });
       await this.withQmp(dst, vm, async (q) => {
         if (localDisk) await exportDisk(q, this.host(dst).ip, nbdPort(spec));
-        // Post-copy needs the capability on both ends before the stream starts.
-        if (postcopy) await q.execute('migrate-set-capabilities', { capabilities: [{ capability: 'postcopy-ram', state: true }] });
+        // Post-copy and multifd need their capability (and multifd its channels) on both ends before the stream starts.
+        const incoming = incomingSettings(mode.offline ? undefined : params.tuning, postcopy);
+        if (postcopy || params.tuning?.multifd) {
+          await q.execute('migrate-set-capabilities', { capabilities: incoming.capabilities });
+          if (Object.keys(incoming.parameters).length) await q.execute('migrate-set-parameters', incoming.parameters);
+        }
         try {
           await q.execute('migrate-incoming', { uri });
         } catch (err) {
@@ -288,19 +293,13 @@ export class QemuBackend implements HypervisorBackend {
           if (!mirrored.ok) return { status: mirrored.cancelled ? ('cancelled' as const) : ('failed' as const), error: mirrored.reason, polls: 0, last: undefined };
           diskCopyMs = mirrored.copyMs;
         }
-        const ac = params.autoConverge ?? null;
-        await q.execute('migrate-set-capabilities', {
-          capabilities: [
-            { capability: 'auto-converge', state: ac !== null },
-            { capability: 'postcopy-ram', state: postcopy },
-            // stop before switchover only to finish the disk copy while the guest writes nothing
-            { capability: 'pause-before-switchover', state: localDisk },
-          ],
-        });
+        const tuning = mode.offline ? undefined : params.tuning;
+        const context = { postcopy, pauseBeforeSwitchover: localDisk, autoConverge: params.autoConverge ?? null };
+        await q.execute('migrate-set-capabilities', { capabilities: migrationCapabilities(tuning, context) });
         await q.execute('migrate-set-parameters', {
           'max-bandwidth': params.maxBandwidth,
           'downtime-limit': params.downtimeLimitMs,
-          ...(ac ? { 'cpu-throttle-initial': ac.initialThrottle, 'cpu-throttle-increment': ac.increment } : {}),
+          ...migrationParameters(tuning, context),
         });
         await q.execute('migrate', { uri });
         return undefined;

@@ -1,4 +1,5 @@
 /** Stubbed trial activities for workflow tests on the real dev server: scripted answers, every call logged. */
+import { planOf, type CampaignPlan, type Factors } from '../../workflows/campaign-plan.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { QueryMigrate } from '../../activities/qemu/backend.js';
@@ -62,7 +63,7 @@ function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepare
     async startProbe() { calls.push('startProbe'); },
     async stopProbe({ intervalMs }) { calls.push('stopProbe'); return script.probeSawNothing ? null : stubProbe(intervalMs); },
     async liveMigrate({ plan }) {
-      calls.push(`liveMigrate#${plan.index}:${plan.downtimeLimitMs}${plan.autoConverge ? '+ac' : ''}`);
+      calls.push(`liveMigrate#${plan.index}:${plan.downtimeLimitMs}${plan.autoConverge ? '+ac' : ''}${plan.tuning?.xbzrleCacheMiB ? `+xb${plan.tuning.xbzrleCacheMiB}` : ''}`);
       // a migration that takes a while, heartbeating as the real one does, and hearing a cancel
       for (let waited = 0; waited < (script.liveDelayMs ?? 0); waited += 100) {
         heartbeat({ waited });
@@ -93,11 +94,24 @@ function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepare
     },
   };
   // a campaign's worker also answers which trials are recorded: these stubs' rows
-  const campaignActs = { ...acts, recordedTrials: async () => recorded.map((r) => ({ id: r.trialId, outcome: r.outcome.kind })) };
+  const campaignActs = {
+    ...acts,
+    recordedTrials: async () => recorded.map((r) => ({ id: r.trialId, outcome: r.outcome.kind })),
+    recordedAmong: async ({ ids }: { ids: string[] }) => recorded.filter((r) => ids.includes(r.trialId)).map((r) => ({ id: r.trialId, outcome: r.outcome.kind })),
+    recordedCounts: async () => {
+      const counts = { converged: 0, offline: 0, failed: 0 };
+      for (const r of recorded) counts[r.outcome.kind]++;
+      return counts;
+    },
+  };
   return { acts, campaignActs, calls, recorded };
 }
 
-/** A campaign's trial list: `n` 8 MiB trials `<name>/ramp/8MiB/r1…rn`. */
+/** A campaign's plan: `n` 8 MiB trials `<name>/ramp/8MiB/r1…rn` (with factors, each repetition runs every combination). */
+export const rampPlan = (name: string, n: number, factors?: Factors): CampaignPlan =>
+  planOf({ campaign: name, scenarios: [{ name: 'ramp', kind: 'dirty-ramp', workingSetsMiB: [8], rate: 'max', pattern: 'seq' }], repetitions: n, ...(factors ? { factors } : {}) });
+
+/** A campaign's trial list as miglab 0.6 and before sent it: `n` 8 MiB trials `<name>/ramp/8MiB/r1…rn`. */
 export const rampTrials = (name: string, n: number) =>
   Array.from({ length: n }, (_, i) => ({ id: `${name}/ramp/8MiB/r${i + 1}`, scenario: 'ramp', workingSetMiB: 8, rate: 'max' as const, pattern: 'seq' as const }));
 

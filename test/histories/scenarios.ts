@@ -6,7 +6,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TestTemporal } from '../helpers/temporal.js';
-import { diskSpec, done, input, rampTrials, serviceLoad, stall, stubs } from '../helpers/trial-stubs.js';
+import { diskSpec, done, input, rampPlan, rampTrials, serviceLoad, stall, stubs } from '../helpers/trial-stubs.js';
+import type { Factors } from '../../workflows/campaign-plan.js';
 import type { TrialInput } from '../../workflows/trial-types.js';
 
 /** A recorded workflow: what to save under which name. */
@@ -46,7 +47,7 @@ function trialScenario(script: Parameters<typeof stubs>[0], over: Partial<TrialI
 
 
 /** A campaign's run(s) and its trial children, recorded as they ran. */
-function campaignScenario(o: { trials: number; lanes: number; children?: boolean; trialsPerRun?: number; live?: number; during?: (c: Client, h: WorkflowHandle, calls: string[], taskQueue: string) => Promise<void> }): Scenario {
+function campaignScenario(o: { trials: number; lanes: number; children?: boolean; trialsPerRun?: number; live?: number; listed?: boolean; factors?: Factors; during?: (c: Client, h: WorkflowHandle, calls: string[], taskQueue: string) => Promise<void> }): Scenario {
   return async (t, workflowsPath) => {
     const s = stubs({ live: Array.from({ length: o.trials }, () => done), liveDelayMs: o.live ?? 0 });
     const acts = s.campaignActs;
@@ -54,7 +55,9 @@ function campaignScenario(o: { trials: number; lanes: number; children?: boolean
     const name = t.unique('camp');
     const { trialId: _t, src, dst, workload: _w, ...template } = input();
     const lanes = Array.from({ length: o.lanes }, () => ({ src, dst, template }));
-    const args = [{ campaign: name, lanes, trials: rampTrials(name, o.trials), ...(o.trialsPerRun ? { trialsPerRun: o.trialsPerRun } : {}) }];
+    // as miglab sends it: the plan (0.7 on), or the list of trials (0.6 and before, still honoured)
+    const trials = o.listed ? { trials: rampTrials(name, o.trials) } : { plan: rampPlan(name, o.factors ? 1 : o.trials, o.factors) };
+    const args = [{ campaign: name, lanes, ...trials, ...(o.trialsPerRun ? { trialsPerRun: o.trialsPerRun } : {}) }];
     const workflowId = `campaign/${name}`;
     const runs = await worker.runUntil(async () => {
       const h = await t.client.workflow.start('campaign', { taskQueue, workflowId, args });
@@ -84,6 +87,10 @@ export const scenarios: Record<string, Scenario> = {
   'campaign-one-lane': campaignScenario({ trials: 2, lanes: 1 }),
   'campaign-two-lanes': campaignScenario({ trials: 4, lanes: 2 }),
   'campaign-continue-as-new': campaignScenario({ trials: 3, lanes: 1, trialsPerRun: 2 }),
+  // a run an older miglab started with its trials listed, continued by this one
+  'campaign-listed': campaignScenario({ trials: 3, lanes: 1, trialsPerRun: 2, listed: true }),
+  // factor levels: xbzrle off and on, in the plan's seeded order
+  'campaign-factors': campaignScenario({ trials: 2, lanes: 1, factors: { xbzrle: ['off', 64] } }),
   'campaign-paused': campaignScenario({
     trials: 2, lanes: 1, live: 1000,
     during: async (_c, h, calls) => {
