@@ -59,6 +59,16 @@ export interface FlatTrial {
   /** the whole move over every attempt (first migrate command to the VM running on the destination), and all attempts' bytes */
   e2eMs: number | null;
   e2eMiB: number | null;
+  /** the trial's factor levels (e.g. bw32_xb64), null in a campaign without factors */
+  levels: string | null;
+  /** the first attempt's tuning: XBZRLE's cache (null: off), multifd (e.g. "4", "4×zstd"; null: off), auto-converge from the start */
+  xbzrleCacheMiB: number | null;
+  multifd: string | null;
+  autoConvergeLevel: string | null;
+  /** what the tuning did, as QEMU counted it on the move: bytes sent XBZRLE-encoded, its cache misses; bytes sent over multifd channels */
+  xbzrleSentMiB: number | null;
+  xbzrleCacheMisses: number | null;
+  multifdSentMiB: number | null;
   /** provenance of the row (null in rows recorded before miglab 0.3) */
   miglabVersion: string | null;
   accelerator: string | null;
@@ -141,6 +151,17 @@ export interface FlatTrial {
   appConnectionError: string | null;
 }
 
+/** What a row is grouped and compared under: its scenario, and its factor levels where the campaign varies settings ("ramp bw32_dl100_xb64"). */
+export const conditionOf = (r: Pick<FlatTrial, 'scenario' | 'levels'>): string => (r.levels ? `${r.scenario} ${r.levels}` : r.scenario);
+
+const indexes = new WeakMap<readonly { id: string }[], Map<string, CampaignManifest['trials'][number]>>();
+/** The manifest's trials by id, built once per manifest (a campaign may have 100,000). */
+function planIndex(trials: CampaignManifest['trials']): Map<string, CampaignManifest['trials'][number]> {
+  let m = indexes.get(trials);
+  if (!m) indexes.set(trials, (m = new Map(trials.map((t) => [t.id, t]))));
+  return m;
+}
+
 const repetitionOf = (trialId: string) => Number(/\/r(\d+)$/.exec(trialId)?.[1] ?? NaN);
 const mib = (b: number | null | undefined) => (b === null || b === undefined ? null : b / MiB);
 
@@ -150,7 +171,7 @@ const mib = (b: number | null | undefined) => (b === null || b === undefined ? n
  * none (so no predicted cliff), whatever its plan recorded.
  */
 export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'campaign' | 'trials'> & { hypervisor: string; backend?: string }): FlatTrial {
-  const plan = manifest.trials.find((t) => t.id === row.trialId);
+  const plan = planIndex(manifest.trials).get(row.trialId);
   const first = row.attempts[0];
   const firstPlan = first && 'maxBandwidth' in first.plan && manifest.backend !== 'xen' ? first.plan : null;
   const firstLive = first && first.plan.name !== 'offline' ? first : undefined;
@@ -163,6 +184,9 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
   const moved = [...row.attempts].reverse().find((a) => a.result.status === 'completed')?.result;
   const disk = moved?.status === 'completed' ? moved.final.disk : undefined;
   const app = row.app ?? null;
+  const tuning = firstPlan && 'tuning' in firstPlan ? firstPlan.tuning : undefined;
+  // QEMU's own counters of the move (absent where another hypervisor moved it, or nothing moved)
+  const qemuFinal = moved?.status === 'completed' && !moved.final.xen ? moved.final : undefined;
   const lat = app?.downtime.latencyMs;
   return {
     trialId: row.trialId,
@@ -205,6 +229,13 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     hypervisorVersion: row.provenance?.src?.hypervisorVersion ?? null,
     e2eMs: row.endToEnd?.totalMs ?? null,
     e2eMiB: mib(row.endToEnd?.totalBytes),
+    levels: tryParseTrialId(row.trialId)?.levels ?? null,
+    xbzrleCacheMiB: tuning?.xbzrleCacheMiB ?? null,
+    multifd: tuning?.multifd ? `${tuning.multifd.channels}${tuning.multifd.compression === 'none' ? '' : `×${tuning.multifd.compression}`}` : null,
+    autoConvergeLevel: tuning?.autoConverge ? `${tuning.autoConverge.initialThrottle}+${tuning.autoConverge.increment}` : null,
+    xbzrleSentMiB: qemuFinal ? mib(qemuFinal['xbzrle-cache']?.bytes) : null,
+    xbzrleCacheMisses: qemuFinal?.['xbzrle-cache']?.['cache-miss'] ?? null,
+    multifdSentMiB: qemuFinal ? mib(qemuFinal.ram?.['multifd-bytes']) : null,
     iterations: m?.iterations ?? null,
     dirtyRateMiBps: row.dirtyRateMiBps,
     bandwidthMiBps: firstPlan && firstPlan.maxBandwidth > 0 ? firstPlan.maxBandwidth / MiB : null, // 0: uncapped (xl)

@@ -3,7 +3,7 @@
  * prediction, made before it migrated, against its measured TMT, MD and DT, and its verdict (which
  * attempt moves the VM, or offline, or not at all) against the trial's outcome.
  */
-import type { FlatTrial } from './flatten.js';
+import { conditionOf, type FlatTrial } from './flatten.js';
 
 export type FitMeasure = 'TMT' | 'MD' | 'DT';
 
@@ -93,8 +93,9 @@ export function modelFit(rows: readonly FlatTrial[]): ModelFit {
   const cliffKey = new Map<string, { hypervisor: string; scenario: string; values: number[]; sources: Set<string> }>();
   for (const r of withPrediction) {
     if (r.predCliffMiB === null) continue;
-    const k = `${r.hypervisor}\u0000${r.scenario}`;
-    const c = cliffKey.get(k) ?? { hypervisor: r.hypervisor, scenario: r.scenario, values: [], sources: new Set<string>() };
+    const scenario = conditionOf(r);
+    const k = `${r.hypervisor}\u0000${scenario}`;
+    const c = cliffKey.get(k) ?? { hypervisor: r.hypervisor, scenario, values: [], sources: new Set<string>() };
     c.values.push(r.predCliffMiB);
     if (r.predBandwidthSource) c.sources.add(r.predBandwidthSource);
     cliffKey.set(k, c);

@@ -16,6 +16,8 @@ import { renderSvg } from './render.js';
 import { cliffs, failures, integrity, MEASURE_KEYS, MEASURES, measuredCliffText, memoryCheck, outcomes, summarize, type CliffRow, type Measure, type SummaryRow } from './tables.js';
 import { hasAbortedAttempt, pickTraceTrial, readTrace, type Trace } from './trace.js';
 import { modelFit, type ModelFit } from './model-fit.js';
+import { factorBlocks, factorEffects, factorFigures } from './factor-report.js';
+import { planOf } from '../workflows/campaign-plan.js';
 import { appBlocks, appDowntimesFigure, appGroups, appLatencyFigure, cheaperMeasures, pickAppTrials, readAppSeries, type AppGroupRow, type AppSeries, type CheaperRow } from './app-report.js';
 
 export interface ReportData {
@@ -30,6 +32,8 @@ export interface ReportData {
   /** service trials: the downtimes side by side per key set, and the cheaper measures against the clients' */
   app: AppGroupRow[];
   cheaper: CheaperRow[];
+  /** a factorial campaign's effects (empty when no campaign varied a setting) */
+  factors: ReturnType<typeof factorEffects>;
 }
 
 /**
@@ -80,6 +84,7 @@ export function analyze(flat: FlatTrial[], step: StepRunner = (_name, f) => f())
     fit: step('model fit', () => modelFit(flat)),
     app: step('service downtimes', () => appGroups(flat)),
     cheaper: step('cheaper measures', () => cheaperMeasures(flat)),
+    factors: step('factor effects', () => factorEffects(flat)),
   };
 }
 
@@ -108,6 +113,7 @@ export async function buildFigures(data: ReportData, trace: Trace | null, appSer
   if (trace) figs.push(traceFigure(trace));
   if (data.app.length) figs.push(appDowntimesFigure(data.app));
   appSeries.forEach((s, i) => figs.push(appLatencyFigure(s, i)));
+  figs.push(...factorFigures(data.flat, 12));
   return Promise.all(figs.map(async (f) => ({ ...f, svg: await renderSvg(f.spec) })));
 }
 
@@ -267,6 +273,8 @@ export function buildDoc(campaigns: readonly LoadedCampaign[], data: ReportData,
 
   sections.push({ title: 'The model: predicted before each trial, then measured', blocks: modelBlocks(data) });
   if (data.app.length) sections.push({ title: "Downtime as a service's clients saw it", blocks: appBlocks(data.flat) });
+  const factorial = factorBlocks(data.flat, campaigns.length === 1 ? planOf(campaigns[0]!.manifest.spec).order : null);
+  if (factorial.length) sections.push({ title: 'Factors: what each setting did', blocks: factorial });
 
   const digits: Record<Measure, number> = { tmtMs: 0, mtMs: 0, dtMs: 1, dtQemuMs: 1, dtProbeMs: 1, dtGuestMs: 1, mdMiB: 1, throughputMiBps: 1, e2eMs: 0, e2eMiB: 1 };
   sections.push({
@@ -337,6 +345,7 @@ export function buildCsv(data: ReportData): Record<string, string> {
     'failures.csv': csv(data.failures.map((f) => ({ ...f, trials: f.trials.join(';') })), ['hypervisor', 'reason', 'count', 'trials']),
     'cliff.csv': csv(data.cliffs.map((c) => ({ ...c, perSize: c.perSize.map((p) => `${p.workingSetMiB}:${p.converged}/${p.informative}`).join(';') })), ['hypervisor', 'scenario', 'predictedMiB', 'bandwidthMiBps', 'downtimeLimitMs', 'measuredMiB', 'belowMiB', 'largestTriedMiB', 'perSize']),
     'model.csv': csv(data.fit.trials, ['trialId', 'hypervisor', 'workingSetMiB', 'predicted', 'measured', 'tmt', 'md', 'dt']),
+    'factors.csv': csv(data.factors.effects, ['factor', 'level', 'baseline', 'measure', 'pairs', 'meanDiff', 'ciLo', 'ciHi', 'relative']),
     'app.csv': csv(data.app, ['hypervisor', 'scenario', 'service', 'keySetMiB', 'mode', 'n', 'appMs', 'hypervisorMs', 'ping10Ms', 'ping1sMs', 'guestClockMs', 'setupMs', 'failed', 'p99BeforeMs', 'p99PrecopyMs', 'p99AfterMs', 'dipS', 'gapPhases']),
     'memory.csv': csv(data.memory.rows.map((m) => ({ ...m, breaks: m.breaks.join(';') })), ['trialId', 'hypervisor', 'configuredMiB', 'allocatedOnHostMiB', 'usedInGuestMiB', 'requestedMiB', 'dirtiedMiB', 'breaks']),
   };

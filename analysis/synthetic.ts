@@ -2,7 +2,7 @@
  * Synthetic trial rows for tests and the report benchmark: the shape `trial` records, with the
  * values a caller chooses. Never used for real results.
  */
-import type { AttemptRecord, TrialRow } from '../workflows/trial-types.js';
+import type { AttemptRecord, MigrationTuning, TrialRow } from '../workflows/trial-types.js';
 
 const MiB = 2 ** 20;
 
@@ -20,12 +20,14 @@ export interface SyntheticTrial {
   mdMiB?: number;
   bandwidthMiBps?: number;
   downtimeLimitMs?: number;
+  /** the attempt's tuning (a factorial campaign's levels beyond cap and limit) */
+  tuning?: MigrationTuning;
   memory?: TrialRow['memory'];
 }
 
 export function syntheticRow(t: SyntheticTrial): TrialRow {
   const bw = (t.bandwidthMiBps ?? 112) * MiB;
-  const plan = (index: number, name: string) => ({ index, name, maxBandwidth: bw, downtimeLimitMs: t.downtimeLimitMs ?? 300, autoConverge: null, postcopy: false });
+  const plan = (index: number, name: string) => ({ index, name, maxBandwidth: bw, downtimeLimitMs: t.downtimeLimitMs ?? 300, autoConverge: null, postcopy: false, ...(t.tuning ? { tuning: t.tuning } : {}) });
   const tmtMs = t.tmtMs ?? 1000;
   const dtMs = t.dtMs ?? 50;
   const md = Math.round((t.mdMiB ?? 100) * MiB);

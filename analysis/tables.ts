@@ -4,7 +4,7 @@
  * its prediction, and the paper's memory categories with rows that break their order flagged.
  */
 import * as aq from 'arquero';
-import type { FlatTrial } from './flatten.js';
+import { conditionOf, type FlatTrial } from './flatten.js';
 import { meanCi, medianInPlace } from './stats.js';
 
 const { op } = aq;
@@ -69,11 +69,12 @@ export function measureTable(rows: readonly FlatTrial[]): { table: aq.ColumnTabl
   for (const r of rows) {
     if (r.mode === 'none') continue;
     const byHyp = ids.get(r.hypervisor) ?? ids.set(r.hypervisor, new Map()).get(r.hypervisor)!;
-    const byScen = byHyp.get(r.scenario) ?? byHyp.set(r.scenario, new Map()).get(r.scenario)!;
+    const scenario = conditionOf(r);
+    const byScen = byHyp.get(scenario) ?? byHyp.set(scenario, new Map()).get(scenario)!;
     const byWs = byScen.get(r.workingSetMiB) ?? byScen.set(r.workingSetMiB, new Map()).get(r.workingSetMiB)!;
     let id = byWs.get(r.mode);
     if (id === undefined) {
-      id = groups.push({ hypervisor: r.hypervisor, scenario: r.scenario, workingSetMiB: r.workingSetMiB, mode: r.mode }) - 1;
+      id = groups.push({ hypervisor: r.hypervisor, scenario, workingSetMiB: r.workingSetMiB, mode: r.mode }) - 1;
       byWs.set(r.mode, id);
     }
     gid[i] = id;
@@ -155,8 +156,9 @@ export interface OutcomeRow {
 export function outcomes(rows: readonly FlatTrial[]): OutcomeRow[] {
   const groups = new Map<string, OutcomeRow>();
   for (const r of rows) {
-    const key = `${r.hypervisor}\u0000${r.scenario}\u0000${r.workingSetMiB}`;
-    const g = groups.get(key) ?? { hypervisor: r.hypervisor, scenario: r.scenario, workingSetMiB: r.workingSetMiB, trials: 0, precopy: 0, ladder: {}, offline: 0, failed: 0, convergenceRate: 0 };
+    const scenario = conditionOf(r);
+    const key = `${r.hypervisor}\u0000${scenario}\u0000${r.workingSetMiB}`;
+    const g = groups.get(key) ?? { hypervisor: r.hypervisor, scenario, workingSetMiB: r.workingSetMiB, trials: 0, precopy: 0, ladder: {}, offline: 0, failed: 0, convergenceRate: 0 };
     g.trials++;
     if (r.outcome === 'converged' && r.step === 'precopy') g.precopy++;
     else if (r.outcome === 'converged') g.ladder[r.step ?? '?'] = (g.ladder[r.step ?? '?'] ?? 0) + 1;
@@ -219,8 +221,9 @@ export function cliffs(rows: readonly FlatTrial[]): CliffRow[] {
   for (const r of rows) {
     if (r.workingSetMiB === null) continue;
     const scen = byHyp.get(r.hypervisor) ?? byHyp.set(r.hypervisor, new Map()).get(r.hypervisor)!;
-    let g = scen.get(r.scenario);
-    if (!g) scen.set(r.scenario, (g = { first: r, withPlan: undefined, counts: new Map() }));
+    const scenario = conditionOf(r);
+    let g = scen.get(scenario);
+    if (!g) scen.set(scenario, (g = { first: r, withPlan: undefined, counts: new Map() }));
     if (!g.withPlan && r.bandwidthMiBps !== null && r.downtimeLimitMs !== null) g.withPlan = r;
     let c = g.counts.get(r.workingSetMiB);
     if (!c) g.counts.set(r.workingSetMiB, (c = { workingSetMiB: r.workingSetMiB, converged: 0, informative: 0 }));
@@ -235,7 +238,7 @@ export function cliffs(rows: readonly FlatTrial[]): CliffRow[] {
     const dl = withPlan?.downtimeLimitMs ?? null;
     out.push({
       hypervisor: first.hypervisor,
-      scenario: first.scenario,
+      scenario: conditionOf(first),
       predictedMiB: bw !== null && dl !== null ? (bw * dl) / 1000 : null,
       bandwidthMiBps: bw,
       downtimeLimitMs: dl,

@@ -100,9 +100,14 @@ export async function campaignModelInputs(file: string, o: PredictOptions = {}) 
 
 export async function predictCampaign(file: string, o: PredictOptions = {}): Promise<CampaignPrediction> {
   const { spec, inputs, rules, guestWith } = await campaignModelInputs(file, o);
-  const bandwidth = inputs.bandwidth;
-  const plans = planAttempts({ maxBandwidth: bandwidth.bandwidthMiBps * 2 ** 20, downtimeLimitMs: spec.migration.downtimeLimitMs }, spec.hypervisor === 'xen' ? [] : spec.ladder);
   const trials = expandTrials(spec).map((t) => {
+    // a trial's factor levels set its cap and limit (the model knows nothing of xbzrle or multifd: it predicts them as plain precopy)
+    const capLevel = t.levels?.bandwidthMiBps;
+    // hosts that reached less than the campaign's cap reach less than a level above it too
+    const bandwidth = capLevel !== undefined && inputs.bandwidth.from !== 'option' && !(inputs.bandwidth.source === 'measured' && inputs.bandwidth.bandwidthMiBps < capLevel)
+      ? { ...inputs.bandwidth, bandwidthMiBps: capLevel, source: 'cap' as const, from: 'cap' }
+      : inputs.bandwidth;
+    const plans = planAttempts({ maxBandwidth: bandwidth.bandwidthMiBps * 2 ** 20, downtimeLimitMs: t.levels?.downtimeLimitMs ?? spec.migration.downtimeLimitMs }, spec.hypervisor === 'xen' ? [] : spec.ladder);
     const scenario = spec.scenarios.find((s) => s.name === t.scenario)!;
     const w = scenario.kind === 'dirty-ramp' && t.workingSetMiB !== null ? scenario : null;
     // a service's SETs rewrite its key set in turn: a sequential writer at the schedule's byte rate
@@ -123,7 +128,7 @@ export function formatPrediction(p: CampaignPrediction): string {
     `  guest memory in use without a workload: ${i.guestBaseMiB.value.toFixed(1)} MiB (${i.guestBaseMiB.source}); idle dirty rate ${i.idleDirtyMiBps.value.toFixed(2)} MiB/s (${i.idleDirtyMiBps.source})`,
     `  flat-out write rate: ${i.writeRateMiBps.value === null ? 're-dirties its working set within every pass' : `${i.writeRateMiBps.value.toFixed(0)} MiB/s`} (${i.writeRateMiBps.source}); bandwidth ${i.bandwidth.bandwidthMiBps.toFixed(1)} MiB/s (${i.bandwidth.from}); the last copy, VM stopped: ${i.bandwidth.switchoverMiBps === undefined ? 'at that bandwidth (none measured: DT is an upper bound)' : `${i.bandwidth.switchoverMiBps.toFixed(0)} MiB/s (${i.bandwidth.switchoverFrom})`}`,
     '',
-    `${'trial'.padEnd(40)} ${'verdict'.padEnd(30)} ${'passes'.padStart(6)} ${'TMT s'.padStart(8)} ${'DT ms'.padStart(8)} ${'MD MiB'.padStart(8)}`,
+    `${'trial'.padEnd(56)} ${'verdict'.padEnd(30)} ${'passes'.padStart(6)} ${'TMT s'.padStart(8)} ${'DT ms'.padStart(8)} ${'MD MiB'.padStart(8)}`,
   ];
   const seen = new Set<string>();
   for (const t of p.trials) {
@@ -133,7 +138,7 @@ export function formatPrediction(p: CampaignPrediction): string {
     const x = t.prediction;
     const verdict = x.verdict === 'converged' ? `live, ${x.step}` : x.verdict;
     const n = (v: number | null, f: (v: number) => string) => (v === null ? '–' : f(v));
-    lines.push(`${`${key}/r*`.padEnd(40)} ${verdict.slice(0, 30).padEnd(30)} ${n(x.passes, String).padStart(6)} ${n(x.tmtMs, (v) => (v / 1000).toFixed(2)).padStart(8)} ${n(x.dtMs, (v) => v.toFixed(0)).padStart(8)} ${n(x.mdBytes, (v) => (v / 2 ** 20).toFixed(1)).padStart(8)}`);
+    lines.push(`${`${key}/r*`.padEnd(56)} ${verdict.slice(0, 30).padEnd(30)} ${n(x.passes, String).padStart(6)} ${n(x.tmtMs, (v) => (v / 1000).toFixed(2)).padStart(8)} ${n(x.dtMs, (v) => v.toFixed(0)).padStart(8)} ${n(x.mdBytes, (v) => (v / 2 ** 20).toFixed(1)).padStart(8)}`);
   }
   const first = p.trials[0]?.prediction;
   if (first) lines.push('', `model cliff (first attempt): ${first.cliffMiB.toFixed(1)} MiB`);

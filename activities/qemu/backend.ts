@@ -62,7 +62,11 @@ export interface QueryMigrate {
     'precopy-bytes'?: number;
     'downtime-bytes'?: number;
     'postcopy-bytes'?: number;
+    /** bytes sent over multifd channels (multifd on) */
+    'multifd-bytes'?: number;
   };
+  /** XBZRLE's counters (xbzrle on): bytes sent encoded, pages, cache misses */
+  'xbzrle-cache'?: { 'cache-size': number; bytes: number; pages: number; 'cache-miss': number; 'cache-miss-rate': number; overflow: number };
   /**
    * not QEMU's: the Xen backend's record of a move it measured from outside (xl reports no
    * statistics): live or offline, the interface whose byte counter gave MD, xl's log lines, restarts

@@ -1,0 +1,83 @@
+/**
+ * A factorial campaign's effects on rows with known answers: every TMT is a sum of known terms, so
+ * each level's paired difference is known exactly; a trial that did not move live drops its pair
+ * and counts against its level's convergence.
+ */
+import { describe, expect, it } from 'vitest';
+import { syntheticRow } from '../analysis/synthetic.js';
+import { flattenRow } from '../analysis/flatten.js';
+import { factorBlocks, factorEffects, factorFigures, variedFactors } from '../analysis/factor-report.js';
+import { summarize } from '../analysis/tables.js';
+
+const manifest = { campaign: 'f', hypervisor: 'qemu', trials: [] };
+
+/** 2 caps × xbzrle off/on × 2 sizes × 3 repetitions; TMT 1000 + 2000 at 32 MiB/s − 300 with xbzrle + 7 × repetition + 100 × size. */
+function rows(o: { failOne?: boolean } = {}) {
+  const out = [];
+  for (const bw of [32, 112])
+    for (const xb of [null, 64])
+      for (const ws of [8, 16])
+        for (const r of [1, 2, 3]) {
+          const id = `f/ramp/${ws}MiB/bw${bw}_xb${xb ?? 'off'}/r${r}`;
+          const failed = o.failOne && bw === 32 && xb === null && ws === 8 && r === 3;
+          const tmtMs = 1000 + (bw === 32 ? 2000 : 0) - (xb ? 300 : 0) + 7 * r + 100 * ws;
+          out.push(flattenRow(syntheticRow({ trialId: id, workingSetMiB: ws, end: failed ? { failed: 'stall' } : 'precopy', bandwidthMiBps: bw, tmtMs, dtMs: xb ? 40 : 60, mdMiB: xb ? 90 : 120, tuning: { xbzrleCacheMiB: xb } }), manifest));
+        }
+  return out;
+}
+
+describe('factor effects', () => {
+  it('finds the varied factors and their levels in order (off first), and reads the levels from the rows', () => {
+    const flat = rows();
+    expect(variedFactors(flat).map((v) => [v.factor.title, v.levels])).toEqual([
+      ['bandwidth cap', ['32 MiB/s', '112 MiB/s']],
+      ['XBZRLE', ['off', '64 MiB cache']],
+    ]);
+    expect(flat[0]).toMatchObject({ levels: 'bw32_xboff', bandwidthMiBps: 32, xbzrleCacheMiB: null });
+    expect(flat[6]).toMatchObject({ levels: 'bw32_xb64', xbzrleCacheMiB: 64 });
+  });
+
+  it('each level against the first as the mean paired difference, exact where the data is', () => {
+    const { effects } = factorEffects(rows());
+    const at = (factor: string, measure: string) => effects.find((e) => e.factor === factor && e.measure === measure)!;
+    expect(at('bandwidth cap', 'TMT (ms)')).toMatchObject({ level: '112 MiB/s', baseline: '32 MiB/s', pairs: 12, meanDiff: -2000, ciLo: -2000, ciHi: -2000 });
+    expect(at('XBZRLE', 'TMT (ms)')).toMatchObject({ level: '64 MiB cache', baseline: 'off', pairs: 12, meanDiff: -300 });
+    expect(at('XBZRLE', 'DT (ms)').meanDiff).toBe(-20);
+    expect(at('XBZRLE', 'MD (MiB)').meanDiff).toBeCloseTo(-30, 6);
+    // relative to the baseline level's mean in those pairs: −300 over the xbzrle-off trials' mean TMT
+    const offMean = rows().filter((r) => r.xbzrleCacheMiB === null).reduce((a, r) => a + r.tmtMs!, 0) / 12;
+    expect(at('XBZRLE', 'TMT (ms)').relative).toBeCloseTo(-300 / offMean, 9);
+  });
+
+  it('a trial that did not move live drops its pairs and counts against its level', () => {
+    const { effects, convergence } = factorEffects(rows({ failOne: true }));
+    // the failed trial (32 MiB/s, xbzrle off) was paired once per factor
+    expect(effects.find((e) => e.factor === 'bandwidth cap' && e.measure === 'TMT (ms)')!.pairs).toBe(11);
+    expect(effects.find((e) => e.factor === 'XBZRLE' && e.measure === 'TMT (ms)')!.pairs).toBe(11);
+    expect(convergence).toEqual([
+      { factor: 'bandwidth cap', level: '32 MiB/s', trials: 12, live: 11 },
+      { factor: 'bandwidth cap', level: '112 MiB/s', trials: 12, live: 12 },
+      { factor: 'XBZRLE', level: 'off', trials: 12, live: 11 },
+      { factor: 'XBZRLE', level: '64 MiB cache', trials: 12, live: 12 },
+    ]);
+    // noise that differs between the levels widens the interval
+    const noisy = rows().map((r, i) => (r.xbzrleCacheMiB ? { ...r, tmtMs: r.tmtMs! + (i % 3) * 50 } : r));
+    const e = factorEffects(noisy).effects.find((x) => x.factor === 'XBZRLE' && x.measure === 'TMT (ms)')!;
+    expect(e.meanDiff).toBeCloseTo(-250, 6);
+    expect(e.ciLo!).toBeLessThan(-250);
+    expect(e.ciHi!).toBeGreaterThan(-250);
+  });
+
+  it('keeps each combination apart in the summary, and reports the section and a figure per factor and measure', () => {
+    const flat = rows();
+    const groups = summarize(flat).map((s) => `${s.scenario} ${s.workingSetMiB}`);
+    expect(groups).toContain('ramp bw32_xb64 8');
+    expect(new Set(groups).size).toBe(8);
+    const blocks = factorBlocks(flat, { kind: 'random', seed: 5 });
+    expect(blocks[0]).toMatchObject({ kind: 'text' });
+    expect((blocks[0] as { text: string }).text).toMatch(/^2 factors varied \(bandwidth cap: 32 MiB\/s, 112 MiB\/s; XBZRLE: off, 64 MiB cache\), 4 combinations, run in random order \(seed 5\)/);
+    expect(factorFigures(flat, 12).map((f) => f.id)).toEqual(['fig12-factor-bandwidthMiBps-tmtMs', 'fig13-factor-bandwidthMiBps-dtMs', 'fig14-factor-xbzrle-tmtMs', 'fig15-factor-xbzrle-dtMs']);
+    // a campaign without factors has no such section
+    expect(factorBlocks(flat.map((r) => ({ ...r, levels: null })), null)).toEqual([]);
+  });
+});
