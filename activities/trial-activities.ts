@@ -313,12 +313,19 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
       return store.recordTrial(trialId, deps.campaignFileSha256 ? { ...full, provenance: await provenanceOf(row) } : full);
     },
 
-    async teardown({ trialId, hosts, spec }) {
+    async teardown({ trialId, hosts, spec, keepOn }) {
       const f = probeFiles(trialId);
       const pid = pidFromFile(f.pid);
       if (pid !== undefined && processAlive(pid)) process.kill(pid, 'SIGKILL');
       // a load the trial did not stop (it failed or was cancelled mid-move) ends with it
       await stopAppLoad(trialId);
+      if (keepOn) {
+        // The VM stays for the lane's next trial: what ran in it for this one stops (the next
+        // trial starts its own, or none). Only if it still answers as ours: else it is stopped.
+        const state = await backend.vmState(keepOn, spec.name);
+        const kept = state.kind === 'running' && (await pool.execShell(guestSsh(inventory, spec), GUEST_QUIET_COMMAND, { allowFailure: true }).catch(() => undefined))?.code === 0;
+        if (!kept) keepOn = undefined;
+      }
       // Keep each host's serial console of the guest: a guest that died on arrival says why there.
       // The hosts are independent: both at once.
       await Promise.all(hosts.map(async (host) => {
@@ -327,13 +334,19 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
           const r = await pool.exec(h.ssh, ['cat', backend.consoleFile(host, spec.name)], { allowFailure: true });
           if (r.code === 0) await store.writeRaw(trialId, 'trial', `console-${host}.log`, r.stdout);
         }
-        await backend.stopVm(host, spec.name, { owner: spec.owner });
+        if (host !== keepOn) await backend.stopVm(host, spec.name, { owner: spec.owner });
       }));
       // The next trial's guest takes the same address: never reuse this one's SSH connection.
       pool.drop(guestSsh(inventory, spec));
     },
   };
 }
+
+/**
+ * Stops what a trial ran in a guest that stays for the next one: the dirtier and the services
+ * (busybox's killall and Debian's both take several names; none running is no error).
+ */
+const GUEST_QUIET_COMMAND = 'killall -q dirtier memcached redis-server; sleep 0.2; true';
 
 /** The file on a disk VM that must survive the move (in root's home: on the root filesystem, not a tmpfs). */
 const DISK_WITNESS = '/root/miglab-witness';

@@ -61,6 +61,8 @@ export interface FlatTrial {
   e2eMiB: number | null;
   /** the trial's factor levels (e.g. bw32_xb64), null in a campaign without factors */
   levels: string | null;
+  /** a campaign that reuses its VMs (vm.reuse: ping-pong): whether this trial's VM was booted for it; null: every trial boots its own */
+  vmFresh: boolean | null;
   /** the first attempt's tuning: XBZRLE's cache (null: off), multifd (e.g. "4", "4×zstd"; null: off), auto-converge from the start */
   xbzrleCacheMiB: number | null;
   multifd: string | null;
@@ -230,6 +232,7 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     e2eMs: row.endToEnd?.totalMs ?? null,
     e2eMiB: mib(row.endToEnd?.totalBytes),
     levels: tryParseTrialId(row.trialId)?.levels ?? null,
+    vmFresh: row.vm ? row.vm.fresh : null,
     xbzrleCacheMiB: tuning?.xbzrleCacheMiB ?? null,
     multifd: tuning?.multifd ? `${tuning.multifd.channels}${tuning.multifd.compression === 'none' ? '' : `×${tuning.multifd.compression}`}` : null,
     autoConvergeLevel: tuning?.autoConverge ? `${tuning.autoConverge.initialThrottle}+${tuning.autoConverge.increment}` : null,

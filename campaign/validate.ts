@@ -116,6 +116,9 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
       if (spec.vm[key] !== undefined) problems.push({ path: ['vm', key], message: `vm.${key} applies to QEMU and libvirt guests: Xen runs its own guest types`, fix: `remove vm.${key} for hypervisor: xen`, atKey: true });
     }
   }
+  if (spec.vm.reuse === 'ping-pong' && xen) {
+    problems.push({ path: ['vm', 'reuse'], message: 'the Xen backend boots a domain for every trial: ping-pong reuse is for QEMU and libvirt', fix: 'remove vm.reuse, or set hypervisor: qemu or libvirt' });
+  }
   const disk = spec.vm.disk;
   if (disk && xen) {
     problems.push({ path: ['vm', 'disk'], message: 'disks are supported with QEMU and libvirt, not yet with xl', fix: 'remove vm.disk, or set hypervisor: qemu or libvirt', atKey: true });

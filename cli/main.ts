@@ -44,7 +44,8 @@ import { checkCampaignHosts, formatHostsCheck } from './hosts-check.js';
 import { SshPool } from '../activities/ssh/pool.js';
 import { siteToInspect } from './site.js';
 import { measuredCliffText } from '../analysis/tables.js';
-import { expandTrials } from '../campaign/trials.js';
+import { campaignPlan, expandTrials } from '../campaign/trials.js';
+import { combinationsOf } from '../workflows/campaign-plan.js';
 import { formatPrediction, predictCampaign } from './predict.js';
 import { advise, checkAdvice, formatAdvice, writeVerifyCampaign } from './advise.js';
 import { readFileSync } from 'node:fs';
@@ -188,7 +189,11 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
       const trials = expandTrials(spec);
       print({ campaign: spec.campaign, trials }, !!o.json, () => {
         const per = spec.scenarios.map((s) => `${s.name}: ${trials.filter((t) => t.scenario === s.name).length}`).join(', ');
-        return `${file}: campaign ${spec.campaign} is valid: ${trials.length} trials (${per})`;
+        const plan = campaignPlan(spec);
+        const combos = combinationsOf(plan);
+        const varied = combos[0] === undefined ? '' : `; ${combos.length} combinations of ${spec.factors ? `${Object.keys(spec.factors).length} factors` : 'listed levels'}`;
+        const order = plan.order.kind === 'random' ? `; random order, seed ${plan.order.seed}, blocked by repetition` : '';
+        return `${file}: campaign ${spec.campaign} is valid: ${trials.length} trials (${per}${varied}${order})`;
       });
     });
 

@@ -115,6 +115,7 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
       },
     })),
     plan: campaignPlan(spec),
+    ...(spec.vm.reuse === 'ping-pong' ? { reuse: 'ping-pong' as const } : {}),
   };
   const backend = (pool: SshPool) => backendFor(spec.hypervisor, where.site, where.bed, pool, guestCpu);
   const campaignFileSha256 = await sha256File(o.file);
@@ -333,20 +334,23 @@ export function summaryTable(rows: readonly TrialRow[]): string {
   const groups = new Map<string, TrialRow[]>();
   for (const r of rows) {
     const k = tryParseTrialId(r.trialId);
-    const key = k ? `${k.scenario} ${k.workingSetMiB === null ? 'idle' : `${k.workingSetMiB}MiB`}` : r.trialId;
+    // a factorial campaign's combinations apart: "ramp 8MiB bw32_xb64"
+    const key = k ? `${k.scenario} ${k.workingSetMiB === null ? 'idle' : `${k.workingSetMiB}MiB`}${k.levels ? ` ${k.levels}` : ''}` : r.trialId;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
-  const lines = ['scenario / working set      n  converged  offline  failed   TMT ms    DT ms    MD MiB'];
   // Scenarios in the order first seen, sizes ascending (file names sort 4MiB after 48MiB).
-  const size = (k: string) => Number(/ (\d+)MiB$/.exec(k)?.[1] ?? -1);
+  const size = (k: string) => Number(/ (\d+)MiB( |$)/.exec(k)?.[1] ?? -1);
+  const levels = (k: string) => k.split(' ')[2] ?? '';
   const scenarioOrder = [...new Set([...groups.keys()].map((k) => k.split(' ')[0]))];
-  const ordered = [...groups.entries()].sort(([a], [b]) => scenarioOrder.indexOf(a.split(' ')[0]) - scenarioOrder.indexOf(b.split(' ')[0]) || size(a) - size(b));
+  const ordered = [...groups.entries()].sort(([a], [b]) => scenarioOrder.indexOf(a.split(' ')[0]) - scenarioOrder.indexOf(b.split(' ')[0]) || size(a) - size(b) || levels(a).localeCompare(levels(b)));
+  const width = Math.max(26, ...[...groups.keys()].map((k) => k.length));
+  const lines = [`${'scenario / working set'.padEnd(width)} ${'n'.padStart(2)}  converged  offline  failed   TMT ms    DT ms    MD MiB`];
   for (const [key, rs] of ordered) {
     const m = rs.map((r) => r.metrics).filter((x): x is NonNullable<typeof x> => x !== null);
     const count = (k: string) => rs.filter((r) => r.outcome.kind === k).length;
     lines.push(
-      `${key.padEnd(26)} ${String(rs.length).padStart(2)} ${String(count('converged')).padStart(10)} ${String(count('offline')).padStart(8)} ${String(count('failed')).padStart(7)} ` +
+      `${key.padEnd(width)} ${String(rs.length).padStart(2)} ${String(count('converged')).padStart(10)} ${String(count('offline')).padStart(8)} ${String(count('failed')).padStart(7)} ` +
         `${mean(m.map((x) => x.tmtMs)).toFixed(0).padStart(8)} ${mean(m.map((x) => x.dtMs)).toFixed(1).padStart(8)} ${mean(m.map((x) => x.md.totalBytes / MiB)).toFixed(1).padStart(9)}`,
     );
   }

@@ -22,4 +22,15 @@ describe('run summary table', () => {
     // 48 MiB: n 3, 1 converged, 1 offline, 1 failed; TMT mean of 1000 and 3000; DT mean of 50 and 150
     expect(t[2]!.split(/\s+/).slice(2)).toEqual(['3', '1', '1', '1', '2000', '100.0', '100.0']);
   });
+
+  it("keeps a factorial campaign's combinations apart, ordered by size then levels", () => {
+    const t = summaryTable([
+      row('s/ramp/8MiB/bw32_xb64/r1', 'converged', 1000, 50),
+      row('s/ramp/8MiB/bw32_xboff/r1', 'failed', 0, 0),
+      row('s/ramp/4MiB/bw32_xboff/r1', 'converged', 700, 10),
+      row('s/ramp/8MiB/bw32_xb64/r2', 'converged', 3000, 150),
+    ]).split('\n');
+    expect(t.slice(1).map((l) => l.split(/\s+/).slice(0, 4).join(' '))).toEqual(['ramp 4MiB bw32_xboff 1', 'ramp 8MiB bw32_xb64 2', 'ramp 8MiB bw32_xboff 1']);
+    expect(t[2]!.split(/\s+/).slice(3)).toEqual(['2', '2', '0', '0', '2000', '100.0', '100.0']);
+  });
 });

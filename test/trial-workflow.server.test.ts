@@ -312,13 +312,13 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
   describe("the campaign workflow's own branches", () => {
     /** A campaign of `n` 8 MiB trials over `lanes` lanes on stubbed activities; returns its result and the calls. */
     /** listed: the trials in the input, as miglab 0.6 sent them (still honoured); else the plan, as miglab sends it now */
-    async function campaign(o: { n: number; lanes: number; trialsPerRun?: number; liveDelayMs?: number; listed?: boolean; factors?: Factors; stubbed?: ReturnType<typeof stubs>; name?: string; during?: (h: { workflowId: string }, calls: string[], taskQueue: string) => Promise<void> }) {
+    async function campaign(o: { n: number; lanes: number; trialsPerRun?: number; liveDelayMs?: number; listed?: boolean; factors?: Factors; stubbed?: ReturnType<typeof stubs>; name?: string; reuse?: boolean; fallback?: 'none'; during?: (h: { workflowId: string }, calls: string[], taskQueue: string) => Promise<void> }) {
       const s = o.stubbed ?? stubs({ live: Array.from({ length: o.n * 4 }, () => done), liveDelayMs: o.liveDelayMs ?? 0 });
       const acts = s.campaignActs;
       const { worker, taskQueue } = await t.worker(acts);
       const name = o.name ?? t.unique('branch');
-      const { trialId: _t, src, dst, workload: _w, ...template } = input();
-      const trials = o.listed ? { trials: rampTrials(name, o.n) } : { plan: rampPlan(name, o.n, o.factors) };
+      const { trialId: _t, src, dst, workload: _w, ...template } = input(o.fallback ? { fallback: o.fallback, ladder: [] } : {});
+      const trials = { ...(o.listed ? { trials: rampTrials(name, o.n) } : { plan: rampPlan(name, o.n, o.factors) }), ...(o.reuse ? { reuse: 'ping-pong' as const } : {}) };
       const workflowId = campaignWorkflowId(name);
       const result = await worker.runUntil(async () => {
         const h = await client.workflow.start(WorkflowType.campaign, { taskQueue, workflowId, args: [{ campaign: name, lanes: Array.from({ length: o.lanes }, () => ({ src, dst, template })), ...trials, ...(o.trialsPerRun ? { trialsPerRun: o.trialsPerRun } : {}) }] });
@@ -367,6 +367,31 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
       expect(again.result).toMatchObject({ total: 5, recorded: 5, outcomes: { converged: 5 } });
       expect(first.s.recorded).toHaveLength(5);
       expect(first.s.calls.filter((c) => c === 'prepareVm')).toHaveLength(5);
+    }, 90_000);
+
+    it('ping-pong reuse: the lane\'s VM moves there and back, booted once and again only after a failure; kept between trials, stopped when the campaign ends', async () => {
+      // the third trial's migration stalls (no fallback): it fails and stops its VM
+      const s = stubs({ live: [done, done, stall, done, done] });
+      const { result, name } = await campaign({ n: 4, lanes: 1, reuse: true, fallback: 'none', stubbed: s, trialsPerRun: 2 });
+      expect(result).toMatchObject({ total: 4, recorded: 4, outcomes: { converged: 3, failed: 1 } });
+      const rows = s.recorded;
+      expect(rows.map((r) => [r.trialId.replace(`${name}/ramp/8MiB/`, ''), `${r.src}→${r.dst}`, r.vm?.fresh])).toEqual([
+        ['r1', 'hosta→hostb', true],
+        ['r2', 'hostb→hosta', false],
+        ['r3', 'hosta→hostb', false],
+        ['r4', 'hosta→hostb', true],
+      ]);
+      // one owner, the lane's, throughout: the backend leaves a VM of that owner running where it is
+      expect(new Set(s.prepared.map((p) => p.owner)).size).toBe(1);
+      expect(s.prepared[0]!.owner).toMatch(new RegExp(`^${name}/lane0/`));
+      // kept after every move, stopped after the failure and once more at the end (across continue-as-new)
+      expect(s.calls.filter((c) => c.startsWith('teardown:'))).toEqual([
+        'teardown:hosta,hostb keep hostb',
+        'teardown:hostb,hosta keep hosta',
+        'teardown:hosta,hostb',
+        'teardown:hosta,hostb keep hostb',
+        'teardown:hosta,hostb',
+      ]);
     }, 90_000);
 
     it("factor levels reach the migration: xbzrle off and on, each repetition's trials before the next's, in the seed's order", async () => {

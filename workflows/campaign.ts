@@ -12,7 +12,8 @@ import { SA } from './search-attributes.js';
 import { pauseSignal, progressQuery, resumeSignal, trialWorkflowId, tryParseTrialId, WorkflowType } from './names.js';
 import { plannedTrials, trialCount, type CampaignPlan, type Levels, type PlannedTrial } from './campaign-plan.js';
 import { PATCH } from './patches.js';
-import type { MigrationTuning, ServiceLoad, TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
+import type { MigrationTuning, ServiceLoad, TrialActivities, TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
+import { TEARDOWN } from './policies.js';
 
 /** One trial as a campaign of miglab 0.6 and before listed it in its input. */
 export interface ListedTrial {
@@ -32,8 +33,10 @@ export interface CampaignInput {
   plan?: CampaignPlan;
   /** every trial, listed (miglab 0.6 and before; still honoured) */
   trials?: ListedTrial[];
-  /** where this run starts in the run order, and what the runs before it counted (set by continue-as-new; 0.7 on) */
-  resume?: { next: number; outcomes: Record<TrialOutcome['kind'], number>; unrecorded: string[] };
+  /** where this run starts in the run order, what the runs before it counted, and where each lane's reused VM runs (set by continue-as-new; 0.7 on) */
+  resume?: { next: number; outcomes: Record<TrialOutcome['kind'], number>; unrecorded: string[]; laneVms?: (string | null)[] };
+  /** ping-pong: each lane's VM moves src→dst in one trial and back in the next instead of being booted for each (0.7 on, plan only) */
+  reuse?: 'ping-pong';
   /** start a fresh run (continue-as-new) after this many trials in one run */
   trialsPerRun?: number;
   /** for the Temporal UI: the hypervisor, and whether the server has miglab's search attributes */
@@ -67,18 +70,21 @@ const acts = proxyActivities<CampaignActivities>({ startToCloseTimeout: '1 minut
 
 const MiB = 2 ** 20;
 
-/** The trial's input: its lane's template with its workload, service and levels. */
-function trialInputOf(input: CampaignInput, laneIndex: number, t: PlannedTrial | ListedTrial): TrialInput {
+/** The trial's input: its lane's template with its workload, service and levels (and, reusing the lane's VM, where it is). */
+function trialInputOf(input: CampaignInput, laneIndex: number, t: PlannedTrial | ListedTrial, vm?: { owner: string; on: string | null }): TrialInput {
   const l = input.lanes[laneIndex]!;
+  // a reused VM runs where the lane's last trial left it: it moves back from there
+  const [src, dst] = vm?.on === l.dst ? [l.dst, l.src] : [l.src, l.dst];
   const planned = 'workload' in t;
   const levels = planned ? t.levels : undefined;
   const workload = planned ? t.workload : t.workingSetMiB === null ? null : { workingSetMiB: t.workingSetMiB, rate: t.rate, pattern: t.pattern };
   return {
     ...l.template,
     trialId: t.id,
-    src: l.src,
-    dst: l.dst,
+    src,
+    dst,
     workload,
+    ...(vm ? { vm: { owner: vm.owner, fresh: vm.on === null, keep: true } } : {}),
     ...(levels ? { migration: migrationWith(l.template.migration, levels) } : {}),
     ...(t.service ? { service: t.service } : {}),
     ...(input.audit ? { audit: { campaign: input.campaign, scenario: t.scenario, ...input.audit } } : {}),
@@ -180,6 +186,9 @@ async function planned(input: CampaignInput): Promise<CampaignProgress> {
   const { state, progress } = runState(total, outcomes, unrecorded);
   const pending = window.filter((t) => !recorded.has(t.id));
   const recordedOf = async (id: string) => (await acts.recordedAmong({ campaign: input.campaign, ids: [id] }))[0]?.outcome;
+  // Reused VMs: where each lane's runs (null: none, the next trial boots one), owned by the lane in this campaign run.
+  const laneVms: (string | null)[] = input.resume?.laneVms ?? input.lanes.map(() => null);
+  const laneOwner = (i: number) => `${input.campaign}/lane${i}/${workflowInfo().firstExecutionRunId.slice(0, 8)}`;
 
   const lane = async (laneIndex: number) => {
     for (;;) {
@@ -187,13 +196,19 @@ async function planned(input: CampaignInput): Promise<CampaignProgress> {
       const t = pending.shift();
       if (!t) return;
       state.runningNow.add(t.id);
+      const vm = input.reuse ? { owner: laneOwner(laneIndex), on: laneVms[laneIndex]! } : undefined;
+      const trialInput = trialInputOf(input, laneIndex, t, vm);
       try {
-        outcomes[await runTrial(input.campaign, trialInputOf(input, laneIndex, t), recordedOf)]++;
+        const kind = await runTrial(input.campaign, trialInput, recordedOf);
+        outcomes[kind]++;
         state.done++;
+        // a trial that moved its VM left it on its destination; one that failed stopped it
+        laneVms[laneIndex] = kind === 'failed' ? null : trialInput.dst;
       } catch {
         // The trial workflow records its own failures; one that could not even do that has no
         // row: it is not counted as recorded, and a rerun of the campaign runs it again.
         unrecorded.push(t.id);
+        laneVms[laneIndex] = null;
       }
       state.runningNow.delete(t.id);
     }
@@ -201,9 +216,19 @@ async function planned(input: CampaignInput): Promise<CampaignProgress> {
   await Promise.all(input.lanes.map((_, i) => lane(i)));
 
   const next = from + window.length;
-  if (next < total) await continueAsNew<typeof campaign>({ ...input, resume: { next, outcomes, unrecorded } });
+  if (next < total) await continueAsNew<typeof campaign>({ ...input, resume: { next, outcomes, unrecorded, ...(input.reuse ? { laneVms } : {}) } });
+  // the campaign is over: the lanes' reused VMs go
+  await Promise.all(
+    laneVms.map((on, i) => {
+      if (!on || !input.reuse) return undefined;
+      const l = input.lanes[i]!;
+      return finalTeardown.teardown({ trialId: `${input.campaign}/lane${i}`, hosts: [l.src, l.dst], spec: { ...l.template.spec, owner: laneOwner(i) } });
+    }),
+  );
   return progress();
 }
+
+const finalTeardown = proxyActivities<Pick<TrialActivities, 'teardown'>>({ ...TEARDOWN, summary: "stop the lane's reused VM: the campaign is over" });
 
 /** miglab 0.6 and before: every trial listed in the input, every recorded one read at each run's start. */
 async function listed(input: CampaignInput): Promise<CampaignProgress> {

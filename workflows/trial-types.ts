@@ -90,6 +90,19 @@ export interface TrialInput {
   measureGuest?: boolean;
   /** what the Temporal UI shows of the trial; searchAttributes: the server has miglab's registered */
   audit?: { campaign: string; scenario: string; hypervisor: string; searchAttributes: boolean };
+  /**
+   * VM reuse (campaign `vm.reuse: ping-pong`, miglab 0.7 on): the lane's VM, owned by the lane, not
+   * the trial. fresh: booted for this trial (else it runs on src, moved there by the lane's last
+   * trial); keep: once moved, leave it running on dst for the next trial (its workloads stopped).
+   * Absent: the trial boots its own VM and stops it at its end.
+   */
+  vm?: VmReuse;
+}
+
+export interface VmReuse {
+  owner: string;
+  fresh: boolean;
+  keep: boolean;
 }
 
 /**
@@ -240,6 +253,8 @@ export interface TrialRow {
   idleDirtyRateMiBps?: number | null;
   /** how fast the workload wrote pages, by its own clock (miglab 0.4 on) */
   workloadWriteMiBps?: number | null;
+  /** a lane that reuses its VM: whether this trial booted it (absent: every trial boots its own) */
+  vm?: { fresh: boolean };
   /** which miglab, campaign file and hosts produced the row (added when it is recorded; miglab 0.3 on) */
   provenance?: TrialProvenance;
 }
@@ -271,5 +286,6 @@ export interface TrialActivities {
   stopAppLoad(input: { trialId: string; service: ServiceLoad; version: string; marks: MigrationMarks | null }): Promise<AppSummary | null>;
   /** 'duplicate': the trial had a different row already; this one is kept beside it, and verify reports it */
   recordTrial(input: { trialId: string; row: TrialRow }): Promise<'recorded' | 'already-recorded' | 'duplicate'>;
-  teardown(input: { trialId: string; hosts: string[]; spec: VmSpec }): Promise<void>;
+  /** keepOn: leave the VM running on this host for the next trial (its workloads stopped); stop it everywhere else */
+  teardown(input: { trialId: string; hosts: string[]; spec: VmSpec; keepOn?: string }): Promise<void>;
 }

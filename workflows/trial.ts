@@ -45,8 +45,9 @@ const describe = (e: unknown) => (e instanceof Error ? (e.cause instanceof Error
 
 export async function trial(input: TrialInput): Promise<TrialRow> {
   const { trialId, src, dst } = input;
-  // The VM is this trial's: lanes reuse VM names, and a stale trial's teardown must not stop ours.
-  const spec = { ...input.spec, owner: trialId };
+  // The VM is this trial's (or, reused, its lane's): lanes reuse VM names, and a stale trial's teardown must not stop ours.
+  const reuse = input.vm;
+  const spec = { ...input.spec, owner: reuse?.owner ?? trialId };
   const vm = spec.name;
   // a service trial's steps are new in 0.6: a history without the patch never has one
   const service = input.service && patched(PATCH.appService) ? input.service : undefined;
@@ -61,11 +62,16 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
   let memory: TrialRow['memory'] = null;
   let serviceStarted: ServiceStarted | undefined;
   // Whatever happens, the VM must not be left running, least of all on both hosts.
-  const tearDown = () => CancellationScope.nonCancellable(() => step(TEARDOWN, `tear down ${vm} on ${src} and ${dst}`).teardown({ trialId, hosts: [src, dst], spec }));
+  const tearDown = (keepOn?: string) =>
+    CancellationScope.nonCancellable(() =>
+      keepOn
+        ? step(TEARDOWN, `stop ${vm} on ${src} and its workloads; leave it running on ${keepOn} for the lane's next trial`).teardown({ trialId, hosts: [src, dst], spec, keepOn })
+        : step(TEARDOWN, `tear down ${vm} on ${src} and ${dst}`).teardown({ trialId, hosts: [src, dst], spec }),
+    );
   // rows of trials started before the model have none of its fields
   const measuredForModel = () => (prediction === undefined ? {} : { prediction, idleDirtyRateMiBps, workloadWriteMiBps });
   try {
-    await step(SHORT, `start ${vm} on ${src} (${spec.memoryMiB} MiB, ${spec.vcpus} vCPU)`).prepareVm({ host: src, spec });
+    await step(SHORT, reuse && !reuse.fresh ? `find ${vm} running on ${src}, where the lane's last trial moved it` : `start ${vm} on ${src} (${spec.memoryMiB} MiB, ${spec.vcpus} vCPU)`).prepareVm({ host: src, spec });
     await step(awaitingCancel(LONG), `wait for ${vm} to answer ping (${spec.guestCidr.split('/')[0]})`).waitForGuest({ spec, timeoutMs: input.bootTimeoutMs });
     // The model's inputs are measured before the move: the idle guest's own dirtying first.
     const predicting = patched(PATCH.predictPrecopy);
@@ -151,6 +157,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       ...(app !== undefined ? { app } : {}),
       endToEnd: endToEndCost(attempts),
       ...measuredForModel(),
+      ...(reuse ? { vm: { fresh: reuse.fresh } } : {}),
     };
   } catch (err) {
     if (isCancellation(err)) {
@@ -163,10 +170,12 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       outcome: { kind: 'failed', reason: describe(err) },
       metrics: null, probe: null, dirtyRateMiBps, memory, attempts,
       ...measuredForModel(),
+      ...(reuse ? { vm: { fresh: reuse.fresh } } : {}),
     };
   }
   // The row is written while the VM is torn down; the trial ends when both are done.
-  const tornDown = tearDown();
+  // A reused VM that moved stays on the destination for the lane's next trial; any other is stopped everywhere.
+  const tornDown = tearDown(reuse?.keep && row.outcome.kind !== 'failed' ? dst : undefined);
   try {
     await step(RECORD, `record ${trialId} (${row.outcome.kind})`).recordTrial({ trialId, row });
   } finally {

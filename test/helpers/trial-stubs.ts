@@ -49,11 +49,14 @@ export /** Stub activities: each live attempt answers from the script, every cal
 function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepareError?: Error; liveDelayMs?: number; teardownDelayMs?: number; probeSawNothing?: boolean; diskDamaged?: boolean }) {
   const calls: string[] = [];
   const recorded: TrialRow[] = [];
+  /** where each prepareVm asked for the VM, and for whom */
+  const prepared: { host: string; owner: string | undefined }[] = [];
   let live = 0;
   let clock = 0;
   const acts: TrialActivities = {
-    async prepareVm() {
+    async prepareVm({ host, spec }) {
       calls.push('prepareVm');
+      prepared.push({ host, owner: spec.owner });
       if (script.prepareError) throw script.prepareError;
     },
     async waitForGuest() { calls.push('waitForGuest'); return 5400; },
@@ -87,8 +90,8 @@ function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepare
     async startAppLoad() { calls.push('startAppLoad'); },
     async stopAppLoad({ service, version, marks }) { calls.push('stopAppLoad'); return stubApp(service, version, marks); },
     async recordTrial({ row }) { calls.push('recordTrial'); recorded.push(row); return 'recorded'; },
-    async teardown({ hosts }) {
-      calls.push(`teardown:${hosts.join(',')}`);
+    async teardown({ hosts, keepOn }) {
+      calls.push(`teardown:${hosts.join(',')}${keepOn ? ` keep ${keepOn}` : ''}`);
       if (script.teardownDelayMs) await new Promise((r) => setTimeout(r, script.teardownDelayMs));
       calls.push('teardown-done');
     },
@@ -104,7 +107,7 @@ function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepare
       return counts;
     },
   };
-  return { acts, campaignActs, calls, recorded };
+  return { acts, campaignActs, calls, recorded, prepared };
 }
 
 /** A campaign's plan: `n` 8 MiB trials `<name>/ramp/8MiB/r1…rn` (with factors, each repetition runs every combination). */
