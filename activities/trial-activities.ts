@@ -25,6 +25,7 @@ import { AbortWatch, type AbortVerdict } from './migration/abort-rules.js';
 import { answeringNow, coarseReading, parsePingLine, summarizePing, type PingEvent } from './probe/ping-output.js';
 import { lastBeat, parseReady, writeRateMiBps } from './workload/dirtier-output.js';
 import type { QueryMigrate } from './qemu/backend.js';
+import type { VmSpec } from './qemu/vm-spec.js';
 import type { SshPool } from './ssh/pool.js';
 import { commandLine } from './ssh/shell-quote.js';
 import { createServiceActivities } from './service-activities.js';
@@ -128,11 +129,24 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
     return { ...toAttempt(result, verdict, firstAt !== undefined && lastAt !== undefined ? lastAt - firstAt : undefined), cost };
   }
 
+  /** A move the hypervisor calls completed must have left the VM running on its destination: never record a move that did not happen. */
+  const mustRunOn = async (dst: string, spec: VmSpec) => {
+    // the destination resumes the guest a moment after the source counts the move completed
+    let state = await backend.vmState(dst, spec.name);
+    for (let waited = 0; state.kind !== 'running' && state.kind !== 'absent' && waited < 10_000; waited += 200) {
+      await sleep(200);
+      state = await backend.vmState(dst, spec.name);
+    }
+    if (state.kind !== 'running') throw ApplicationFailure.nonRetryable(`the hypervisor reported the migration of ${spec.name} completed, but the VM is ${state.kind} on ${dst}, not running: the move is not taken as done`, 'VmState');
+  };
   return {
     ...createServiceActivities({ pool, inventory, store }),
 
     async prepareVm({ host, spec }) {
+      // booted unless a VM of this owner already ran there (a reused VM the lane's last trial left)
+      const before = (await backend.listVms(host).catch(() => [])).find((v) => v.name === spec.name);
       await lab.startVm({ host, spec });
+      return { booted: !(before && before.state.kind === 'running' && before.owner === spec.owner) };
     },
 
     waitForGuest: lab.waitForGuest,
@@ -220,6 +234,7 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
       // Post-copy after one full precopy pass, as libvirt's --postcopy-after-precopy and Nova do.
       const params = { maxBandwidth: plan.maxBandwidth, downtimeLimitMs: plan.downtimeLimitMs, autoConverge: plan.autoConverge, postcopy: plan.postcopy ? { afterPasses: 1 } : null, ...(plan.tuning ? { tuning: plan.tuning } : {}) };
       const result = await migrateWith(trialId, plan.index, (w) => backend.migrate(src, dst, spec, params, w), watch, true);
+      if (result.status === 'completed') await mustRunOn(dst, spec);
       if (result.status !== 'completed') {
         // An abandoned attempt leaves the VM on the source; make sure, and clear the destination.
         const state = await backend.vmState(src, spec.name);
@@ -235,6 +250,7 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
       const params = { maxBandwidth, downtimeLimitMs: 300, autoConverge: null };
       // An offline move is not cancelled midway (its VM would be left paused): it ends, then the trial tears down.
       const result = await migrateWith(trialId, attempt, (w) => backend.migrateOffline(src, dst, spec, params, w), undefined, false);
+      if (result.status === 'completed') await mustRunOn(dst, spec);
       if (result.status === 'completed') await backend.stopVm(src, spec.name); // the paused source copy
       return result;
     },

@@ -114,6 +114,7 @@ describe('factor levels refused before anything starts (file:line:col and the fi
     ['an auto-converge limit virsh cannot set', SWEEP.replace('bed: lab', 'bed: lab\nhypervisor: libvirt').replace('xbzrle: [off, 64]', 'autoConverge: [off, { maxThrottle: 50 }]'), /factors\.autoConverge\[1\]: virsh migrate sets no maximum throttle or tailslow/],
     ['a combination without a cap when the campaign has none', SWEEP.replace(/factors:[\s\S]*$/, 'combinations:\n  - bandwidthMiBps: 32\n  - xbzrle: 8\nmigration:\n  downtimeLimitMs: 300\n'), /combinations\[1\]: states no bandwidthMiBps/],
     ['a bandwidth level too low for the completion timeout', SWEEP.replace('[32, 112]', '[0.01, 112]'), /factors\.bandwidthMiBps\[0\]: at 0\.01 MiB\/s one pass/],
+    ['VM reuse through the QEMU backend', SWEEP.replace('  memoryMiB: 256\n', '  memoryMiB: 256\n  reuse: ping-pong\n'), /sweep\.yaml:5:10: vm\.reuse: a QEMU process that arrived by an incoming migration reports[\s\S]*fix: set hypervisor: libvirt/],
     ['an unknown factor', SWEEP.replace('xbzrle: [off, 64]', 'compress: [on]'), /factors: unknown field "compress"|Unrecognized key|compress/],
   ];
   for (const [what, text, expected] of cases) it(what, () => expect(problemsOf(text)).toMatch(expected));

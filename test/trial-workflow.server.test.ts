@@ -394,6 +394,12 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
       ]);
     }, 90_000);
 
+    it("ping-pong reuse: a kept VM that did not survive to the next trial is booted anew, and its row says fresh", async () => {
+      const s = stubs({ live: [done, done, done], lostKeptVm: 2 });
+      await campaign({ n: 3, lanes: 1, reuse: true, stubbed: s });
+      expect(s.recorded.map((r) => [r.src, r.vm?.fresh])).toEqual([['hosta', true], ['hostb', true], ['hosta', false]]);
+    }, 60_000);
+
     it("factor levels reach the migration: xbzrle off and on, each repetition's trials before the next's, in the seed's order", async () => {
       const { result, s, name } = await campaign({ n: 3, lanes: 1, factors: { xbzrle: ['off', 64] } });
       expect(result).toMatchObject({ total: 6, recorded: 6 });

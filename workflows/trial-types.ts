@@ -260,7 +260,8 @@ export interface TrialRow {
 }
 
 export interface TrialActivities {
-  prepareVm(input: { host: string; spec: VmSpec }): Promise<void>;
+  /** booted: false when the VM already ran there for its owner (a reused VM; miglab 0.7 on, void before) */
+  prepareVm(input: { host: string; spec: VmSpec }): Promise<{ booted: boolean } | void>;
   waitForGuest(input: { spec: VmSpec; timeoutMs: number }): Promise<number>;
   /** writeMiBps: how fast the workload writes pages, by its own clock (null: it did not say in time); void before miglab 0.4 */
   startWorkload(input: { spec: VmSpec; workload: WorkloadSpec }): Promise<{ writeMiBps: number | null } | void>;

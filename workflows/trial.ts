@@ -61,6 +61,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
   let prediction: RecordedPrediction | null | undefined;
   let memory: TrialRow['memory'] = null;
   let serviceStarted: ServiceStarted | undefined;
+  let vmFresh = reuse?.fresh ?? true;
   // Whatever happens, the VM must not be left running, least of all on both hosts.
   const tearDown = (keepOn?: string) =>
     CancellationScope.nonCancellable(() =>
@@ -71,7 +72,9 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
   // rows of trials started before the model have none of its fields
   const measuredForModel = () => (prediction === undefined ? {} : { prediction, idleDirtyRateMiBps, workloadWriteMiBps });
   try {
-    await step(SHORT, reuse && !reuse.fresh ? `find ${vm} running on ${src}, where the lane's last trial moved it` : `start ${vm} on ${src} (${spec.memoryMiB} MiB, ${spec.vcpus} vCPU)`).prepareVm({ host: src, spec });
+    const prepared = await step(SHORT, reuse && !reuse.fresh ? `find ${vm} running on ${src}, where the lane's last trial moved it (boot it if it is not)` : `start ${vm} on ${src} (${spec.memoryMiB} MiB, ${spec.vcpus} vCPU)`).prepareVm({ host: src, spec });
+    // what the host said, not what the lane expected: a kept VM that did not survive was booted anew
+    if (reuse && prepared) vmFresh = prepared.booted;
     await step(awaitingCancel(LONG), `wait for ${vm} to answer ping (${spec.guestCidr.split('/')[0]})`).waitForGuest({ spec, timeoutMs: input.bootTimeoutMs });
     // The model's inputs are measured before the move: the idle guest's own dirtying first.
     const predicting = patched(PATCH.predictPrecopy);
@@ -157,7 +160,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       ...(app !== undefined ? { app } : {}),
       endToEnd: endToEndCost(attempts),
       ...measuredForModel(),
-      ...(reuse ? { vm: { fresh: reuse.fresh } } : {}),
+      ...(reuse ? { vm: { fresh: vmFresh } } : {}),
     };
   } catch (err) {
     if (isCancellation(err)) {
@@ -170,7 +173,7 @@ export async function trial(input: TrialInput): Promise<TrialRow> {
       outcome: { kind: 'failed', reason: describe(err) },
       metrics: null, probe: null, dirtyRateMiBps, memory, attempts,
       ...measuredForModel(),
-      ...(reuse ? { vm: { fresh: reuse.fresh } } : {}),
+      ...(reuse ? { vm: { fresh: vmFresh } } : {}),
     };
   }
   // The row is written while the VM is torn down; the trial ends when both are done.

@@ -254,6 +254,13 @@ export class QemuBackend implements HypervisorBackend {
     const uri = `tcp:${this.host(dst).ip}:${spec.migrationPort}`;
     const current = await this.withQmp(src, vm, (q) => q.execute<QueryMigrate>('query-migrate'));
     let diskCopyMs: number | null = null;
+    // A QEMU that arrived by an incoming migration reports that migration's state, 'completed', with
+    // no outgoing figures, until its own outgoing one begins — and then still 'completed' (QEMU 7.2,
+    // measured on the bed): such a process's moves cannot be followed by status. Refused, never
+    // taken for a move that finished.
+    if (current.status === 'completed' && current.ram === undefined) {
+      throw new Error(`VM ${vm} on ${src} arrived there by an incoming migration, and its QEMU reports that one's state ('completed') as its migration status: a second move of the same QEMU process cannot be followed (use a fresh VM per trial, or libvirt for vm.reuse)`);
+    }
     const underWay = current.status === 'setup' || current.status === 'active' || current.status === 'device' || current.status === 'pre-switchover';
     if (!underWay && current.status !== 'completed') {
       // Not started yet (or an earlier attempt failed/was cancelled): prepare the destination, then go.

@@ -46,18 +46,23 @@ export const stubApp = (service: ServiceLoad, version: string, marks: AppSummary
 export const stubWriteRate = 480;
 
 export /** Stub activities: each live attempt answers from the script, every call is logged. */
-function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepareError?: Error; liveDelayMs?: number; teardownDelayMs?: number; probeSawNothing?: boolean; diskDamaged?: boolean }) {
+function stubs(script: { live: AttemptResult[]; lostKeptVm?: number; offline?: AttemptResult; prepareError?: Error; liveDelayMs?: number; teardownDelayMs?: number; probeSawNothing?: boolean; diskDamaged?: boolean }) {
   const calls: string[] = [];
   const recorded: TrialRow[] = [];
   /** where each prepareVm asked for the VM, and for whom */
   const prepared: { host: string; owner: string | undefined }[] = [];
   let live = 0;
   let clock = 0;
+  let keptOn: string | undefined;
   const acts: TrialActivities = {
     async prepareVm({ host, spec }) {
       calls.push('prepareVm');
       prepared.push({ host, owner: spec.owner });
       if (script.prepareError) throw script.prepareError;
+      // as the hosts would say: booted unless the last teardown kept the VM there (a lost one: script.lostKeptVm)
+      const booted = host !== keptOn || script.lostKeptVm === prepared.length;
+      keptOn = host;
+      return { booted };
     },
     async waitForGuest() { calls.push('waitForGuest'); return 5400; },
     async startWorkload() { calls.push('startWorkload'); return { writeMiBps: stubWriteRate }; },
@@ -92,6 +97,7 @@ function stubs(script: { live: AttemptResult[]; offline?: AttemptResult; prepare
     async recordTrial({ row }) { calls.push('recordTrial'); recorded.push(row); return 'recorded'; },
     async teardown({ hosts, keepOn }) {
       calls.push(`teardown:${hosts.join(',')}${keepOn ? ` keep ${keepOn}` : ''}`);
+      keptOn = keepOn;
       if (script.teardownDelayMs) await new Promise((r) => setTimeout(r, script.teardownDelayMs));
       calls.push('teardown-done');
     },
