@@ -10,7 +10,7 @@
  * Usage: npm run bench:scale [-- --trials 100000 --lanes 50 --per-run 500 --out file.json]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../lib/free-port.js';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -33,17 +33,6 @@ const { values: args } = parseArgs({
 const TRIALS = Number(args.trials);
 const LANES = Number(args.lanes);
 const PER_RUN = Number(args['per-run']);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Trial activities that answer at once: a trial converges on its first attempt with QEMU-like figures. */
 function stubActivities(rows: Map<string, TrialOutcome['kind']>): TrialActivities & CampaignActivities {

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { installRuntime } from '../server/runtime.js';
 import { HEARTBEAT_THROTTLE, workflowsPath } from '../workers/worker.js';
 import { campaignTaskQueue, campaignWorkflowId, WorkflowType } from '../workflows/names.js';
-import { freePort } from './helpers/temporal.js';
+import { freePort } from '../lib/free-port.js';
 import { done, input, rampTrials, stubs } from './helpers/trial-stubs.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'miglab.js');

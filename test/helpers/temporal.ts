@@ -3,7 +3,7 @@
  * for the file's workers, unique task queues and ids, and everything stopped at the end.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../../lib/free-port.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -11,18 +11,6 @@ import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } fro
 import { ensureDevServer, stopDevServer, type DevServerOptions } from '../../server/dev-server.js';
 import { installRuntime } from '../../server/runtime.js';
 import { HEARTBEAT_THROTTLE, workflowsPath } from '../../workers/worker.js';
-
-/** A port nothing listens on now (the kernel's pick). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface TestTemporal {
   options: DevServerOptions;
