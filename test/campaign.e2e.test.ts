@@ -270,7 +270,7 @@ describe('miglab run on the bed', () => {
     expect(existsSync(join(dir, 'results-factbad', 'campaign.json'))).toBe(false);
   }, 120_000);
 
-  it('a campaign of listed combinations: each trial migrates with its levels, and QEMU\'s counters show them at work (XBZRLE pages, multifd bytes); the report has its factor section', async () => {
+  it('a campaign of listed combinations: each trial migrates with its levels, and QEMU\'s counters show them at work (XBZRLE cache lookups, multifd bytes); the report has its factor section', async () => {
     const f = writeCampaign(dir, {
       campaign: 'fact', bed: 'camp', vm: { memoryMiB: 256 },
       scenarios: [{ name: 'ramp', kind: 'dirty-ramp', workingSetsMiB: [16] }],
