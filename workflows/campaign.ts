@@ -122,7 +122,7 @@ function trialSummary(t: TrialInput): string {
  * from scratch) may still be winding down under the same id, its teardown running: wait until it
  * has closed, then take its row if it recorded one, else run the trial afresh.
  */
-async function runTrial(campaignName: string, trialInput: TrialInput, recordedOf: (id: string) => Promise<TrialOutcome['kind'] | undefined>): Promise<TrialOutcome['kind']> {
+async function runTrial(trialInput: TrialInput, recordedOf: (id: string) => Promise<TrialOutcome['kind'] | undefined>): Promise<TrialOutcome['kind']> {
   for (let waited = 0; ; waited++) {
     try {
       const a = trialInput.audit;
@@ -199,7 +199,7 @@ async function planned(input: CampaignInput): Promise<CampaignProgress> {
       const vm = input.reuse ? { owner: laneOwner(laneIndex), on: laneVms[laneIndex]! } : undefined;
       const trialInput = trialInputOf(input, laneIndex, t, vm);
       try {
-        const kind = await runTrial(input.campaign, trialInput, recordedOf);
+        const kind = await runTrial(trialInput, recordedOf);
         outcomes[kind]++;
         state.done++;
         // a trial that moved its VM left it on its destination; one that failed stopped it
@@ -237,13 +237,8 @@ async function listed(input: CampaignInput): Promise<CampaignProgress> {
   const done = new Set(recorded.map((r) => r.id));
   const outcomes: Record<TrialOutcome['kind'], number> = { converged: 0, offline: 0, failed: 0 };
   for (const r of recorded) outcomes[r.outcome]++;
-  const runningNow = new Set<string>();
   const unrecorded: string[] = [];
-  let paused = false;
-  const progress = (): CampaignProgress => ({ total: trials.length, recorded: done.size, runningNow: [...runningNow], outcomes, paused, unrecorded: [...unrecorded] });
-  setHandler(progressQuery, progress);
-  setHandler(pauseSignal, () => void (paused = true));
-  setHandler(resumeSignal, () => void (paused = false));
+  const { state, progress } = runState(trials.length, outcomes, unrecorded);
 
   const pending = trials.filter((t) => !done.has(t.id));
   const budget = input.trialsPerRun ?? 500;
@@ -254,19 +249,19 @@ async function listed(input: CampaignInput): Promise<CampaignProgress> {
   // migrates two VMs at once.
   const lane = async (laneIndex: number) => {
     for (;;) {
-      await condition(() => !paused);
+      await condition(() => !state.paused);
       if (started >= budget) return;
       const t = pending.shift();
       if (!t) return;
       started++;
-      runningNow.add(t.id);
+      state.runningNow.add(t.id);
       try {
-        outcomes[await runTrial(input.campaign, trialInputOf(input, laneIndex, t), recordedOf)]++;
-        done.add(t.id);
+        outcomes[await runTrial(trialInputOf(input, laneIndex, t), recordedOf)]++;
+        state.done++;
       } catch {
         unrecorded.push(t.id);
       }
-      runningNow.delete(t.id);
+      state.runningNow.delete(t.id);
     }
   };
   await Promise.all(input.lanes.map((_, i) => lane(i)));

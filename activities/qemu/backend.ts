@@ -273,13 +273,15 @@ export class QemuBackend implements HypervisorBackend {
       const localDisk = spec.disk?.storage === 'local';
       const postcopy = !mode.offline && !!params.postcopy;
       if (localDisk && postcopy) throw new Error(`VM ${vm}: post-copy with a local disk is not supported (the disk must be in step before switchover)`);
+      // an offline move runs untuned: the stop-and-copy sends everything once
+      const tuning = mode.offline ? undefined : params.tuning;
       const diskBytes = localDisk ? await this.withQmp(src, vm, (q) => virtualSize(q)) : undefined;
       await this.startVm(dst, spec, { incoming: true, diskBytes });
       await this.withQmp(dst, vm, async (q) => {
         if (localDisk) await exportDisk(q, this.host(dst).ip, nbdPort(spec));
         // Post-copy and multifd need their capability (and multifd its channels) on both ends before the stream starts.
-        const incoming = incomingSettings(mode.offline ? undefined : params.tuning, postcopy);
-        if (postcopy || params.tuning?.multifd) {
+        const incoming = incomingSettings(tuning, postcopy);
+        if (postcopy || tuning?.multifd) {
           await q.execute('migrate-set-capabilities', { capabilities: incoming.capabilities });
           if (Object.keys(incoming.parameters).length) await q.execute('migrate-set-parameters', incoming.parameters);
         }
@@ -304,7 +306,6 @@ export class QemuBackend implements HypervisorBackend {
           if (!mirrored.ok) return { status: mirrored.cancelled ? ('cancelled' as const) : ('failed' as const), error: mirrored.reason, polls: 0, last: undefined };
           diskCopyMs = mirrored.copyMs;
         }
-        const tuning = mode.offline ? undefined : params.tuning;
         const context = { postcopy, pauseBeforeSwitchover: localDisk, autoConverge: params.autoConverge ?? null };
         await q.execute('migrate-set-capabilities', { capabilities: migrationCapabilities(tuning, context) });
         await q.execute('migrate-set-parameters', {
