@@ -231,8 +231,8 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
 
     async liveMigrate({ trialId, src, dst, spec, plan, rules }) {
       const watch = new AbortWatch({ ...rules, guestMemoryMiB: spec.memoryMiB });
-      // Post-copy after one full precopy pass, as libvirt's --postcopy-after-precopy and Nova do.
-      const params = { maxBandwidth: plan.maxBandwidth, downtimeLimitMs: plan.downtimeLimitMs, autoConverge: plan.autoConverge, postcopy: plan.postcopy ? { afterPasses: 1 } : null, ...(plan.tuning ? { tuning: plan.tuning } : {}) };
+      // Post-copy after one full precopy pass, as libvirt's --postcopy-after-precopy and Nova do (or a post-copy level's passes).
+      const params = { maxBandwidth: plan.maxBandwidth, downtimeLimitMs: plan.downtimeLimitMs, autoConverge: plan.autoConverge, postcopy: plan.postcopy ? { afterPasses: plan.postcopyAfterPasses ?? 1 } : null, ...(plan.tuning ? { tuning: plan.tuning } : {}) };
       const result = await migrateWith(trialId, plan.index, (w) => backend.migrate(src, dst, spec, params, w), watch, true);
       if (result.status === 'completed') await mustRunOn(dst, spec);
       if (result.status !== 'completed') {

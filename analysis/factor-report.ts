@@ -19,11 +19,16 @@ interface FactorColumn {
 }
 
 const FACTOR_COLUMNS: FactorColumn[] = [
+  { key: 'hypervisor', title: 'hypervisor', of: (r) => ({ text: r.hypervisor, order: ['qemu', 'libvirt', 'xen'].indexOf(r.hypervisor.split(' ')[0]!) }) },
+  { key: 'memoryMiB', title: 'VM memory', of: (r) => ({ text: r.vmMemoryMiB === null ? 'as set' : `${r.vmMemoryMiB} MiB`, order: r.vmMemoryMiB ?? 0 }) },
+  { key: 'vcpus', title: 'vCPUs', of: (r) => ({ text: r.vcpus === null ? 'as set' : String(r.vcpus), order: r.vcpus ?? 0 }) },
   { key: 'bandwidthMiBps', title: 'bandwidth cap', of: (r) => ({ text: r.bandwidthMiBps === null ? 'none' : `${r.bandwidthMiBps} MiB/s`, order: r.bandwidthMiBps ?? Infinity }) },
   { key: 'downtimeLimitMs', title: 'downtime limit', of: (r) => ({ text: r.downtimeLimitMs === null ? 'none' : `${r.downtimeLimitMs} ms`, order: r.downtimeLimitMs ?? Infinity }) },
   { key: 'xbzrle', title: 'XBZRLE', of: (r) => (r.xbzrleCacheMiB === null ? { text: 'off', order: -1 } : { text: `${r.xbzrleCacheMiB} MiB cache`, order: r.xbzrleCacheMiB }) },
   { key: 'multifd', title: 'multifd', of: (r) => (r.multifd === null ? { text: 'off', order: -1 } : { text: `${r.multifd} channels`, order: Number.parseInt(r.multifd, 10) + (r.multifd.includes('×') ? 0.5 : 0) }) },
   { key: 'autoConverge', title: 'auto-converge', of: (r) => (r.autoConvergeLevel === null ? { text: 'off', order: -1 } : { text: r.autoConvergeLevel, order: Number.parseInt(r.autoConvergeLevel, 10) }) },
+  { key: 'pauseBeforeSwitchover', title: 'pause before switchover', of: (r) => (r.pauseBeforeSwitchover ? { text: 'on', order: 1 } : { text: 'off', order: 0 }) },
+  { key: 'postcopy', title: 'post-copy', of: (r) => (r.postcopyLevel === null ? { text: 'off', order: -1 } : { text: `after ${r.postcopyLevel}`, order: Number.parseFloat(r.postcopyLevel) + Number.parseFloat(r.postcopyLevel.split(' at ')[1] ?? '0') / 1e6 }) },
 ];
 
 const MEASURES = [
@@ -76,7 +81,7 @@ export function factorEffects(rows: readonly FlatTrial[]): { effects: EffectRow[
   for (const { factor, levels } of varied) {
     const others = varied.filter((v) => v.factor !== factor);
     // trials alike in everything but this factor share a key
-    const keyOf = (r: FlatTrial) => [r.hypervisor, r.scenario, r.workingSetMiB, r.repetition, ...others.map((o) => o.factor.of(r).text)].join('\u0000');
+    const keyOf = (r: FlatTrial) => [r.campaign, r.scenario, r.workingSetMiB, r.repetition, ...others.map((o) => o.factor.of(r).text)].join('\u0000');
     const byLevel = new Map<string, Map<string, FlatTrial>>(levels.map((l) => [l, new Map()]));
     for (const r of factorial) byLevel.get(factor.of(r).text)!.set(keyOf(r), r);
     for (const level of levels) {

@@ -7,6 +7,7 @@ import { throughputMiBps } from '../workflows/metrics.js';
 import type { CampaignManifest } from '../results/manifest.js';
 import type { TrialRow } from '../workflows/trial-types.js';
 import { gapPhase } from './app-latency.js';
+import { hypervisorSchema } from '../campaign/spec.js';
 
 const MiB = 2 ** 20;
 
@@ -67,6 +68,15 @@ export interface FlatTrial {
   xbzrleCacheMiB: number | null;
   multifd: string | null;
   autoConvergeLevel: string | null;
+  /** post-copy permitted from the start: after how many passes (e.g. "1", "5 at 37 MiB/s"); null: not as a level */
+  postcopyLevel: string | null;
+  /** the VM's memory and vCPUs as the trial's levels set them (null: the campaign's own, vm.memoryMiB and vm.vcpus) */
+  vmMemoryMiB: number | null;
+  vcpus: number | null;
+  /** paused before switchover by the trial's level (null: not a level) */
+  pauseBeforeSwitchover: boolean | null;
+  /** the pass at which the move switched to post-copy (a level's, or the ladder's rung); null: it did not */
+  postcopyAtPass: number | null;
   /** what the tuning did, as QEMU counted it on the move: bytes sent XBZRLE-encoded, its cache misses; bytes sent over multifd channels */
   xbzrleSentMiB: number | null;
   xbzrleCacheMisses: number | null;
@@ -154,7 +164,12 @@ export interface FlatTrial {
 }
 
 /** What a row is grouped and compared under: its scenario, and its factor levels where the campaign varies settings ("ramp bw32_dl100_xb64"). */
-export const conditionOf = (r: Pick<FlatTrial, 'scenario' | 'levels'>): string => (r.levels ? `${r.scenario} ${r.levels}` : r.scenario);
+export const conditionOf = (r: Pick<FlatTrial, 'scenario' | 'levels'>): string => {
+  // the hypervisor level is the row's hypervisor, which every table already keeps apart
+  const levels = r.levels?.split('_').filter((l) => !(HYPERVISORS as readonly string[]).includes(l)).join('_');
+  return levels ? `${r.scenario} ${levels}` : r.scenario;
+};
+const HYPERVISORS = hypervisorSchema.options;
 
 const indexes = new WeakMap<readonly { id: string }[], Map<string, CampaignManifest['trials'][number]>>();
 /** The manifest's trials by id, built once per manifest (a campaign may have 100,000). */
@@ -163,6 +178,9 @@ function planIndex(trials: CampaignManifest['trials']): Map<string, CampaignMani
   if (!m) indexes.set(trials, (m = new Map(trials.map((t) => [t.id, t]))));
   return m;
 }
+
+/** A trial's own hypervisor in place of its campaign's in the campaign's label (`qemu (sweep)` → `libvirt (sweep)`). */
+const labelAs = (m: { hypervisor: string; backend?: string }, own: string) => (m.backend && m.hypervisor.startsWith(m.backend) ? own + m.hypervisor.slice(m.backend.length) : own);
 
 const repetitionOf = (trialId: string) => Number(/\/r(\d+)$/.exec(trialId)?.[1] ?? NaN);
 const mib = (b: number | null | undefined) => (b === null || b === undefined ? null : b / MiB);
@@ -174,8 +192,11 @@ const mib = (b: number | null | undefined) => (b === null || b === undefined ? n
  */
 export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'campaign' | 'trials'> & { hypervisor: string; backend?: string }): FlatTrial {
   const plan = planIndex(manifest.trials).get(row.trialId);
+  // a campaign with pairs of several hypervisors: the trial's own level names its hypervisor
+  const own = plan?.levels?.hypervisor;
+  const backend = own ?? manifest.backend;
   const first = row.attempts[0];
-  const firstPlan = first && 'maxBandwidth' in first.plan && manifest.backend !== 'xen' ? first.plan : null;
+  const firstPlan = first && 'maxBandwidth' in first.plan && backend !== 'xen' ? first.plan : null;
   const firstLive = first && first.plan.name !== 'offline' ? first : undefined;
   // Rows recorded before TMT had a fallback may carry QEMU's impossible total-time 0 (and its
   // downtime 0): those timings are unknown, not zero.
@@ -193,7 +214,7 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
   return {
     trialId: row.trialId,
     campaign: manifest.campaign,
-    hypervisor: manifest.hypervisor,
+    hypervisor: own ? labelAs(manifest, own) : manifest.hypervisor,
     scenario: plan?.scenario ?? tryParseTrialId(row.trialId)?.scenario ?? '?',
     workingSetMiB: row.workingSetMiB,
     repetition: plan?.repetition ?? repetitionOf(row.trialId),
@@ -236,6 +257,11 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     xbzrleCacheMiB: tuning?.xbzrleCacheMiB ?? null,
     multifd: tuning?.multifd ? `${tuning.multifd.channels}${tuning.multifd.compression === 'none' ? '' : `×${tuning.multifd.compression}`}` : null,
     autoConvergeLevel: tuning?.autoConverge ? `${tuning.autoConverge.initialThrottle}+${tuning.autoConverge.increment}` : null,
+    postcopyLevel: tuning?.postcopy ? `${tuning.postcopy.afterPasses}${tuning.postcopy.bandwidthMiBps === null ? '' : ` at ${tuning.postcopy.bandwidthMiBps} MiB/s`}` : null,
+    vmMemoryMiB: plan?.levels?.memoryMiB ?? null,
+    vcpus: plan?.levels?.vcpus ?? null,
+    pauseBeforeSwitchover: tuning?.pauseBeforeSwitchover ?? null,
+    postcopyAtPass: moved?.status === 'completed' ? (moved.postcopy?.atPass ?? null) : null,
     xbzrleSentMiB: qemuFinal ? mib(qemuFinal['xbzrle-cache']?.bytes) : null,
     xbzrleCacheMisses: qemuFinal?.['xbzrle-cache']?.['cache-miss'] ?? null,
     multifdSentMiB: qemuFinal ? mib(qemuFinal.ram?.['multifd-bytes']) : null,

@@ -10,6 +10,7 @@ import { UserError } from '../lib/errors.js';
 import { campaignSchema, type CampaignSpec } from './spec.js';
 import { pathProblems } from './paths.js';
 import { crossCheck, type SpecProblem } from './validate.js';
+import { withPreset } from './preset-apply.js';
 
 export interface LoadedCampaign {
   spec: CampaignSpec;
@@ -47,6 +48,8 @@ function positionOf(doc: Document, lc: LineCounter, file: string, path: Path, at
       }
     }
   }
+  // A level a preset brought has no node of its own: the preset is the place.
+  if (path[0] === 'factors' && path.length > 1 && !doc.hasIn(path.slice(0, 2)) && doc.has('preset')) return positionOf(doc, lc, file, ['preset'], false);
   // A missing field has no node: the mapping that lacks it is the place to point at.
   for (let n = path.length; n >= 0; n--) {
     const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
@@ -113,11 +116,13 @@ export function parseCampaign(text: string, file: string, opts: { resolvePath?: 
     throw new CampaignSpecError(file, [{ where: `${file}:1:1`, field: '', message: 'the file is not a mapping of campaign fields', fix: 'start from campaigns/paper.yaml' }]);
   }
   const parsed = campaignSchema.safeParse(raw);
-  const problems: SpecProblem[] = parsed.success
-    ? [...crossCheck(parsed.data), ...(opts.resolvePath ? pathProblems(parsed.data, opts.resolvePath) : [])]
-    : zodProblems(parsed.error);
+  // a preset is its factors, added to the file's own
+  const preset = parsed.success ? withPreset(parsed.data) : undefined;
+  const problems: SpecProblem[] = preset
+    ? [...preset.problems, ...(preset.problems.length ? [] : crossCheck(preset.spec)), ...(opts.resolvePath ? pathProblems(preset.spec, opts.resolvePath) : [])]
+    : zodProblems((parsed as { error: z.ZodError }).error);
   if (problems.length > 0) throw placedError(doc, lc, file, problems);
-  return (parsed as { data: CampaignSpec }).data;
+  return preset!.spec;
 }
 
 function placedError(doc: Document, lc: LineCounter, file: string, problems: readonly SpecProblem[]): CampaignSpecError {

@@ -9,6 +9,9 @@ const NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const name = (what: string) =>
   z.string().regex(NAME, `${what} must be 1-31 lower-case letters, digits or dashes, starting with a letter`);
 
+/** The hypervisor backends: QEMU driven directly (QMP), QEMU through libvirt (virsh), Xen (xl). */
+export const hypervisorSchema = z.enum(['qemu', 'libvirt', 'xen']);
+
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
 export const hostSchema = z
@@ -111,6 +114,18 @@ const autoConvergeLevel = z
   })
   .strict();
 
+/**
+ * post-copy permitted: precopy until it has made this many passes over memory, then switch (the
+ * guest runs on the destination, which pulls the rest); optionally at its own bandwidth cap
+ * (QEMU's max-postcopy-bandwidth, virsh's --postcopy-bandwidth)
+ */
+const postcopyLevel = z
+  .object({
+    afterPasses: z.number().int().min(0).max(1000).default(1),
+    bandwidthMiBps: z.number().positive().max(100_000).optional(),
+  })
+  .strict();
+
 const off = z.literal('off');
 
 /**
@@ -119,23 +134,36 @@ const off = z.literal('off');
  */
 export const factorsSchema = z
   .object({
+    /** the hypervisor the trial runs on: each level's trials run on the pairs of that kind */
+    hypervisor: z.array(hypervisorSchema).min(1).optional(),
+    /** the VM's memory and vCPUs (replace vm.memoryMiB and vm.vcpus) */
+    memoryMiB: z.array(z.number().int().min(64, 'the guest needs at least 64 MiB').max(1 << 20)).min(1).optional(),
+    vcpus: z.array(z.number().int().min(1).max(64)).min(1).optional(),
     bandwidthMiBps: z.array(z.number().positive().max(100_000)).min(1).optional(),
     downtimeLimitMs: z.array(z.number().int().positive().max(60_000)).min(1).optional(),
     /** off, or XBZRLE on with a cache of this many MiB */
     xbzrle: z.array(z.union([off, z.number().int().min(1, 'the xbzrle cache must be at least 1 MiB').max(65_536)])).min(1).optional(),
     multifd: z.array(z.union([off, multifdLevel])).min(1).optional(),
     autoConverge: z.array(z.union([off, autoConvergeLevel])).min(1).optional(),
+    postcopy: z.array(z.union([off, postcopyLevel])).min(1).optional(),
+    /** stop at the switchover until miglab says go on (QEMU's pause-before-switchover): what a manager's step there costs in downtime */
+    pauseBeforeSwitchover: z.array(z.boolean()).min(1).optional(),
   })
   .strict();
 
 /** One combination of levels: a factor it leaves out keeps the campaign's own setting. */
 export const combinationSchema = z
   .object({
+    hypervisor: hypervisorSchema.optional(),
+    memoryMiB: z.number().int().min(64).max(1 << 20).optional(),
+    vcpus: z.number().int().min(1).max(64).optional(),
     bandwidthMiBps: z.number().positive().max(100_000).optional(),
     downtimeLimitMs: z.number().int().positive().max(60_000).optional(),
     xbzrle: z.union([off, z.number().int().min(1).max(65_536)]).optional(),
     multifd: z.union([off, multifdLevel]).optional(),
     autoConverge: z.union([off, autoConvergeLevel]).optional(),
+    postcopy: z.union([off, postcopyLevel]).optional(),
+    pauseBeforeSwitchover: z.boolean().optional(),
   })
   .strict();
 
@@ -146,9 +174,14 @@ export const campaignSchema = z
     bed: name('the bed name').optional(),
     /** or on these hosts */
     hosts: z.array(hostSchema).min(2, 'a migration needs at least two hosts').optional(),
-    /** source → destination pairs; by default the first two hosts */
-    pairs: z.array(z.tuple([z.string(), z.string()])).min(1).optional(),
-    hypervisor: z.enum(['qemu', 'libvirt', 'xen']).default('qemu'),
+    /**
+     * source → destination pairs; by default the first two hosts. A third element names the
+     * pair's hypervisor when it is not the campaign's (`[hostc, hostd, libvirt]`): pairs of each
+     * kind side by side, the trials of each `factors.hypervisor` level on the pairs of that kind.
+     */
+    pairs: z.array(z.union([z.tuple([z.string(), z.string()]), z.tuple([z.string(), z.string(), hypervisorSchema])])).min(1).optional(),
+    /** the hypervisor of every pair that names none */
+    hypervisor: hypervisorSchema.default('qemu'),
     vm: z
       .object({
         memoryMiB: z.number().int().min(64, 'the guest needs at least 64 MiB').max(1 << 20),
@@ -186,6 +219,11 @@ export const campaignSchema = z
       .strict(),
     scenarios: z.array(scenarioSchema).min(1, 'list at least one scenario'),
     repetitions: z.number().int().min(1).max(1000).default(1),
+    /**
+     * a named comparison after QEMU's guestperf (campaign/presets.ts): its factors, added to the
+     * file's own (e.g. post-copy-iters: post-copy after 0, 1, 5 and 20 passes)
+     */
+    preset: z.string().optional(),
     /** settings to vary: every combination of their levels runs (a full factorial) … */
     factors: factorsSchema.optional(),
     /** … or only these combinations */
@@ -243,3 +281,4 @@ export type HostSpec = z.infer<typeof hostSchema>;
 export type Factors = z.infer<typeof factorsSchema>;
 export type Combination = z.infer<typeof combinationSchema>;
 export type GuestSpec = z.infer<typeof guestSchema>;
+export type Hypervisor = z.infer<typeof hypervisorSchema>;

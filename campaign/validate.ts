@@ -1,5 +1,6 @@
 /** Rules that span fields: references between hosts and pairs, sizes against memory, names. */
-import type { CampaignSpec } from './spec.js';
+import type { CampaignSpec, Hypervisor } from './spec.js';
+import { hypervisorsOf } from './pairs.js';
 import { FACTOR_KEYS, levelsLabel, levelText, type FactorKey, type Levels } from '../workflows/campaign-plan.js';
 
 export interface SpecProblem {
@@ -17,6 +18,10 @@ export const DISK_GUEST_OWN_MIB = 128;
 
 export function crossCheck(spec: CampaignSpec): SpecProblem[] {
   const problems: SpecProblem[] = [];
+  // a memory factor's levels: the smallest VM must hold the workloads, the hosts the largest
+  const vmSizes = memoryLevels(spec);
+  const vmSmallest = Math.min(...vmSizes);
+  const vmLargest = Math.max(...vmSizes);
   if (!spec.bed && !spec.hosts) {
     problems.push({ path: [], message: 'neither "bed" nor "hosts" is given', fix: 'add `bed: lab` to run on the local test bed, or list `hosts:`' });
   }
@@ -49,10 +54,10 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
   spec.hosts?.forEach((h, i) => {
     if (hostNames.has(h.name)) problems.push({ path: ['hosts', i, 'name'], message: `host "${h.name}" is listed twice`, fix: 'give every host a different name' });
     hostNames.add(h.name);
-    if (h.memoryMiB !== undefined && spec.vm.memoryMiB > h.memoryMiB) {
+    if (h.memoryMiB !== undefined && vmLargest > h.memoryMiB) {
       problems.push({
         path: ['vm', 'memoryMiB'],
-        message: `the VM (${spec.vm.memoryMiB} MiB) is larger than host "${h.name}" can hold (${h.memoryMiB} MiB)`,
+        message: `the VM (${vmLargest} MiB) is larger than host "${h.name}" can hold (${h.memoryMiB} MiB)`,
         fix: `lower vm.memoryMiB to at most ${h.memoryMiB}`,
       });
     }
@@ -66,6 +71,7 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
     }
     if (src === dst) problems.push({ path: ['pairs', i], message: `pair migrates "${src}" to itself`, fix: 'pair two different hosts' });
   });
+  problems.push(...hypervisorProblems(spec));
 
   const scenarioNames = new Set<string>();
   spec.scenarios.forEach((s, i) => {
@@ -74,12 +80,12 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
     if (s.kind === 'service') {
       if (spec.hypervisor === 'xen') problems.push({ path: ['scenarios', i, 'kind'], message: 'service scenarios run in the Debian disk guest, which xl does not run yet', fix: 'set hypervisor: qemu or libvirt' });
       else if (!spec.vm.disk) problems.push({ path: ['scenarios', i, 'kind'], message: `${s.service} runs in a guest booted from a disk (on a bed, the Debian guest setup builds, which has it)`, fix: 'add vm.disk: { storage: shared }' });
-      const room = spec.vm.memoryMiB - DISK_GUEST_OWN_MIB;
+      const room = vmSmallest - DISK_GUEST_OWN_MIB;
       const seenKeys = new Set<number>();
       s.keySetsMiB.forEach((mib, j) => {
         // the service's own overhead on its values: memcached's limit is set to 1.5 × the key set + 16 MiB
         const need = Math.ceil(mib * 1.5) + 16;
-        if (need > room) problems.push({ path: ['scenarios', i, 'keySetsMiB', j], message: `a ${mib} MiB key set takes about ${need} MiB in ${s.service}, more than the ${room} MiB the ${spec.vm.memoryMiB} MiB VM has beside the Debian guest's own ${DISK_GUEST_OWN_MIB} MiB`, fix: `use at most ${Math.floor((room - 16) / 1.5)} MiB, or raise vm.memoryMiB to ${need + DISK_GUEST_OWN_MIB}` });
+        if (need > room) problems.push({ path: ['scenarios', i, 'keySetsMiB', j], message: `a ${mib} MiB key set takes about ${need} MiB in ${s.service}, more than the ${room} MiB the ${vmSmallest} MiB VM has beside the Debian guest's own ${DISK_GUEST_OWN_MIB} MiB`, fix: `use at most ${Math.floor((room - 16) / 1.5)} MiB, or raise vm.memoryMiB to ${need + DISK_GUEST_OWN_MIB}` });
         if (seenKeys.has(mib)) problems.push({ path: ['scenarios', i, 'keySetsMiB', j], message: `key set ${mib} MiB is listed twice`, fix: 'list each size once; use repetitions for repeats' });
         seenKeys.add(mib);
         if (mib * 2 ** 20 < s.valueBytes) problems.push({ path: ['scenarios', i, 'keySetsMiB', j], message: `a ${mib} MiB key set holds not one ${s.valueBytes}-byte value`, fix: 'use a larger key set or smaller values' });
@@ -87,12 +93,12 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
       return;
     }
     if (s.kind !== 'dirty-ramp') return;
-    const room = spec.vm.memoryMiB - GUEST_OVERHEAD_MIB;
+    const room = vmSmallest - GUEST_OVERHEAD_MIB;
     s.workingSetsMiB.forEach((mib, j) => {
       if (mib > room) {
         problems.push({
           path: ['scenarios', i, 'workingSetsMiB', j],
-          message: `working set ${mib} MiB does not fit the ${spec.vm.memoryMiB} MiB VM (${GUEST_OVERHEAD_MIB} MiB go to the guest itself)`,
+          message: `working set ${mib} MiB does not fit the ${vmSmallest} MiB VM (${GUEST_OVERHEAD_MIB} MiB go to the guest itself)`,
           fix: `use at most ${room} MiB, or raise vm.memoryMiB to ${mib + GUEST_OVERHEAD_MIB}`,
         });
       }
@@ -116,7 +122,12 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
       if (spec.vm[key] !== undefined) problems.push({ path: ['vm', key], message: `vm.${key} applies to QEMU and libvirt guests: Xen runs its own guest types`, fix: `remove vm.${key} for hypervisor: xen`, atKey: true });
     }
   }
-  if (spec.vm.reuse === 'ping-pong' && spec.hypervisor !== 'libvirt') {
+  if (spec.vm.reuse === 'ping-pong') {
+    for (const key of ['memoryMiB', 'vcpus'] as const) {
+      if (spec.factors?.[key] || spec.combinations?.some((c) => c[key] !== undefined)) problems.push({ path: ['vm', 'reuse'], message: `a reused VM keeps its size, but the campaign varies ${key}`, fix: `remove vm.reuse, or the ${key} levels` });
+    }
+  }
+  if (spec.vm.reuse === 'ping-pong' && hypervisorsOf(spec).some((h) => h !== 'libvirt')) {
     problems.push({
       path: ['vm', 'reuse'],
       message: xen
@@ -170,7 +181,7 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
   // A migration must send at least what the guest keeps in use in one pass; if that cannot happen
   // before the completion timeout, every live attempt is aborted before its first pass ends.
   if (bw !== undefined) {
-    const timeoutS = (spec.migration.completionTimeoutSPerGiB * spec.vm.memoryMiB) / 1024;
+    const timeoutS = (spec.migration.completionTimeoutSPerGiB * vmSmallest) / 1024;
     const largest = Math.max(0, ...spec.scenarios.flatMap((s) => (s.kind === 'dirty-ramp' ? s.workingSetsMiB : s.kind === 'service' ? s.keySetsMiB : [])));
     const minMiB = GUEST_OVERHEAD_MIB + largest;
     const passS = minMiB / bw;
@@ -178,12 +189,19 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
       const r = (x: number) => Number(x.toPrecision(3));
       problems.push({
         path: bwLevels.length && spec.factors?.bandwidthMiBps ? ['factors', 'bandwidthMiBps', spec.factors.bandwidthMiBps.indexOf(bw)] : ['migration', 'bandwidthMiBps'],
-        message: `at ${bw} MiB/s one pass over the ${minMiB} MiB a guest keeps in use (${GUEST_OVERHEAD_MIB} MiB of its own${largest ? ` + a ${largest} MiB working set` : ''}) takes at least ${r(passS)} s, but the completion timeout (${spec.migration.completionTimeoutSPerGiB} s/GiB × ${r(spec.vm.memoryMiB / 1024)} GiB = ${r(timeoutS)} s) fires first: every live attempt would be aborted`,
-        fix: `raise bandwidthMiBps above ${r(minMiB / timeoutS)}, or completionTimeoutSPerGiB above ${r((passS * 1024) / spec.vm.memoryMiB)}`,
+        message: `at ${bw} MiB/s one pass over the ${minMiB} MiB a guest keeps in use (${GUEST_OVERHEAD_MIB} MiB of its own${largest ? ` + a ${largest} MiB working set` : ''}) takes at least ${r(passS)} s, but the completion timeout (${spec.migration.completionTimeoutSPerGiB} s/GiB × ${r(vmSmallest / 1024)} GiB = ${r(timeoutS)} s) fires first: every live attempt would be aborted`,
+        fix: `raise bandwidthMiBps above ${r(minMiB / timeoutS)}, or completionTimeoutSPerGiB above ${r((passS * 1024) / vmSmallest)}`,
       });
     }
   }
   return problems;
+}
+
+/** The VM sizes the campaign's trials run with: its memory factor's levels, every combination's, or vm.memoryMiB. */
+function memoryLevels(spec: CampaignSpec): number[] {
+  if (spec.factors?.memoryMiB) return spec.factors.memoryMiB;
+  if (spec.combinations?.some((c) => c.memoryMiB !== undefined)) return spec.combinations.map((c) => c.memoryMiB ?? spec.vm.memoryMiB);
+  return [spec.vm.memoryMiB];
 }
 
 /** The bandwidth caps the campaign's trials run with: its factor's levels, or every combination's (the campaign's own where one states none). */
@@ -193,6 +211,47 @@ function bandwidthLevels(spec: CampaignSpec): number[] {
     return spec.combinations.flatMap((c) => (c.bandwidthMiBps ?? spec.migration.bandwidthMiBps) ?? []);
   }
   return [];
+}
+
+/**
+ * Pairs of several hypervisors (a pair's third element) and the hypervisor factor: each level
+ * needs pairs of its kind to run on, each kind of pair a level to run (else it would stand idle),
+ * a host one kind only, and no Xen among them yet.
+ */
+function hypervisorProblems(spec: CampaignSpec): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  const kinds = hypervisorsOf(spec);
+  const levelPaths: { level: Hypervisor; path: (string | number)[] }[] = [
+    ...(spec.factors?.hypervisor ?? []).map((level, j) => ({ level, path: ['factors', 'hypervisor', j] })),
+    ...(spec.combinations ?? []).flatMap((c, i) => (c.hypervisor ? [{ level: c.hypervisor, path: ['combinations', i, 'hypervisor'] }] : [])),
+  ];
+  const varied = levelPaths.length > 0;
+  for (const { level, path } of levelPaths) {
+    if (level === 'xen') {
+      problems.push({ path, message: "Xen cannot yet run beside QEMU in one campaign: on a bed its hosts are nested machines of their own (`lab up --xen`), and xl sets none of the other factors", fix: 'run the Xen trials as a campaign of their own and compare them with `miglab report a.yaml b.yaml`' });
+    } else if (!kinds.includes(level)) {
+      problems.push({ path, message: `no pair runs ${level}: its trials would have nowhere to run`, fix: `add a pair with ${level} as its third element, e.g. [hostc, hostd, ${level}]` });
+    }
+  }
+  if (spec.combinations && varied) {
+    spec.combinations.forEach((c, i) => {
+      if (!c.hypervisor && kinds.length > 1) problems.push({ path: ['combinations', i], message: `states no hypervisor, and the campaign's pairs run ${kinds.join(' and ')}`, fix: 'add hypervisor: to every combination' });
+    });
+  }
+  const levels = new Set(levelPaths.map((l) => l.level));
+  const owner = new Map<string, Hypervisor>();
+  spec.pairs?.forEach((pair, i) => {
+    const kind = pair[2] ?? spec.hypervisor;
+    if (kinds.length > 1 && !levels.has(kind)) {
+      problems.push({ path: pair[2] ? ['pairs', i, 2] : ['pairs', i], message: `this pair runs ${kind}, but no trial runs on ${kind}: it would stand idle`, fix: varied ? `add ${kind} to factors.hypervisor` : `add factors: { hypervisor: [${kinds.join(', ')}] } to run every trial on each kind` });
+    }
+    for (const [j, h] of [pair[0], pair[1]].entries()) {
+      const other = owner.get(h);
+      if (other && other !== kind) problems.push({ path: ['pairs', i, j], message: `host "${h}" is in a ${other} pair and in this ${kind} pair: one host runs one hypervisor in a campaign`, fix: 'pair other hosts for this kind (a bed takes more: `miglab lab up --hosts hosta,hostb,hostc,hostd`)' });
+      owner.set(h, kind);
+    }
+  });
+  return problems;
 }
 
 /** Factors and combinations: levels xl cannot honour, repeats, and levels at odds with the ladder. */
@@ -227,10 +286,21 @@ function factorProblems(spec: CampaignSpec): SpecProblem[] {
     ...((factors?.[key] as NonNullable<Levels[K]>[] | undefined) ?? []).map((level, j) => ({ level, path: ['factors', key, j] })),
     ...(combinations ?? []).flatMap((c, i) => (c[key] !== undefined ? [{ level: c[key] as NonNullable<Levels[K]>, path: ['combinations', i, key] }] : [])),
   ];
-  if (spec.hypervisor === 'libvirt') {
+  if (hypervisorsOf(spec).includes('libvirt')) {
     for (const { level, path } of levelsOf('autoConverge')) {
       if (level !== 'off' && (level.maxThrottle !== 99 || level.tailslow)) problems.push({ path, message: 'virsh migrate sets no maximum throttle or tailslow for auto-converge', fix: 'remove maxThrottle and tailslow for hypervisor: libvirt (or use hypervisor: qemu)' });
     }
+  }
+  if (hypervisorsOf(spec).includes('libvirt')) {
+    for (const { level, path } of levelsOf('pauseBeforeSwitchover')) {
+      if (level) problems.push({ path, message: 'virsh migrate has no option to pause before switchover (libvirt uses the pause itself, for disks)', fix: 'remove the level for hypervisor: libvirt (or use hypervisor: qemu)' });
+    }
+  }
+  const postcopyRung = spec.ladder.findIndex((s) => s.step === 'postcopy');
+  for (const { level, path } of levelsOf('postcopy')) {
+    if (level === 'off') continue;
+    if (spec.vm.disk?.storage === 'local') problems.push({ path, message: 'post-copy cannot move a local disk: the disk copy must finish before the switchover', fix: 'remove the post-copy level, or use vm.disk.storage: shared' });
+    if (postcopyRung >= 0) problems.push({ path, message: `the ladder's post-copy rung (ladder[${postcopyRung}]) already permits post-copy, after one pass: the two would disagree on when to switch`, fix: 'keep the level (it permits post-copy from the first attempt) or the rung' });
   }
   // a raise-downtime rung must raise every limit a level sets
   const firstRaise = spec.ladder.find((s) => s.step === 'raise-downtime');

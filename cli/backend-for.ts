@@ -15,11 +15,28 @@ import { run } from '../lib/exec.js';
 import { QEMU_WRAPPER } from '../lab/libvirtd.js';
 import { XenBackend } from '../activities/xen/backend.js';
 import { XEN_SHARED_DIR } from '../lab/xen-hosts.js';
+import { RoutedBackend } from '../activities/routed-backend.js';
+import { hostHypervisors, type LanePair } from '../campaign/pairs.js';
+import type { Hypervisor } from '../campaign/spec.js';
 
 /** where a campaign's own Xen hosts keep offline migrations' save images: storage they share */
 export const XEN_OWN_HOSTS_SHARED_DIR = '/var/lib/miglab/shared';
 
-export type Hypervisor = 'qemu' | 'libvirt' | 'xen';
+export type { Hypervisor };
+
+/**
+ * The backend a campaign's worker drives its hosts with: the campaign's hypervisor, or, when its
+ * pairs run several (QEMU pairs beside libvirt pairs), each host's own — a host in no pair takes
+ * the campaign's.
+ */
+export async function backendForLanes(lanes: readonly LanePair[], hypervisor: Hypervisor, site: Site, bed: BedInventory | undefined, pool: SshPool, guestCpu?: Readonly<Record<string, GuestCpu>>): Promise<HypervisorBackend> {
+  const kinds = new Set([hypervisor, ...lanes.map((l) => l.hypervisor)]);
+  if (kinds.size === 1) return backendFor(hypervisor, site, bed, pool, guestCpu);
+  const backends = new Map<Hypervisor, HypervisorBackend>();
+  for (const k of kinds) backends.set(k, await backendFor(k, site, bed, pool, guestCpu));
+  const byHost = hostHypervisors(lanes);
+  return new RoutedBackend((host) => backends.get(byHost.get(host) ?? hypervisor)!);
+}
 
 /**
  * `guestCpu`: each host's accelerator and CPU model for QEMU and libvirt guests, as resolved before

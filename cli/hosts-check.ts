@@ -13,6 +13,7 @@ import { commandLine, quote } from '../activities/ssh/shell-quote.js';
 import type { CampaignSpec } from '../campaign/spec.js';
 import { accelMismatch, accelRequest, cpuFlagsApart, HOST_CPU_SCRIPT, hostCpuMismatch, parseHostCpu, resolveHostAccel, type HostCpu } from './guest-accel.js';
 import type { CampaignSite } from './site.js';
+import { hostHypervisors, lanePairs } from '../campaign/pairs.js';
 
 export interface Problem {
   what: string;
@@ -85,11 +86,16 @@ async function factsOf(pool: SshPool, h: CampaignSite['site']['hosts'][number], 
 
 export async function checkCampaignHosts(spec: CampaignSpec, cs: CampaignSite, pool: SshPool): Promise<HostsCheckReport> {
   const vm = cs.vmSpec(0);
-  const pairs = spec.pairs ?? [[cs.site.hosts[0]!.name, cs.site.hosts[1]!.name] as [string, string]];
+  const lanes = lanePairs(spec, cs.site.hosts.map((h) => h.name));
+  const pairs = lanes.map((l): [string, string] => [l.src, l.dst]);
+  const kindOf = hostHypervisors(lanes);
   const req = accelRequest(spec.vm);
   const facts = new Map<string, Facts>();
+  const campaignSpec = spec;
   const hosts = await Promise.all(
     cs.site.hosts.map(async (h): Promise<HostReport> => {
+      // each host is checked for the hypervisor its pairs run
+      const spec = { ...campaignSpec, hypervisor: kindOf.get(h.name) ?? campaignSpec.hypervisor };
       const report: HostReport = { host: h.name, address: `${h.ssh.user}@${h.ip}:${h.ssh.port}`, reachable: false, hypervisorVersion: null, accelerator: null, cpuModel: null, memAvailableMiB: null, problems: [] };
       let f: Facts;
       try {
@@ -117,7 +123,7 @@ export async function checkCampaignHosts(spec: CampaignSpec, cs: CampaignSite, p
       return report;
     }),
   );
-  const pairReports = await Promise.all(pairs.map(([src, dst]) => checkPair(src, dst, { hosts, facts, cs, spec, pool, kernelDir: dirname(vm.disk?.image ?? vm.kernel) })));
+  const pairReports = await Promise.all(pairs.map(([src, dst]) => checkPair(src, dst, { hosts, facts, cs, spec: { ...spec, hypervisor: kindOf.get(src) ?? spec.hypervisor }, pool, kernelDir: dirname(vm.disk?.image ?? vm.kernel) })));
   const problems = hosts.reduce((n, h) => n + h.problems.length, 0) + pairReports.reduce((n, p) => n + p.problems.length, 0);
   return { campaign: spec.campaign, hosts, pairs: pairReports, problems };
 }

@@ -191,7 +191,7 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
         const per = spec.scenarios.map((s) => `${s.name}: ${trials.filter((t) => t.scenario === s.name).length}`).join(', ');
         const plan = campaignPlan(spec);
         const combos = combinationsOf(plan);
-        const varied = combos[0] === undefined ? '' : `; ${combos.length} combinations of ${spec.factors ? `${Object.keys(spec.factors).length} factors` : 'listed levels'}`;
+        const varied = combos[0] === undefined ? '' : `; ${combos.length} combinations of ${spec.factors ? `${Object.keys(spec.factors).length} factor${Object.keys(spec.factors).length === 1 ? '' : 's'}${spec.preset ? ` (preset ${spec.preset})` : ''}` : 'listed levels'}`;
         const order = plan.order.kind === 'random' ? `; random order, seed ${plan.order.seed}, blocked by repetition` : '';
         return `${file}: campaign ${spec.campaign} is valid: ${trials.length} trials (${per}${varied}${order})`;
       });

@@ -89,9 +89,9 @@ export async function campaignModelInputs(file: string, o: PredictOptions = {}) 
   const inputs: CampaignPrediction['inputs'] = { guestBaseMiB: base, idleDirtyMiBps: idle, writeRateMiBps: write, bandwidth };
   const rules = { hypervisor: spec.hypervisor, stallIterations: spec.migration.stall.iterations, completionTimeoutSPerGiB: spec.migration.completionTimeoutSPerGiB, fallback: spec.fallback };
   /** the guest as the model sees it with a working set of `mib` (null: idle) written at `rate` */
-  const guestWith = (mib: number | null, rate: 'max' | number, pattern: 'seq' | 'random'): ModelGuest => ({
-    memoryMiB: spec.vm.memoryMiB,
-    nonZeroMiB: Math.min(spec.vm.memoryMiB, base.value + (mib ?? 0)),
+  const guestWith = (mib: number | null, rate: 'max' | number, pattern: 'seq' | 'random', memoryMiB = spec.vm.memoryMiB): ModelGuest => ({
+    memoryMiB,
+    nonZeroMiB: Math.min(memoryMiB, base.value + (mib ?? 0)),
     workload: mib === null ? null : { workingSetMiB: mib, writeRateMiBps: rate === 'max' ? (write.value ?? FLAT_OUT_MIBPS) : rate, pattern },
     idleDirtyMiBps: idle.value,
   });
@@ -112,8 +112,8 @@ export async function predictCampaign(file: string, o: PredictOptions = {}): Pro
     const w = scenario.kind === 'dirty-ramp' && t.workingSetMiB !== null ? scenario : null;
     // a service's SETs rewrite its key set in turn: a sequential writer at the schedule's byte rate
     const guest = scenario.kind === 'service'
-      ? guestWith(t.workingSetMiB, serviceWriteMiBps({ ...scenario, keySetMiB: t.workingSetMiB! }), 'seq')
-      : guestWith(w ? t.workingSetMiB : null, w?.rate ?? 'max', w?.pattern ?? 'seq');
+      ? guestWith(t.workingSetMiB, serviceWriteMiBps({ ...scenario, keySetMiB: t.workingSetMiB! }), 'seq', t.levels?.memoryMiB)
+      : guestWith(w ? t.workingSetMiB : null, w?.rate ?? 'max', w?.pattern ?? 'seq', t.levels?.memoryMiB);
     const p = predictTrial(guest, bandwidth, plans, rules, DEFAULT_OVERHEADS);
     return { id: t.id, workingSetMiB: t.workingSetMiB, prediction: { ...p, attempts: p.attempts.map((a) => ({ index: a.index, name: a.name, end: a.end, passes: a.passes.length })) } };
   });

@@ -11,7 +11,8 @@ import { trialCount } from '../workflows/campaign-plan.js';
 import { ExitCode, UserError } from '../lib/errors.js';
 import { SshPool } from '../activities/ssh/pool.js';
 import type { HypervisorBackend } from '../activities/backend.js';
-import { backendFor } from './backend-for.js';
+import { backendForLanes } from './backend-for.js';
+import { hypervisorLabel, hypervisorsOf, lanePairs } from '../campaign/pairs.js';
 import { accelRequest, resolveGuestCpus } from './guest-accel.js';
 import type { GuestCpu } from '../activities/qemu/guest-cpu.js';
 import { manifestOf } from '../results/manifest.js';
@@ -71,7 +72,9 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
   const spec = loaded.spec;
   const where = await siteToRun(loaded, { ...(o.bedSubnet ? { bedSubnet: o.bedSubnet } : {}), log: o.log });
   const hostNames = where.site.hosts.map((h) => h.name);
-  const pairs = spec.pairs ?? [[hostNames[0]!, hostNames[1]!] as [string, string]];
+  const lanePairsOf = lanePairs(spec, hostNames);
+  const pairs = lanePairsOf.map((l): [string, string] => [l.src, l.dst]);
+  const mixed = hypervisorsOf(spec).length > 1;
   for (const [s, d] of pairs) {
     for (const h of [s, d]) if (!hostNames.includes(h)) throw new UserError(`pair host "${h}" is not a host of ${spec.bed ? `bed ${spec.bed}` : 'the campaign'}`, `use one of: ${hostNames.join(', ')}`);
   }
@@ -95,9 +98,10 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
   const store = new ResultsStore(resultsDir);
   const input: CampaignInput = {
     campaign: spec.campaign,
-    lanes: pairs.map(([src, dst], i) => ({
+    lanes: lanePairsOf.map(({ src, dst, hypervisor }, i) => ({
       src,
       dst,
+      ...(mixed ? { hypervisor } : {}),
       template: {
         spec: where.vmSpec(i),
         migration: {
@@ -117,7 +121,7 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
     plan: campaignPlan(spec),
     ...(spec.vm.reuse === 'ping-pong' ? { reuse: 'ping-pong' as const } : {}),
   };
-  const backend = (pool: SshPool) => backendFor(spec.hypervisor, where.site, where.bed, pool, guestCpu);
+  const backend = (pool: SshPool) => backendForLanes(lanePairsOf, spec.hypervisor, where.site, where.bed, pool, guestCpu);
   const campaignFileSha256 = await sha256File(o.file);
   const activities = ({ pool, backend }: { pool: SshPool; backend: HypervisorBackend }) => ({
     ...createTrialActivities({ pool, backend, inventory: where.site, store, campaignFileSha256 }),
@@ -175,15 +179,15 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
       try {
         const searchAttributes = await hasSearchAttributes(session.connection, session.namespace);
         if (!searchAttributes) o.log('note: the Temporal server lacks miglab\'s search attributes (MiglabCampaign …): trials will not be filterable by them');
-        const audited: CampaignInput = { ...input, audit: { hypervisor: spec.hypervisor, searchAttributes } };
+        const audited: CampaignInput = { ...input, audit: { hypervisor: hypervisorLabel(spec), searchAttributes } };
         handle = await session.client.workflow.start(WorkflowType.campaign, {
           taskQueue,
           workflowId,
           args: [audited],
-          staticSummary: `${spec.campaign}: ${trialCount(input.plan!)} trials (${spec.scenarios.map((x) => x.name).join(', ')}) on ${pairs.map((p) => p.join('→')).join(', ')}, ${spec.hypervisor}`,
-          ...(searchAttributes ? { typedSearchAttributes: [{ key: SA.campaign, value: spec.campaign }, { key: SA.hypervisor, value: spec.hypervisor }] } : {}),
+          staticSummary: `${spec.campaign}: ${trialCount(input.plan!)} trials (${spec.scenarios.map((x) => x.name).join(', ')}) on ${input.lanes.map((l) => `${l.src}→${l.dst}${l.hypervisor ? ` (${l.hypervisor})` : ''}`).join(', ')}, ${hypervisorLabel(spec)}`,
+          ...(searchAttributes ? { typedSearchAttributes: [{ key: SA.campaign, value: spec.campaign }, { key: SA.hypervisor, value: hypervisorLabel(spec) }] } : {}),
         });
-        o.log(`campaign ${spec.campaign}: ${trialCount(input.plan!)} trials on ${pairs.map((p) => p.join('→')).join(', ')}; results in ${resultsDir}`);
+        o.log(`campaign ${spec.campaign}: ${trialCount(input.plan!)} trials on ${pairs.map((p) => p.join('→')).join(', ')}${input.lanes.some((l) => l.hypervisor) ? ` (${input.lanes.map((l) => l.hypervisor).join(', ')})` : ''}; results in ${resultsDir}`);
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err instanceof ServiceError ? startRefused(spec.campaign, input, err) : err;
         handle = session.client.workflow.getHandle(workflowId);

@@ -4,7 +4,7 @@
  * hosts can be reached and hold the guest before anything starts.
  */
 import { join } from 'node:path';
-import { labUp, readInventory, type BedInventory } from '../lab/bed.js';
+import { DEFAULT_BED, labUp, readInventory, type BedInventory } from '../lab/bed.js';
 import { guestMac } from '../lab/addressing.js';
 import { labVmSpec } from '../lab/guest.js';
 import { debianVmSpec, requireDebianGuest } from '../lab/debian-guest.js';
@@ -15,6 +15,7 @@ import type { VmSpec } from '../activities/qemu/vm-spec.js';
 import { HostKeyError, type SshPool } from '../activities/ssh/pool.js';
 import { commandLine } from '../activities/ssh/shell-quote.js';
 import { UserError } from '../lib/errors.js';
+import { hypervisorsOf } from '../campaign/pairs.js';
 
 export interface CampaignSite {
   site: Site;
@@ -78,11 +79,23 @@ function bedSite(bed: BedInventory, loaded: LoadedCampaign): CampaignSite {
   };
 }
 
+/**
+ * The hosts a campaign's bed needs: the layout it is already up with when that has every host the
+ * pairs name (a bed of four brought up by hand serves a campaign of one pair), else the default
+ * hosts and those the pairs name.
+ */
+async function bedHostsFor(bed: string, pairs: LoadedCampaign['spec']['pairs']): Promise<string[]> {
+  const named = [...new Set([...DEFAULT_BED.hosts, ...(pairs ?? []).flatMap((p) => [p[0], p[1]])])];
+  const existing = await readInventory(bed).catch(() => undefined);
+  const up = existing?.plan.hosts.map((h) => h.name);
+  return up && named.every((h) => up.includes(h)) ? up : named;
+}
+
 /** For running: brings the campaign's bed up (idempotent), or takes its own hosts. */
 export async function siteToRun(loaded: LoadedCampaign, opts: { bedSubnet?: string; log: (l: string) => void }): Promise<CampaignSite> {
   const { spec } = loaded;
   if (!spec.bed) return hostsSite(loaded);
-  return bedSite(await labUp({ bed: spec.bed, ...(opts.bedSubnet ? { subnet: opts.bedSubnet } : {}), libvirt: spec.hypervisor === 'libvirt', xen: spec.hypervisor === 'xen' }, (l) => opts.log(`  ${l}`)), loaded);
+  return bedSite(await labUp({ bed: spec.bed, ...(opts.bedSubnet ? { subnet: opts.bedSubnet } : {}), hosts: await bedHostsFor(spec.bed, spec.pairs), libvirt: hypervisorsOf(spec).includes('libvirt'), xen: spec.hypervisor === 'xen' }, (l) => opts.log(`  ${l}`)), loaded);
 }
 
 /** For looking (verify): the bed as it is, never brought up. */

@@ -11,7 +11,7 @@ import { migrationWith } from '../workflows/campaign.js';
 import { combinationsOf, levelsLabel, planOf, type Levels } from '../workflows/campaign-plan.js';
 import type { SshPool, SshTarget } from '../activities/ssh/pool.js';
 
-const TUNING_KEYS = ['xbzrle', 'multifd', 'autoConverge'] as const;
+const TUNING_KEYS = ['xbzrle', 'multifd', 'autoConverge', 'postcopy', 'pauseBeforeSwitchover'] as const;
 
 interface PlacedCheck extends TuningCheck {
   path: (string | number)[];
@@ -21,17 +21,20 @@ interface PlacedCheck extends TuningCheck {
 export function tuningChecks(spec: CampaignSpec): PlacedCheck[] {
   const postcopy = spec.ladder.some((s) => s.step === 'postcopy');
   const base = { maxBandwidth: 0, downtimeLimitMs: 0, completionTimeoutSPerGiB: 0, stallIterations: 0 };
-  const check = (levels: Levels, path: (string | number)[]): PlacedCheck => ({ label: levelsLabel(levels), tuning: migrationWith(base, levels).tuning!, postcopy, path });
+  const check = (levels: Levels, path: (string | number)[]): PlacedCheck => {
+    const tuning = migrationWith(base, levels).tuning!;
+    return { label: levelsLabel(levels), tuning, postcopy: postcopy || !!tuning.postcopy, path };
+  };
   const out: PlacedCheck[] = [];
   for (const key of TUNING_KEYS) {
     (spec.factors?.[key] as Levels[typeof key][] | undefined)?.forEach((level, j) => {
-      if (level !== 'off') out.push(check({ [key]: level }, ['factors', key, j]));
+      if (level !== 'off' && level !== false) out.push(check({ [key]: level }, ['factors', key, j]));
     });
   }
   const seen = new Set<string>();
   combinationsOf(planOf(spec)).forEach((c, i) => {
     if (!c) return;
-    const tuning: Levels = Object.fromEntries(TUNING_KEYS.filter((k) => c[k] !== undefined && c[k] !== 'off').map((k) => [k, c[k]]));
+    const tuning: Levels = Object.fromEntries(TUNING_KEYS.filter((k) => c[k] !== undefined && c[k] !== 'off' && c[k] !== false).map((k) => [k, c[k]]));
     const label = levelsLabel(tuning);
     // one level alone is checked above (a factor's) or here (a combination's)
     if (Object.keys(tuning).length === 0 || seen.has(label) || (spec.factors && Object.keys(tuning).length < 2)) return;

@@ -6,7 +6,8 @@
  * and asks each host over SSH; starts and stops no VM. What it could not check it says, and why.
  */
 import { basename } from 'node:path';
-import { backendFor } from './backend-for.js';
+import { backendForLanes } from './backend-for.js';
+import { lanePairs } from '../campaign/pairs.js';
 import { SshPool } from '../activities/ssh/pool.js';
 import { loadCampaign } from '../campaign/load.js';
 import { expandTrials } from '../campaign/trials.js';
@@ -82,7 +83,7 @@ export async function verifyCampaign(o: { file: string; resultsDir?: string; cam
   const { site: inv, bed } = await siteToInspect(loaded);
   const pool = new SshPool();
   try {
-    const backend = await backendFor(spec.hypervisor, inv, bed, pool);
+    const backend = await backendForLanes(lanePairs(spec, inv.hosts.map((h) => h.name)), spec.hypervisor, inv, bed, pool);
     const runningOn = new Map<string, string[]>();
     const orphans: VerifyReport['orphans'] = [];
     for (const h of inv.hosts) {

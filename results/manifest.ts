@@ -6,6 +6,7 @@
  */
 import type { CampaignSpec } from '../campaign/spec.js';
 import { expandTrials, type TrialPlan } from '../campaign/trials.js';
+import { hypervisorLabel } from '../campaign/pairs.js';
 import type { RunProvenance } from './provenance.js';
 
 export const MANIFEST_FORMAT = 'miglab-campaign/1';
@@ -13,7 +14,8 @@ export const MANIFEST_FORMAT = 'miglab-campaign/1';
 export interface CampaignManifest {
   format: typeof MANIFEST_FORMAT;
   campaign: string;
-  hypervisor: CampaignSpec['hypervisor'];
+  /** the campaign's hypervisor, or its pairs' kinds joined (`qemu+libvirt`): each trial's own is its hypervisor level */
+  hypervisor: string;
   spec: CampaignSpec;
   trials: TrialPlan[];
   /** the latest run's provenance (absent in manifests written before miglab 0.3) */
@@ -21,5 +23,5 @@ export interface CampaignManifest {
 }
 
 export function manifestOf(spec: CampaignSpec, provenance?: RunProvenance): CampaignManifest {
-  return { format: MANIFEST_FORMAT, campaign: spec.campaign, hypervisor: spec.hypervisor, spec, trials: expandTrials(spec), ...(provenance ? { provenance } : {}) };
+  return { format: MANIFEST_FORMAT, campaign: spec.campaign, hypervisor: hypervisorLabel(spec), spec, trials: expandTrials(spec), ...(provenance ? { provenance } : {}) };
 }

@@ -4,7 +4,7 @@
  * QEMU and virsh receive them, with the pre-flight check's reading of a QEMU's answers.
  */
 import { describe, expect, it } from 'vitest';
-import { CampaignSpecError, parseCampaign } from '../campaign/load.js';
+import { CampaignSpecError, parseCampaign, refuseIn } from '../campaign/load.js';
 import { campaignPlan, expandTrials } from '../campaign/trials.js';
 import { fullFactorial, levelsLabel, plannedTrials, seedOf, shuffled, trialCount } from '../workflows/campaign-plan.js';
 import { parseTrialId, trialId } from '../workflows/names.js';
@@ -12,6 +12,10 @@ import { migrationWith } from '../workflows/campaign.js';
 import { migrationCapabilities, migrationParameters, incomingSettings, tuningProbeRefusals, tuningProbeScript } from '../activities/qemu/migration-tuning.js';
 import { virshTuningArgs } from '../activities/libvirt/tuning-args.js';
 import { tuningChecks } from '../cli/tuning-check.js';
+import { lanePairs } from '../campaign/pairs.js';
+import { planAttempts } from '../workflows/ladder.js';
+import { predictTrial } from '../workflows/precopy-model.js';
+import { manifestOf } from '../results/manifest.js';
 
 const SWEEP = `campaign: sweep
 bed: lab
@@ -96,6 +100,37 @@ describe('a factorial campaign', () => {
     expect(new Set(t.map((x) => parseTrialId(x.id).levels))).toEqual(new Set(['base', 'xb32', 'mfd4zstd', 'ac30-5-ts']));
   });
 
+  it('runs QEMU and libvirt pairs side by side: the hypervisor is a factor like any other, named first in the ids', () => {
+    const text = SWEEP.replace('bed: lab', 'bed: lab\npairs:\n  - [hosta, hostb]\n  - [hostc, hostd, libvirt]').replace('factors:\n', 'factors:\n  hypervisor: [qemu, libvirt]\n');
+    const spec = parseCampaign(text, 'sweep.yaml');
+    const t = expandTrials(spec);
+    expect(t).toHaveLength(2 * 3 * 8 * 2);
+    expect(t.filter((x) => x.levels?.hypervisor === 'libvirt')).toHaveLength(t.length / 2);
+    expect(new Set(t.map((x) => parseTrialId(x.id).levels!.split('_')[0]))).toEqual(new Set(['qemu', 'libvirt']));
+    expect(parseTrialId(t.find((x) => x.levels?.hypervisor === 'libvirt' && x.levels.xbzrle === 64 && x.levels.bandwidthMiBps === 32 && x.levels.downtimeLimitMs === 100)!.id).levels).toBe('libvirt_bw32_dl100_xb64');
+    expect(lanePairs(spec, ['hosta', 'hostb', 'hostc', 'hostd'])).toEqual([{ src: 'hosta', dst: 'hostb', hypervisor: 'qemu' }, { src: 'hostc', dst: 'hostd', hypervisor: 'libvirt' }]);
+    expect(manifestOf(spec).hypervisor).toBe('qemu+libvirt');
+  });
+
+  it("a guestperf preset is its comparison's levels as factors, with the campaign's repetitions; a refusal of one of them points at the preset", () => {
+    const text = SWEEP.replace(/factors:[\s\S]*?migration:/, 'preset: post-copy-iters\nmigration:');
+    const t = expandTrials(parseCampaign(text, 'sweep.yaml'));
+    expect(t).toHaveLength(3 * 4 * 2);
+    expect(new Set(t.map((x) => parseTrialId(x.id).levels))).toEqual(new Set(['pc0', 'pc1', 'pc5', 'pc20']));
+    // XBZRLE's cache as guestperf's share of RAM, rounded down to a power of two (256 MiB guest)
+    expect(parseCampaign(SWEEP.replace(/factors:[\s\S]*?migration:/, 'preset: compr-xbzrle\nmigration:'), 'sweep.yaml').factors?.xbzrle).toEqual([8, 16, 32, 128]);
+    // beside factors of its own
+    expect(parseCampaign(SWEEP.replace('  xbzrle: [off, 64]\n', '').replace('factors:', 'preset: compr-multifd\nfactors:'), 'sweep.yaml').factors).toMatchObject({ bandwidthMiBps: [32, 112], multifd: [{ channels: 4 }, { channels: 8 }, { channels: 32 }, { channels: 64 }] });
+    expect(refuseIn(text, 'sweep.yaml', [{ path: ['factors', 'postcopy', 2], message: 'no' }]).message).toMatch(/sweep\.yaml:10:9: factors\.postcopy\[2\]: no/);
+  });
+
+  it('labels the VM\'s size and a pause before switchover, each in a few characters', () => {
+    expect(fullFactorial({ memoryMiB: [256, 1024], vcpus: [2], pauseBeforeSwitchover: [false, true] }).map(levelsLabel)).toEqual(['mem256_cpu2_pbsoff', 'mem256_cpu2_pbs', 'mem1024_cpu2_pbsoff', 'mem1024_cpu2_pbs']);
+    const base = { maxBandwidth: 112 * 2 ** 20, downtimeLimitMs: 300, completionTimeoutSPerGiB: 800, stallIterations: 10 };
+    expect(migrationWith(base, { pauseBeforeSwitchover: true, memoryMiB: 512 }).tuning).toEqual({ pauseBeforeSwitchover: true });
+    expect(migrationCapabilities({ pauseBeforeSwitchover: true }, { postcopy: false, pauseBeforeSwitchover: true }).find((c) => c.capability === 'pause-before-switchover')).toEqual({ capability: 'pause-before-switchover', state: true });
+  });
+
   it('puts a level in place of the campaign setting it varies, and leaves the rest', () => {
     const base = { maxBandwidth: 112 * 2 ** 20, downtimeLimitMs: 300, completionTimeoutSPerGiB: 800, stallIterations: 10 };
     expect(migrationWith(base, { bandwidthMiBps: 32, xbzrle: 64 })).toEqual({ ...base, maxBandwidth: 32 * 2 ** 20, tuning: { xbzrleCacheMiB: 64 } });
@@ -115,6 +150,18 @@ describe('factor levels refused before anything starts (file:line:col and the fi
     ['a combination without a cap when the campaign has none', SWEEP.replace(/factors:[\s\S]*$/, 'combinations:\n  - bandwidthMiBps: 32\n  - xbzrle: 8\nmigration:\n  downtimeLimitMs: 300\n'), /combinations\[1\]: states no bandwidthMiBps/],
     ['a bandwidth level too low for the completion timeout', SWEEP.replace('[32, 112]', '[0.01, 112]'), /factors\.bandwidthMiBps\[0\]: at 0\.01 MiB\/s one pass/],
     ['VM reuse through the QEMU backend', SWEEP.replace('  memoryMiB: 256\n', '  memoryMiB: 256\n  reuse: ping-pong\n'), /sweep\.yaml:5:10: vm\.reuse: a QEMU process that arrived by an incoming migration reports[\s\S]*fix: set hypervisor: libvirt/],
+    ['a hypervisor level no pair runs', SWEEP.replace('bed: lab', 'bed: lab\npairs:\n  - [hosta, hostb]\n  - [hostc, hostd, libvirt]').replace('factors:\n', 'factors:\n  hypervisor: [qemu, libvirt, xen]\n').replace('[hostc, hostd, libvirt]', '[hostc, hostd, libvirt]\n  - [hoste, hostf, xen]'), /factors\.hypervisor\[2\]: Xen cannot yet run beside QEMU in one campaign/],
+    ['a pair whose kind no trial runs', SWEEP.replace('bed: lab', 'bed: lab\npairs:\n  - [hosta, hostb]\n  - [hostc, hostd, libvirt]'), /sweep\.yaml:5:\d+: pairs\[1\]\[2\]: this pair runs libvirt, but no trial runs on libvirt: it would stand idle[\s\S]*fix: add factors: \{ hypervisor: \[qemu, libvirt\] \}/],
+    ['a level with no pair of its kind', SWEEP.replace('factors:\n', 'factors:\n  hypervisor: [qemu, libvirt]\n'), /factors\.hypervisor\[1\]: no pair runs libvirt: its trials would have nowhere to run/],
+    ['a host in pairs of two kinds', SWEEP.replace('bed: lab', 'bed: lab\npairs:\n  - [hosta, hostb]\n  - [hostc, hostd, libvirt]').replace('[hostc, hostd, libvirt]', '[hostb, hostd, libvirt]').replace('factors:\n', 'factors:\n  hypervisor: [qemu, libvirt]\n'), /pairs\[1\]\[0\]: host "hostb" is in a qemu pair and in this libvirt pair/],
+    ['a combination without a hypervisor when the pairs run two', SWEEP.replace('bed: lab', 'bed: lab\npairs:\n  - [hosta, hostb]\n  - [hostc, hostd, libvirt]').replace(/factors:[\s\S]*?migration:/, 'combinations:\n  - hypervisor: qemu\n  - xbzrle: 8\nmigration:'), /combinations\[1\]: states no hypervisor, and the campaign's pairs run qemu and libvirt/],
+    ['a post-copy level beside the ladder\'s post-copy rung', SWEEP.replace('xbzrle: [off, 64]', 'postcopy: [off, { afterPasses: 2 }]') + 'ladder:\n  - step: postcopy\n', /factors\.postcopy\[1\]: the ladder's post-copy rung \(ladder\[0\]\) already permits post-copy/],
+    ['a post-copy level with a local disk', SWEEP.replace('  memoryMiB: 256\n', '  memoryMiB: 256\n  disk: { storage: local }\n').replace('xbzrle: [off, 64]', 'postcopy: [off, { afterPasses: 2 }]'), /factors\.postcopy\[1\]: post-copy cannot move a local disk/],
+    ['a working set the smallest VM of a memory factor cannot hold', SWEEP.replace('factors:\n', 'factors:\n  memoryMiB: [64, 256]\n'), /sweep\.yaml:8:29: scenarios\[0\]\.workingSetsMiB\[2\]: working set 32 MiB does not fit the 64 MiB VM/],
+    ['a reused VM with a memory factor', SWEEP.replace('bed: lab', 'bed: lab\nhypervisor: libvirt').replace('  memoryMiB: 256\n', '  memoryMiB: 256\n  reuse: ping-pong\n').replace('factors:\n', 'factors:\n  memoryMiB: [256, 512]\n'), /vm\.reuse: a reused VM keeps its size, but the campaign varies memoryMiB/],
+    ['pausing before switchover through virsh', SWEEP.replace('bed: lab', 'bed: lab\nhypervisor: libvirt').replace('xbzrle: [off, 64]', 'pauseBeforeSwitchover: [false, true]'), /factors\.pauseBeforeSwitchover\[1\]: virsh migrate has no option to pause before switchover/],
+    ['a preset guestperf has but miglab does not offer', SWEEP.replace('factors:', 'preset: pause-iters\nfactors:'), /sweep\.yaml:10:9: preset: guestperf's pause-iters is not offered: pausing the guest[\s\S]*fix: use one of: post-copy-bandwidth, post-copy-iters/],
+    ['a preset and a factor of its own for the same setting', SWEEP.replace('factors:', 'preset: compr-xbzrle\nfactors:'), /factors\.xbzrle: preset compr-xbzrle sets this factor's levels already/],
     ['an unknown factor', SWEEP.replace('xbzrle: [off, 64]', 'compress: [on]'), /factors: unknown field "compress"|Unrecognized key|compress/],
   ];
   for (const [what, text, expected] of cases) it(what, () => expect(problemsOf(text)).toMatch(expected));
@@ -155,6 +202,28 @@ describe('levels as the hypervisors take them', () => {
     expect(virshTuningArgs({ ...tuning, autoConverge: null }, null)).toEqual(['--compressed', '--comp-methods', 'xbzrle,zstd', '--comp-xbzrle-cache', 64 * 2 ** 20, '--parallel', '--parallel-connections', 4]);
     expect(virshTuningArgs({ autoConverge: { initialThrottle: 30, increment: 5, maxThrottle: 99, tailslow: false } }, null)).toEqual(['--auto-converge', '--auto-converge-initial', 30, '--auto-converge-increment', 5]);
     expect(virshTuningArgs(undefined, null)).toEqual([]);
+  });
+
+  it('post-copy as a level: permitted from the first attempt, switched after its passes, at its own cap', () => {
+    const postcopy = { afterPasses: 5, bandwidthMiBps: 37 };
+    const base = { maxBandwidth: 112 * 2 ** 20, downtimeLimitMs: 300, completionTimeoutSPerGiB: 800, stallIterations: 10 };
+    const m = migrationWith(base, { postcopy });
+    expect(m.tuning).toEqual({ postcopy: { afterPasses: 5, bandwidthMiBps: 37 } });
+    const [first, rung] = planAttempts(m, [{ step: 'raise-downtime', downtimeLimitMs: 1000 }]);
+    expect(first).toMatchObject({ name: 'precopy', postcopy: true, postcopyAfterPasses: 5 });
+    expect(rung).toMatchObject({ postcopy: true, postcopyAfterPasses: 5 });
+    expect(planAttempts(migrationWith(base, { postcopy: 'off' }), [])[0]).toMatchObject({ postcopy: false });
+    expect(migrationParameters(m.tuning, {})).toEqual({ 'max-postcopy-bandwidth': 37 * 2 ** 20 });
+    expect(virshTuningArgs(m.tuning, null)).toEqual(['--postcopy-bandwidth', 37]);
+    expect(levelsLabel({ postcopy })).toBe('pc5-bw37');
+    expect(levelsLabel({ postcopy: { afterPasses: 0 } })).toBe('pc0');
+    // the model switches after the level's passes too
+    const guest = { memoryMiB: 256, nonZeroMiB: 120, workload: { workingSetMiB: 64, writeRateMiBps: 400, pattern: 'seq' as const }, idleDirtyMiBps: 0.1 };
+    const rules = { hypervisor: 'qemu' as const, stallIterations: 10, completionTimeoutSPerGiB: 800, fallback: 'offline' as const };
+    const at = (k: number) => predictTrial(guest, { bandwidthMiBps: 112, source: 'cap' }, planAttempts(migrationWith(base, { postcopy: { afterPasses: k } }), []), rules).attempts[0]!;
+    expect(at(1)).toMatchObject({ end: 'converged' });
+    expect(at(1).passes).toHaveLength(1);
+    expect(at(3).passes).toHaveLength(3);
   });
 
   it("the pre-flight check reads a QEMU's answers: a compression it was not built with is refused with its words (answers recorded from Debian's QEMU 7.2, asked for lz4, which it lacks)", () => {

@@ -49,6 +49,19 @@ describe('factor effects', () => {
     expect(at('XBZRLE', 'TMT (ms)').relative).toBeCloseTo(-300 / offMean, 9);
   });
 
+  it("pairs of two hypervisors in one campaign: each row is its trial's hypervisor, a factor paired like the others, not a condition of its own", () => {
+    // libvirt takes 150 ms more than QEMU for the same trial
+    const levels = (kind: string, ws: number, r: number) => ({ id: `m/ramp/${ws}MiB/${kind}/r${r}`, scenario: 'ramp', workingSetMiB: ws, repetition: r, levels: { hypervisor: kind } });
+    const trials = ['qemu', 'libvirt'].flatMap((k) => [8, 16].flatMap((ws) => [1, 2].map((r) => levels(k, ws, r))));
+    const m = { campaign: 'm', hypervisor: 'qemu+libvirt', backend: 'qemu+libvirt', trials } as unknown as Parameters<typeof flattenRow>[1];
+    const flat = trials.map((t) => flattenRow(syntheticRow({ trialId: t.id, workingSetMiB: t.workingSetMiB, end: 'precopy', bandwidthMiBps: 112, tmtMs: 1000 + 10 * t.workingSetMiB + (t.levels.hypervisor === 'libvirt' ? 150 : 0) + t.repetition }), m));
+    expect(flat.map((r) => r.hypervisor)).toEqual([...Array(4).fill('qemu'), ...Array(4).fill('libvirt')]);
+    expect(variedFactors(flat).map((v) => [v.factor.title, v.levels])).toEqual([['hypervisor', ['qemu', 'libvirt']]]);
+    expect(factorEffects(flat).effects.find((e) => e.measure === 'TMT (ms)')).toMatchObject({ factor: 'hypervisor', level: 'libvirt', baseline: 'qemu', pairs: 4, meanDiff: 150 });
+    // the summary keeps them apart by hypervisor, under the plain scenario
+    expect(summarize(flat).map((g) => [g.hypervisor, g.scenario])).toEqual(expect.arrayContaining([['qemu', 'ramp'], ['libvirt', 'ramp']]));
+  });
+
   it('a trial that did not move live drops its pairs and counts against its level', () => {
     const { effects, convergence } = factorEffects(rows({ failOne: true }));
     // the failed trial (32 MiB/s, xbzrle off) was paired once per factor

@@ -8,13 +8,14 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planAttempts } from '../workflows/ladder.js';
-import { campaignWorkflowId, WorkflowType } from '../workflows/names.js';
+import { campaignWorkflowId, parseTrialId, WorkflowType } from '../workflows/names.js';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal.js';
 import type { AttemptResult, TrialInput, TrialRow } from '../workflows/trial-types.js';
 import { diskSpec, done, serviceLoad, stubApp, doneOther, final, input, rampPlan, rampTrials, stall, stubClockOffsetsMs, stubDirtyRate, stubIdleDirtyRate, stubProbe, stubs, stubWitness, stubWriteRate } from './helpers/trial-stubs.js';
 import { campaignStatus, cancelCampaign, listCampaigns, listTrials, pauseCampaign, resumeCampaign, trialQuery, watchCampaign, type CampaignStatus } from '../cli/control.js';
 import { UserError } from '../lib/errors.js';
 import { SA } from '../workflows/search-attributes.js';
+import type { Hypervisor } from '../campaign/spec.js';
 
 /** The calls come in these groups, in this order; within a group (steps run side by side), in any order. */
 function expectSteps(calls: readonly string[], groups: readonly (readonly string[])[]): void {
@@ -312,7 +313,7 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
   describe("the campaign workflow's own branches", () => {
     /** A campaign of `n` 8 MiB trials over `lanes` lanes on stubbed activities; returns its result and the calls. */
     /** listed: the trials in the input, as miglab 0.6 sent them (still honoured); else the plan, as miglab sends it now */
-    async function campaign(o: { n: number; lanes: number; trialsPerRun?: number; liveDelayMs?: number; listed?: boolean; factors?: Factors; stubbed?: ReturnType<typeof stubs>; name?: string; reuse?: boolean; fallback?: 'none'; during?: (h: { workflowId: string }, calls: string[], taskQueue: string) => Promise<void> }) {
+    async function campaign(o: { n: number; lanes: number; trialsPerRun?: number; liveDelayMs?: number; listed?: boolean; factors?: Factors; stubbed?: ReturnType<typeof stubs>; name?: string; reuse?: boolean; fallback?: 'none'; kinds?: Hypervisor[]; during?: (h: { workflowId: string }, calls: string[], taskQueue: string) => Promise<void> }) {
       const s = o.stubbed ?? stubs({ live: Array.from({ length: o.n * 4 }, () => done), liveDelayMs: o.liveDelayMs ?? 0 });
       const acts = s.campaignActs;
       const { worker, taskQueue } = await t.worker(acts);
@@ -321,7 +322,7 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
       const trials = { ...(o.listed ? { trials: rampTrials(name, o.n) } : { plan: rampPlan(name, o.n, o.factors) }), ...(o.reuse ? { reuse: 'ping-pong' as const } : {}) };
       const workflowId = campaignWorkflowId(name);
       const result = await worker.runUntil(async () => {
-        const h = await client.workflow.start(WorkflowType.campaign, { taskQueue, workflowId, args: [{ campaign: name, lanes: Array.from({ length: o.lanes }, () => ({ src, dst, template })), ...trials, ...(o.trialsPerRun ? { trialsPerRun: o.trialsPerRun } : {}) }] });
+        const h = await client.workflow.start(WorkflowType.campaign, { taskQueue, workflowId, args: [{ campaign: name, lanes: Array.from({ length: o.lanes }, (_, i) => (o.kinds ? { src: `${src}${i}`, dst: `${dst}${i}`, hypervisor: o.kinds[i]!, template } : { src, dst, template })), ...trials, ...(o.trialsPerRun ? { trialsPerRun: o.trialsPerRun } : {}) }] });
         await o.during?.(h, s.calls, taskQueue);
         return (await h.result()) as { total: number; recorded: number; outcomes: Record<string, number>; unrecorded?: string[] };
       });
@@ -411,6 +412,17 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
       for (const row of s.recorded) expect(row.attempts[0]!.plan).toMatchObject(row.trialId.includes('/xb64/') ? { tuning: { xbzrleCacheMiB: 64 } } : { tuning: { xbzrleCacheMiB: null } });
       expect(s.calls.filter((c) => c.startsWith('liveMigrate#0:300+xb64'))).toHaveLength(3);
     }, 90_000);
+
+    it('pairs of two hypervisors: each lane takes only the trials of its kind, every trial once; the VM as big as its level', async () => {
+      const { result, s } = await campaign({ n: 2, lanes: 2, factors: { hypervisor: ['qemu', 'libvirt'], memoryMiB: [256, 384], vcpus: [2] }, kinds: ['qemu', 'libvirt'] });
+      expect(result).toMatchObject({ total: 8, recorded: 8, unrecorded: [] });
+      const ran = s.recorded.map((r) => [parseTrialId(r.trialId).levels!.split('_')[0], r.src]);
+      expect(ran.filter(([kind]) => kind === 'qemu').map(([, src]) => src)).toEqual(Array(4).fill('hosta0'));
+      expect(ran.filter(([kind]) => kind === 'libvirt').map(([, src]) => src)).toEqual(Array(4).fill('hosta1'));
+      // each VM booted at its trial's size
+      expect(s.prepared.map((p) => p.memoryMiB).sort()).toEqual([256, 256, 256, 256, 384, 384, 384, 384]);
+      expect(new Set(s.prepared.map((p) => p.vcpus))).toEqual(new Set([2]));
+    }, 60_000);
 
     it('runs its lanes side by side: two lanes migrate at once, every trial once', async () => {
       const { result, s } = await campaign({ n: 4, lanes: 2, liveDelayMs: 1500 });

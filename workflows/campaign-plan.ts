@@ -62,7 +62,7 @@ export function planOf(spec: {
 }
 
 /** The factors in the order they vary (the first slowest) and label. */
-export const FACTOR_KEYS = ['bandwidthMiBps', 'downtimeLimitMs', 'xbzrle', 'multifd', 'autoConverge'] as const;
+export const FACTOR_KEYS = ['hypervisor', 'memoryMiB', 'vcpus', 'bandwidthMiBps', 'downtimeLimitMs', 'xbzrle', 'multifd', 'autoConverge', 'postcopy', 'pauseBeforeSwitchover'] as const;
 export type FactorKey = (typeof FACTOR_KEYS)[number];
 
 /** Every combination of the factors' levels, the first factor varying slowest. */
@@ -76,9 +76,15 @@ export function fullFactorial(factors: Factors): Levels[] {
   return combos;
 }
 
-/** One level in a few characters, for trial ids: bw32, dl300, xb64 / xboff, mfd4zstd, ac20-10. */
+/** One level in a few characters, for trial ids: libvirt, mem512, cpu2, bw32, dl300, xb64 / xboff, mfd4zstd, ac20-10, pc1-bw64. */
 export function levelText(key: FactorKey, level: NonNullable<Levels[FactorKey]>): string {
   switch (key) {
+    case 'hypervisor':
+      return level as string;
+    case 'memoryMiB':
+      return `mem${level as number}`;
+    case 'vcpus':
+      return `cpu${level as number}`;
     case 'bandwidthMiBps':
       return `bw${level as number}`;
     case 'downtimeLimitMs':
@@ -92,6 +98,12 @@ export function levelText(key: FactorKey, level: NonNullable<Levels[FactorKey]>)
     case 'autoConverge': {
       const a = level as NonNullable<Levels['autoConverge']>;
       return a === 'off' ? 'acoff' : `ac${a.initialThrottle}-${a.increment}${a.maxThrottle === 99 ? '' : `-max${a.maxThrottle}`}${a.tailslow ? '-ts' : ''}`;
+    }
+    case 'pauseBeforeSwitchover':
+      return level ? 'pbs' : 'pbsoff';
+    case 'postcopy': {
+      const p = level as NonNullable<Levels['postcopy']>;
+      return p === 'off' ? 'pcoff' : `pc${p.afterPasses}${p.bandwidthMiBps === undefined ? '' : `-bw${p.bandwidthMiBps}`}`;
     }
   }
 }

@@ -14,6 +14,7 @@ import { plannedTrials, trialCount, type CampaignPlan, type Levels, type Planned
 import { PATCH } from './patches.js';
 import type { MigrationTuning, ServiceLoad, TrialActivities, TrialInput, TrialOutcome, TrialRow } from './trial-types.js';
 import { TEARDOWN } from './policies.js';
+import type { Hypervisor } from '../campaign/spec.js';
 
 /** One trial as a campaign of miglab 0.6 and before listed it in its input. */
 export interface ListedTrial {
@@ -28,7 +29,13 @@ export interface ListedTrial {
 export interface CampaignInput {
   campaign: string;
   /** one trial template per pair: everything but the trial's id, workload and levels */
-  lanes: { src: string; dst: string; template: Omit<TrialInput, 'trialId' | 'workload' | 'src' | 'dst'> }[];
+  lanes: {
+    src: string;
+    dst: string;
+    /** the pair's hypervisor when the campaign's pairs run several: it takes only the trials of that level (0.7 on) */
+    hypervisor?: Hypervisor;
+    template: Omit<TrialInput, 'trialId' | 'workload' | 'src' | 'dst'>;
+  }[];
   /** what the trials are expanded from, as they run (miglab 0.7 on): the input stays small however many trials there are */
   plan?: CampaignPlan;
   /** every trial, listed (miglab 0.6 and before; still honoured) */
@@ -86,8 +93,9 @@ function trialInputOf(input: CampaignInput, laneIndex: number, t: PlannedTrial |
     workload,
     ...(vm ? { vm: { owner: vm.owner, fresh: vm.on === null, keep: true } } : {}),
     ...(levels ? { migration: migrationWith(l.template.migration, levels) } : {}),
+    ...(levels?.memoryMiB !== undefined || levels?.vcpus !== undefined ? { spec: { ...l.template.spec, ...(levels.memoryMiB !== undefined ? { memoryMiB: levels.memoryMiB } : {}), ...(levels.vcpus !== undefined ? { vcpus: levels.vcpus } : {}) } } : {}),
     ...(t.service ? { service: t.service } : {}),
-    ...(input.audit ? { audit: { campaign: input.campaign, scenario: t.scenario, ...input.audit } } : {}),
+    ...(input.audit ? { audit: { campaign: input.campaign, scenario: t.scenario, ...input.audit, ...(l.hypervisor ? { hypervisor: l.hypervisor } : {}) } } : {}),
   };
 }
 
@@ -97,6 +105,8 @@ export function migrationWith(base: TrialInput['migration'], levels: Levels): Tr
   if (levels.xbzrle !== undefined) tuning.xbzrleCacheMiB = levels.xbzrle === 'off' ? null : levels.xbzrle;
   if (levels.multifd !== undefined) tuning.multifd = levels.multifd === 'off' ? null : levels.multifd;
   if (levels.autoConverge !== undefined) tuning.autoConverge = levels.autoConverge === 'off' ? null : levels.autoConverge;
+  if (levels.pauseBeforeSwitchover !== undefined) tuning.pauseBeforeSwitchover = levels.pauseBeforeSwitchover;
+  if (levels.postcopy !== undefined) tuning.postcopy = levels.postcopy === 'off' ? null : { afterPasses: levels.postcopy.afterPasses, bandwidthMiBps: levels.postcopy.bandwidthMiBps ?? null };
   return {
     ...base,
     ...(levels.bandwidthMiBps !== undefined ? { maxBandwidth: Math.round(levels.bandwidthMiBps * MiB) } : {}),
@@ -190,10 +200,17 @@ async function planned(input: CampaignInput): Promise<CampaignProgress> {
   const laneVms: (string | null)[] = input.resume?.laneVms ?? input.lanes.map(() => null);
   const laneOwner = (i: number) => `${input.campaign}/lane${i}/${workflowInfo().firstExecutionRunId.slice(0, 8)}`;
 
+  // A lane takes the next trial it can run: any, or (pairs of several hypervisors) the next of its kind.
+  const nextFor = (laneIndex: number): PlannedTrial | ListedTrial | undefined => {
+    const kind = input.lanes[laneIndex]!.hypervisor;
+    const i = kind ? pending.findIndex((t) => !('levels' in t) || !t.levels?.hypervisor || t.levels.hypervisor === kind) : 0;
+    return i < 0 ? undefined : pending.splice(i, 1)[0];
+  };
+
   const lane = async (laneIndex: number) => {
     for (;;) {
       await condition(() => !state.paused);
-      const t = pending.shift();
+      const t = nextFor(laneIndex);
       if (!t) return;
       state.runningNow.add(t.id);
       const vm = input.reuse ? { owner: laneOwner(laneIndex), on: laneVms[laneIndex]! } : undefined;
@@ -214,6 +231,8 @@ async function planned(input: CampaignInput): Promise<CampaignProgress> {
     }
   };
   await Promise.all(input.lanes.map((_, i) => lane(i)));
+  // trials of a hypervisor no lane runs (check refuses such a campaign): said, not silently passed over
+  for (const t of pending.splice(0)) unrecorded.push(t.id);
 
   const next = from + window.length;
   if (next < total) await continueAsNew<typeof campaign>({ ...input, resume: { next, outcomes, unrecorded, ...(input.reuse ? { laneVms } : {}) } });

@@ -45,6 +45,8 @@ export interface ModelPlan {
   downtimeLimitMs: number;
   autoConverge: { initialThrottle: number; increment: number } | null;
   postcopy: boolean;
+  /** passes before the switch to post-copy (default 1, the ladder's rung) */
+  postcopyAfterPasses?: number;
 }
 
 export interface ModelRules {
@@ -174,8 +176,8 @@ export function predictAttempt(guest: ModelGuest, link: ModelLink, plan: ModelPl
     if (dirtied <= threshold) return moved(dirtied, false);
     // Xen pays whatever is left as downtime once its passes are spent
     if (xen && done >= XEN_MAX_PASSES) return moved(dirtied, false);
-    // miglab switches to post-copy after the first pass
-    if (plan.postcopy && done >= 1) return moved(dirtied, true);
+    // miglab switches to post-copy after the first pass (or a post-copy level's passes)
+    if (plan.postcopy && done >= Math.max(1, plan.postcopyAfterPasses ?? 1)) return moved(dirtied, true);
     if (t > timeoutS) return { index: plan.index, name: plan.name, end: 'completion-timeout', passes, tmtMs: t * 1000, dtMs: null, mdBytes };
     // miglab's stall rule (on QEMU's dirty-sync count, one ahead of the passes: it syncs once
     // before the first) starts at the remaining bytes after the first pass

@@ -59,6 +59,10 @@ export interface MigrationTuning {
   multifd?: { channels: number; compression: 'none' | 'zlib' | 'zstd' } | null;
   /** throttle the vCPUs from the first attempt while precopy lags */
   autoConverge?: { initialThrottle: number; increment: number; maxThrottle: number; tailslow: boolean } | null;
+  /** permit post-copy from the first attempt: switch after this many precopy passes, optionally at its own cap (MiB/s) */
+  postcopy?: { afterPasses: number; bandwidthMiBps: number | null } | null;
+  /** stop at the switchover until told to go on (QEMU's pause-before-switchover) */
+  pauseBeforeSwitchover?: boolean;
 }
 
 export interface TrialInput {

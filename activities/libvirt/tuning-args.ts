@@ -1,7 +1,8 @@
 /**
  * A trial's migration tuning as `virsh migrate` options. libvirt sets the same QEMU capabilities
  * and parameters miglab's QEMU backend does: XBZRLE through --compressed with its cache in bytes,
- * multifd through --parallel, its compression as a compression method beside xbzrle.
+ * multifd through --parallel, its compression as a compression method beside xbzrle, post-copy's
+ * own cap through --postcopy-bandwidth.
  */
 import type { MigrationTuning } from '../../workflows/trial-types.js';
 
@@ -16,5 +17,7 @@ export function virshTuningArgs(t: MigrationTuning | undefined, ladderAutoConver
     ...(methods.length ? ['--compressed', '--comp-methods', methods.join(',')] : []),
     ...(t?.xbzrleCacheMiB ? ['--comp-xbzrle-cache', t.xbzrleCacheMiB * MiB] : []),
     ...(t?.multifd ? ['--parallel', '--parallel-connections', t.multifd.channels] : []),
+    // virsh takes whole MiB/s (--postcopy itself comes with the attempt's post-copy permission)
+    ...(t?.postcopy?.bandwidthMiBps ? ['--postcopy-bandwidth', Math.max(1, Math.round(t.postcopy.bandwidthMiBps))] : []),
   ];
 }

@@ -306,7 +306,7 @@ export class QemuBackend implements HypervisorBackend {
           if (!mirrored.ok) return { status: mirrored.cancelled ? ('cancelled' as const) : ('failed' as const), error: mirrored.reason, polls: 0, last: undefined };
           diskCopyMs = mirrored.copyMs;
         }
-        const context = { postcopy, pauseBeforeSwitchover: localDisk, autoConverge: params.autoConverge ?? null };
+        const context = { postcopy, pauseBeforeSwitchover: localDisk || !!tuning?.pauseBeforeSwitchover, autoConverge: params.autoConverge ?? null };
         await q.execute('migrate-set-capabilities', { capabilities: migrationCapabilities(tuning, context) });
         await q.execute('migrate-set-parameters', {
           'max-bandwidth': params.maxBandwidth,
@@ -345,14 +345,16 @@ export class QemuBackend implements HypervisorBackend {
         // A retried step that finds post-copy already running knows it switched (when is lost).
         if (info.status?.startsWith('postcopy') && !switched) switched = { atMs: last.elapsedMs, atPass: last.iterations, reason: 'found in post-copy' };
         if (info.status === 'pre-switchover' && abortReason === undefined) {
-          // Paused before switchover (local disk only): finish the disk copy, count it, go on.
-          // (After a migrate_cancel QEMU leaves this state by itself, to cancelled.)
-          const done = await finishMirror(q, this.pollIntervalMs);
-          const port = nbdPort(spec);
-          const sent = await this.deps.pool.execShell(this.host(src).ssh, nbdBytesCommand(this.host(dst).ip, port), { allowFailure: true });
-          await closeMirrorTarget(q);
-          const bytes = Number.parseInt(sent.stdout.trim(), 10);
-          disk = { storage: 'local', virtualBytes: done.virtualBytes, sentBytes: Number.isFinite(bytes) ? bytes : null, copyMs: diskCopyMs, syncMs: done.syncMs };
+          // Paused before switchover (a local disk, or the trial's level): finish the disk copy and
+          // count it, then go on. (After a migrate_cancel QEMU leaves this state by itself, to cancelled.)
+          if (spec.disk?.storage === 'local') {
+            const done = await finishMirror(q, this.pollIntervalMs);
+            const port = nbdPort(spec);
+            const sent = await this.deps.pool.execShell(this.host(src).ssh, nbdBytesCommand(this.host(dst).ip, port), { allowFailure: true });
+            await closeMirrorTarget(q);
+            const bytes = Number.parseInt(sent.stdout.trim(), 10);
+            disk = { storage: 'local', virtualBytes: done.virtualBytes, sentBytes: Number.isFinite(bytes) ? bytes : null, copyMs: diskCopyMs, syncMs: done.syncMs };
+          }
           await q.execute('migrate-continue', { state: 'pre-switchover' });
           await sleep(this.pollIntervalMs);
           continue;

@@ -47,6 +47,8 @@ export function migrationParameters(t: MigrationTuning | undefined, c: Pick<Tuni
     out['multifd-channels'] = t.multifd.channels;
     out['multifd-compression'] = t.multifd.compression;
   }
+  // 0: no cap of its own (QEMU's default)
+  if (t?.postcopy) out['max-postcopy-bandwidth'] = Math.round((t.postcopy.bandwidthMiBps ?? 0) * MiB);
   return out;
 }
 
@@ -75,7 +77,7 @@ export interface TuningCheck {
 export function tuningProbeScript(qemu: string, checks: readonly TuningCheck[]): string {
   const lines = ['{"execute":"qmp_capabilities"}'];
   for (const c of checks) {
-    lines.push(JSON.stringify({ execute: 'migrate-set-capabilities', arguments: { capabilities: migrationCapabilities(c.tuning, { postcopy: c.postcopy, pauseBeforeSwitchover: false }) } }));
+    lines.push(JSON.stringify({ execute: 'migrate-set-capabilities', arguments: { capabilities: migrationCapabilities(c.tuning, { postcopy: c.postcopy, pauseBeforeSwitchover: !!c.tuning.pauseBeforeSwitchover }) } }));
     lines.push(JSON.stringify({ execute: 'migrate-set-parameters', arguments: migrationParameters(c.tuning, {}) }));
   }
   lines.push('{"execute":"quit"}');

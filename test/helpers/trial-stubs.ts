@@ -50,14 +50,14 @@ function stubs(script: { live: AttemptResult[]; lostKeptVm?: number; offline?: A
   const calls: string[] = [];
   const recorded: TrialRow[] = [];
   /** where each prepareVm asked for the VM, and for whom */
-  const prepared: { host: string; owner: string | undefined }[] = [];
+  const prepared: { host: string; owner: string | undefined; memoryMiB: number; vcpus: number }[] = [];
   let live = 0;
   let clock = 0;
   let keptOn: string | undefined;
   const acts: TrialActivities = {
     async prepareVm({ host, spec }) {
       calls.push('prepareVm');
-      prepared.push({ host, owner: spec.owner });
+      prepared.push({ host, owner: spec.owner, memoryMiB: spec.memoryMiB, vcpus: spec.vcpus });
       if (script.prepareError) throw script.prepareError;
       // as the hosts would say: booted unless the last teardown kept the VM there (a lost one: script.lostKeptVm)
       const booted = host !== keptOn || script.lostKeptVm === prepared.length;

@@ -9,6 +9,7 @@ import type { TestTemporal } from '../helpers/temporal.js';
 import { diskSpec, done, input, rampPlan, rampTrials, serviceLoad, stall, stubs } from '../helpers/trial-stubs.js';
 import type { Factors } from '../../workflows/campaign-plan.js';
 import type { TrialInput } from '../../workflows/trial-types.js';
+import type { Hypervisor } from '../../campaign/spec.js';
 
 /** A recorded workflow: what to save under which name. */
 export interface Recorded {
@@ -47,14 +48,14 @@ function trialScenario(script: Parameters<typeof stubs>[0], over: Partial<TrialI
 
 
 /** A campaign's run(s) and its trial children, recorded as they ran. */
-function campaignScenario(o: { trials: number; lanes: number; children?: boolean; trialsPerRun?: number; live?: number; listed?: boolean; factors?: Factors; reuse?: boolean; during?: (c: Client, h: WorkflowHandle, calls: string[], taskQueue: string) => Promise<void> }): Scenario {
+function campaignScenario(o: { trials: number; lanes: number; children?: boolean; trialsPerRun?: number; live?: number; listed?: boolean; factors?: Factors; reuse?: boolean; kinds?: Hypervisor[]; during?: (c: Client, h: WorkflowHandle, calls: string[], taskQueue: string) => Promise<void> }): Scenario {
   return async (t, workflowsPath) => {
     const s = stubs({ live: Array.from({ length: o.trials }, () => done), liveDelayMs: o.live ?? 0 });
     const acts = s.campaignActs;
     const { worker, taskQueue } = await t.worker(acts, { workflowsPath });
     const name = t.unique('camp');
     const { trialId: _t, src, dst, workload: _w, ...template } = input();
-    const lanes = Array.from({ length: o.lanes }, () => ({ src, dst, template }));
+    const lanes = Array.from({ length: o.lanes }, (_, i) => (o.kinds ? { src: `${src}${i}`, dst: `${dst}${i}`, hypervisor: o.kinds[i]!, template } : { src, dst, template }));
     // as miglab sends it: the plan (0.7 on), or the list of trials (0.6 and before, still honoured)
     const trials = { ...(o.listed ? { trials: rampTrials(name, o.trials) } : { plan: rampPlan(name, o.factors ? 1 : o.trials, o.factors) }), ...(o.reuse ? { reuse: 'ping-pong' as const } : {}) };
     const args = [{ campaign: name, lanes, ...trials, ...(o.trialsPerRun ? { trialsPerRun: o.trialsPerRun } : {}) }];
@@ -91,6 +92,8 @@ export const scenarios: Record<string, Scenario> = {
   'campaign-listed': campaignScenario({ trials: 3, lanes: 1, trialsPerRun: 2, listed: true }),
   // factor levels: xbzrle off and on, in the plan's seeded order
   'campaign-factors': campaignScenario({ trials: 2, lanes: 1, factors: { xbzrle: ['off', 64] } }),
+  // pairs of two hypervisors side by side, each lane taking its kind's trials
+  'campaign-hypervisors': campaignScenario({ trials: 2, lanes: 2, factors: { hypervisor: ['qemu', 'libvirt'] }, kinds: ['qemu', 'libvirt'] }),
   // the lane's VM moves there and back, kept between trials, stopped at the end
   'campaign-reuse': campaignScenario({ trials: 3, lanes: 1, reuse: true, children: true }),
   'campaign-paused': campaignScenario({

@@ -1,0 +1,33 @@
+/**
+ * A campaign's lanes: its host pairs, each with the hypervisor it runs (the pair's own, else the
+ * campaign's). Pairs of different kinds run side by side; a host belongs to one kind only.
+ */
+import type { CampaignSpec, Hypervisor } from './spec.js';
+
+export interface LanePair {
+  src: string;
+  dst: string;
+  hypervisor: Hypervisor;
+}
+
+/** The pairs as listed (by default the first two hosts), each with its hypervisor. */
+export function lanePairs(spec: Pick<CampaignSpec, 'pairs' | 'hypervisor'>, hostNames: readonly string[]): LanePair[] {
+  const pairs = spec.pairs ?? [[hostNames[0]!, hostNames[1]!] as [string, string]];
+  return pairs.map(([src, dst, hypervisor]) => ({ src, dst, hypervisor: hypervisor ?? spec.hypervisor }));
+}
+
+/** Every hypervisor the campaign's pairs run, in the order first named. */
+export function hypervisorsOf(spec: Pick<CampaignSpec, 'pairs' | 'hypervisor'>): Hypervisor[] {
+  const kinds = spec.pairs ? spec.pairs.map((p) => p[2] ?? spec.hypervisor) : [spec.hypervisor];
+  return [...new Set(kinds)];
+}
+
+/** Which hypervisor each paired host runs (a host in no pair runs none). */
+export function hostHypervisors(pairs: readonly LanePair[]): Map<string, Hypervisor> {
+  const m = new Map<string, Hypervisor>();
+  for (const p of pairs) for (const h of [p.src, p.dst]) m.set(h, p.hypervisor);
+  return m;
+}
+
+/** The campaign's hypervisors as one label: `qemu`, or `qemu+libvirt` for pairs of both kinds. */
+export const hypervisorLabel = (spec: Pick<CampaignSpec, 'pairs' | 'hypervisor'>): string => hypervisorsOf(spec).join('+');
