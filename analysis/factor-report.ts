@@ -14,12 +14,14 @@ import { meanCi } from './stats.js';
 interface FactorColumn {
   key: string;
   title: string;
-  /** the level as text, and a number to order levels by */
-  of(r: FlatTrial): { text: string; order: number };
+  /** the level as text, and a number to order levels by; null where the setting does not apply (a workload's rate for an idle guest) */
+  of(r: FlatTrial): { text: string; order: number } | null;
 }
 
 const FACTOR_COLUMNS: FactorColumn[] = [
   { key: 'hypervisor', title: 'hypervisor', of: (r) => ({ text: r.hypervisor, order: ['qemu', 'libvirt', 'xen'].indexOf(r.hypervisor.split(' ')[0]!) }) },
+  { key: 'dirtyRateMiBps', title: 'write rate', of: (r) => (r.writeRate === null ? null : { text: r.writeRate === 'max' ? 'flat out' : `${r.writeRate} MiB/s`, order: r.writeRate === 'max' ? Infinity : Number(r.writeRate) }) },
+  { key: 'pattern', title: 'write pattern', of: (r) => (r.pattern === null ? null : { text: r.pattern, order: r.pattern === 'seq' ? 0 : 1 }) },
   { key: 'memoryMiB', title: 'VM memory', of: (r) => ({ text: r.vmMemoryMiB === null ? 'as set' : `${r.vmMemoryMiB} MiB`, order: r.vmMemoryMiB ?? 0 }) },
   { key: 'vcpus', title: 'vCPUs', of: (r) => ({ text: r.vcpus === null ? 'as set' : String(r.vcpus), order: r.vcpus ?? 0 }) },
   { key: 'bandwidthMiBps', title: 'bandwidth cap', of: (r) => ({ text: r.bandwidthMiBps === null ? 'none' : `${r.bandwidthMiBps} MiB/s`, order: r.bandwidthMiBps ?? Infinity }) },
@@ -27,6 +29,7 @@ const FACTOR_COLUMNS: FactorColumn[] = [
   { key: 'xbzrle', title: 'XBZRLE', of: (r) => (r.xbzrleCacheMiB === null ? { text: 'off', order: -1 } : { text: `${r.xbzrleCacheMiB} MiB cache`, order: r.xbzrleCacheMiB }) },
   { key: 'multifd', title: 'multifd', of: (r) => (r.multifd === null ? { text: 'off', order: -1 } : { text: `${r.multifd} channels`, order: Number.parseInt(r.multifd, 10) + (r.multifd.includes('×') ? 0.5 : 0) }) },
   { key: 'autoConverge', title: 'auto-converge', of: (r) => (r.autoConvergeLevel === null ? { text: 'off', order: -1 } : { text: r.autoConvergeLevel, order: Number.parseInt(r.autoConvergeLevel, 10) }) },
+  { key: 'pause', title: 'guest paused', of: (r) => (r.pauseLevel === null ? { text: 'off', order: -1 } : { text: `after ${r.pauseLevel} pass${r.pauseLevel === 1 ? '' : 'es'}`, order: r.pauseLevel }) },
   { key: 'pauseBeforeSwitchover', title: 'pause before switchover', of: (r) => (r.pauseBeforeSwitchover ? { text: 'on', order: 1 } : { text: 'off', order: 0 }) },
   { key: 'postcopy', title: 'post-copy', of: (r) => (r.postcopyLevel === null ? { text: 'off', order: -1 } : { text: `after ${r.postcopyLevel}`, order: Number.parseFloat(r.postcopyLevel) + Number.parseFloat(r.postcopyLevel.split(' at ')[1] ?? '0') / 1e6 }) },
 ];
@@ -45,7 +48,7 @@ export function variedFactors(rows: readonly FlatTrial[]): { factor: FactorColum
     const seen = new Map<string, number>();
     for (const r of factorial) {
       const l = factor.of(r);
-      seen.set(l.text, l.order);
+      if (l) seen.set(l.text, l.order);
     }
     return seen.size > 1 ? [{ factor, levels: [...seen.entries()].sort((a, b) => a[1] - b[1]).map(([t]) => t) }] : [];
   });
@@ -81,9 +84,12 @@ export function factorEffects(rows: readonly FlatTrial[]): { effects: EffectRow[
   for (const { factor, levels } of varied) {
     const others = varied.filter((v) => v.factor !== factor);
     // trials alike in everything but this factor share a key
-    const keyOf = (r: FlatTrial) => [r.campaign, r.scenario, r.workingSetMiB, r.repetition, ...others.map((o) => o.factor.of(r).text)].join('\u0000');
+    const keyOf = (r: FlatTrial) => [r.campaign, r.scenario, r.workingSetMiB, r.repetition, ...others.map((o) => o.factor.of(r)?.text ?? '-')].join('\u0000');
     const byLevel = new Map<string, Map<string, FlatTrial>>(levels.map((l) => [l, new Map()]));
-    for (const r of factorial) byLevel.get(factor.of(r).text)!.set(keyOf(r), r);
+    for (const r of factorial) {
+      const l = factor.of(r);
+      if (l) byLevel.get(l.text)!.set(keyOf(r), r);
+    }
     for (const level of levels) {
       const at = [...byLevel.get(level)!.values()];
       convergence.push({ factor: factor.title, level, trials: at.length, live: at.filter((r) => r.mode === 'live').length });
@@ -156,13 +162,14 @@ export function factorFigures(rows: readonly FlatTrial[], firstFig: number): Fig
   let fig = firstFig;
   for (const [i, { factor, levels }] of varied.entries()) {
     const other = varied[(i + 1) % varied.length];
-    const lineOf = other && other.factor !== factor ? (r: FlatTrial) => `${other.factor.title} ${other.factor.of(r).text}` : (r: FlatTrial) => `${r.workingSetMiB ?? 'idle'} MiB`;
+    const lineOf = other && other.factor !== factor ? (r: FlatTrial) => `${other.factor.title} ${other.factor.of(r)?.text ?? '-'}` : (r: FlatTrial) => `${r.workingSetMiB ?? 'idle'} MiB`;
     for (const m of MEASURES.slice(0, 2)) {
       const groups = new Map<string, { level: string; line: string; sum: number; n: number }>();
       for (const r of live) {
         const v = r[m.key];
         if (v === null) continue;
-        const level = factor.of(r).text;
+        const level = factor.of(r)?.text;
+        if (level === undefined) continue;
         const line = lineOf(r);
         const g = groups.get(`${level}\u0000${line}`) ?? groups.set(`${level}\u0000${line}`, { level, line, sum: 0, n: 0 }).get(`${level}\u0000${line}`)!;
         g.sum += v;

@@ -68,11 +68,17 @@ export interface FlatTrial {
   xbzrleCacheMiB: number | null;
   multifd: string | null;
   autoConvergeLevel: string | null;
-  /** post-copy permitted from the start: after how many passes (e.g. "1", "5 at 37 MiB/s"); null: not as a level */
+  /** post-copy permitted from the start: after how many passes (e.g. "1 pass", "5 passes at 37 MiB/s"); null: not as a level */
   postcopyLevel: string | null;
+  /** the dirtier's write rate (MiB/s, or max) and pattern as planned; null without a dirtier */
+  writeRate: string | null;
+  pattern: string | null;
   /** the VM's memory and vCPUs as the trial's levels set them (null: the campaign's own, vm.memoryMiB and vm.vcpus) */
   vmMemoryMiB: number | null;
   vcpus: number | null;
+  /** a pause level: the guest paused once precopy made this many passes (null: not a level); the pass it was paused at */
+  pauseLevel: number | null;
+  pausedAtPass: number | null;
   /** paused before switchover by the trial's level (null: not a level) */
   pauseBeforeSwitchover: boolean | null;
   /** the pass at which the move switched to post-copy (a level's, or the ladder's rung); null: it did not */
@@ -182,6 +188,8 @@ function planIndex(trials: CampaignManifest['trials']): Map<string, CampaignMani
 /** A trial's own hypervisor in place of its campaign's in the campaign's label (`qemu (sweep)` → `libvirt (sweep)`). */
 const labelAs = (m: { hypervisor: string; backend?: string }, own: string) => (m.backend && m.hypervisor.startsWith(m.backend) ? own + m.hypervisor.slice(m.backend.length) : own);
 
+const passes = (n: number) => `${n} pass${n === 1 ? '' : 'es'}`;
+
 const repetitionOf = (trialId: string) => Number(/\/r(\d+)$/.exec(trialId)?.[1] ?? NaN);
 const mib = (b: number | null | undefined) => (b === null || b === undefined ? null : b / MiB);
 
@@ -257,9 +265,13 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     xbzrleCacheMiB: tuning?.xbzrleCacheMiB ?? null,
     multifd: tuning?.multifd ? `${tuning.multifd.channels}${tuning.multifd.compression === 'none' ? '' : `×${tuning.multifd.compression}`}` : null,
     autoConvergeLevel: tuning?.autoConverge ? `${tuning.autoConverge.initialThrottle}+${tuning.autoConverge.increment}` : null,
-    postcopyLevel: tuning?.postcopy ? `${tuning.postcopy.afterPasses}${tuning.postcopy.bandwidthMiBps === null ? '' : ` at ${tuning.postcopy.bandwidthMiBps} MiB/s`}` : null,
+    postcopyLevel: tuning?.postcopy ? `${passes(tuning.postcopy.afterPasses)}${tuning.postcopy.bandwidthMiBps === null ? '' : ` at ${tuning.postcopy.bandwidthMiBps} MiB/s`}` : null,
+    writeRate: plan?.workload ? String(plan.workload.rate) : null,
+    pattern: plan?.workload?.pattern ?? null,
     vmMemoryMiB: plan?.levels?.memoryMiB ?? null,
     vcpus: plan?.levels?.vcpus ?? null,
+    pauseLevel: tuning?.pause?.afterPasses ?? null,
+    pausedAtPass: qemuFinal?.paused?.atPass ?? null,
     pauseBeforeSwitchover: tuning?.pauseBeforeSwitchover ?? null,
     postcopyAtPass: moved?.status === 'completed' ? (moved.postcopy?.atPass ?? null) : null,
     xbzrleSentMiB: qemuFinal ? mib(qemuFinal['xbzrle-cache']?.bytes) : null,

@@ -10,6 +10,8 @@ import type { Factors } from './spec.js';
 const LINKS = [12, 37, 125, 1250, 12500];
 
 export const PRESETS = {
+  /** the guest paused once precopy has made 0, 1, 5 or 20 passes: the rest goes with it stopped */
+  'pause-iters': () => ({ pause: [0, 1, 5, 20].map((afterPasses) => ({ afterPasses })) }),
   /** post-copy after its default 5 passes, over links from 100 Mbit/s to 100 Gbit/s */
   'post-copy-bandwidth': () => ({ postcopy: [{ afterPasses: 5 }], bandwidthMiBps: LINKS }),
   /** post-copy switched on after 0, 1, 5 or 20 precopy passes */
@@ -34,7 +36,6 @@ export const PRESET_NAMES = Object.keys(PRESETS) as [PresetName, ...PresetName[]
  * guestperf's comparisons miglab does not offer, and why: a user who names one is told.
  */
 export const PRESETS_NOT_OFFERED: Record<string, string> = {
-  'pause-iters': 'pausing the guest after a number of passes is not a miglab setting yet (its offline fallback pauses it from the start)',
   'compr-mt': "QEMU's multi-threaded compression was deprecated in 8.2 and removed in 9.1; miglab does not set it",
   'compr-dirty-limit': "dirty-limit needs QEMU 8.1 or later (the bed's Debian QEMU is 7.2)",
   'compr-dirty-limit-period': "dirty-limit needs QEMU 8.1 or later (the bed's Debian QEMU is 7.2)",

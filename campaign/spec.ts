@@ -136,6 +136,9 @@ export const factorsSchema = z
   .object({
     /** the hypervisor the trial runs on: each level's trials run on the pairs of that kind */
     hypervisor: z.array(hypervisorSchema).min(1).optional(),
+    /** the dirty-ramp workload's write rate and pattern (replace the scenarios' rate and pattern; other scenarios run once per remaining combination) */
+    dirtyRateMiBps: z.array(z.union([z.literal('max'), z.number().positive('the dirty rate must be positive')])).min(1).optional(),
+    pattern: z.array(z.enum(['seq', 'random'])).min(1).optional(),
     /** the VM's memory and vCPUs (replace vm.memoryMiB and vm.vcpus) */
     memoryMiB: z.array(z.number().int().min(64, 'the guest needs at least 64 MiB').max(1 << 20)).min(1).optional(),
     vcpus: z.array(z.number().int().min(1).max(64)).min(1).optional(),
@@ -146,6 +149,11 @@ export const factorsSchema = z
     multifd: z.array(z.union([off, multifdLevel])).min(1).optional(),
     autoConverge: z.array(z.union([off, autoConvergeLevel])).min(1).optional(),
     postcopy: z.array(z.union([off, postcopyLevel])).min(1).optional(),
+    /**
+     * pause the guest once precopy has made this many passes, so the rest moves with the guest
+     * stopped (guestperf's pause-iters): a bounded stop-and-copy after a live start
+     */
+    pause: z.array(z.union([off, z.object({ afterPasses: z.number().int().min(0).max(1000) }).strict()])).min(1).optional(),
     /** stop at the switchover until miglab says go on (QEMU's pause-before-switchover): what a manager's step there costs in downtime */
     pauseBeforeSwitchover: z.array(z.boolean()).min(1).optional(),
   })
@@ -155,6 +163,8 @@ export const factorsSchema = z
 export const combinationSchema = z
   .object({
     hypervisor: hypervisorSchema.optional(),
+    dirtyRateMiBps: z.union([z.literal('max'), z.number().positive()]).optional(),
+    pattern: z.enum(['seq', 'random']).optional(),
     memoryMiB: z.number().int().min(64).max(1 << 20).optional(),
     vcpus: z.number().int().min(1).max(64).optional(),
     bandwidthMiBps: z.number().positive().max(100_000).optional(),
@@ -164,6 +174,7 @@ export const combinationSchema = z
     autoConverge: z.union([off, autoConvergeLevel]).optional(),
     postcopy: z.union([off, postcopyLevel]).optional(),
     pauseBeforeSwitchover: z.boolean().optional(),
+    pause: z.union([off, z.object({ afterPasses: z.number().int().min(0).max(1000) }).strict()]).optional(),
   })
   .strict();
 

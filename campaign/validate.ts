@@ -295,6 +295,23 @@ function factorProblems(spec: CampaignSpec): SpecProblem[] {
     for (const { level, path } of levelsOf('pauseBeforeSwitchover')) {
       if (level) problems.push({ path, message: 'virsh migrate has no option to pause before switchover (libvirt uses the pause itself, for disks)', fix: 'remove the level for hypervisor: libvirt (or use hypervisor: qemu)' });
     }
+    for (const { level, path } of levelsOf('pause')) {
+      if (level !== 'off') problems.push({ path, message: "miglab pauses a migrating guest through QMP, which libvirt keeps to itself", fix: 'remove the level for hypervisor: libvirt (or use hypervisor: qemu)' });
+    }
+  }
+  // a paused guest cannot also run on the destination by post-copy
+  const pausing = (l: Levels) => l.pause !== undefined && l.pause !== 'off';
+  const postcopying = (l: Levels) => l.postcopy !== undefined && l.postcopy !== 'off';
+  if (factors?.pause?.some((l) => l !== 'off') && factors.postcopy?.some((l) => l !== 'off')) {
+    problems.push({ path: ['factors', 'pause'], message: 'pausing the guest and post-copy in one trial: a paused guest cannot run on the destination meanwhile', fix: 'vary them in separate campaigns, or list the combinations you want', atKey: true });
+  }
+  combinations?.forEach((c, i) => {
+    if (pausing(c) && postcopying(c)) problems.push({ path: ['combinations', i], message: 'pauses the guest and permits post-copy: a paused guest cannot run on the destination meanwhile', fix: 'keep one of pause and postcopy' });
+  });
+  if (!spec.scenarios.some((s) => s.kind === 'dirty-ramp')) {
+    for (const key of ['dirtyRateMiBps', 'pattern'] as const) {
+      for (const { path } of levelsOf(key)) problems.push({ path, message: `${key} varies the dirtier, and no scenario runs one (only dirty-ramp scenarios do)`, fix: 'add a dirty-ramp scenario, or remove the factor' });
+    }
   }
   const postcopyRung = spec.ladder.findIndex((s) => s.step === 'postcopy');
   for (const { level, path } of levelsOf('postcopy')) {

@@ -124,8 +124,22 @@ describe('a factorial campaign', () => {
     expect(refuseIn(text, 'sweep.yaml', [{ path: ['factors', 'postcopy', 2], message: 'no' }]).message).toMatch(/sweep\.yaml:10:9: factors\.postcopy\[2\]: no/);
   });
 
+  it('the workload as a factor: its rate and pattern vary the dirtier; a scenario without one runs each other combination once', () => {
+    const text = SWEEP.replace('    workingSetsMiB: [8, 16, 32]\n', '    workingSetsMiB: [8]\n  - name: baseline\n    kind: baseline\n').replace('  bandwidthMiBps: [32, 112]\n  downtimeLimitMs: [100, 300]\n', '  dirtyRateMiBps: [max, 64]\n  pattern: [seq, random]\n');
+    const t = expandTrials(parseCampaign(text, 'sweep.yaml'));
+    const ramp = t.filter((x) => x.scenario === 'ramp');
+    const idle = t.filter((x) => x.scenario === 'baseline');
+    expect(ramp).toHaveLength(8 * 2);
+    expect(idle).toHaveLength(2 * 2);
+    expect(new Set(idle.map((x) => parseTrialId(x.id).levels))).toEqual(new Set(['xboff', 'xb64']));
+    expect(ramp.find((x) => parseTrialId(x.id).levels === 'dr64_prand_xb64')!.workload).toEqual({ workingSetMiB: 8, rate: 64, pattern: 'random' });
+    expect(new Set(t.map((x) => x.id)).size).toBe(t.length);
+    expect(trialCount(campaignPlan(parseCampaign(text, 'sweep.yaml')))).toBe(t.length);
+  });
+
   it('labels the VM\'s size and a pause before switchover, each in a few characters', () => {
     expect(fullFactorial({ memoryMiB: [256, 1024], vcpus: [2], pauseBeforeSwitchover: [false, true] }).map(levelsLabel)).toEqual(['mem256_cpu2_pbsoff', 'mem256_cpu2_pbs', 'mem1024_cpu2_pbsoff', 'mem1024_cpu2_pbs']);
+    expect(fullFactorial({ pause: ['off', { afterPasses: 5 }] }).map(levelsLabel)).toEqual(['pauseoff', 'pause5']);
     const base = { maxBandwidth: 112 * 2 ** 20, downtimeLimitMs: 300, completionTimeoutSPerGiB: 800, stallIterations: 10 };
     expect(migrationWith(base, { pauseBeforeSwitchover: true, memoryMiB: 512 }).tuning).toEqual({ pauseBeforeSwitchover: true });
     expect(migrationCapabilities({ pauseBeforeSwitchover: true }, { postcopy: false, pauseBeforeSwitchover: true }).find((c) => c.capability === 'pause-before-switchover')).toEqual({ capability: 'pause-before-switchover', state: true });
@@ -160,8 +174,11 @@ describe('factor levels refused before anything starts (file:line:col and the fi
     ['a working set the smallest VM of a memory factor cannot hold', SWEEP.replace('factors:\n', 'factors:\n  memoryMiB: [64, 256]\n'), /sweep\.yaml:8:29: scenarios\[0\]\.workingSetsMiB\[2\]: working set 32 MiB does not fit the 64 MiB VM/],
     ['a reused VM with a memory factor', SWEEP.replace('bed: lab', 'bed: lab\nhypervisor: libvirt').replace('  memoryMiB: 256\n', '  memoryMiB: 256\n  reuse: ping-pong\n').replace('factors:\n', 'factors:\n  memoryMiB: [256, 512]\n'), /vm\.reuse: a reused VM keeps its size, but the campaign varies memoryMiB/],
     ['pausing before switchover through virsh', SWEEP.replace('bed: lab', 'bed: lab\nhypervisor: libvirt').replace('xbzrle: [off, 64]', 'pauseBeforeSwitchover: [false, true]'), /factors\.pauseBeforeSwitchover\[1\]: virsh migrate has no option to pause before switchover/],
-    ['a preset guestperf has but miglab does not offer', SWEEP.replace('factors:', 'preset: pause-iters\nfactors:'), /sweep\.yaml:10:9: preset: guestperf's pause-iters is not offered: pausing the guest[\s\S]*fix: use one of: post-copy-bandwidth, post-copy-iters/],
+    ['a preset guestperf has but miglab does not offer', SWEEP.replace('factors:', 'preset: compr-mt\nfactors:'), /sweep\.yaml:10:9: preset: guestperf's compr-mt is not offered: QEMU's multi-threaded compression[\s\S]*fix: use one of: pause-iters, post-copy-bandwidth/],
+    ['pausing the guest and post-copy in one trial', SWEEP.replace('xbzrle: [off, 64]', 'pause: [off, { afterPasses: 1 }]\n  postcopy: [off, { afterPasses: 2 }]'), /factors\.pause: pausing the guest and post-copy in one trial/],
+    ['pausing the guest through libvirt', SWEEP.replace('bed: lab', 'bed: lab\nhypervisor: libvirt').replace('xbzrle: [off, 64]', 'pause: [off, { afterPasses: 1 }]'), /factors\.pause\[1\]: miglab pauses a migrating guest through QMP/],
     ['a preset and a factor of its own for the same setting', SWEEP.replace('factors:', 'preset: compr-xbzrle\nfactors:'), /factors\.xbzrle: preset compr-xbzrle sets this factor's levels already/],
+    ['a workload factor with no dirtier to vary', SWEEP.replace('    kind: dirty-ramp\n    workingSetsMiB: [8, 16, 32]\n', '    kind: baseline\n').replace('xbzrle: [off, 64]', 'pattern: [seq, random]'), /factors\.pattern\[0\]: pattern varies the dirtier, and no scenario runs one/],
     ['an unknown factor', SWEEP.replace('xbzrle: [off, 64]', 'compress: [on]'), /factors: unknown field "compress"|Unrecognized key|compress/],
   ];
   for (const [what, text, expected] of cases) it(what, () => expect(problemsOf(text)).toMatch(expected));
@@ -224,6 +241,11 @@ describe('levels as the hypervisors take them', () => {
     expect(at(1)).toMatchObject({ end: 'converged' });
     expect(at(1).passes).toHaveLength(1);
     expect(at(3).passes).toHaveLength(3);
+    // paused after 2 passes: what the second dirtied goes at the cap with the guest stopped
+    const paused = predictTrial(guest, { bandwidthMiBps: 112, source: 'cap' }, planAttempts(migrationWith(base, { pause: { afterPasses: 2 } }), []), rules).attempts[0]!;
+    expect(paused).toMatchObject({ end: 'converged' });
+    expect(paused.passes).toHaveLength(2);
+    expect(paused.dtMs!).toBeGreaterThan((paused.passes[1]!.dirtiedMiB / 112) * 1000);
   });
 
   it("the pre-flight check reads a QEMU's answers: a compression it was not built with is refused with its words (answers recorded from Debian's QEMU 7.2, asked for lz4, which it lacks)", () => {

@@ -62,7 +62,7 @@ export function planOf(spec: {
 }
 
 /** The factors in the order they vary (the first slowest) and label. */
-export const FACTOR_KEYS = ['hypervisor', 'memoryMiB', 'vcpus', 'bandwidthMiBps', 'downtimeLimitMs', 'xbzrle', 'multifd', 'autoConverge', 'postcopy', 'pauseBeforeSwitchover'] as const;
+export const FACTOR_KEYS = ['hypervisor', 'dirtyRateMiBps', 'pattern', 'memoryMiB', 'vcpus', 'bandwidthMiBps', 'downtimeLimitMs', 'xbzrle', 'multifd', 'autoConverge', 'postcopy', 'pause', 'pauseBeforeSwitchover'] as const;
 export type FactorKey = (typeof FACTOR_KEYS)[number];
 
 /** Every combination of the factors' levels, the first factor varying slowest. */
@@ -81,6 +81,10 @@ export function levelText(key: FactorKey, level: NonNullable<Levels[FactorKey]>)
   switch (key) {
     case 'hypervisor':
       return level as string;
+    case 'dirtyRateMiBps':
+      return `dr${level as number | 'max'}`;
+    case 'pattern':
+      return level === 'seq' ? 'pseq' : 'prand';
     case 'memoryMiB':
       return `mem${level as number}`;
     case 'vcpus':
@@ -101,6 +105,10 @@ export function levelText(key: FactorKey, level: NonNullable<Levels[FactorKey]>)
     }
     case 'pauseBeforeSwitchover':
       return level ? 'pbs' : 'pbsoff';
+    case 'pause': {
+      const p = level as NonNullable<Levels['pause']>;
+      return p === 'off' ? 'pauseoff' : `pause${p.afterPasses}`;
+    }
     case 'postcopy': {
       const p = level as NonNullable<Levels['postcopy']>;
       return p === 'off' ? 'pcoff' : `pc${p.afterPasses}${p.bandwidthMiBps === undefined ? '' : `-bw${p.bandwidthMiBps}`}`;
@@ -125,14 +133,35 @@ export function combinationsOf(plan: CampaignPlan): (Levels | undefined)[] {
   return plan.combinations ?? (plan.factors ? fullFactorial(plan.factors) : [undefined]);
 }
 
+/** The workload's own factors: they vary the dirtier, so a scenario without one runs each other combination once. */
+const WORKLOAD_KEYS = ['dirtyRateMiBps', 'pattern'] as const;
+
 function cellsOf(plan: CampaignPlan): Cell[] {
   const combinations = combinationsOf(plan);
   const cells: Cell[] = [];
   for (const scenario of plan.scenarios) {
     const sizes: (number | null)[] = scenario.kind === 'dirty-ramp' ? scenario.workingSetsMiB : scenario.kind === 'service' ? scenario.keySetsMiB : [null];
-    for (const size of sizes) for (const levels of combinations) cells.push({ scenario, size, levels });
+    const own = scenario.kind === 'dirty-ramp' ? combinations : withoutWorkloadLevels(combinations);
+    for (const size of sizes) for (const levels of own) cells.push({ scenario, size, levels });
   }
   return cells;
+}
+
+/** The combinations with the workload's levels left out, each once (in first-seen order). */
+function withoutWorkloadLevels(combinations: (Levels | undefined)[]): (Levels | undefined)[] {
+  if (!combinations.some((c) => c && WORKLOAD_KEYS.some((k) => c[k] !== undefined))) return combinations;
+  const seen = new Set<string>();
+  const out: Levels[] = [];
+  for (const c of combinations) {
+    const rest: Levels = { ...c };
+    for (const k of WORKLOAD_KEYS) delete rest[k];
+    const label = levelsLabel(rest);
+    if (!seen.has(label)) {
+      seen.add(label);
+      out.push(rest);
+    }
+  }
+  return out;
 }
 
 /** How many trials the plan has. */
@@ -168,7 +197,7 @@ function trialOf(plan: CampaignPlan, cell: Cell, repetition: number, index: numb
     const { service, valueBytes, requestsPerS, setFraction, timeoutMs } = s;
     return { ...base, workload: null, service: { service, keySetMiB: cell.size!, valueBytes, requestsPerS, setFraction, timeoutMs } };
   }
-  if (s.kind === 'dirty-ramp') return { ...base, workload: { workingSetMiB: cell.size!, rate: s.rate, pattern: s.pattern } };
+  if (s.kind === 'dirty-ramp') return { ...base, workload: { workingSetMiB: cell.size!, rate: levels?.dirtyRateMiBps ?? s.rate, pattern: levels?.pattern ?? s.pattern } };
   return { ...base, workload: null };
 }
 

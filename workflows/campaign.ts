@@ -105,6 +105,7 @@ export function migrationWith(base: TrialInput['migration'], levels: Levels): Tr
   if (levels.xbzrle !== undefined) tuning.xbzrleCacheMiB = levels.xbzrle === 'off' ? null : levels.xbzrle;
   if (levels.multifd !== undefined) tuning.multifd = levels.multifd === 'off' ? null : levels.multifd;
   if (levels.autoConverge !== undefined) tuning.autoConverge = levels.autoConverge === 'off' ? null : levels.autoConverge;
+  if (levels.pause !== undefined) tuning.pause = levels.pause === 'off' ? null : { afterPasses: levels.pause.afterPasses };
   if (levels.pauseBeforeSwitchover !== undefined) tuning.pauseBeforeSwitchover = levels.pauseBeforeSwitchover;
   if (levels.postcopy !== undefined) tuning.postcopy = levels.postcopy === 'off' ? null : { afterPasses: levels.postcopy.afterPasses, bandwidthMiBps: levels.postcopy.bandwidthMiBps ?? null };
   return {

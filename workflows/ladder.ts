@@ -15,6 +15,8 @@ export interface AttemptPlan {
   /** post-copy permitted (the ladder's rung, or the trial's post-copy level): switch after postcopyAfterPasses passes (default 1) */
   postcopy: boolean;
   postcopyAfterPasses?: number;
+  /** the trial's pause level: the guest is paused once precopy has made this many passes */
+  pauseAfterPasses?: number;
   /** the trial's settings beyond cap and limit, the same on every attempt (a ladder's auto-converge rung overrides the tuning's) */
   tuning?: MigrationTuning;
 }
@@ -22,7 +24,11 @@ export interface AttemptPlan {
 export function planAttempts(base: { maxBandwidth: number; downtimeLimitMs: number; tuning?: MigrationTuning }, ladder: readonly LadderStep[]): AttemptPlan[] {
   // a post-copy level permits post-copy from the first attempt on, after its passes
   const level = base.tuning?.postcopy;
-  let current: AttemptPlan = { index: 0, name: 'precopy', ...base, autoConverge: null, postcopy: !!level, ...(level ? { postcopyAfterPasses: level.afterPasses } : {}) };
+  let current: AttemptPlan = {
+    index: 0, name: 'precopy', ...base, autoConverge: null, postcopy: !!level,
+    ...(level ? { postcopyAfterPasses: level.afterPasses } : {}),
+    ...(base.tuning?.pause ? { pauseAfterPasses: base.tuning.pause.afterPasses } : {}),
+  };
   const plans = [current];
   ladder.forEach((step, i) => {
     const next: AttemptPlan = { ...current, index: i + 1 };
@@ -54,6 +60,7 @@ export function tuningText(t: MigrationTuning | undefined): string {
     ...(t.multifd ? [`multifd ${t.multifd.channels}${t.multifd.compression === 'none' ? '' : `×${t.multifd.compression}`}`] : []),
     ...(t.autoConverge ? [`auto-converge ${t.autoConverge.initialThrottle}%+${t.autoConverge.increment}%`] : []),
     ...(t.pauseBeforeSwitchover ? ['paused before switchover'] : []),
+    ...(t.pause ? [`guest paused after ${t.pause.afterPasses} pass${t.pause.afterPasses === 1 ? '' : 'es'}`] : []),
     ...(t.postcopy ? [`post-copy after ${t.postcopy.afterPasses} pass${t.postcopy.afterPasses === 1 ? '' : 'es'}${t.postcopy.bandwidthMiBps === null ? '' : ` at ${t.postcopy.bandwidthMiBps} MiB/s`}`] : []),
   ].join(', ');
 }

@@ -47,6 +47,8 @@ export interface ModelPlan {
   postcopy: boolean;
   /** passes before the switch to post-copy (default 1, the ladder's rung) */
   postcopyAfterPasses?: number;
+  /** passes before miglab pauses the guest: the rest is sent at the cap with the guest stopped */
+  pauseAfterPasses?: number;
 }
 
 export interface ModelRules {
@@ -159,14 +161,17 @@ export function predictAttempt(guest: ModelGuest, link: ModelLink, plan: ModelPl
   // auto-converge's bookkeeping: a period closes at the first sync at least 1 s after the last
   let period = { s: 0, sent: 0, dirtied: 0 };
   let highPeriods = 0;
-  const moved = (remaining: number, postcopy: boolean): PredictedAttempt => {
-    // post-copy: the VM runs on the destination at once; the rest is pulled after it (capped)
-    const lastCopyMs = (remaining / (postcopy ? b : (link.switchoverMiBps ?? b))) * 1000;
+  const moved = (remaining: number, postcopy: boolean, paused = false): PredictedAttempt => {
+    // post-copy: the VM runs on the destination at once; the rest is pulled after it (capped).
+    // Paused by miglab: the migration goes on at its cap while the guest stands still.
+    const lastCopyMs = (remaining / (postcopy || paused ? b : (link.switchoverMiBps ?? b))) * 1000;
     const dtMs = postcopy ? o.switchoverMs : lastCopyMs + o.switchoverMs;
     const tmtMs = t * 1000 + lastCopyMs + o.switchoverMs;
     return { index: plan.index, name: plan.name, end: 'converged', passes, tmtMs, dtMs, mdBytes: mdBytes + streamBytes(remaining) };
   };
   for (let pass = 0; pass < MAX_PASSES; pass++) {
+    // paused once its passes are made (0: from the start): what is left goes with the guest stopped
+    if (plan.pauseAfterPasses !== undefined && pass >= plan.pauseAfterPasses) return moved(toSend, false, true);
     const seconds = toSend / b;
     t += seconds;
     mdBytes += streamBytes(toSend);

@@ -61,6 +61,8 @@ export interface MigrationTuning {
   autoConverge?: { initialThrottle: number; increment: number; maxThrottle: number; tailslow: boolean } | null;
   /** permit post-copy from the first attempt: switch after this many precopy passes, optionally at its own cap (MiB/s) */
   postcopy?: { afterPasses: number; bandwidthMiBps: number | null } | null;
+  /** pause the guest once precopy has made this many passes: the rest moves with it stopped */
+  pause?: { afterPasses: number } | null;
   /** stop at the switchover until told to go on (QEMU's pause-before-switchover) */
   pauseBeforeSwitchover?: boolean;
 }

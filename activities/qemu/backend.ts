@@ -74,6 +74,8 @@ export interface QueryMigrate {
   xen?: { mode: 'live' | 'offline'; interface: string; log: string; restarts?: unknown[] };
   /** not QEMU's: the copy of a local disk that moved with the VM (QEMU's RAM figures never count it) */
   disk?: DiskMove;
+  /** not QEMU's: when miglab paused the guest (a pause level), by the migration's clock and passes */
+  paused?: { atMs: number; atPass: number };
 }
 
 export function progressOf(q: QueryMigrate): MigrationProgress {
@@ -236,17 +238,22 @@ export class QemuBackend implements HypervisorBackend {
     params: MigrationParams,
     watch: MigrationWatch = {},
   ): Promise<MigrationResult> {
-    return this.run(src, dst, spec, params, watch, { offline: false });
+    const result = await this.run(src, dst, spec, params, watch, { offline: false });
+    // paused by a pause level before it left: resumed where it arrived
+    if (result.status === 'completed' && params.tuning?.pause) await this.resumeIfPaused(dst, spec.name);
+    return result;
   }
 
   async migrateOffline(src: string, dst: string, spec: VmSpec, params: MigrationParams, watch: MigrationWatch = {}): Promise<MigrationResult> {
     const result = await this.run(src, dst, spec, params, watch, { offline: true });
-    if (result.status === 'completed') {
-      // A VM that was paused when it left stays paused on arrival: resume it there.
-      const state = await this.vmState(dst, spec.name);
-      if (state.kind === 'paused') await this.withQmp(dst, spec.name, (q) => q.execute('cont'));
-    }
+    if (result.status === 'completed') await this.resumeIfPaused(dst, spec.name);
     return result;
+  }
+
+  /** A VM that was paused when it left stays paused on arrival: resume it there. */
+  private async resumeIfPaused(host: string, vm: string): Promise<void> {
+    const state = await this.vmState(host, vm);
+    if (state.kind === 'paused') await this.withQmp(host, vm, (q) => q.execute('cont'));
   }
 
   private async run(src: string, dst: string, spec: VmSpec, params: MigrationParams, watch: MigrationWatch, mode: { offline: boolean }): Promise<MigrationResult> {
@@ -318,7 +325,7 @@ export class QemuBackend implements HypervisorBackend {
       });
       if (early) return early;
     }
-    const result = await this.follow(src, dst, spec, watch, mode.offline ? null : (params.postcopy ?? null), diskCopyMs);
+    const result = await this.follow(src, dst, spec, watch, mode.offline ? null : (params.postcopy ?? null), diskCopyMs, mode.offline ? null : (params.tuning?.pause?.afterPasses ?? null));
     if (result.status === 'completed' && spec.disk?.storage === 'local') await this.withQmp(dst, vm, (q) => unexportDisk(q));
     return result;
   }
@@ -328,7 +335,7 @@ export class QemuBackend implements HypervisorBackend {
    * post-copy permitted, a migration that has made its passes (or that the watch would give up on)
    * is switched to post-copy instead of cancelled; once switched it runs to its end.
    */
-  private async follow(src: string, dst: string, spec: VmSpec, watch: MigrationWatch, postcopy: { afterPasses: number } | null, diskCopyMs: number | null): Promise<MigrationResult> {
+  private async follow(src: string, dst: string, spec: VmSpec, watch: MigrationWatch, postcopy: { afterPasses: number } | null, diskCopyMs: number | null, pauseAfter: number | null): Promise<MigrationResult> {
     const vm = spec.name;
     const started = Date.now();
     let disk: DiskMove | undefined;
@@ -336,6 +343,7 @@ export class QemuBackend implements HypervisorBackend {
     let last: MigrationProgress | undefined;
     let abortReason: string | undefined;
     let switched: PostcopySwitch | undefined;
+    let paused: { atMs: number; atPass: number } | undefined;
     return this.withQmp(src, vm, async (q) => {
       for (;;) {
         const info = await q.execute<QueryMigrate>('query-migrate');
@@ -360,9 +368,11 @@ export class QemuBackend implements HypervisorBackend {
           continue;
         }
         if (info.status === 'completed') {
-          return completedResult(disk ? { ...info, disk } : info, polls, switched);
+          return completedResult({ ...info, ...(disk ? { disk } : {}), ...(paused ? { paused } : {}) }, polls, switched);
         }
         if (info.status === 'failed' || info.status === 'cancelled') {
+          // the guest runs on at the source: paused by miglab, it goes on again
+          if (paused) await q.execute('cont');
           // the guest runs on at the source: its disk is its own again
           if (spec.disk?.storage === 'local') await dropMirror(q, this.pollIntervalMs);
           return { status: info.status, error: abortReason ?? info['error-desc'] ?? info.status, polls, last, ...(switched ? { postcopy: switched } : {}) };
@@ -372,6 +382,11 @@ export class QemuBackend implements HypervisorBackend {
           const giveUp = stop?.reason;
           // dirty-sync-count counts the bitmap syncs: pass n has finished when it reaches n + 1.
           const passesDone = Math.max(0, last.iterations - 1);
+          if (pauseAfter !== null && !paused && !stop && info.status === 'active' && passesDone >= pauseAfter) {
+            // guestperf's pause: the guest stops; what it dirtied goes over with it standing still
+            await q.execute('stop');
+            paused = { atMs: last.elapsedMs, atPass: passesDone };
+          }
           if (postcopy && !stop?.cancelled && info.status === 'active' && (giveUp !== undefined || passesDone >= postcopy.afterPasses)) {
             await q.execute('migrate-start-postcopy');
             switched = { atMs: last.elapsedMs, atPass: passesDone, reason: giveUp ?? `precopy made ${passesDone} pass${passesDone === 1 ? '' : 'es'}` };
