@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { MANIFEST_FORMAT, type CampaignManifest } from './manifest.js';
+import { expandTrials } from '../campaign/trials.js';
 import { join } from 'node:path';
 
 const fileNameOf = (trialId: string) => encodeURIComponent(trialId) + '.json';
@@ -22,11 +23,16 @@ export class ResultsStore {
     return join(this.dir, 'campaign.json');
   }
 
-  /** Writes the campaign's manifest (replacing an older one atomically: the spec may have grown). */
+  /**
+   * Writes the campaign's manifest (replacing an older one atomically: the spec may have grown).
+   * The trials are not listed: they are the spec's, expanded again on reading (a campaign of
+   * 100,000 trials would list 25 MB); their count is.
+   */
   async writeManifest(m: CampaignManifest): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     const tmp = `${this.manifestPath}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(m, null, 2) + '\n');
+    const { trials, ...rest } = m;
+    await writeFile(tmp, JSON.stringify({ ...rest, trialCount: trials.length }, null, 2) + '\n');
     await rename(tmp, this.manifestPath);
   }
 
@@ -39,9 +45,11 @@ export class ResultsStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
-    const m = JSON.parse(text) as CampaignManifest;
-    if (m?.format !== MANIFEST_FORMAT) throw new Error(`${this.manifestPath} is not a miglab campaign manifest (format ${String(m?.format)})`);
-    return m;
+    const stored = JSON.parse(text) as Omit<CampaignManifest, 'trials'> & { trials?: CampaignManifest['trials']; trialCount?: number };
+    if (stored?.format !== MANIFEST_FORMAT) throw new Error(`${this.manifestPath} is not a miglab campaign manifest (format ${String(stored?.format)})`);
+    // manifests before miglab 0.7 list their trials; later ones are expanded from their spec
+    const { trialCount: _count, ...m } = stored;
+    return { ...m, trials: m.trials ?? expandTrials(m.spec) };
   }
 
   /** A trial's raw folder: its attempts, probe and consoles live below it. */

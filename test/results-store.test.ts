@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ResultsStore } from '../results/store.js';
+import { parseCampaign } from '../campaign/load.js';
+import { manifestOf } from '../results/manifest.js';
 
 const fresh = () => new ResultsStore(mkdtempSync(join(tmpdir(), 'miglab-results-')));
 
@@ -41,6 +43,18 @@ describe('results store', () => {
     expect(p).toContain(join('raw', encodeURIComponent('c/s/8MiB/r1'), 'attempt-2', 'query-migrate.jsonl'));
     expect(readFileSync(p, 'utf8')).toBe('{"status":"active"}\n');
     await expect(s.writeRaw('c/s/8MiB/r1', 1, '../escape', 'x')).rejects.toThrow(/not a plain file name/);
+  });
+
+  it("keeps a campaign's manifest without its trial list (they are its spec's, expanded on reading) and with their count", async () => {
+    const s = fresh();
+    const spec = parseCampaign('campaign: big\nbed: lab\nvm:\n  memoryMiB: 256\nscenarios:\n  - name: ramp\n    kind: dirty-ramp\n    workingSetsMiB: [8, 16]\nrepetitions: 500\nfactors:\n  xbzrle: [off, 64]\nmigration:\n  bandwidthMiBps: 112\n', 'big.yaml');
+    const m = manifestOf(spec);
+    expect(m.trials).toHaveLength(2000);
+    await s.writeManifest(m);
+    const stored = JSON.parse(readFileSync(s.manifestPath, 'utf8')) as Record<string, unknown>;
+    expect(stored).not.toHaveProperty('trials');
+    expect(stored.trialCount).toBe(2000);
+    expect(await s.readManifest()).toEqual(m);
   });
 
   it('reads an empty store as no trials', async () => {
