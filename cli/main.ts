@@ -193,7 +193,9 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
         const combos = combinationsOf(plan);
         const varied = combos[0] === undefined ? '' : `; ${combos.length} combinations of ${spec.factors ? `${Object.keys(spec.factors).length} factor${Object.keys(spec.factors).length === 1 ? '' : 's'}${spec.preset ? ` (preset ${spec.preset})` : ''}` : 'listed levels'}`;
         const order = plan.order.kind === 'random' ? `; random order, seed ${plan.order.seed}, blocked by repetition` : '';
-        return `${file}: campaign ${spec.campaign} is valid: ${trials.length} trials (${per}${varied}${order})`;
+        // pairs of several kinds: which pair runs which
+        const kinds = spec.pairs?.some((p) => p[2] && p[2] !== spec.hypervisor) ? `; pairs ${spec.pairs.map((p) => `${p[0]}→${p[1]} (${p[2] ?? spec.hypervisor})`).join(', ')}` : '';
+        return `${file}: campaign ${spec.campaign} is valid: ${trials.length} trials (${per}${varied}${order}${kinds})`;
       });
     });
 

@@ -30,6 +30,8 @@ export type InputSource = 'option' | `measured (${number} trials)` | 'cap' | 'as
 
 export interface CampaignPrediction {
   campaign: string;
+  /** the bandwidth caps a factor sets, each trial's own (empty: the campaign's cap for all) */
+  capLevels?: number[];
   inputs: {
     guestBaseMiB: { value: number; source: InputSource };
     idleDirtyMiBps: { value: number; source: InputSource };
@@ -117,16 +119,18 @@ export async function predictCampaign(file: string, o: PredictOptions = {}): Pro
     const p = predictTrial(guest, bandwidth, plans, rules, DEFAULT_OVERHEADS);
     return { id: t.id, workingSetMiB: t.workingSetMiB, prediction: { ...p, attempts: p.attempts.map((a) => ({ index: a.index, name: a.name, end: a.end, passes: a.passes.length })) } };
   });
-  return { campaign: spec.campaign, inputs, trials };
+  const capLevels = [...new Set(expandTrials(spec).flatMap((t) => (t.levels?.bandwidthMiBps !== undefined ? [t.levels.bandwidthMiBps] : [])))].sort((a, b) => a - b);
+  return { campaign: spec.campaign, inputs, trials, ...(capLevels.length ? { capLevels } : {}) };
 }
 
 /** The prediction as a table: one line per trial, repetitions folded (the model gives them the same numbers). */
 export function formatPrediction(p: CampaignPrediction): string {
   const i = p.inputs;
+  const capLevels = p.capLevels ?? [];
   const lines = [
     `campaign ${p.campaign}: the precopy model's prediction (nothing was run)`,
     `  guest memory in use without a workload: ${i.guestBaseMiB.value.toFixed(1)} MiB (${i.guestBaseMiB.source}); idle dirty rate ${i.idleDirtyMiBps.value.toFixed(2)} MiB/s (${i.idleDirtyMiBps.source})`,
-    `  flat-out write rate: ${i.writeRateMiBps.value === null ? 're-dirties its working set within every pass' : `${i.writeRateMiBps.value.toFixed(0)} MiB/s`} (${i.writeRateMiBps.source}); bandwidth ${i.bandwidth.bandwidthMiBps.toFixed(1)} MiB/s (${i.bandwidth.from}); the last copy, VM stopped: ${i.bandwidth.switchoverMiBps === undefined ? 'at that bandwidth (none measured: DT is an upper bound)' : `${i.bandwidth.switchoverMiBps.toFixed(0)} MiB/s (${i.bandwidth.switchoverFrom})`}`,
+    `  flat-out write rate: ${i.writeRateMiBps.value === null ? 're-dirties its working set within every pass' : `${i.writeRateMiBps.value.toFixed(0)} MiB/s`} (${i.writeRateMiBps.source}); bandwidth ${capLevels.length && i.bandwidth.from === 'cap' ? `each trial's cap level (${capLevels.join(', ')} MiB/s)` : `${i.bandwidth.bandwidthMiBps.toFixed(1)} MiB/s (${i.bandwidth.from})`}; the last copy, VM stopped: ${i.bandwidth.switchoverMiBps === undefined ? 'at that bandwidth (none measured: DT is an upper bound)' : `${i.bandwidth.switchoverMiBps.toFixed(0)} MiB/s (${i.bandwidth.switchoverFrom})`}`,
     '',
     `${'trial'.padEnd(56)} ${'verdict'.padEnd(30)} ${'passes'.padStart(6)} ${'TMT s'.padStart(8)} ${'DT ms'.padStart(8)} ${'MD MiB'.padStart(8)}`,
   ];
