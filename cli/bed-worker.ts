@@ -11,11 +11,13 @@ import { SshPool } from '../activities/ssh/pool.js';
 import type { Site } from '../lab/site.js';
 import { connectTemporal, type TemporalSession, type TemporalTarget } from '../server/connection.js';
 import { createWorker } from '../workers/worker.js';
+import { WorkerGroup, type RunnableWorker } from '../workers/worker-group.js';
 import { SMOKE_TASK_QUEUE } from '../workflows/names.js';
 
 export interface BedWorkerContext {
   session: TemporalSession;
-  worker: Worker;
+  /** the process's workers: the main queue's and each pair's, run and stopped as one */
+  worker: RunnableWorker;
   taskQueue: string;
   backend: HypervisorBackend;
 }
@@ -26,6 +28,8 @@ export async function withBedWorker<T>(
     temporal: TemporalTarget | undefined;
     log: (l: string) => void;
     taskQueue?: (client: Client) => Promise<string>;
+    /** the pairs' own queues beside the main one (their trials run there), from the main queue's name */
+    pairQueues?: (mainQueue: string) => string[];
     /** the campaign's backend; QEMU driven directly by default */
     backend?: (pool: SshPool) => Promise<HypervisorBackend>;
   },
@@ -35,14 +39,16 @@ export async function withBedWorker<T>(
   const session = await connectTemporal(opts.temporal, opts.log);
   const pool = new SshPool();
   let workerConnection: NativeConnection | undefined;
-  let worker: Worker | undefined;
+  const workers: Worker[] = [];
   let failed = false;
   try {
     workerConnection = await session.nativeConnection();
     const backend = opts.backend ? await opts.backend(pool) : new QemuBackend({ pool, hosts: opts.inventory.hosts });
     const taskQueue = opts.taskQueue ? await opts.taskQueue(session.client) : SMOKE_TASK_QUEUE;
-    worker = await createWorker({ connection: workerConnection, namespace: session.namespace, activities: activities({ pool, backend }), taskQueue });
-    return await work({ session, worker, taskQueue, backend });
+    const acts = activities({ pool, backend });
+    const queues = [taskQueue, ...(opts.pairQueues?.(taskQueue) ?? [])];
+    for (const q of queues) workers.push(await createWorker({ connection: workerConnection, namespace: session.namespace, activities: acts, taskQueue: q }));
+    return await work({ session, worker: new WorkerGroup(workers as [Worker, ...Worker[]]), taskQueue, backend });
   } catch (err) {
     failed = true;
     throw err;
@@ -58,7 +64,7 @@ export async function withBedWorker<T>(
     };
     // A worker that never ran (the work failed before it started it) still holds its connection and
     // keeps the process alive: run it to an immediate stop to release both.
-    if (worker?.getState() === 'INITIALIZED') await step('stopping the worker', () => worker!.runUntil(Promise.resolve()));
+    for (const w of workers) if (w.getState() === 'INITIALIZED') await step('stopping the worker', () => w.runUntil(Promise.resolve()));
     await step('closing SSH connections', () => pool.closeAll());
     if (workerConnection) await step("closing the worker's connection", () => workerConnection!.close());
     await step('closing the Temporal connection', () => session.close());

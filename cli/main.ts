@@ -345,10 +345,11 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .description("run a campaign's worker in this process until Ctrl-C (for a campaign started elsewhere, or to let `cancel` tear VMs down)")
     .argument('<campaign.yaml>')
     .option('--bed-subnet <cidr>', 'subnet for the bed if this brings it up')
-    .addHelpText('after', '\nExamples:\n  miglab worker campaigns/paper.yaml &\n  miglab cancel paper')
+    .option('--pairs <src:dst,...>', "serve only these pairs' trials (the ones this controller reaches); every pair by default")
+    .addHelpText('after', '\nExamples:\n  miglab worker campaigns/paper.yaml &\n  miglab worker campaigns/two-pairs.yaml --pairs hostc:hostd\n  miglab cancel paper')
     .action(async (file: string, o) => {
       logSdk('worker');
-      await serveCampaign({ file, ...(o.bedSubnet ? { bedSubnet: o.bedSubnet as string } : {}), log: say });
+      await serveCampaign({ file, ...(o.bedSubnet ? { bedSubnet: o.bedSubnet as string } : {}), ...(o.pairs ? { pairs: String(o.pairs).split(',').map((p) => p.trim()).filter(Boolean) } : {}), log: say });
       say('worker stopped');
       process.exitCode = ExitCode.Ok; // a signal is how a worker is meant to end
     });

@@ -22,8 +22,9 @@ import { workflowUiUrl, type TemporalTarget } from '../server/connection.js';
 import { SHUTDOWN_FORCE_TIME } from '../workers/worker.js';
 import { hostSummary } from './host-summary.js';
 import { checkTuningOnHosts } from './tuning-check.js';
-import { campaignTaskQueue, campaignWorkflowId, legacyTrialWorkflowId, tryParseTrialId, progressQuery, trialWorkflowId, WorkflowType } from '../workflows/names.js';
-import { GracefulShutdownPeriodExpiredError, PromiseCompletionTimeoutError, type Worker } from '@temporalio/worker';
+import { campaignTaskQueue, campaignWorkflowId, pairTaskQueue, legacyTrialWorkflowId, tryParseTrialId, progressQuery, trialWorkflowId, WorkflowType } from '../workflows/names.js';
+import { GracefulShutdownPeriodExpiredError, PromiseCompletionTimeoutError } from '@temporalio/worker';
+import type { RunnableWorker } from '../workers/worker-group.js';
 import { hasSearchAttributes } from '../server/search-attributes.js';
 import { SA } from '../workflows/search-attributes.js';
 import { withBedWorker } from './bed-worker.js';
@@ -53,6 +54,8 @@ export interface PreparedCampaign {
   resultsDir: string;
   input: CampaignInput;
   activities: (deps: { pool: SshPool; backend: HypervisorBackend }) => object;
+  /** the pairs' own queues, from the campaign's queue (a campaign already running keeps the queue it started on) */
+  pairQueues: (mainQueue: string) => string[];
   /** the campaign's hypervisor backend on its site */
   backend: (pool: SshPool) => Promise<HypervisorBackend>;
   /**
@@ -102,6 +105,8 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
       src,
       dst,
       ...(mixed ? { hypervisor } : {}),
+      // the pair's trials run on its own queue, served by workers that reach it
+      taskQueue: pairTaskQueue(campaignTaskQueue(spec.campaign), src, dst),
       template: {
         spec: where.vmSpec(i),
         migration: {
@@ -136,7 +141,8 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
     return provenance;
   };
   const finishManifest = (provenance: RunProvenance) => store.writeManifest(manifestOf(spec, { ...provenance, endedAt: new Date().toISOString() }));
-  return { spec, where, pairs, store, resultsDir, input, activities, backend, writeManifest, finishManifest };
+  const pairQueues = (main: string) => pairs.map(([src, dst]) => pairTaskQueue(main, src, dst));
+  return { spec, where, pairs, store, resultsDir, input, activities, pairQueues, backend, writeManifest, finishManifest };
 }
 
 /**
@@ -169,9 +175,9 @@ async function taskQueueOf(client: Client, campaign: string): Promise<string> {
 }
 
 export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; progress: CampaignProgress; rows: TrialRow[]; resultsDir: string; auditUrl: string | undefined }> {
-  const { spec, where, pairs, store, resultsDir, input, activities, backend, writeManifest, finishManifest } = await prepareCampaign(o);
+  const { spec, where, pairs, store, resultsDir, input, activities, pairQueues, backend, writeManifest, finishManifest } = await prepareCampaign(o);
   return withBedWorker(
-    { inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign), backend },
+    { inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign), pairQueues, backend },
     activities,
     async ({ session, worker, taskQueue, backend: hv }) => {
       const workflowId = campaignWorkflowId(spec.campaign);
@@ -236,7 +242,7 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
  * SHUTDOWN_FORCE_TIME, its attempt long since retried elsewhere) does not undo a campaign that
  * finished: say so, and return what `fn` returned.
  */
-export async function runUntilTolerant<T>(worker: Worker, log: (l: string) => void, fn: () => Promise<T>): Promise<T> {
+export async function runUntilTolerant<T>(worker: RunnableWorker, log: (l: string) => void, fn: () => Promise<T>): Promise<T> {
   let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
   try {
     return await worker.runUntil(async () => {
@@ -281,11 +287,23 @@ function shutdownExpired(err: unknown): boolean {
  * `miglab worker <campaign.yaml>`: a worker for one campaign in its own process, until SIGINT or
  * SIGTERM — for a campaign started elsewhere, or to tear VMs down after `miglab run` was stopped.
  */
-export async function serveCampaign(o: { file: string; bedSubnet?: string; temporal?: TemporalTarget; log: (l: string) => void; until?: Promise<void> }): Promise<void> {
-  const { spec, where, activities, resultsDir, backend, writeManifest } = await prepareCampaign(o);
-  await withBedWorker({ inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign), backend }, activities, async ({ worker, taskQueue, backend: hv }) => {
+export async function serveCampaign(o: { file: string; bedSubnet?: string; temporal?: TemporalTarget; log: (l: string) => void; until?: Promise<void>; pairs?: readonly string[] }): Promise<void> {
+  // --pairs: only these pairs' trials (this controller reaches their hosts); every pair by default.
+  // Checked against the file's pairs before anything starts (and against the default pair after).
+  const named = (await loadCampaign(o.file)).spec.pairs;
+  const misnamed = (pairs: readonly (readonly [string, string, ...unknown[]])[]) => {
+    const unknown = (o.pairs ?? []).filter((p) => !pairs.some(([s, d]) => `${s}:${d}` === p));
+    if (unknown.length) throw new UserError(`--pairs names ${unknown.join(', ')}, not a pair of ${o.file}`, `use src:dst of its pairs: ${pairs.map(([s, d]) => `${s}:${d}`).join(', ')}`, ExitCode.Usage);
+  };
+  if (named) misnamed(named);
+  const prepared = await prepareCampaign(o);
+  misnamed(prepared.pairs);
+  const { spec, where, activities, resultsDir, backend, writeManifest } = prepared;
+  const served = o.pairs ? prepared.pairs.filter(([s, d]) => o.pairs!.includes(`${s}:${d}`)) : prepared.pairs;
+  const pairQueues = (main: string) => served.map(([src, dst]) => pairTaskQueue(main, src, dst));
+  await withBedWorker({ inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign), pairQueues, backend }, activities, async ({ worker, taskQueue, backend: hv }) => {
     await writeManifest(hv);
-    o.log(`worker for campaign ${spec.campaign} on task queue ${taskQueue}; results in ${resultsDir}; Ctrl-C stops it`);
+    o.log(`worker for campaign ${spec.campaign} on task queue ${taskQueue} and its pairs' (${pairQueues(taskQueue).join(', ')}); results in ${resultsDir}; Ctrl-C stops it`);
     if (o.until) await worker.runUntil(o.until);
     else await worker.run(); // the SDK's runtime shuts it down on SIGINT/SIGTERM
   });

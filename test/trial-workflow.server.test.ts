@@ -8,7 +8,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planAttempts } from '../workflows/ladder.js';
-import { campaignWorkflowId, parseTrialId, WorkflowType } from '../workflows/names.js';
+import { campaignWorkflowId, pairTaskQueue, parseTrialId, WorkflowType } from '../workflows/names.js';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal.js';
 import type { AttemptResult, TrialInput, TrialRow } from '../workflows/trial-types.js';
 import { diskSpec, done, serviceLoad, stubApp, doneOther, final, input, rampPlan, rampTrials, stall, stubClockOffsetsMs, stubDirtyRate, stubIdleDirtyRate, stubProbe, stubs, stubWitness, stubWriteRate } from './helpers/trial-stubs.js';
@@ -422,6 +422,26 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
       // each VM booted at its trial's size
       expect(s.prepared.map((p) => p.memoryMiB).sort()).toEqual([256, 256, 256, 256, 384, 384, 384, 384]);
       expect(new Set(s.prepared.map((p) => p.vcpus))).toEqual(new Set([2]));
+    }, 60_000);
+
+    it("a lane with a queue of its own (its pair's) runs its trials there, on the workers that serve it; the campaign's queue runs none", async () => {
+      const s = stubs({ live: [done, done] });
+      const { worker, taskQueue } = await t.worker(s.campaignActs);
+      const pairQueue = pairTaskQueue(taskQueue, 'hosta', 'hostb');
+      const { worker: pairWorker } = await t.worker(s.campaignActs, { taskQueue: pairQueue });
+      const name = t.unique('pairq');
+      const { trialId: _t, src, dst, workload: _w, ...template } = input();
+      const args = [{ campaign: name, lanes: [{ src, dst, taskQueue: pairQueue, template }], plan: rampPlan(name, 2) }];
+      const done$ = client.workflow.execute(WorkflowType.campaign, { taskQueue, workflowId: campaignWorkflowId(name), args });
+      const [result] = await Promise.all([worker.runUntil(done$), pairWorker.runUntil(done$)]);
+      expect(result).toMatchObject({ total: 2, recorded: 2 });
+      const trialsOn = async (q: string) => {
+        let n = 0;
+        for await (const _w of client.workflow.list({ query: `WorkflowType = 'trial' AND TaskQueue = '${q}'` })) n++;
+        return n;
+      };
+      expect(await trialsOn(pairQueue)).toBe(2);
+      expect(await trialsOn(taskQueue)).toBe(0);
     }, 60_000);
 
     it('runs its lanes side by side: two lanes migrate at once, every trial once', async () => {

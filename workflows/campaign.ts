@@ -34,6 +34,8 @@ export interface CampaignInput {
     dst: string;
     /** the pair's hypervisor when the campaign's pairs run several: it takes only the trials of that level (0.7 on) */
     hypervisor?: Hypervisor;
+    /** the pair's own task queue: its trials run there, on workers that reach the pair (0.7 on; absent: the campaign's queue) */
+    taskQueue?: string;
     template: Omit<TrialInput, 'trialId' | 'workload' | 'src' | 'dst'>;
   }[];
   /** what the trials are expanded from, as they run (miglab 0.7 on): the input stays small however many trials there are */
@@ -133,7 +135,7 @@ function trialSummary(t: TrialInput): string {
  * from scratch) may still be winding down under the same id, its teardown running: wait until it
  * has closed, then take its row if it recorded one, else run the trial afresh.
  */
-async function runTrial(trialInput: TrialInput, recordedOf: (id: string) => Promise<TrialOutcome['kind'] | undefined>): Promise<TrialOutcome['kind']> {
+async function runTrial(trialInput: TrialInput, recordedOf: (id: string) => Promise<TrialOutcome['kind'] | undefined>, taskQueue?: string): Promise<TrialOutcome['kind']> {
   for (let waited = 0; ; waited++) {
     try {
       const a = trialInput.audit;
@@ -144,6 +146,7 @@ async function runTrial(trialInput: TrialInput, recordedOf: (id: string) => Prom
         args: [trialInput],
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
         staticSummary: trialSummary(trialInput),
+        ...(onPairQueue(taskQueue) ? { taskQueue } : {}),
         ...(a?.searchAttributes
           ? {
               typedSearchAttributes: [
@@ -164,6 +167,9 @@ async function runTrial(trialInput: TrialInput, recordedOf: (id: string) => Prom
     }
   }
 }
+
+/** Whether a lane's own queue is used: only a lane that has one asks (older inputs replay as they ran). */
+const onPairQueue = (taskQueue: string | undefined): taskQueue is string => taskQueue !== undefined && patched(PATCH.pairTaskQueue);
 
 /** What a run of the campaign shares with its lanes: counts, the paused flag, the progress query. */
 function runState(total: number, outcomes: Record<TrialOutcome['kind'], number>, unrecorded: string[]) {
@@ -217,7 +223,7 @@ async function planned(input: CampaignInput): Promise<CampaignProgress> {
       const vm = input.reuse ? { owner: laneOwner(laneIndex), on: laneVms[laneIndex]! } : undefined;
       const trialInput = trialInputOf(input, laneIndex, t, vm);
       try {
-        const kind = await runTrial(trialInput, recordedOf);
+        const kind = await runTrial(trialInput, recordedOf, input.lanes[laneIndex]!.taskQueue);
         outcomes[kind]++;
         state.done++;
         // a trial that moved its VM left it on its destination; one that failed stopped it
@@ -242,13 +248,15 @@ async function planned(input: CampaignInput): Promise<CampaignProgress> {
     laneVms.map((on, i) => {
       if (!on || !input.reuse) return undefined;
       const l = input.lanes[i]!;
-      return finalTeardown.teardown({ trialId: `${input.campaign}/lane${i}`, hosts: [l.src, l.dst], spec: { ...l.template.spec, owner: laneOwner(i) } });
+      const acts = onPairQueue(l.taskQueue) ? proxyActivities<Pick<TrialActivities, 'teardown'>>({ ...FINAL_TEARDOWN, taskQueue: l.taskQueue }) : finalTeardown;
+      return acts.teardown({ trialId: `${input.campaign}/lane${i}`, hosts: [l.src, l.dst], spec: { ...l.template.spec, owner: laneOwner(i) } });
     }),
   );
   return progress();
 }
 
-const finalTeardown = proxyActivities<Pick<TrialActivities, 'teardown'>>({ ...TEARDOWN, summary: "stop the lane's reused VM: the campaign is over" });
+const FINAL_TEARDOWN = { ...TEARDOWN, summary: "stop the lane's reused VM: the campaign is over" };
+const finalTeardown = proxyActivities<Pick<TrialActivities, 'teardown'>>(FINAL_TEARDOWN);
 
 /** miglab 0.6 and before: every trial listed in the input, every recorded one read at each run's start. */
 async function listed(input: CampaignInput): Promise<CampaignProgress> {

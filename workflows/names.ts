@@ -23,6 +23,11 @@ export const resumeSignal = defineSignal('resume');
 export const SMOKE_TASK_QUEUE = 'miglab';
 /** Each campaign's own queue: its steps write to its results store and drive its hosts. */
 export const campaignTaskQueue = (campaign: string): string => `miglab-${campaign}`;
+/**
+ * A pair's queue within a campaign's: its trials (workflow and steps) run there, so only a worker
+ * that reaches the pair's hosts takes them (several such workers: one takes over from another).
+ */
+export const pairTaskQueue = (campaignQueue: string, src: string, dst: string): string => `${campaignQueue}@${src}-${dst}`;
 
 /** A campaign name: also a path segment of its trial ids and a results folder name. */
 export const CAMPAIGN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;

@@ -25,6 +25,11 @@ export const PATCH = {
    * row at each run's start
    */
   campaignPlan: 'campaign-plan',
+  /**
+   * 0.7: a lane with a task queue of its own (its pair's) starts its trials there, and its reused
+   * VM's final teardown runs there: only workers that reach the pair take them
+   */
+  pairTaskQueue: 'pair-task-queue',
 } as const;
 
 /** The workflow version this checkout records its histories under (test/fixtures/histories/<it>/). */

@@ -48,19 +48,32 @@ function trialScenario(script: Parameters<typeof stubs>[0], over: Partial<TrialI
 
 
 /** A campaign's run(s) and its trial children, recorded as they ran. */
-function campaignScenario(o: { trials: number; lanes: number; children?: boolean; trialsPerRun?: number; live?: number; listed?: boolean; factors?: Factors; reuse?: boolean; kinds?: Hypervisor[]; during?: (c: Client, h: WorkflowHandle, calls: string[], taskQueue: string) => Promise<void> }): Scenario {
+function campaignScenario(o: { trials: number; lanes: number; children?: boolean; trialsPerRun?: number; live?: number; listed?: boolean; factors?: Factors; reuse?: boolean; kinds?: Hypervisor[]; pairQueue?: boolean; during?: (c: Client, h: WorkflowHandle, calls: string[], taskQueue: string) => Promise<void> }): Scenario {
   return async (t, workflowsPath) => {
     const s = stubs({ live: Array.from({ length: o.trials }, () => done), liveDelayMs: o.live ?? 0 });
     const acts = s.campaignActs;
     const { worker, taskQueue } = await t.worker(acts, { workflowsPath });
+    // the lanes' own queue, served by a second worker (as `miglab run` serves each pair's)
+    const pairQueue = `${taskQueue}@pair`;
+    const pairWorker = o.pairQueue ? (await t.worker(acts, { workflowsPath, taskQueue: pairQueue })).worker : undefined;
     const name = t.unique('camp');
     const { trialId: _t, src, dst, workload: _w, ...template } = input();
-    const lanes = Array.from({ length: o.lanes }, (_, i) => (o.kinds ? { src: `${src}${i}`, dst: `${dst}${i}`, hypervisor: o.kinds[i]!, template } : { src, dst, template }));
+    const lanes = Array.from({ length: o.lanes }, (_, i) => ({
+      ...(o.kinds ? { src: `${src}${i}`, dst: `${dst}${i}`, hypervisor: o.kinds[i]! } : { src, dst }),
+      ...(o.pairQueue ? { taskQueue: pairQueue } : {}),
+      template,
+    }));
     // as miglab sends it: the plan (0.7 on), or the list of trials (0.6 and before, still honoured)
     const trials = { ...(o.listed ? { trials: rampTrials(name, o.trials) } : { plan: rampPlan(name, o.factors ? 1 : o.trials, o.factors) }), ...(o.reuse ? { reuse: 'ping-pong' as const } : {}) };
     const args = [{ campaign: name, lanes, ...trials, ...(o.trialsPerRun ? { trialsPerRun: o.trialsPerRun } : {}) }];
     const workflowId = `campaign/${name}`;
-    const runs = await worker.runUntil(async () => {
+    const served = async <T>(fn: () => Promise<T>): Promise<T> => {
+      if (!pairWorker) return worker.runUntil(fn);
+      const p = fn();
+      const [r] = await Promise.all([worker.runUntil(p), pairWorker.runUntil(p.then(() => undefined, () => undefined))]);
+      return r;
+    };
+    const runs = await served(async () => {
       const h = await t.client.workflow.start('campaign', { taskQueue, workflowId, args });
       if (o.during) await o.during(t.client, h, s.calls, taskQueue);
       await h.result().catch(() => undefined);
@@ -71,7 +84,7 @@ function campaignScenario(o: { trials: number; lanes: number; children?: boolean
     });
     const children: Recorded[] = [];
     // the children are trials like the ones above; kept where the campaign ended them itself
-    if (o.children) for await (const w of t.client.workflow.list({ query: `WorkflowType = 'trial' AND TaskQueue = '${taskQueue}'` })) children.push({ name: 'trial', workflowId: w.workflowId, runId: w.runId });
+    if (o.children) for await (const w of t.client.workflow.list({ query: `WorkflowType = 'trial' AND TaskQueue = '${o.pairQueue ? pairQueue : taskQueue}'` })) children.push({ name: 'trial', workflowId: w.workflowId, runId: w.runId });
     return [...runs, ...children];
   };
 }
@@ -94,6 +107,8 @@ export const scenarios: Record<string, Scenario> = {
   'campaign-factors': campaignScenario({ trials: 2, lanes: 1, factors: { xbzrle: ['off', 64] } }),
   // pairs of two hypervisors side by side, each lane taking its kind's trials
   'campaign-hypervisors': campaignScenario({ trials: 2, lanes: 2, factors: { hypervisor: ['qemu', 'libvirt'] }, kinds: ['qemu', 'libvirt'] }),
+  // trials (and a reused VM's final teardown) on the lane's own queue, its pair's
+  'campaign-pair-queue': campaignScenario({ trials: 2, lanes: 1, reuse: true, pairQueue: true, children: true }),
   // the lane's VM moves there and back, kept between trials, stopped at the end
   'campaign-reuse': campaignScenario({ trials: 3, lanes: 1, reuse: true, children: true }),
   'campaign-paused': campaignScenario({
