@@ -89,13 +89,13 @@ export async function checkCampaignHosts(spec: CampaignSpec, cs: CampaignSite, p
   const lanes = lanePairs(spec, cs.site.hosts.map((h) => h.name));
   const pairs = lanes.map((l): [string, string] => [l.src, l.dst]);
   const kindOf = hostHypervisors(lanes);
+  // each host (and pair) is checked for the hypervisor its pairs run
+  const specOf = (host: string): CampaignSpec => ({ ...spec, hypervisor: kindOf.get(host) ?? spec.hypervisor });
   const req = accelRequest(spec.vm);
   const facts = new Map<string, Facts>();
-  const campaignSpec = spec;
   const hosts = await Promise.all(
     cs.site.hosts.map(async (h): Promise<HostReport> => {
-      // each host is checked for the hypervisor its pairs run
-      const spec = { ...campaignSpec, hypervisor: kindOf.get(h.name) ?? campaignSpec.hypervisor };
+      const spec = specOf(h.name);
       const report: HostReport = { host: h.name, address: `${h.ssh.user}@${h.ip}:${h.ssh.port}`, reachable: false, hypervisorVersion: null, accelerator: null, cpuModel: null, memAvailableMiB: null, problems: [] };
       let f: Facts;
       try {
@@ -123,7 +123,7 @@ export async function checkCampaignHosts(spec: CampaignSpec, cs: CampaignSite, p
       return report;
     }),
   );
-  const pairReports = await Promise.all(pairs.map(([src, dst]) => checkPair(src, dst, { hosts, facts, cs, spec: { ...spec, hypervisor: kindOf.get(src) ?? spec.hypervisor }, pool, kernelDir: dirname(vm.disk?.image ?? vm.kernel) })));
+  const pairReports = await Promise.all(pairs.map(([src, dst]) => checkPair(src, dst, { hosts, facts, cs, spec: specOf(src), pool, kernelDir: dirname(vm.disk?.image ?? vm.kernel) })));
   const problems = hosts.reduce((n, h) => n + h.problems.length, 0) + pairReports.reduce((n, p) => n + p.problems.length, 0);
   return { campaign: spec.campaign, hosts, pairs: pairReports, problems };
 }

@@ -102,7 +102,8 @@ export async function campaignModelInputs(file: string, o: PredictOptions = {}) 
 
 export async function predictCampaign(file: string, o: PredictOptions = {}): Promise<CampaignPrediction> {
   const { spec, inputs, rules, guestWith } = await campaignModelInputs(file, o);
-  const trials = expandTrials(spec).map((t) => {
+  const planned = expandTrials(spec);
+  const trials = planned.map((t) => {
     // a trial's factor levels set its cap and limit (the model knows nothing of xbzrle or multifd: it predicts them as plain precopy)
     const capLevel = t.levels?.bandwidthMiBps;
     // hosts that reached less than the campaign's cap reach less than a level above it too
@@ -119,7 +120,7 @@ export async function predictCampaign(file: string, o: PredictOptions = {}): Pro
     const p = predictTrial(guest, bandwidth, plans, rules, DEFAULT_OVERHEADS);
     return { id: t.id, workingSetMiB: t.workingSetMiB, prediction: { ...p, attempts: p.attempts.map((a) => ({ index: a.index, name: a.name, end: a.end, passes: a.passes.length })) } };
   });
-  const capLevels = [...new Set(expandTrials(spec).flatMap((t) => (t.levels?.bandwidthMiBps !== undefined ? [t.levels.bandwidthMiBps] : [])))].sort((a, b) => a - b);
+  const capLevels = [...new Set(planned.flatMap((t) => (t.levels?.bandwidthMiBps !== undefined ? [t.levels.bandwidthMiBps] : [])))].sort((a, b) => a - b);
   return { campaign: spec.campaign, inputs, trials, ...(capLevels.length ? { capLevels } : {}) };
 }
 

@@ -13,6 +13,9 @@ import type { SshPool, SshTarget } from '../activities/ssh/pool.js';
 
 const TUNING_KEYS = ['xbzrle', 'multifd', 'autoConverge', 'postcopy', 'pauseBeforeSwitchover'] as const;
 
+/** A level that turns a setting on (off and false leave it at QEMU's default). */
+const isOn = (level: unknown): boolean => level !== undefined && level !== 'off' && level !== false;
+
 interface PlacedCheck extends TuningCheck {
   path: (string | number)[];
 }
@@ -28,13 +31,13 @@ export function tuningChecks(spec: CampaignSpec): PlacedCheck[] {
   const out: PlacedCheck[] = [];
   for (const key of TUNING_KEYS) {
     (spec.factors?.[key] as Levels[typeof key][] | undefined)?.forEach((level, j) => {
-      if (level !== 'off' && level !== false) out.push(check({ [key]: level }, ['factors', key, j]));
+      if (isOn(level)) out.push(check({ [key]: level }, ['factors', key, j]));
     });
   }
   const seen = new Set<string>();
   combinationsOf(planOf(spec)).forEach((c, i) => {
     if (!c) return;
-    const tuning: Levels = Object.fromEntries(TUNING_KEYS.filter((k) => c[k] !== undefined && c[k] !== 'off' && c[k] !== false).map((k) => [k, c[k]]));
+    const tuning: Levels = Object.fromEntries(TUNING_KEYS.filter((k) => isOn(c[k])).map((k) => [k, c[k]]));
     const label = levelsLabel(tuning);
     // one level alone is checked above (a factor's) or here (a combination's)
     if (Object.keys(tuning).length === 0 || seen.has(label) || (spec.factors && Object.keys(tuning).length < 2)) return;

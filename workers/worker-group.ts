@@ -45,11 +45,12 @@ export class WorkerGroup implements RunnableWorker {
     try {
       value = await runMain(main);
     } catch (err) {
-      for (const w of rest) if (w.getState() === 'RUNNING') w.shutdown();
+      this.shutdown();
       await Promise.allSettled(others);
       throw failed ?? err;
     }
-    for (const w of rest) if (w.getState() === 'RUNNING') w.shutdown();
+    // main has stopped: the others follow
+    this.shutdown();
     const settled = await Promise.allSettled(others);
     const error = failed ?? settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')?.reason;
     if (error !== undefined) throw error;

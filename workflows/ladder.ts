@@ -15,8 +15,6 @@ export interface AttemptPlan {
   /** post-copy permitted (the ladder's rung, or the trial's post-copy level): switch after postcopyAfterPasses passes (default 1) */
   postcopy: boolean;
   postcopyAfterPasses?: number;
-  /** the trial's pause level: the guest is paused once precopy has made this many passes */
-  pauseAfterPasses?: number;
   /** the trial's settings beyond cap and limit, the same on every attempt (a ladder's auto-converge rung overrides the tuning's) */
   tuning?: MigrationTuning;
 }
@@ -27,7 +25,6 @@ export function planAttempts(base: { maxBandwidth: number; downtimeLimitMs: numb
   let current: AttemptPlan = {
     index: 0, name: 'precopy', ...base, autoConverge: null, postcopy: !!level,
     ...(level ? { postcopyAfterPasses: level.afterPasses } : {}),
-    ...(base.tuning?.pause ? { pauseAfterPasses: base.tuning.pause.afterPasses } : {}),
   };
   const plans = [current];
   ladder.forEach((step, i) => {

@@ -47,8 +47,8 @@ export interface ModelPlan {
   postcopy: boolean;
   /** passes before the switch to post-copy (default 1, the ladder's rung) */
   postcopyAfterPasses?: number;
-  /** passes before miglab pauses the guest: the rest is sent at the cap with the guest stopped */
-  pauseAfterPasses?: number;
+  /** the trial's pause level: once precopy has made its passes, the rest is sent at the cap with the guest stopped */
+  tuning?: { pause?: { afterPasses: number } | null };
 }
 
 export interface ModelRules {
@@ -169,9 +169,10 @@ export function predictAttempt(guest: ModelGuest, link: ModelLink, plan: ModelPl
     const tmtMs = t * 1000 + lastCopyMs + o.switchoverMs;
     return { index: plan.index, name: plan.name, end: 'converged', passes, tmtMs, dtMs, mdBytes: mdBytes + streamBytes(remaining) };
   };
+  const pauseAfter = plan.tuning?.pause?.afterPasses;
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     // paused once its passes are made (0: from the start): what is left goes with the guest stopped
-    if (plan.pauseAfterPasses !== undefined && pass >= plan.pauseAfterPasses) return moved(toSend, false, true);
+    if (pauseAfter !== undefined && pass >= pauseAfter) return moved(toSend, false, true);
     const seconds = toSend / b;
     t += seconds;
     mdBytes += streamBytes(toSend);
