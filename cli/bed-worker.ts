@@ -32,6 +32,8 @@ export async function withBedWorker<T>(
     pairQueues?: (mainQueue: string) => string[];
     /** the campaign's backend; QEMU driven directly by default */
     backend?: (pool: SshPool) => Promise<HypervisorBackend>;
+    /** the controller's name its workers show (default MIGLAB_CONTROLLER, else the host's) */
+    controller?: string;
   },
   activities: (deps: { pool: SshPool; backend: HypervisorBackend }) => object,
   work: (ctx: BedWorkerContext) => Promise<T>,
@@ -47,7 +49,7 @@ export async function withBedWorker<T>(
     const taskQueue = opts.taskQueue ? await opts.taskQueue(session.client) : SMOKE_TASK_QUEUE;
     const acts = activities({ pool, backend });
     const queues = [taskQueue, ...(opts.pairQueues?.(taskQueue) ?? [])];
-    for (const q of queues) workers.push(await createWorker({ connection: workerConnection, namespace: session.namespace, activities: acts, taskQueue: q }));
+    for (const q of queues) workers.push(await createWorker({ connection: workerConnection, namespace: session.namespace, activities: acts, taskQueue: q, ...(opts.controller ? { controller: opts.controller } : {}) }));
     return await work({ session, worker: new WorkerGroup(workers as [Worker, ...Worker[]]), taskQueue, backend });
   } catch (err) {
     failed = true;

@@ -149,12 +149,54 @@ export function trialQuery(f: TrialFilter): string {
 }
 
 /** Trials the server knows that match the filter, by miglab's search attributes. */
-export async function listTrials(client: Client, f: TrialFilter): Promise<{ workflowId: string; state: string; outcome: string | null; workingSetMiB: number | null }[]> {
-  const out: { workflowId: string; state: string; outcome: string | null; workingSetMiB: number | null }[] = [];
+/** One step of a trial as its history tells it: which attempt ended it and on which controller (worker identity). */
+export interface StepRun {
+  step: string;
+  /** the attempt that ran to the end (or runs now): 2 or more means earlier attempts failed or their worker died */
+  attempt: number;
+  /** the worker identity (controller:pid) that ran that attempt; null when none has started it yet */
+  controller: string | null;
+  state: 'done' | 'running';
+}
+
+/**
+ * Each step of a trial and the controller that ran it. Temporal writes a step's started event when
+ * the step ends, for its last attempt only: an attempt whose worker died (its heartbeat timed out)
+ * shows as the next attempt's number. A step still running is the pending activity's last worker.
+ */
+export async function trialStepRuns(client: Client, workflowId: string): Promise<StepRun[]> {
+  const handle = client.workflow.getHandle(workflowId);
+  const history = await handle.fetchHistory();
+  const scheduled = new Map<string, string>();
+  const runs: StepRun[] = [];
+  for (const e of history.events ?? []) {
+    const sch = e.activityTaskScheduledEventAttributes;
+    if (sch) scheduled.set(String(e.eventId), sch.activityType?.name ?? '?');
+    const st = e.activityTaskStartedEventAttributes;
+    if (st) runs.push({ step: scheduled.get(String(st.scheduledEventId)) ?? '?', attempt: st.attempt ?? 1, controller: st.identity || null, state: 'done' });
+  }
+  const d = await handle.describe().catch(() => undefined);
+  for (const a of d?.raw.pendingActivities ?? []) runs.push({ step: a.activityType?.name ?? '?', attempt: a.attempt ?? 1, controller: a.lastWorkerIdentity || null, state: 'running' });
+  return runs;
+}
+
+export interface ListedTrial {
+  workflowId: string;
+  state: string;
+  outcome: string | null;
+  workingSetMiB: number | null;
+  /** with `steps`: each step and the controller that ran it (one history read per trial) */
+  steps?: StepRun[];
+}
+
+export async function listTrials(client: Client, f: TrialFilter, o: { steps?: boolean } = {}): Promise<ListedTrial[]> {
+  const out: ListedTrial[] = [];
   for await (const w of client.workflow.list({ query: trialQuery(f) })) {
     out.push({ workflowId: w.workflowId, state: w.status.name, outcome: w.typedSearchAttributes.get(SA.outcome) ?? null, workingSetMiB: w.typedSearchAttributes.get(SA.workingSetMB) ?? null });
   }
-  return out.sort((a, b) => a.workflowId.localeCompare(b.workflowId));
+  out.sort((a, b) => a.workflowId.localeCompare(b.workflowId));
+  if (o.steps) for (const t of out) t.steps = await trialStepRuns(client, t.workflowId);
+  return out;
 }
 
 /**

@@ -8,12 +8,14 @@ import { DEFAULT_BED, labDown, labStatus, labUp } from '../lab/bed.js';
 import { labProblems } from '../lab/prereqs.js';
 import { devServerStatus, ensureDevServer, stopDevServer } from '../server/dev-server.js';
 import { formatSmoke, runSmoke } from './smoke.js';
-import { runCampaign, serveCampaign, summaryTable } from './run.js';
+import { runCampaign, serveCampaign, startCampaign, summaryTable } from './run.js';
+import { CONTROLLER_NAME } from '../workers/worker.js';
 import { newFailureLines } from './attempt-failures.js';
 import { report } from './report.js';
 import { verifyCampaign, verifyProblems, type CampaignState } from './verify.js';
 import { campaignStatus, cancelCampaign, listCampaigns, listTrials, noWorkerHint, pauseCampaign, resumeCampaign, watchCampaign } from './control.js';
 import { connectTemporal } from '../server/connection.js';
+import { prepareServer } from '../server/prepare.js';
 import { logSdkTo } from '../server/runtime.js';
 import { stateDir } from '../lib/paths.js';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
@@ -66,6 +68,11 @@ function logSdk(command: string): string {
   say(`miglab: the Temporal SDK's log: ${path}`);
   return path;
 }
+/** --controller: a name the Web UI and `ls --steps` can show plainly. */
+const controllerName = (v: string) => {
+  if (!CONTROLLER_NAME.test(v)) throw new UserError(`--controller must be a plain name (letters, digits, '.', '_', '-'; at most 63), got '${v}'`, 'e.g. --controller lab-east');
+  return v;
+};
 /** A command's help ends with examples a user can copy. */
 const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}`;
 
@@ -85,6 +92,7 @@ Examples:
   miglab smoke                  boot a guest on hosta, migrate it live to hostb, check it, tear down
   miglab check campaigns/paper.yaml   validate a campaign file, list its trials
   miglab run campaigns/paper.yaml     run it on the bed (resumes a partly recorded one)
+  miglab start campaigns/paper.yaml   start it for workers elsewhere (\`miglab worker\` on each controller)
   miglab report campaigns/paper.yaml  tables, figures and CSV of what is recorded
   miglab server status --json   is the embedded Temporal server running?
   miglab lab down               remove the bed: namespaces, bridges, VMs, sshd
@@ -148,7 +156,7 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
       if (problems.length) process.exitCode = ExitCode.Usage;
     });
 
-  const server = program.command('server').description('the embedded Temporal dev server').addHelpText('after', examples('miglab server start', 'miglab server status --json', 'miglab server stop'));
+  const server = program.command('server').description('the embedded Temporal dev server (and `prepare` for your own)').addHelpText('after', examples('miglab server start', 'miglab server status --json', 'miglab server stop'));
   server
     .command('start')
     .description('start it unless one is already serving')
@@ -176,6 +184,17 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
       const s = await devServerStatus();
       print(s, !!o.json, () => `Temporal at ${s.address}: ${s.serving ? 'serving' : 'not serving'}${s.startedByMiglab ? ` (started by miglab, pid ${s.pid})` : ''}; UI ${s.uiUrl}; db ${s.dbFile}`);
       if (!s.serving) process.exitCode = ExitCode.Unavailable;
+    });
+
+  server
+    .command('prepare')
+    .description('make your own server (TEMPORAL_ADDRESS / profile) ready: wait for it, register the namespace if missing, add miglab\'s search attributes')
+    .option('--wait <seconds>', 'how long to wait for the server to answer', positiveNumber('--wait'), 30)
+    .option('--json', 'JSON output')
+    .addHelpText('after', examples('TEMPORAL_ADDRESS=temporal.lab:7233 TEMPORAL_TLS=true miglab server prepare', '. .miglab/cluster/env && miglab server prepare --json'))
+    .action(async (o) => {
+      const r = await prepareServer({ waitS: o.wait as number, log: say });
+      print(r, !!o.json, () => `Temporal ${r.serverVersion ?? ''} at ${r.address}: namespace ${r.namespace}${r.namespaceCreated ? ' registered' : ' present'}; search attributes ${r.searchAttributesAdded.length ? `added: ${r.searchAttributesAdded.join(', ')}` : 'present'}`);
     });
 
   program
@@ -251,6 +270,7 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
       const r = await runCampaign({
         file: verifyFile,
         ...(o.bedSubnet ? { bedSubnet: o.bedSubnet as string } : {}),
+        ...(o.controller ? { controller: o.controller as string } : {}),
         log: say,
         progress: (p, s) => {
           if (p.recorded !== said) say(`  ${s.toFixed(0)} s: ${p.recorded}/${p.total} trials recorded`);
@@ -270,6 +290,7 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .argument('<campaign.yaml>')
     .option('--json', 'print the trial rows as JSON at the end')
     .option('--bed-subnet <cidr>', 'subnet for the bed when this run brings it up (inside 198.18.0.0/15)')
+    .option('--controller <name>', "this controller's name on every step it runs (Web UI, `ls --trials --steps`); default MIGLAB_CONTROLLER, else the host name", controllerName)
     .addHelpText('after', examples('miglab run campaigns/paper.yaml', 'miglab run campaigns/paper.yaml --json > rows.json', 'miglab run my-campaign.yaml --bed-subnet 198.18.8.0/24') + '\nExit: 0 when every trial was recorded and none failed, 1 otherwise, 130 when interrupted (the campaign goes on in the server: run it again to attach).')
     .action(async (file: string, o) => {
       const tty = process.stderr.isTTY;
@@ -281,6 +302,7 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
       const r = await runCampaign({
         file,
         ...(o.bedSubnet ? { bedSubnet: o.bedSubnet as string } : {}),
+        ...(o.controller ? { controller: o.controller as string } : {}),
         log: say,
         progress: (p, s, steps) => {
           firstRecorded ??= p.recorded; // trials recorded before this run say nothing about its pace
@@ -325,6 +347,25 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     });
 
   program
+    .command('start')
+    .description('start a campaign (or find it running) and return: workers on each controller serve it (`miglab worker`), `miglab watch` follows it')
+    .argument('<campaign.yaml>')
+    .option('--bed-subnet <cidr>', 'subnet for the bed when this brings it up (inside 198.18.0.0/15)')
+    .option('--json', 'JSON output')
+    .addHelpText('after', examples('miglab start campaigns/two-pairs.yaml', 'miglab worker campaigns/two-pairs.yaml --pairs hosta:hostb --controller east &', 'miglab watch two-pairs') + '\nExit: 0 when the campaign was started or is running already.')
+    .action(async (file: string, o) => {
+      const r = await startCampaign({ file, ...(o.bedSubnet ? { bedSubnet: o.bedSubnet as string } : {}), log: say });
+      print(r, !!o.json, () =>
+        [
+          `campaign ${r.started ? 'started' : 'already running'}: ${r.workflowId} on task queue ${r.taskQueue}`,
+          `pairs' queues: ${r.pairQueues.join(', ')}`,
+          `serve it: miglab worker ${file} [--pairs src:dst,...] on each controller; follow it: miglab watch ${file}`,
+          `results: ${r.resultsDir}${r.auditUrl ? `\naudit: ${r.auditUrl}` : ''}`,
+        ].join('\n'),
+      );
+    });
+
+  program
     .command('status')
     .description("a campaign's state and progress on the Temporal server")
     .argument('<campaign>', 'campaign name or campaign file')
@@ -346,10 +387,11 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .argument('<campaign.yaml>')
     .option('--bed-subnet <cidr>', 'subnet for the bed if this brings it up')
     .option('--pairs <src:dst,...>', "serve only these pairs' trials (the ones this controller reaches); every pair by default")
-    .addHelpText('after', '\nExamples:\n  miglab worker campaigns/paper.yaml &\n  miglab worker campaigns/two-pairs.yaml --pairs hostc:hostd\n  miglab cancel paper')
+    .option('--controller <name>', "this controller's name on every step it runs (Web UI, `ls --trials --steps`); default MIGLAB_CONTROLLER, else the host name", controllerName)
+    .addHelpText('after', '\nExamples:\n  miglab worker campaigns/paper.yaml &\n  miglab worker campaigns/two-pairs.yaml --pairs hostc:hostd --controller lab-east\n  miglab cancel paper')
     .action(async (file: string, o) => {
       logSdk('worker');
-      await serveCampaign({ file, ...(o.bedSubnet ? { bedSubnet: o.bedSubnet as string } : {}), ...(o.pairs ? { pairs: String(o.pairs).split(',').map((p) => p.trim()).filter(Boolean) } : {}), log: say });
+      await serveCampaign({ file, ...(o.bedSubnet ? { bedSubnet: o.bedSubnet as string } : {}), ...(o.pairs ? { pairs: String(o.pairs).split(',').map((p) => p.trim()).filter(Boolean) } : {}), ...(o.controller ? { controller: o.controller as string } : {}), log: say });
       say('worker stopped');
       process.exitCode = ExitCode.Ok; // a signal is how a worker is meant to end
     });
@@ -380,12 +422,14 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .option('--hypervisor <name>', 'trials on this hypervisor')
     .option('--outcome <kind>', 'converged, offline or failed')
     .option('--working-set <MiB>', 'trials at this working-set size', (v) => Number(v))
+    .option('--steps', "with --trials: each trial's steps, and the controller (worker identity) that ran each")
     .option('--json', 'JSON output')
-    .addHelpText('after', '\nExamples:\n  miglab ls\n  miglab ls --trials --campaign paper --outcome failed\n  miglab ls --trials --scenario dirty-ramp --working-set 40 --json')
+    .addHelpText('after', '\nExamples:\n  miglab ls\n  miglab ls --trials --campaign paper --outcome failed\n  miglab ls --trials --scenario dirty-ramp --working-set 40 --json\n  miglab ls --trials --campaign two-pairs --steps')
     .action(async (o) => {
       if (o.trials) {
-        const t = await withClient((client) => listTrials(client, { campaign: o.campaign, scenario: o.scenario, hypervisor: o.hypervisor, outcome: o.outcome, workingSetMiB: o.workingSet }));
-        print(t, !!o.json, () => (t.length ? t.map((x) => `${x.state.padEnd(11)} ${(x.outcome ?? '-').padEnd(9)} ${x.workflowId}`).join('\n') : 'no trials match'));
+        const t = await withClient((client) => listTrials(client, { campaign: o.campaign, scenario: o.scenario, hypervisor: o.hypervisor, outcome: o.outcome, workingSetMiB: o.workingSet }, { steps: !!o.steps }));
+        const stepLines = (x: (typeof t)[number]) => (x.steps ?? []).map((st) => `    ${st.step.padEnd(22)} ${(st.attempt > 1 ? `attempt ${st.attempt}` : '').padEnd(10)} ${st.controller ?? '(not started)'}${st.state === 'running' ? '  (running)' : ''}`);
+        print(t, !!o.json, () => (t.length ? t.flatMap((x) => [`${x.state.padEnd(11)} ${(x.outcome ?? '-').padEnd(9)} ${x.workflowId}`, ...stepLines(x)]).join('\n') : 'no trials match'));
         return;
       }
       const l = await withClient(listCampaigns);

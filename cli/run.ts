@@ -2,7 +2,7 @@
  * `miglab run <campaign.yaml>`: validate, bring up the bed (or check the campaign's own hosts), start (or re-attach to) the campaign
  * workflow with a worker in this process, show progress while it runs, end with a summary.
  */
-import { ServiceError, WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { ServiceError, WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { createCampaignActivities } from '../activities/campaign-activities.js';
 import { createTrialActivities } from '../activities/trial-activities.js';
 import { loadCampaign, type LoadedCampaign } from '../campaign/load.js';
@@ -18,8 +18,8 @@ import type { GuestCpu } from '../activities/qemu/guest-cpu.js';
 import { manifestOf } from '../results/manifest.js';
 import { ResultsStore } from '../results/store.js';
 import { runProvenance, sha256File, type RunProvenance } from '../results/provenance.js';
-import { workflowUiUrl, type TemporalTarget } from '../server/connection.js';
-import { SHUTDOWN_FORCE_TIME } from '../workers/worker.js';
+import { connectTemporal, workflowUiUrl, type TemporalSession, type TemporalTarget } from '../server/connection.js';
+import { SHUTDOWN_FORCE_TIME, workerIdentity } from '../workers/worker.js';
 import { hostSummary } from './host-summary.js';
 import { checkTuningOnHosts } from './tuning-check.js';
 import { campaignTaskQueue, campaignWorkflowId, pairTaskQueue, legacyTrialWorkflowId, tryParseTrialId, progressQuery, trialWorkflowId, WorkflowType } from '../workflows/names.js';
@@ -43,6 +43,8 @@ export interface RunOptions {
   resultsDir?: string;
   /** the bed's subnet when the run has to bring the bed up */
   bedSubnet?: string;
+  /** the controller's name its workers show on every step (default MIGLAB_CONTROLLER, else the host's) */
+  controller?: string;
 }
 
 /** A campaign ready to run: where, its store, its workflow input, and its worker's activities. */
@@ -174,31 +176,61 @@ async function taskQueueOf(client: Client, campaign: string): Promise<string> {
   return d?.status.name === 'RUNNING' ? d.taskQueue : campaignTaskQueue(campaign);
 }
 
+/**
+ * Starts the campaign's workflow on its queue, or finds it running (then attaches: a rerun of
+ * `run`, `start` or a second controller's, never a second campaign).
+ */
+async function startOrAttach(session: TemporalSession, p: Pick<PreparedCampaign, 'spec' | 'input' | 'pairs' | 'resultsDir'>, taskQueue: string, log: (l: string) => void): Promise<{ handle: WorkflowHandle; started: boolean }> {
+  const { spec, input, pairs, resultsDir } = p;
+  const workflowId = campaignWorkflowId(spec.campaign);
+  try {
+    const searchAttributes = await hasSearchAttributes(session.connection, session.namespace);
+    if (!searchAttributes) log('note: the Temporal server lacks miglab\'s search attributes (MiglabCampaign …): trials will not be filterable by them');
+    const audited: CampaignInput = { ...input, audit: { hypervisor: hypervisorLabel(spec), searchAttributes } };
+    const handle = await session.client.workflow.start(WorkflowType.campaign, {
+      taskQueue,
+      workflowId,
+      args: [audited],
+      staticSummary: `${spec.campaign}: ${trialCount(input.plan!)} trials (${spec.scenarios.map((x) => x.name).join(', ')}) on ${input.lanes.map((l) => `${l.src}→${l.dst}${l.hypervisor ? ` (${l.hypervisor})` : ''}`).join(', ')}, ${hypervisorLabel(spec)}`,
+      ...(searchAttributes ? { typedSearchAttributes: [{ key: SA.campaign, value: spec.campaign }, { key: SA.hypervisor, value: hypervisorLabel(spec) }] } : {}),
+    });
+    log(`campaign ${spec.campaign}: ${trialCount(input.plan!)} trials on ${pairs.map((x) => x.join('→')).join(', ')}${input.lanes.some((l) => l.hypervisor) ? ` (${input.lanes.map((l) => l.hypervisor).join(', ')})` : ''}; results in ${resultsDir}`);
+    return { handle, started: true };
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err instanceof ServiceError ? startRefused(spec.campaign, input, err) : err;
+    log(`campaign ${spec.campaign} is already running: attaching to it`);
+    return { handle: session.client.workflow.getHandle(workflowId), started: false };
+  }
+}
+
+/**
+ * `miglab start <campaign.yaml>`: validate, check the hosts (or bring the bed up), write the
+ * manifest and start the campaign's workflow — served by workers elsewhere (`miglab worker` on each
+ * controller), followed with `miglab watch`. Nothing runs in this process.
+ */
+export async function startCampaign(o: { file: string; bedSubnet?: string; temporal?: TemporalTarget; log: (l: string) => void }): Promise<{ workflowId: string; taskQueue: string; pairQueues: string[]; started: boolean; resultsDir: string; auditUrl: string | undefined }> {
+  const prepared = await prepareCampaign(o);
+  const session = await connectTemporal(o.temporal, o.log);
+  const pool = new SshPool();
+  try {
+    const taskQueue = await taskQueueOf(session.client, prepared.spec.campaign);
+    const { handle, started } = await startOrAttach(session, prepared, taskQueue, o.log);
+    await prepared.writeManifest(await prepared.backend(pool));
+    return { workflowId: handle.workflowId, taskQueue, pairQueues: prepared.pairQueues(taskQueue), started, resultsDir: prepared.resultsDir, auditUrl: workflowUiUrl(session, handle.workflowId) };
+  } finally {
+    await pool.closeAll();
+    await session.close();
+  }
+}
+
 export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; progress: CampaignProgress; rows: TrialRow[]; resultsDir: string; auditUrl: string | undefined }> {
   const { spec, where, pairs, store, resultsDir, input, activities, pairQueues, backend, writeManifest, finishManifest } = await prepareCampaign(o);
   return withBedWorker(
-    { inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign), pairQueues, backend },
+    { inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign), pairQueues, backend, ...(o.controller ? { controller: o.controller } : {}) },
     activities,
     async ({ session, worker, taskQueue, backend: hv }) => {
       const workflowId = campaignWorkflowId(spec.campaign);
-      let handle;
-      try {
-        const searchAttributes = await hasSearchAttributes(session.connection, session.namespace);
-        if (!searchAttributes) o.log('note: the Temporal server lacks miglab\'s search attributes (MiglabCampaign …): trials will not be filterable by them');
-        const audited: CampaignInput = { ...input, audit: { hypervisor: hypervisorLabel(spec), searchAttributes } };
-        handle = await session.client.workflow.start(WorkflowType.campaign, {
-          taskQueue,
-          workflowId,
-          args: [audited],
-          staticSummary: `${spec.campaign}: ${trialCount(input.plan!)} trials (${spec.scenarios.map((x) => x.name).join(', ')}) on ${input.lanes.map((l) => `${l.src}→${l.dst}${l.hypervisor ? ` (${l.hypervisor})` : ''}`).join(', ')}, ${hypervisorLabel(spec)}`,
-          ...(searchAttributes ? { typedSearchAttributes: [{ key: SA.campaign, value: spec.campaign }, { key: SA.hypervisor, value: hypervisorLabel(spec) }] } : {}),
-        });
-        o.log(`campaign ${spec.campaign}: ${trialCount(input.plan!)} trials on ${pairs.map((p) => p.join('→')).join(', ')}${input.lanes.some((l) => l.hypervisor) ? ` (${input.lanes.map((l) => l.hypervisor).join(', ')})` : ''}; results in ${resultsDir}`);
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err instanceof ServiceError ? startRefused(spec.campaign, input, err) : err;
-        handle = session.client.workflow.getHandle(workflowId);
-        o.log(`campaign ${spec.campaign} is already running: attaching to it`);
-      }
+      const { handle } = await startOrAttach(session, { spec, input, pairs, resultsDir }, taskQueue, o.log);
       const provenance = await writeManifest(hv);
       const started = Date.now();
       // The progress loop asks the server once a second. It must be over before the connection
@@ -287,7 +319,7 @@ function shutdownExpired(err: unknown): boolean {
  * `miglab worker <campaign.yaml>`: a worker for one campaign in its own process, until SIGINT or
  * SIGTERM — for a campaign started elsewhere, or to tear VMs down after `miglab run` was stopped.
  */
-export async function serveCampaign(o: { file: string; bedSubnet?: string; temporal?: TemporalTarget; log: (l: string) => void; until?: Promise<void>; pairs?: readonly string[] }): Promise<void> {
+export async function serveCampaign(o: { file: string; bedSubnet?: string; temporal?: TemporalTarget; log: (l: string) => void; until?: Promise<void>; pairs?: readonly string[]; controller?: string }): Promise<void> {
   // --pairs: only these pairs' trials (this controller reaches their hosts); every pair by default.
   // Checked against the file's pairs before anything starts (and against the default pair after).
   const named = (await loadCampaign(o.file)).spec.pairs;
@@ -301,9 +333,9 @@ export async function serveCampaign(o: { file: string; bedSubnet?: string; tempo
   const { spec, where, activities, resultsDir, backend, writeManifest } = prepared;
   const served = o.pairs ? prepared.pairs.filter(([s, d]) => o.pairs!.includes(`${s}:${d}`)) : prepared.pairs;
   const pairQueues = (main: string) => served.map(([src, dst]) => pairTaskQueue(main, src, dst));
-  await withBedWorker({ inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign), pairQueues, backend }, activities, async ({ worker, taskQueue, backend: hv }) => {
+  await withBedWorker({ inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign), pairQueues, backend, ...(o.controller ? { controller: o.controller } : {}) }, activities, async ({ worker, taskQueue, backend: hv }) => {
     await writeManifest(hv);
-    o.log(`worker for campaign ${spec.campaign} on task queue ${taskQueue} and its pairs' (${pairQueues(taskQueue).join(', ')}); results in ${resultsDir}; Ctrl-C stops it`);
+    o.log(`worker ${workerIdentity(o.controller)} for campaign ${spec.campaign} on task queue ${taskQueue} and its pairs' (${pairQueues(taskQueue).join(', ')}); results in ${resultsDir}; Ctrl-C stops it`);
     if (o.until) await worker.runUntil(o.until);
     else await worker.run(); // the SDK's runtime shuts it down on SIGINT/SIGTERM
   });

@@ -12,8 +12,7 @@ import { ExitCode, UserError } from '../lib/errors.js';
 import { spawnDetached } from '../lib/exec.js';
 import { statePaths } from '../lib/paths.js';
 import { processAlive as alive } from '../lib/process.js';
-import { devServerSearchAttributeFlags } from './search-attributes.js';
-import { SA } from '../workflows/search-attributes.js';
+import { addMissingSearchAttributes, devServerSearchAttributeFlags } from './search-attributes.js';
 import { temporalCli } from './temporal-cli.js';
 
 export interface DevServerOptions {
@@ -101,14 +100,7 @@ async function readRecord(o: DevServerOptions): Promise<ServerRecord | undefined
 async function registerSearchAttributes(address: string, namespace: string): Promise<void> {
   const conn = await Connection.connect({ address });
   try {
-    const have = await conn.operatorService.listSearchAttributes({ namespace });
-    const missing = Object.values(SA).filter((k) => !(k.name in (have.customAttributes ?? {})));
-    if (missing.length === 0) return;
-    const typeCode = { KEYWORD: 2, INT: 3 } as Record<string, number>;
-    await conn.operatorService.addSearchAttributes({
-      namespace,
-      searchAttributes: Object.fromEntries(missing.map((k) => [k.name, typeCode[k.type]!])),
-    });
+    await addMissingSearchAttributes(conn, namespace);
   } finally {
     await conn.close();
   }

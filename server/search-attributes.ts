@@ -20,3 +20,21 @@ export async function hasSearchAttributes(connection: { operatorService: { listS
     return false; // not allowed to ask: run without them rather than fail every trial
   }
 }
+
+type OperatorConnection = {
+  operatorService: {
+    listSearchAttributes(r: { namespace: string }): Promise<{ customAttributes?: Record<string, unknown> | null }>;
+    addSearchAttributes(r: { namespace: string; searchAttributes: Record<string, number> }): Promise<unknown>;
+  };
+};
+
+/** Adds whichever of miglab's search attributes the namespace lacks (operator API); returns the names added. */
+export async function addMissingSearchAttributes(connection: OperatorConnection, namespace: string): Promise<string[]> {
+  const have = await connection.operatorService.listSearchAttributes({ namespace });
+  const missing = Object.values(SA).filter((k) => !(k.name in (have.customAttributes ?? {})));
+  if (missing.length === 0) return [];
+  // INDEXED_VALUE_TYPE_KEYWORD = 2, INDEXED_VALUE_TYPE_INT = 3 (enums of @temporalio/proto)
+  const typeCode: Record<string, number> = { [SearchAttributeType.KEYWORD]: 2, [SearchAttributeType.INT]: 3 };
+  await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map((k) => [k.name, typeCode[k.type]!])) });
+  return missing.map((k) => k.name);
+}

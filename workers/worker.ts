@@ -1,5 +1,6 @@
 /** The miglab worker: runs miglab's workflows and the activities it is given on one task queue. */
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { installRuntime } from '../server/runtime.js';
@@ -28,11 +29,25 @@ export const HEARTBEAT_THROTTLE = '2 seconds';
 let bundled: Promise<{ code: string }> | undefined;
 const bundleOnce = (): Promise<{ code: string }> => (bundled ??= bundleWorkflowCode({ workflowsPath: workflowsPath() }));
 
+/** A controller's name as an operator gives it (`--controller`, MIGLAB_CONTROLLER): what the Web UI and `ls --trials --steps` show. */
+export const CONTROLLER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/**
+ * The identity a worker shows on every step it runs (the history's ActivityTaskStarted events,
+ * a pending step's last worker): the controller's name — the host's unless named — and the process,
+ * so two workers on one controller are told apart too.
+ */
+export function workerIdentity(controller: string | undefined = process.env.MIGLAB_CONTROLLER || undefined): string {
+  return `${controller ?? hostname()}:${process.pid}`;
+}
+
 export async function createWorker(opts: {
   connection: NativeConnection;
   namespace: string;
   activities: object;
   taskQueue?: string;
+  /** the controller's name (default MIGLAB_CONTROLLER, else the host's) */
+  controller?: string;
 }): Promise<Worker> {
   installRuntime();
   const bundle = prebuiltBundle();
@@ -40,6 +55,7 @@ export async function createWorker(opts: {
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? SMOKE_TASK_QUEUE,
+    identity: workerIdentity(opts.controller),
     // The bundle built with the code when it matches it; else bundled now, once for every worker of the process (about 2 s).
     workflowBundle: bundle ? { codePath: bundle } : await bundleOnce(),
     activities: opts.activities,
