@@ -6,7 +6,7 @@ import { SA } from '../workflows/search-attributes.js';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { loadCampaign } from '../campaign/load.js';
 import { UserError } from '../lib/errors.js';
-import type { CampaignProgress } from '../workflows/campaign.js';
+import type { CampaignInput, CampaignProgress } from '../workflows/campaign.js';
 import { CAMPAIGN_NAME, campaignOfWorkflowId, campaignWorkflowId as workflowIdOf, pauseSignal, progressQuery, resumeSignal, WorkflowType } from '../workflows/names.js';
 
 /** The workflow id of a campaign given by name or by its file. */
@@ -30,6 +30,19 @@ export interface CampaignStatus {
    * progress cannot be asked — `miglab run` or `miglab worker` continues it); null once closed.
    */
   workers: number | null;
+  /**
+   * While it runs: each pair with a queue of its own and how many workers serve it — a pair no
+   * controller serves holds its trials back while the others go on.
+   */
+  pairs: { pair: string; taskQueue: string; workers: number }[] | null;
+}
+
+/** What status and watch say of pairs no worker serves: their trials wait, and what serves them. */
+export function unservedPairsHint(campaignArg: string, s: Pick<CampaignStatus, 'pairs' | 'workers'>): string | undefined {
+  const idle = (s.pairs ?? []).filter((p) => p.workers === 0);
+  if (!idle.length || s.workers === 0) return undefined;
+  const file = /\.ya?ml$/.test(campaignArg) ? campaignArg : '<campaign.yaml>';
+  return `no worker serves ${idle.map((p) => p.pair).join(', ')}: ${idle.length > 1 ? 'their' : 'its'} trials wait — \`miglab worker ${file} --pairs ${idle.map((p) => p.pair.replace('→', ':')).join(',')}\` on a controller that reaches ${idle.length > 1 ? 'them' : 'it'}`;
 }
 
 /** What status and watch say of a running campaign nothing serves: why it does not move, and what continues it. */
@@ -59,6 +72,18 @@ async function activeWorkers(client: Client, taskQueue: string): Promise<number>
   }).length;
 }
 
+/**
+ * The lanes' own task queues of a campaign's current run, from the run's input (its first event:
+ * the input is the campaign's plan, never its trials). Lanes started before pair queues have none.
+ */
+async function laneQueues(client: Client, workflowId: string, runId: string): Promise<{ pair: string; taskQueue: string }[]> {
+  const r = await client.workflowService.getWorkflowExecutionHistory({ namespace: client.options.namespace, execution: { workflowId, runId }, maximumPageSize: 1 });
+  const payload = r.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload) return [];
+  const input = client.options.loadedDataConverter.payloadConverter.fromPayload<CampaignInput>(payload);
+  return (input.lanes ?? []).flatMap((l) => (l.taskQueue ? [{ pair: `${l.src}→${l.dst}`, taskQueue: l.taskQueue }] : []));
+}
+
 /** The campaign's workflow handle and description; a campaign the server does not know is a user error. */
 async function lookup(client: Client, nameOrFile: string): Promise<{ campaign: string; workflowId: string; handle: WorkflowHandle; d: WorkflowExecutionDescription }> {
   const { campaign, workflowId } = await campaignWorkflowId(nameOrFile);
@@ -75,12 +100,14 @@ export async function campaignStatus(client: Client, nameOrFile: string): Promis
   const { campaign, workflowId, handle, d } = await lookup(client, nameOrFile);
   let progress: CampaignProgress | null = null;
   let workers: number | null = null;
+  let pairs: CampaignStatus['pairs'] = null;
   if (d.status.name === 'RUNNING') {
+    pairs = await Promise.all((await laneQueues(client, workflowId, d.runId)).map(async (l) => ({ ...l, workers: await activeWorkers(client, l.taskQueue) })));
     // A query needs a worker to answer it: with none, it would only wait out its timeout.
     workers = await activeWorkers(client, d.taskQueue);
     if (workers > 0) progress = await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(progressQuery)).catch(() => null);
   } else if (d.status.name === 'COMPLETED') progress = (await handle.result().catch(() => null)) as CampaignProgress | null;
-  return { campaign, workflowId, state: d.status.name, startedAt: d.startTime.toISOString(), closedAt: d.closeTime?.toISOString() ?? null, progress, workers };
+  return { campaign, workflowId, state: d.status.name, startedAt: d.startTime.toISOString(), closedAt: d.closeTime?.toISOString() ?? null, progress, workers, pairs };
 }
 
 async function running(client: Client, nameOrFile: string, verb: string) {

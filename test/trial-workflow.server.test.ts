@@ -12,7 +12,7 @@ import { campaignWorkflowId, pairTaskQueue, parseTrialId, WorkflowType } from '.
 import { startTestTemporal, type TestTemporal } from './helpers/temporal.js';
 import type { AttemptResult, TrialInput, TrialRow } from '../workflows/trial-types.js';
 import { diskSpec, done, serviceLoad, stubApp, doneOther, final, input, rampPlan, rampTrials, stall, stubClockOffsetsMs, stubDirtyRate, stubIdleDirtyRate, stubProbe, stubs, stubWitness, stubWriteRate } from './helpers/trial-stubs.js';
-import { campaignStatus, cancelCampaign, listCampaigns, listTrials, pauseCampaign, resumeCampaign, trialQuery, watchCampaign, type CampaignStatus } from '../cli/control.js';
+import { campaignStatus, cancelCampaign, listCampaigns, listTrials, pauseCampaign, resumeCampaign, trialQuery, unservedPairsHint, watchCampaign, type CampaignStatus } from '../cli/control.js';
 import { UserError } from '../lib/errors.js';
 import { SA } from '../workflows/search-attributes.js';
 import type { Hypervisor } from '../campaign/spec.js';
@@ -432,8 +432,18 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
       const name = t.unique('pairq');
       const { trialId: _t, src, dst, workload: _w, ...template } = input();
       const args = [{ campaign: name, lanes: [{ src, dst, taskQueue: pairQueue, template }], plan: rampPlan(name, 2) }];
-      const done$ = client.workflow.execute(WorkflowType.campaign, { taskQueue, workflowId: campaignWorkflowId(name), args });
-      const [result] = await Promise.all([worker.runUntil(done$), pairWorker.runUntil(done$)]);
+      const handle = await client.workflow.start(WorkflowType.campaign, { taskQueue, workflowId: campaignWorkflowId(name), args });
+      const done$ = handle.result();
+      // the campaign's queue served, the pair's not yet: status names the pair whose trials wait
+      const mainRuns = worker.runUntil(done$);
+      let waiting: CampaignStatus | undefined;
+      for (let i = 0; i < 100 && !(waiting?.workers); i++) {
+        waiting = await campaignStatus(client, name);
+        if (!waiting.workers) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(waiting).toMatchObject({ state: 'RUNNING', workers: 1, pairs: [{ pair: 'hosta→hostb', taskQueue: pairQueue, workers: 0 }] });
+      expect(unservedPairsHint('two.yaml', waiting!)).toBe('no worker serves hosta→hostb: its trials wait — `miglab worker two.yaml --pairs hosta:hostb` on a controller that reaches it');
+      const [result] = await Promise.all([mainRuns, pairWorker.runUntil(done$)]);
       expect(result).toMatchObject({ total: 2, recorded: 2 });
       const trialsOn = async (q: string) => {
         let n = 0;

@@ -71,7 +71,12 @@ function cleanUp(run: string, bedsBefore: readonly string[], interrupted: boolea
   for (const bed of beds) execFileSync(process.execPath, [BIN, 'lab', 'down', '--bed', bed], { stdio: 'ignore' }); // ends its VMs and daemons too
   const servers = pids(['-f', 'temporal server start-dev']).filter((p) => ours(p, run));
   for (const pid of servers) kill(pid, 'SIGTERM');
-  const said = [...clis.map((p) => `miglab process pid ${p}`), ...beds.map((b) => `bed ${b}`), ...servers.map((p) => `Temporal dev server pid ${p}`)];
+  // scripts/temporal-cluster.sh's server, and its PostgreSQL (SIGINT: PostgreSQL's fast shutdown)
+  const clusterServers = pids(['-f', 'temporal-server-v[0-9.]+ .*start']).filter((p) => ours(p, run));
+  for (const pid of clusterServers) kill(pid, 'SIGTERM');
+  const postgres = pids(['-x', 'postgres']).filter((p) => ours(p, run));
+  for (const pid of postgres) kill(pid, 'SIGINT');
+  const said = [...clis.map((p) => `miglab process pid ${p}`), ...beds.map((b) => `bed ${b}`), ...servers.map((p) => `Temporal dev server pid ${p}`), ...clusterServers.map((p) => `Temporal server pid ${p}`), ...postgres.map((p) => `PostgreSQL pid ${p}`)];
   if (said.length) process.stderr.write(`\n[test teardown] ${interrupted ? 'interrupted: ' : 'the test run left behind, '}now stopped: ${said.join(', ')}\n`);
 }
 
