@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Site } from '../lab/site.js';
 import { guestAddress, guestSsh } from '../lab/guest.js';
-import { pidFromFile, processAlive } from '../lib/process.js';
+import { localPidFromSharedFile, processAlive, sharedPidLine } from '../lib/process.js';
 import { spawnDetached } from '../lib/exec.js';
 import type { ResultsStore } from '../results/store.js';
 import type { AttemptCost, AttemptResult, TrialActivities } from '../workflows/trial-types.js';
@@ -193,7 +193,7 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
 
     async startProbe({ trialId, spec, intervalMs }) {
       const f = probeFiles(trialId);
-      const pid = pidFromFile(f.pid);
+      const pid = localPidFromSharedFile(f.pid);
       if (pid !== undefined && processAlive(pid)) return; // already probing (a retried step)
       await mkdir(f.dir, { recursive: true });
       const fd = openSync(f.out, 'a');
@@ -201,7 +201,7 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
         // On a bed, bound to its interface: the probe can reach nothing outside the bed.
         // ping's output is parsed: the C locale, whatever the user's
         const child = await spawnDetached('ping', ['-D', '-O', '-n', '-i', String(intervalMs / 1000), '-W', '1', ...(inventory.probeVia ? ['-I', inventory.probeVia] : []), guestAddress(spec)], fd, { ...process.env, LC_ALL: 'C' });
-        await writeFile(f.pid, String(child));
+        await writeFile(f.pid, sharedPidLine(child));
       } finally {
         closeSync(fd);
       }
@@ -209,7 +209,7 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
 
     async stopProbe({ trialId, intervalMs, awaitReplyMs = 0 }) {
       const f = probeFiles(trialId);
-      const pid = pidFromFile(f.pid);
+      const pid = localPidFromSharedFile(f.pid);
       const events = (text: string) => text.split('\n').map(parsePingLine).filter((e): e is PingEvent => e !== undefined);
       if (pid !== undefined && processAlive(pid)) {
         // A guest can come back seconds after its hypervisor says the move is done (a Xen restore
@@ -331,7 +331,7 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
 
     async teardown({ trialId, hosts, spec, keepOn }) {
       const f = probeFiles(trialId);
-      const pid = pidFromFile(f.pid);
+      const pid = localPidFromSharedFile(f.pid);
       if (pid !== undefined && processAlive(pid)) process.kill(pid, 'SIGKILL');
       // a load the trial did not stop (it failed or was cancelled mid-move) ends with it
       await stopAppLoad(trialId);

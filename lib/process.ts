@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 
 /**
  * Alive and not a zombie. A zombie has exited already; only its parent has not reaped it (this
@@ -19,4 +20,22 @@ export function pidFromFile(path: string): number | undefined {
   if (!existsSync(path)) return undefined;
   const pid = Number(readFileSync(path, 'utf8').trim());
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/**
+ * A pid file in a folder several controllers share (the results store): it names the machine
+ * too, so that one controller never takes another machine's pid for a process of its own — nor
+ * signals whatever process of its own happens to have that number.
+ */
+export function sharedPidLine(pid: number): string {
+  return `${hostname()} ${pid}\n`;
+}
+
+/** The pid a shared pid file names when the process is this machine's (a bare pid, as written before, is). */
+export function localPidFromSharedFile(path: string): number | undefined {
+  if (!existsSync(path)) return undefined;
+  const [a, b] = readFileSync(path, 'utf8').trim().split(/\s+/);
+  const [host, pidText] = b === undefined ? [hostname(), a] : [a, b];
+  const pid = Number(pidText);
+  return host === hostname() && Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }

@@ -8,7 +8,9 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { ExitCode, UserError } from '../lib/errors.js';
 import { resolveTemporalTarget, type TemporalTarget } from './connection.js';
+import { SearchAttributeType } from '@temporalio/common';
 import { addMissingSearchAttributes } from './search-attributes.js';
+import { SA } from '../workflows/search-attributes.js';
 
 export interface PrepareResult {
   address: string;
@@ -20,6 +22,21 @@ export interface PrepareResult {
 
 /** How long a namespace registered here is kept (the server's retention of closed workflows). */
 const RETENTION_DAYS = 30;
+
+/** gRPC PERMISSION_DENIED (7), UNIMPLEMENTED (12), UNAUTHENTICATED (16): waiting does not change them. */
+function refusedForGood(err: unknown): boolean {
+  const code = (err as { code?: number; cause?: { code?: number } }).code ?? (err as { cause?: { code?: number } }).cause?.code;
+  return code === 7 || code === 12 || code === 16;
+}
+
+/** What to do when a step is not ours to take — Temporal Cloud manages namespaces and search attributes itself. */
+function refusalFix(what: string, namespace: string): string {
+  if (what === 'adding search attributes' || what === 'registering the namespace') {
+    const sa = Object.values(SA).map((k) => `--sa '${k.name}=${k.type === SearchAttributeType.INT ? 'Int' : 'Keyword'}'`).join(' ');
+    return `on Temporal Cloud, create the namespace in the Cloud UI and add the search attributes with tcld: tcld namespace search-attributes add -n ${namespace} ${sa}; on your own server, use credentials allowed the operator API`;
+  }
+  return 'check TEMPORAL_API_KEY or the client certificate (TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH)';
+}
 
 export async function prepareServer(o: { waitS: number; target?: TemporalTarget; log?: (l: string) => void }): Promise<PrepareResult> {
   const target = o.target ?? resolveTemporalTarget();
@@ -38,6 +55,7 @@ export async function prepareServer(o: { waitS: number; target?: TemporalTarget;
         return await f();
       } catch (err) {
         lastError = `${what}: ${(err as Error).message}`;
+        if (refusedForGood(err)) throw new UserError(`the Temporal server at ${address} refused ${what} (${(err as Error).message})`, refusalFix(what, namespace), ExitCode.Unavailable);
         if (Date.now() > until) {
           throw new UserError(`the Temporal server at ${address} is not ready after ${o.waitS} s (${lastError})`, 'read the server\'s log; check TEMPORAL_ADDRESS and the TLS settings', ExitCode.Unavailable);
         }

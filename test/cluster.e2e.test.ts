@@ -98,6 +98,9 @@ describe('two controllers on a PostgreSQL-backed Temporal server over TLS (bed)'
   it('the server is the one built from go.temporal.io/server, over TLS only', async () => {
     const info = await connection.workflowService.getSystemInfo({});
     expect(info.serverVersion).toMatch(/^1\.\d+\.\d+/);
+    // the script prepared it; preparing again changes nothing
+    const again = await run(process.execPath, [BIN, 'server', 'prepare', '--json'], { env });
+    expect(JSON.parse(again.stdout)).toMatchObject({ namespace: 'default', namespaceCreated: false, searchAttributesAdded: [] });
     // a client without the CA is refused: the frontend speaks TLS, and only TLS
     await expect(Connection.connect({ address: env.TEMPORAL_ADDRESS!, connectTimeout: 3000 }).then((c) => c.workflowService.getSystemInfo({}))).rejects.toThrow();
   });
