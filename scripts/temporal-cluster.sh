@@ -25,25 +25,34 @@ die() { echo "miglab cluster: $1" >&2; [ -n "${2:-}" ] && echo "  fix: $2" >&2; 
 
 go_bin=$(command -v go || { [ -x /usr/local/go/bin/go ] && echo /usr/local/go/bin/go; } || true)
 
-# The server version the CLI embeds, from the CLI module's own go.mod (so the two never drift).
-server_version() {
+# The server is built inside a module that requires only the Temporal CLI: Go then picks the
+# go.temporal.io/server the CLI embeds and every dependency at the CLI's own version, so the
+# packages the CLI's build compiled are reused (about 10 s after the CLI's build, where `go install
+# go.temporal.io/server/cmd/server@<version>`, with the server's own older dependencies, took 3 min).
+build_module() {
   [ -n "$go_bin" ] || die "no Go to build the Temporal server" "install Go 1.25 or later (the tarball from go.dev, into /usr/local/go)"
-  local mod
-  mod=$(cd /tmp && "$go_bin" mod download -json "github.com/temporalio/cli@$cli_version" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
-  [ -f "$mod" ] || die "cannot read the Temporal CLI $cli_version's go.mod from the Go module proxy"
-  sed -n 's/^[[:space:]]*go\.temporal\.io\/server \(v[0-9][^[:space:]]*\).*/\1/p' "$mod" | head -1
+  mod=$state/build/temporal-server
+  mkdir -p "$mod"
+  if [ ! -f "$mod/go.sum" ] || ! grep -q "temporalio/cli $cli_version" "$mod/go.mod"; then
+    printf 'module miglab.local/temporal-server\n\ngo 1.25\n\nrequire github.com/temporalio/cli %s\n' "$cli_version" > "$mod/go.mod"
+    # the packages to build, imported so that `go mod tidy` keeps what they need
+    printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "go.temporal.io/server/cmd/server"\n\t_ "go.temporal.io/server/cmd/tools/sql"\n)\n' > "$mod/tools.go"
+    rm -f "$mod/go.sum"
+    (cd "$mod" && "$go_bin" mod tidy) || die "resolving the Temporal server's modules failed" "check that the Go module proxy answers (go env GOPROXY)"
+  fi
+  (cd "$mod" && "$go_bin" list -m -f '{{.Version}}' go.temporal.io/server)
 }
 
-# Built once per version into the state dir's bin (about 4 min on 2 cores; the Go build cache makes a rebuild quick).
+# Built once per version into the state dir's bin.
 build() {
-  local v; v=$(server_version)
-  [ -n "$v" ] || die "the Temporal CLI $cli_version's go.mod names no go.temporal.io/server"
+  local v; v=$(build_module)
+  [ -n "$v" ] || die "the Temporal CLI $cli_version embeds no go.temporal.io/server"
   server=$state/bin/temporal-server-$v
   sql_tool=$state/bin/temporal-sql-tool-$v
   if [ -x "$server" ] && [ -x "$sql_tool" ]; then return; fi
-  log "building the Temporal server $v and its SQL tool with go install (a few minutes, once)"
+  log "building the Temporal server $v and its SQL tool with go install (once)"
   local tmp; tmp=$(mktemp -d)
-  GOBIN=$tmp "$go_bin" install "go.temporal.io/server/cmd/server@$v" "go.temporal.io/server/cmd/tools/sql@$v"
+  (cd "$state/build/temporal-server" && GOBIN=$tmp "$go_bin" install go.temporal.io/server/cmd/server go.temporal.io/server/cmd/tools/sql)
   mkdir -p "$state/bin"
   mv "$tmp/server" "$server" && mv "$tmp/sql" "$sql_tool" && rmdir "$tmp"
 }
