@@ -39,6 +39,8 @@ export interface TrialActivityDeps {
   store: ResultsStore;
   /** the campaign file's digest for each row's provenance (absent: rows carry none) */
   campaignFileSha256?: string;
+  /** this worker's identity (`<controller>:<pid>`): which controller recorded each row */
+  identity?: string;
 }
 
 
@@ -71,6 +73,7 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
     src: await describe(row.src),
     dst: await describe(row.dst),
     recordedAt: new Date().toISOString(),
+    ...(deps.identity ? { recordedBy: deps.identity } : {}),
   });
   const probeFiles = (trialId: string) => {
     const dir = join(store.trialRawDir(trialId), 'probe');

@@ -10,7 +10,7 @@ import type { HypervisorBackend } from '../activities/backend.js';
 import { SshPool } from '../activities/ssh/pool.js';
 import type { Site } from '../lab/site.js';
 import { connectTemporal, type TemporalSession, type TemporalTarget } from '../server/connection.js';
-import { createWorker } from '../workers/worker.js';
+import { createWorker, workerIdentity } from '../workers/worker.js';
 import { WorkerGroup, type RunnableWorker } from '../workers/worker-group.js';
 import { SMOKE_TASK_QUEUE } from '../workflows/names.js';
 
@@ -35,7 +35,7 @@ export async function withBedWorker<T>(
     /** the controller's name its workers show (default MIGLAB_CONTROLLER, else the host's) */
     controller?: string;
   },
-  activities: (deps: { pool: SshPool; backend: HypervisorBackend }) => object,
+  activities: (deps: { pool: SshPool; backend: HypervisorBackend; identity: string }) => object,
   work: (ctx: BedWorkerContext) => Promise<T>,
 ): Promise<T> {
   const session = await connectTemporal(opts.temporal, opts.log);
@@ -47,7 +47,7 @@ export async function withBedWorker<T>(
     workerConnection = await session.nativeConnection();
     const backend = opts.backend ? await opts.backend(pool) : new QemuBackend({ pool, hosts: opts.inventory.hosts });
     const taskQueue = opts.taskQueue ? await opts.taskQueue(session.client) : SMOKE_TASK_QUEUE;
-    const acts = activities({ pool, backend });
+    const acts = activities({ pool, backend, identity: workerIdentity(opts.controller) });
     const queues = [taskQueue, ...(opts.pairQueues?.(taskQueue) ?? [])];
     for (const q of queues) workers.push(await createWorker({ connection: workerConnection, namespace: session.namespace, activities: acts, taskQueue: q, ...(opts.controller ? { controller: opts.controller } : {}) }));
     return await work({ session, worker: new WorkerGroup(workers as [Worker, ...Worker[]]), taskQueue, backend });

@@ -55,7 +55,7 @@ export interface PreparedCampaign {
   store: ResultsStore;
   resultsDir: string;
   input: CampaignInput;
-  activities: (deps: { pool: SshPool; backend: HypervisorBackend }) => object;
+  activities: (deps: { pool: SshPool; backend: HypervisorBackend; identity?: string }) => object;
   /** the pairs' own queues, from the campaign's queue (a campaign already running keeps the queue it started on) */
   pairQueues: (mainQueue: string) => string[];
   /** the campaign's hypervisor backend on its site */
@@ -72,8 +72,8 @@ export interface PreparedCampaign {
  * Everything `run` and `worker` share: the file validated, the bed up (or the campaign's own
  * hosts checked), the manifest written, the workflow input built. Nothing runs yet.
  */
-export async function prepareCampaign(o: { file: string; resultsDir?: string; bedSubnet?: string; log: (l: string) => void }): Promise<PreparedCampaign> {
-  const loaded = await loadCampaign(o.file);
+export async function prepareCampaign(o: { file: string; resultsDir?: string; bedSubnet?: string; log: (l: string) => void; loaded?: LoadedCampaign }): Promise<PreparedCampaign> {
+  const loaded = o.loaded ?? (await loadCampaign(o.file));
   const spec = loaded.spec;
   const where = await siteToRun(loaded, { ...(o.bedSubnet ? { bedSubnet: o.bedSubnet } : {}), log: o.log });
   const hostNames = where.site.hosts.map((h) => h.name);
@@ -130,8 +130,8 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
   };
   const backend = (pool: SshPool) => backendForLanes(lanePairsOf, spec.hypervisor, where.site, where.bed, pool, guestCpu);
   const campaignFileSha256 = await sha256File(o.file);
-  const activities = ({ pool, backend }: { pool: SshPool; backend: HypervisorBackend }) => ({
-    ...createTrialActivities({ pool, backend, inventory: where.site, store, campaignFileSha256 }),
+  const activities = ({ pool, backend, identity }: { pool: SshPool; backend: HypervisorBackend; identity?: string }) => ({
+    ...createTrialActivities({ pool, backend, inventory: where.site, store, campaignFileSha256, ...(identity ? { identity } : {}) }),
     ...createCampaignActivities({ store }),
   });
   const writeManifest = async (b: HypervisorBackend) => {
@@ -322,13 +322,14 @@ function shutdownExpired(err: unknown): boolean {
 export async function serveCampaign(o: { file: string; bedSubnet?: string; temporal?: TemporalTarget; log: (l: string) => void; until?: Promise<void>; pairs?: readonly string[]; controller?: string }): Promise<void> {
   // --pairs: only these pairs' trials (this controller reaches their hosts); every pair by default.
   // Checked against the file's pairs before anything starts (and against the default pair after).
-  const named = (await loadCampaign(o.file)).spec.pairs;
+  const loaded = await loadCampaign(o.file);
+  const named = loaded.spec.pairs;
   const misnamed = (pairs: readonly (readonly [string, string, ...unknown[]])[]) => {
     const unknown = (o.pairs ?? []).filter((p) => !pairs.some(([s, d]) => `${s}:${d}` === p));
     if (unknown.length) throw new UserError(`--pairs names ${unknown.join(', ')}, not a pair of ${o.file}`, `use src:dst of its pairs: ${pairs.map(([s, d]) => `${s}:${d}`).join(', ')}`, ExitCode.Usage);
   };
   if (named) misnamed(named);
-  const prepared = await prepareCampaign(o);
+  const prepared = await prepareCampaign({ ...o, loaded });
   misnamed(prepared.pairs);
   const { spec, where, activities, resultsDir, backend, writeManifest } = prepared;
   const served = o.pairs ? prepared.pairs.filter(([s, d]) => o.pairs!.includes(`${s}:${d}`)) : prepared.pairs;

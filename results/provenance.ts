@@ -34,6 +34,8 @@ export interface TrialProvenance {
   src: HostProvenance | null;
   dst: HostProvenance | null;
   recordedAt: string;
+  /** the worker (`<controller>:<pid>`) that wrote the row; absent in rows before miglab 0.7 */
+  recordedBy?: string;
 }
 
 export function sha256File(path: string): Promise<string> {

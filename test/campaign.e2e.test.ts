@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { writeReport } from '../analysis/report.js';
 import { loadCampaignResults } from '../analysis/load.js';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeCampaign } from '../campaign/builder.js';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -216,8 +216,9 @@ describe('miglab run on the bed', () => {
     child.stderr.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((r) => child.on('exit', r));
     try {
-      for (let i = 0; i < 600 && !out.includes('worker for campaign tiny2'); i++) await new Promise((r) => setTimeout(r, 100));
-      expect(out).toContain('worker for campaign tiny2 on task queue miglab-tiny2');
+      for (let i = 0; i < 600 && !out.includes('for campaign tiny2'); i++) await new Promise((r) => setTimeout(r, 100));
+      // the worker names itself: the controller (the host's name by default) and its process
+      expect(out).toMatch(new RegExp(`worker ${hostname()}:${child.pid} for campaign tiny2 on task queue miglab-tiny2`));
       // start it with a plain client: no worker in this process
       const { input } = await prepareCampaign({ file: file2, log: () => undefined, bedSubnet: '198.18.8.0/24' });
       const conn = await Connection.connect({ address: `${server.ip}:${server.port}` });

@@ -20,6 +20,7 @@ import { writeCampaign } from '../campaign/builder.js';
 import type { ListedTrial } from '../cli/control.js';
 import { verifyCampaign } from '../cli/verify.js';
 import { labDown, labUp } from '../lab/bed.js';
+import type { TrialProvenance } from '../results/provenance.js';
 import { ResultsStore } from '../results/store.js';
 import type { CampaignProgress } from '../workflows/campaign.js';
 import { campaignWorkflowId, trialWorkflowId } from '../workflows/names.js';
@@ -136,6 +137,9 @@ describe('two controllers on a PostgreSQL-backed Temporal server over TLS (bed)'
     const row = rows.find((r) => r.trialId === victim!.trial)!.row;
     expect(row.outcome).toEqual({ kind: 'converged', attempt: 0, step: 'precopy' });
     expect(row.attempts).toHaveLength(1);
+    // each row says which controller recorded it: the killed trial's, the survivor
+    for (const r of rows) expect((r.row as TrialRow & { provenance: TrialProvenance }).provenance.recordedBy, r.trialId).toMatch(/^ctl-[ab]:\d+$/);
+    expect((row as TrialRow & { provenance: TrialProvenance }).provenance.recordedBy!.startsWith(`${survivor.name}:`)).toBe(true);
     const v = await verifyCampaign({ file, campaign: { state: 'COMPLETED' } });
     expect(v).toMatchObject({ expected: 4, recorded: 4, lost: [], duplicated: [], halfWritten: [], orphans: [], splitBrain: [] });
 

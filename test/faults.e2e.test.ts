@@ -12,6 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { writeCampaign } from '../campaign/builder.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyCampaign } from '../cli/verify.js';
+import { trialStepRuns } from '../cli/control.js';
 import { labDown, labUp, type BedInventory } from '../lab/bed.js';
 import { ResultsStore } from '../results/store.js';
 import { ensureDevServer, stopDevServer, type DevServerOptions } from '../server/dev-server.js';
@@ -83,18 +84,9 @@ describe('faults during a campaign (bed)', () => {
     throw new Error(`${trial}: no ${activity} started within ${timeoutMs} ms`);
   }
 
-  /** Attempts of each start of an activity in a trial's history, in order. */
+  /** Attempts of each start of an activity in a trial's history, in order (as `ls --trials --steps` reads them). */
   async function activityAttempts(trial: string, activity: string): Promise<number[]> {
-    const history = await client.workflow.getHandle(trialWorkflowId(trial)).fetchHistory();
-    const scheduled = new Map<string, string>();
-    const attempts: number[] = [];
-    for (const e of history.events ?? []) {
-      const s = e.activityTaskScheduledEventAttributes;
-      if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
-      const st = e.activityTaskStartedEventAttributes;
-      if (st && scheduled.get(String(st.scheduledEventId)) === activity) attempts.push(st.attempt ?? 0);
-    }
-    return attempts;
+    return (await trialStepRuns(client, trialWorkflowId(trial))).filter((r) => r.step === activity && r.state === 'done').map((r) => r.attempt);
   }
 
   it('worker killed (SIGKILL) mid-migration: the rerun follows the same migration to its end; every trial recorded once, nothing left running', async () => {
