@@ -191,7 +191,7 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .description('make your own server (TEMPORAL_ADDRESS / profile) ready: wait for it, register the namespace if missing, add miglab\'s search attributes')
     .option('--wait <seconds>', 'how long to wait for the server to answer', positiveNumber('--wait'), 30)
     .option('--json', 'JSON output')
-    .addHelpText('after', examples('TEMPORAL_ADDRESS=temporal.lab:7233 TEMPORAL_TLS=true miglab server prepare', '. .miglab/cluster/env && miglab server prepare --json'))
+    .addHelpText('after', examples('miglab server prepare', 'miglab server prepare --wait 120 --json') + '\nThe server is the one TEMPORAL_ADDRESS (and TEMPORAL_TLS*, TEMPORAL_API_KEY) or TEMPORAL_PROFILE names, e.g. after `. .miglab/cluster/env`.')
     .action(async (o) => {
       const r = await prepareServer({ waitS: o.wait as number, log: say });
       print(r, !!o.json, () => `Temporal ${r.serverVersion ?? ''} at ${r.address}: namespace ${r.namespace}${r.namespaceCreated ? ' registered' : ' present'}; search attributes ${r.searchAttributesAdded.length ? `added: ${r.searchAttributesAdded.join(', ')}` : 'present'}`);

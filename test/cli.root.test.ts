@@ -53,7 +53,7 @@ describe('miglab CLI', () => {
     expect(complete('miglab', 'la')).toEqual(['lab']);
     expect(complete('miglab', 'lab', '')).toEqual(['up', 'down', 'status', 'doctor']);
     expect(complete('miglab', 'lab', 'up', '--x')).toEqual(['--xen']);
-    expect(complete('miglab', 'run', 'campaigns/paper.yaml', '--')).toEqual(['--json', '--bed-subnet', '--help']);
+    expect(complete('miglab', 'run', 'campaigns/paper.yaml', '--')).toEqual(['--json', '--bed-subnet', '--controller', '--help']);
     // no subcommand fits: nothing, so bash completes file names
     expect(complete('miglab', 'check', '')).toEqual([]);
     const bad = miglab(['completion', 'fish']);
