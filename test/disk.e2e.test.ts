@@ -137,7 +137,7 @@ describe('VMs with disks: the Debian guest on the bed', () => {
     expect(row!.outcome.kind, JSON.stringify([row!.outcome, row!.attempts.map((a) => a.result)]).slice(0, 3000)).toBe('converged');
     expect(row!.disk).toMatchObject({ intact: true });
     const f = flat(row!);
-    console.log(`${f.trialId}: disk ${f.diskMiB?.toFixed(1)} MiB on the wire (the last poll's count) of ${f.diskVirtualMiB} MiB (libvirt's figure); TMT ${f.tmtMs} ms, DT ${f.dtMs} ms (probe), MD ${f.mdMiB?.toFixed(1)} MiB`);
+    console.log(`${f.trialId}: disk ${f.diskMiB?.toFixed(1)} MiB on the wire (the last poll's count) of ${f.diskVirtualMiB} MiB (the domain's capacity); TMT ${f.tmtMs} ms, DT ${f.dtMs} ms (probe), MD ${f.mdMiB?.toFixed(1)} MiB`);
     expect(f.diskVirtualMiB).toBe(2048);
     expect(f.diskMiB).toBeGreaterThan(300);
     expect(f.diskMiB).toBeLessThan(1536);
