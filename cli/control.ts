@@ -37,18 +37,26 @@ export interface CampaignStatus {
   pairs: { pair: string; taskQueue: string; workers: number }[] | null;
 }
 
+/** The campaign file as a hint's command names it: the one the user gave, else a placeholder. */
+const fileArg = (campaignArg: string) => (/\.ya?ml$/.test(campaignArg) ? campaignArg : '<campaign.yaml>');
+
 /** What status and watch say of pairs no worker serves: their trials wait, and what serves them. */
 export function unservedPairsHint(campaignArg: string, s: Pick<CampaignStatus, 'pairs' | 'workers'>): string | undefined {
   const idle = (s.pairs ?? []).filter((p) => p.workers === 0);
   if (!idle.length || s.workers === 0) return undefined;
-  const file = /\.ya?ml$/.test(campaignArg) ? campaignArg : '<campaign.yaml>';
+  const file = fileArg(campaignArg);
   return `no worker serves ${idle.map((p) => p.pair).join(', ')}: ${idle.length > 1 ? 'their' : 'its'} trials wait — \`miglab worker ${file} --pairs ${idle.map((p) => p.pair.replace('→', ':')).join(',')}\` on a controller that reaches ${idle.length > 1 ? 'them' : 'it'}`;
 }
 
 /** What status and watch say of a running campaign nothing serves: why it does not move, and what continues it. */
 export function noWorkerHint(campaignArg: string): string {
-  const file = /\.ya?ml$/.test(campaignArg) ? campaignArg : '<campaign.yaml>';
+  const file = fileArg(campaignArg);
   return `no worker is serving it, so it does not move on: \`miglab run ${file}\` or \`miglab worker ${file}\` continues it`;
+}
+
+/** What status and watch add when the campaign, or some of its pairs, wait for a worker; none when all are served. */
+export function waitingHint(campaignArg: string, s: Pick<CampaignStatus, 'pairs' | 'workers'>): string | undefined {
+  return s.workers === 0 ? noWorkerHint(campaignArg) : unservedPairsHint(campaignArg, s);
 }
 
 /** a worker long-polls for a minute at a time: one not seen for longer has gone */
@@ -175,7 +183,6 @@ export function trialQuery(f: TrialFilter): string {
   ].join(' AND ');
 }
 
-/** Trials the server knows that match the filter, by miglab's search attributes. */
 /** One step of a trial as its history tells it: which attempt ended it and on which controller (worker identity). */
 export interface StepRun {
   step: string;
@@ -216,6 +223,7 @@ export interface ListedTrial {
   steps?: StepRun[];
 }
 
+/** Trials the server knows that match the filter, by miglab's search attributes. */
 export async function listTrials(client: Client, f: TrialFilter, o: { steps?: boolean } = {}): Promise<ListedTrial[]> {
   const out: ListedTrial[] = [];
   for await (const w of client.workflow.list({ query: trialQuery(f) })) {
@@ -234,7 +242,7 @@ export async function watchCampaign(client: Client, nameOrFile: string, onChange
   let last = '';
   for (;;) {
     const s = await campaignStatus(client, nameOrFile);
-    const key = JSON.stringify([s.state, s.progress, s.workers]);
+    const key = JSON.stringify([s.state, s.progress, s.workers, s.pairs]);
     if (key !== last) onChange(s);
     last = key;
     if (s.state !== 'RUNNING' || signal?.aborted) return s;

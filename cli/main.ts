@@ -13,7 +13,7 @@ import { CONTROLLER_NAME } from '../workers/worker.js';
 import { newFailureLines } from './attempt-failures.js';
 import { report } from './report.js';
 import { verifyCampaign, verifyProblems, type CampaignState } from './verify.js';
-import { campaignStatus, cancelCampaign, listCampaigns, listTrials, noWorkerHint, unservedPairsHint, pauseCampaign, resumeCampaign, watchCampaign } from './control.js';
+import { campaignStatus, cancelCampaign, listCampaigns, listTrials, pauseCampaign, resumeCampaign, waitingHint, watchCampaign } from './control.js';
 import { connectTemporal } from '../server/connection.js';
 import { prepareServer } from '../server/prepare.js';
 import { logSdkTo } from '../server/runtime.js';
@@ -376,8 +376,8 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
       print(s, !!o.json, () => {
         const p = s.progress;
         const nums = p ? `: ${p.recorded}/${p.total} trials recorded, ${p.outcomes.converged} converged, ${p.outcomes.offline} offline, ${p.outcomes.failed} failed${p.paused ? ', PAUSED' : ''}${p.runningNow.length ? `; running ${p.runningNow.join(' ')}` : ''}` : '';
-        const unserved = unservedPairsHint(c, s);
-        const idle = s.workers === 0 ? `\n  ${noWorkerHint(c)}` : unserved ? `\n  ${unserved}` : '';
+        const waiting = waitingHint(c, s);
+        const idle = waiting ? `\n  ${waiting}` : '';
         return `campaign ${s.campaign} ${s.state.toLowerCase()} (started ${s.startedAt}${s.closedAt ? `, closed ${s.closedAt}` : ''})${nums}${idle}`;
       });
       if (s.state !== 'RUNNING' && s.state !== 'COMPLETED') process.exitCode = ExitCode.Failed;
@@ -409,7 +409,8 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
           const p = s.progress;
           if (o.json) return void process.stdout.write(`${JSON.stringify(s)}\n`);
           const bar = p && p.total ? '#'.repeat(Math.round((p.recorded / p.total) * 30)).padEnd(30, '.') : ''.padEnd(30, '.');
-          say(`[${bar}] ${s.state.toLowerCase()}${p ? `  ${p.recorded}/${p.total} trials  ${p.outcomes.converged} converged, ${p.outcomes.offline} offline, ${p.outcomes.failed} failed${p.paused ? '  PAUSED' : ''}  ${p.runningNow.join(' ')}` : ''}${s.workers === 0 ? `  ${noWorkerHint(c)}` : unservedPairsHint(c, s) ? `  ${unservedPairsHint(c, s)}` : ''}`);
+          const waiting = waitingHint(c, s);
+          say(`[${bar}] ${s.state.toLowerCase()}${p ? `  ${p.recorded}/${p.total} trials  ${p.outcomes.converged} converged, ${p.outcomes.offline} offline, ${p.outcomes.failed} failed${p.paused ? '  PAUSED' : ''}  ${p.runningNow.join(' ')}` : ''}${waiting ? `  ${waiting}` : ''}`);
         }, Math.max(0.2, o.interval) * 1000),
       );
       if (final.state !== 'COMPLETED' || (final.progress?.outcomes.failed ?? 0) > 0) process.exitCode = ExitCode.Failed;

@@ -229,7 +229,6 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
     { inventory: where.site, temporal: o.temporal, log: o.log, taskQueue: (client) => taskQueueOf(client, spec.campaign), pairQueues, backend, ...(o.controller ? { controller: o.controller } : {}) },
     activities,
     async ({ session, worker, taskQueue, backend: hv }) => {
-      const workflowId = campaignWorkflowId(spec.campaign);
       const { handle } = await startOrAttach(session, { spec, input, pairs, resultsDir }, taskQueue, o.log);
       const provenance = await writeManifest(hv);
       const started = Date.now();
@@ -264,7 +263,7 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
       }
       await finishManifest(provenance);
       const rows = (await store.readTrials<TrialRow>()).map((t) => t.row);
-      return { workflowId, progress, rows, resultsDir, auditUrl: workflowUiUrl(session, workflowId) };
+      return { workflowId: handle.workflowId, progress, rows, resultsDir, auditUrl: workflowUiUrl(session, handle.workflowId) };
     },
   );
 }

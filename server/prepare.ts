@@ -8,9 +8,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { ExitCode, UserError } from '../lib/errors.js';
 import { resolveTemporalTarget, type TemporalTarget } from './connection.js';
-import { SearchAttributeType } from '@temporalio/common';
-import { addMissingSearchAttributes } from './search-attributes.js';
-import { SA } from '../workflows/search-attributes.js';
+import { addMissingSearchAttributes, searchAttributeSpecs } from './search-attributes.js';
 
 export interface PrepareResult {
   address: string;
@@ -32,7 +30,7 @@ function refusedForGood(err: unknown): boolean {
 /** What to do when a step is not ours to take — Temporal Cloud manages namespaces and search attributes itself. */
 function refusalFix(what: string, namespace: string): string {
   if (what === 'adding search attributes' || what === 'registering the namespace') {
-    const sa = Object.values(SA).map((k) => `--sa '${k.name}=${k.type === SearchAttributeType.INT ? 'Int' : 'Keyword'}'`).join(' ');
+    const sa = searchAttributeSpecs().map((s) => `--sa '${s}'`).join(' ');
     return `on Temporal Cloud, create the namespace in the Cloud UI and add the search attributes with tcld: tcld namespace search-attributes add -n ${namespace} ${sa}; on your own server, use credentials allowed the operator API`;
   }
   return 'check TEMPORAL_API_KEY or the client certificate (TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH)';

@@ -218,9 +218,9 @@ export class LibvirtBackend implements HypervisorBackend {
         if (postcopy) throw new Error(`VM ${vm}: post-copy with a local disk is not supported (the disk must be in step before switchover)`);
         const srcDisk = diskFile({ name: vm, disk: spec.disk! }, vmFiles(h.runDir, vm));
         const dstDisk = diskFile({ name: vm, disk: spec.disk! }, dstFiles);
-        const size = /^Capacity:\s+(\d+)/m.exec((await this.virsh(src, ['domblkinfo', vm, 'vda'])).stdout)?.[1];
-        if (!size) throw new Error(`virsh domblkinfo ${vm} vda on ${src} gave no capacity`);
-        await this.deps.pool.execShell(d.ssh, diskPrepCommands({ name: vm, disk: spec.disk! }, dstFiles, { incoming: true, diskBytes: Number(size) }).join(' && '));
+        const size = await this.diskCapacity(src, vm);
+        if (size === undefined) throw new Error(`virsh domblkinfo ${vm} vda on ${src} gave no capacity`);
+        await this.deps.pool.execShell(d.ssh, diskPrepCommands({ name: vm, disk: spec.disk! }, dstFiles, { incoming: true, diskBytes: size }).join(' && '));
         dstXml = dstXml.split(`'${srcDisk}'`).join(`'${dstDisk}'`).replace(/<backingStore[\s\S]*?<\/backingStore>/g, '<backingStore/>');
       }
       await this.deps.pool.execShell(h.ssh, `cat > ${quote(m.dstXml)}`, { stdin: dstXml });
@@ -314,8 +314,14 @@ export class LibvirtBackend implements HypervisorBackend {
     // libvirt's disk_total is its mirror job's work, which grows with what the guest rewrites during
     // the copy (2048.56 MiB for a 2 GiB disk under redis, measured): the disk's size is the
     // domain's capacity where it now runs, and the bytes on the wire are ours
-    const capacity = Number(/^Capacity:\s+(\d+)/m.exec((await this.virsh(disk.dst, ['domblkinfo', vm, 'vda'], { allowFailure: true })).stdout)?.[1]);
-    return completedResult({ ...final, disk: { ...final.disk, ...(capacity > 0 ? { virtualBytes: capacity } : {}), sentBytes: disk.nbdBytes } }, polls, switched);
+    const capacity = await this.diskCapacity(disk.dst, vm, { allowFailure: true });
+    return completedResult({ ...final, disk: { ...final.disk, ...(capacity ? { virtualBytes: capacity } : {}), sentBytes: disk.nbdBytes } }, polls, switched);
+  }
+
+  /** The size in bytes of the domain's disk (vda) on a host, as virsh reports its capacity; undefined when it says none. */
+  private async diskCapacity(host: string, vm: string, opts: { allowFailure?: boolean } = {}): Promise<number | undefined> {
+    const size = /^Capacity:\s+(\d+)/m.exec((await this.virsh(host, ['domblkinfo', vm, 'vda'], opts)).stdout)?.[1];
+    return size ? Number(size) : undefined;
   }
 
   /** The guest's dirty rate in MiB/s as libvirt samples it (domdirtyrate-calc), or null if unsupported. */
