@@ -124,6 +124,16 @@ function measure(r: FlatTrial, key: MeasureKey): number | null {
   return r.mode === 'live' ? r[key] : null;
 }
 
+/**
+ * Live moves whose pause level was never reached: QEMU converged before the pass that was to pause
+ * the guest (a small working set can converge right after the first pass). Null when there are none.
+ */
+export function pauseNotReached(rows: readonly FlatTrial[]): { notPaused: number; live: number } | null {
+  const withPause = rows.filter((r) => r.pauseLevel !== null && r.mode === 'live');
+  const notPaused = withPause.filter((r) => r.pausedAtPass === null).length;
+  return notPaused === 0 ? null : { notPaused, live: withPause.length };
+}
+
 const f1 = (v: number | null) => (v === null ? '–' : v.toFixed(1));
 
 export function factorBlocks(rows: readonly FlatTrial[], order: { kind: string; seed: number } | null): Block[] {
@@ -131,6 +141,7 @@ export function factorBlocks(rows: readonly FlatTrial[], order: { kind: string; 
   if (varied.length === 0) return [];
   const { effects, convergence } = factorEffects(rows);
   const combos = new Set(rows.filter((r) => r.levels !== null).map((r) => r.levels)).size;
+  const unpaused = pauseNotReached(rows);
   return [
     {
       kind: 'text',
@@ -139,6 +150,14 @@ export function factorBlocks(rows: readonly FlatTrial[], order: { kind: string; 
         `${order ? `, run in ${order.kind === 'random' ? `random order (seed ${order.seed}), all of one repetition before the next` : 'the order listed'}` : ''}. ` +
         "Each level's effect is the mean difference from the factor's first level over pairs of trials alike in everything else (scenario, working set, the other factors' levels, repetition) that moved live at both levels, with its 95 % t interval: an interval that excludes 0 is an effect the repetitions resolve. Trials that did not move live are left out of the differences and counted in the convergence table; the tables above and the cliffs list each combination as its own condition.",
     },
+    ...(unpaused
+      ? [
+          {
+            kind: 'text' as const,
+            text: `${unpaused.notPaused} of ${unpaused.live} live moves with a pause level converged before their pause point, so their guest was never paused (trials.csv: no pausedAtPass): their differences are not the pause's. A working set that takes more passes, or a lower downtime limit, lets the pause happen.`,
+          },
+        ]
+      : []),
     {
       kind: 'table',
       headers: ['factor', 'level', 'against', 'measure', 'pairs', 'mean difference [95 % CI]', 'relative'],

@@ -275,13 +275,13 @@ describe('miglab run on the bed', () => {
     const f = writeCampaign(dir, {
       campaign: 'fact', bed: 'camp', vm: { memoryMiB: 256 },
       scenarios: [{ name: 'ramp', kind: 'dirty-ramp', workingSetsMiB: [16] }],
-      combinations: [{}, { xbzrle: 32 }, { multifd: { channels: 2 } }, { postcopy: { afterPasses: 0, bandwidthMiBps: 64 } }, { pause: { afterPasses: 1 } }],
+      combinations: [{}, { xbzrle: 32 }, { multifd: { channels: 2 } }, { postcopy: { afterPasses: 0, bandwidthMiBps: 64 } }, { pause: { afterPasses: 1 }, downtimeLimitMs: 10 }],
       migration: { bandwidthMiBps: 112 },
       results: 'results-fact',
     });
     const r = await runCampaign({ file: f, log: () => undefined, progress: () => undefined, temporal: { kind: 'embedded', options: server }, bedSubnet: '198.18.8.0/24' });
     const byLevels = new Map(r.rows.map((x) => [x.trialId.split('/')[3], x]));
-    expect([...byLevels.keys()].sort()).toEqual(['base', 'mfd2', 'pause1', 'pc0-bw64', 'xb32']);
+    expect([...byLevels.keys()].sort()).toEqual(['base', 'dl10_pause1', 'mfd2', 'pc0-bw64', 'xb32']);
     const final = (id: string) => {
       const row = byLevels.get(id)!;
       expect(row.outcome, id).toMatchObject({ kind: 'converged' });
@@ -304,16 +304,18 @@ describe('miglab run on the bed', () => {
     expect(pc.metrics!.md.postcopyBytes!).toBeGreaterThan(0);
     expect(byLevels.get('base')!.attempts[0]!.result).not.toHaveProperty('postcopy');
     // paused once a pass was made, the rest sent with the guest standing still, resumed on arrival
-    // (the trial checks it runs there): the guest saw a longer outage than QEMU's own last stop
-    const paused = final('pause1') as { paused?: { atPass: number }; downtime: number };
+    // (the trial checks it runs there): the guest saw a longer outage than QEMU's own last stop.
+    // The 10 ms limit keeps the flat-out 16 MiB from converging before the pause: at 300 ms it can
+    // converge right after its first pass, and then the guest is never paused (the report says so).
+    const paused = final('dl10_pause1') as { paused?: { atPass: number }; downtime: number };
     expect(paused.paused!.atPass).toBeGreaterThanOrEqual(1);
-    expect(byLevels.get('pause1')!.metrics!.downtime.probeMs!).toBeGreaterThan(paused.downtime);
+    expect(byLevels.get('dl10_pause1')!.metrics!.downtime.probeMs!).toBeGreaterThan(paused.downtime);
     expect(final('base')).not.toHaveProperty('paused');
     for (const row of r.rows) expect(row.integrity, row.trialId).toMatchObject({ staleWrites: 0 });
     const report = await writeReport([await loadCampaignResults(r.resultsDir)], join(dir, 'report-fact'));
     const md = readFileSync(join(report.outDir, 'report.md'), 'utf8');
     expect(md).toContain('## Factors: what each setting did');
-    expect(md).toMatch(/4 factors varied \(XBZRLE: off, 32 MiB cache; multifd: off, 2 channels; guest paused: off, after 1 pass; post-copy: off, after 0 passes at 64 MiB\/s\), 5 combinations, run in random order/);
+    expect(md).toMatch(/5 factors varied \(downtime limit: 10 ms, 300 ms; XBZRLE: off, 32 MiB cache; multifd: off, 2 channels; guest paused: off, after 1 pass; post-copy: off, after 0 passes at 64 MiB\/s\), 5 combinations, run in random order/);
     const csv = readFileSync(join(report.outDir, 'trials.csv'), 'utf8');
     expect(csv.split('\n')[0]).toContain('xbzrleSentMiB');
   }, 240_000);

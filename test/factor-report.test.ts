@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { syntheticRow } from '../analysis/synthetic.js';
 import { flattenRow } from '../analysis/flatten.js';
-import { factorBlocks, factorEffects, factorFigures, variedFactors } from '../analysis/factor-report.js';
+import { factorBlocks, factorEffects, factorFigures, pauseNotReached, variedFactors } from '../analysis/factor-report.js';
 import { summarize } from '../analysis/tables.js';
 
 const manifest = { campaign: 'f', hypervisor: 'qemu', trials: [] };
@@ -92,5 +92,19 @@ describe('factor effects', () => {
     expect(factorFigures(flat, 12).map((f) => f.id)).toEqual(['fig12-factor-bandwidthMiBps-tmtMs', 'fig13-factor-bandwidthMiBps-dtMs', 'fig14-factor-xbzrle-tmtMs', 'fig15-factor-xbzrle-dtMs']);
     // a campaign without factors has no such section
     expect(factorBlocks(flat.map((r) => ({ ...r, levels: null })), null)).toEqual([]);
+  });
+
+  it('says when a pause level was never reached: the live moves that converged before their pause point, and none when each paused', () => {
+    // the xbzrle-on rows stand in for a pause level: three of them paused at their first pass, the rest converged first
+    const flat = rows().map((r, i) => (r.xbzrleCacheMiB === null ? r : { ...r, pauseLevel: 1, pausedAtPass: i % 4 === 0 ? 1 : null }));
+    const withPause = flat.filter((r) => r.pauseLevel !== null);
+    const reached = withPause.filter((r) => r.pausedAtPass !== null).length;
+    expect(reached).toBeGreaterThan(0);
+    expect(pauseNotReached(flat)).toEqual({ notPaused: withPause.length - reached, live: withPause.length });
+    const note = factorBlocks(flat, null).find((b) => b.kind === 'text' && b.text.includes('pause point'));
+    expect(note).toMatchObject({ text: expect.stringMatching(new RegExp(`^${withPause.length - reached} of ${withPause.length} live moves with a pause level converged before their pause point`)) });
+    const allPaused = flat.map((r) => (r.pauseLevel === null ? r : { ...r, pausedAtPass: 1 }));
+    expect(pauseNotReached(allPaused)).toBeNull();
+    expect(factorBlocks(allPaused, null).some((b) => b.kind === 'text' && b.text.includes('pause point'))).toBe(false);
   });
 });
