@@ -17,6 +17,7 @@ import { ensureLibvirtd, libvirtdFiles } from './libvirtd.js';
 import { ensureXenHosts, planXenHosts, XEN_BRIDGE, XEN_RUN_DIR, xenImage } from './xen-hosts.js';
 import type { Site } from './site.js';
 import type { SshTarget } from '../activities/ssh/pool.js';
+import { bootKernel } from './boot-kernel.js';
 
 export const DEFAULT_BED = { bed: 'lab', subnet: '198.18.0.0/24', hosts: ['hosta', 'hostb'] } as const;
 
@@ -73,7 +74,7 @@ function inventoryFor(plan: BedPlan, paths = statePaths()): BedInventory {
     privateKey: paths.labKey,
     probeVia: plan.controllerIf,
     clientAddress: plan.controllerIp,
-    guest: { kernel: join(paths.guest, 'vmlinuz'), initrd: join(paths.guest, 'initrd.img') },
+    guest: { kernel: bootKernel(paths.guest), initrd: join(paths.guest, 'initrd.img') },
     hosts: plan.hosts.map((h) => ({
       name: h.name,
       ip: h.ip,

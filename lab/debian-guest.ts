@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { statePaths } from '../lib/paths.js';
 import { UserError } from '../lib/errors.js';
 import type { DiskStorage, VmSpec } from '../activities/qemu/vm-spec.js';
+import { bootKernel } from './boot-kernel.js';
 
 export interface DebianGuestImage {
   /** the root filesystem (ext4 in a qcow2), never written: each VM writes to its own overlay */
@@ -16,7 +17,7 @@ export interface DebianGuestImage {
 }
 
 export function debianGuestImage(dir = statePaths().debianGuest): DebianGuestImage {
-  return { disk: join(dir, 'disk.qcow2'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), manifest: join(dir, 'manifest') };
+  return { disk: join(dir, 'disk.qcow2'), kernel: bootKernel(dir), initrd: join(dir, 'initrd.img'), manifest: join(dir, 'manifest') };
 }
 
 /** The image, or a UserError saying how to build it. */

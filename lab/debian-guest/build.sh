@@ -3,11 +3,13 @@
 # systemd, openssh-server, memcached and redis-server (installed, started by the scenarios that use
 # them, not at boot) and the dirtier, as a qcow2 disk image, and the
 # image's own kernel and initramfs beside it for direct kernel boot (root=/dev/vda).
-# Output: OUT/disk.qcow2, OUT/vmlinuz, OUT/initrd.img, OUT/ssh_host_key.pub, OUT/manifest.
+# Output: OUT/disk.qcow2, OUT/vmlinuz, OUT/vmlinux (uncompressed, when it has a PVH entry: what the
+# bed's QEMU boots), OUT/initrd.img, OUT/ssh_host_key.pub, OUT/manifest.
 # Skips the build when nothing it depends on changed (the package set is pinned by the suite and
 # the day's archive: the manifest lists every package and version that went in).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../kernel-pvh.sh"
 out=${1:?usage: build.sh OUTDIR AUTHORIZED_PUBKEY}
 key=${2:?usage: build.sh OUTDIR AUTHORIZED_PUBKEY}
 suite=bookworm
@@ -17,7 +19,7 @@ log() { printf '[debian-guest] %s\n' "$*"; }
 for tool in mmdebstrap mke2fs qemu-img gcc; do
   command -v "$tool" >/dev/null || { echo "debian guest build: $tool is missing; fix: apt-get install mmdebstrap e2fsprogs qemu-utils gcc (scripts/setup.sh does)" >&2; exit 1; }
 done
-inputs=$(cat "$here/build.sh" "$here/miglab-net.sh" "$here/miglab-net.service" "$here/../guest/dirtier.c" "$key" | sha256sum | cut -d' ' -f1)-$suite-$packages-$size
+inputs=$(cat "$here/build.sh" "$here/miglab-net.sh" "$here/miglab-net.service" "$here/../guest/dirtier.c" "$here/../kernel-pvh.sh" "$key" | sha256sum | cut -d' ' -f1)-$suite-$packages-$size
 if [ -f "$out/manifest" ] && grep -qx "inputs=$inputs" "$out/manifest"; then
   log "image up to date"; exit 0
 fi
@@ -48,8 +50,12 @@ log "ext4 image ($size) from the root filesystem"
 mke2fs -q -t ext4 -L miglab-root -d "$work/root" "$work/disk.raw" "$size"
 qemu-img convert -O qcow2 "$work/disk.raw" "$out/disk.qcow2"
 cp "$work/vmlinuz" "$work/initrd.img" "$work/ssh_host_key.pub" "$out/"
+boot=bzimage
+rm -f "$out/vmlinux"
+if pvh_kernel "$out/vmlinuz" "$out/vmlinux"; then boot=pvh; fi
 {
   echo "inputs=$inputs"
+  echo "boot=$boot"
   echo "built=$(date -u +%FT%TZ) seconds=$(( $(date +%s) - started ))"
   echo "disk_bytes=$(stat -c %s "$out/disk.qcow2") root_mib=$(du -sm "$work/root" | cut -f1)"
   sed 's/^/package /' "$work/packages"

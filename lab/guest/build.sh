@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds the lab guest: a Debian kernel plus a busybox initramfs with virtio-net (Xen netfront when a Xen domU), dropbear (SSH)
-# and the dirtier workload. Output: OUT/vmlinuz, OUT/initrd.img, OUT/ssh_host_key.pub, OUT/manifest.
+# and the dirtier workload. Output: OUT/vmlinuz, OUT/vmlinux (the same kernel uncompressed, when it
+# has a PVH entry: what the bed's QEMU boots), OUT/initrd.img, OUT/ssh_host_key.pub, OUT/manifest.
 # Skips the build when nothing it depends on changed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../kernel-modules.sh"
+. "$here/../kernel-pvh.sh"
 out=${1:?usage: build.sh OUTDIR}
 key=${2:?usage: build.sh OUTDIR AUTHORIZED_PUBKEY}
 mkdir -p "$out"
@@ -17,7 +19,7 @@ if [ -z "$kpkg" ] && [ "$(id -u)" = 0 ]; then
   apt-get update -q >/dev/null && kpkg=$(resolve_kernel)
 fi
 [ -n "$kpkg" ] || { echo "guest build: cannot resolve linux-image-amd64; fix: run apt-get update (as root)" >&2; exit 1; }
-inputs=$(cat "$here/build.sh" "$here/../kernel-modules.sh" "$here/init" "$here/dirtier.c" "$key" | sha256sum | cut -d' ' -f1)-$kpkg
+inputs=$(cat "$here/build.sh" "$here/../kernel-modules.sh" "$here/../kernel-pvh.sh" "$here/init" "$here/dirtier.c" "$key" | sha256sum | cut -d' ' -f1)-$kpkg
 if [ -f "$out/manifest" ] && grep -qx "inputs=$inputs" "$out/manifest"; then
   log "image up to date ($kpkg)"; exit 0
 fi
@@ -28,6 +30,9 @@ log "fetching $kpkg"
 dpkg-deb -x "$work"/linux-image-*.deb "$work/k"
 kver=${kpkg#linux-image-}
 cp "$work/k/boot/vmlinuz-$kver" "$out/vmlinuz"
+boot=bzimage
+rm -f "$out/vmlinux"
+if pvh_kernel "$out/vmlinuz" "$out/vmlinux"; then boot=pvh; fi
 
 root="$work/root"
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,root/.ssh,lib/modules,etc/dropbear,var/log}
@@ -55,5 +60,5 @@ echo 'root:x:0:' > "$root/etc/group"
 echo '/bin/sh' > "$root/etc/shells"
 
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initrd.img"
-printf 'kernel=%s\ninputs=%s\n' "$kpkg" "$inputs" > "$out/manifest"
-log "built $out ($kpkg, initrd $(du -h "$out/initrd.img" | cut -f1))"
+printf 'kernel=%s\nboot=%s\ninputs=%s\n' "$kpkg" "$boot" "$inputs" > "$out/manifest"
+log "built $out ($kpkg, boot $boot, initrd $(du -h "$out/initrd.img" | cut -f1))"
