@@ -85,7 +85,7 @@ describe('lab bed: boot, ping, migrate over QMP-over-SSH, lab down', () => {
     await p.closeAll();
   });
 
-  it('boots a guest on hosta, migrates it live to hostb, and the guest still answers ping and SSH', async () => {
+  it('boots a guest on hosta, migrates it live to hostb and back, and the guest still answers ping and SSH', async () => {
     const backend = new QemuBackend({ pool, hosts: inv.hosts });
     const spec = labVmSpec(inv, 0, { name: 'vm1', memoryMiB: 256 });
     const ip = guestAddress(spec);
@@ -120,8 +120,22 @@ describe('lab bed: boot, ping, migrate over QMP-over-SSH, lab down', () => {
     const up = (s: string) => Number(s.split('\n')[1]!.split(' ')[0]);
     expect(up(after.stdout)).toBeGreaterThan(up(before.stdout));
 
+    // And back (ping-pong reuse): hostb's QEMU arrived by migration, and until its own move is under
+    // way its query-migrate says the arrival's 'completed', with no figures — not this move's end.
+    const back = await backend.migrate('hostb', 'hosta', spec, { maxBandwidth: 112 * 1024 * 1024, downtimeLimitMs: 300 });
+    expect(back.status).toBe('completed');
+    if (back.status !== 'completed') return;
+    expect(back.transferredBytes).toBeGreaterThan(1024 * 1024);
+    expect(back.totalTimeMs).toBeGreaterThan(0);
+    expect(await backend.vmState('hosta', 'vm1')).toEqual({ kind: 'running' });
+    expect(await backend.vmState('hostb', 'vm1')).toEqual({ kind: 'migrated-away' });
     await backend.stopVm('hostb', 'vm1');
-    expect(await backend.vmState('hostb', 'vm1')).toEqual({ kind: 'absent' });
+    await waitForPing(ip, 10_000, inv.plan.controllerIf);
+    const home = await pool.exec(guestSsh(inv, spec), ['cat', '/proc/sys/kernel/hostname', '/proc/uptime']);
+    expect(up(home.stdout)).toBeGreaterThan(up(after.stdout));
+
+    await backend.stopVm('hosta', 'vm1');
+    expect(await backend.vmState('hosta', 'vm1')).toEqual({ kind: 'absent' });
   }, 180_000);
 
   it('an abort rule (completion timeout) cancels a live migration with the VM still running on the source; offline migration then moves it, workload and all', async () => {

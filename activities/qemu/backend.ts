@@ -91,6 +91,17 @@ export function progressOf(q: QueryMigrate): MigrationProgress {
   };
 }
 
+/**
+ * query-migrate as the source of an outgoing migration sees it. QEMU reports the outgoing
+ * migration's state once there is one, and until then an incoming migration's (the source's
+ * 'none' does not overwrite it): a QEMU that arrived by migration says 'completed', with no
+ * figures, before its own move starts — and for a moment after `migrate`, until the connection is
+ * up. Only a source's 'completed' has figures (ram, total-time): without them it is no migration yet.
+ */
+export function outgoing(info: QueryMigrate): QueryMigrate {
+  return info.status === 'completed' && info.ram === undefined ? { status: 'none' } : info;
+}
+
 /** A completed migration as miglab records it, from a query-migrate(-shaped) final record. */
 export function completedResult(final: QueryMigrate, polls: number, switched: PostcopySwitch | undefined): MigrationResult {
   return {
@@ -259,15 +270,8 @@ export class QemuBackend implements HypervisorBackend {
   private async run(src: string, dst: string, spec: VmSpec, params: MigrationParams, watch: MigrationWatch, mode: { offline: boolean }): Promise<MigrationResult> {
     const vm = spec.name;
     const uri = `tcp:${this.host(dst).ip}:${spec.migrationPort}`;
-    const current = await this.withQmp(src, vm, (q) => q.execute<QueryMigrate>('query-migrate'));
+    const current = outgoing(await this.withQmp(src, vm, (q) => q.execute<QueryMigrate>('query-migrate')));
     let diskCopyMs: number | null = null;
-    // A QEMU that arrived by an incoming migration reports that migration's state, 'completed', with
-    // no outgoing figures, until its own outgoing one begins — and then still 'completed' (QEMU 7.2,
-    // measured on the bed): such a process's moves cannot be followed by status. Refused, never
-    // taken for a move that finished.
-    if (current.status === 'completed' && current.ram === undefined) {
-      throw new Error(`VM ${vm} on ${src} arrived there by an incoming migration, and its QEMU reports that one's state ('completed') as its migration status: a second move of the same QEMU process cannot be followed (use a fresh VM per trial, or libvirt for vm.reuse)`);
-    }
     const underWay = current.status === 'setup' || current.status === 'active' || current.status === 'device' || current.status === 'pre-switchover';
     if (!underWay && current.status !== 'completed') {
       // Not started yet (or an earlier attempt failed/was cancelled): prepare the destination, then go.
@@ -346,7 +350,7 @@ export class QemuBackend implements HypervisorBackend {
     let paused: { atMs: number; atPass: number } | undefined;
     return this.withQmp(src, vm, async (q) => {
       for (;;) {
-        const info = await q.execute<QueryMigrate>('query-migrate');
+        const info = outgoing(await q.execute<QueryMigrate>('query-migrate'));
         polls++;
         last = progressOf(info);
         watch.onProgress?.(last);
