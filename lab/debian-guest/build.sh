@@ -51,7 +51,6 @@ mke2fs -q -t ext4 -L miglab-root -d "$work/root" "$work/disk.raw" "$size"
 qemu-img convert -O qcow2 "$work/disk.raw" "$out/disk.qcow2"
 cp "$work/vmlinuz" "$work/initrd.img" "$work/ssh_host_key.pub" "$out/"
 boot=bzimage
-rm -f "$out/vmlinux"
 if pvh_kernel "$out/vmlinuz" "$out/vmlinux"; then boot=pvh; fi
 {
   echo "inputs=$inputs"

@@ -31,7 +31,6 @@ dpkg-deb -x "$work"/linux-image-*.deb "$work/k"
 kver=${kpkg#linux-image-}
 cp "$work/k/boot/vmlinuz-$kver" "$out/vmlinuz"
 boot=bzimage
-rm -f "$out/vmlinux"
 if pvh_kernel "$out/vmlinuz" "$out/vmlinux"; then boot=pvh; fi
 
 root="$work/root"
