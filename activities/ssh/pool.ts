@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
-import { NodeSSH } from 'node-ssh';
+import { NodeSSH, type SSHExecCommandResponse } from 'node-ssh';
 import { commandLine } from './shell-quote.js';
 import { parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 
@@ -66,10 +66,34 @@ function closeHard(ssh: NodeSSH): void {
  */
 export const SSH_TIMING = { readyTimeoutMs: 15_000, keepaliveIntervalMs: 5_000, keepaliveCountMax: 3 } as const;
 
+/**
+ * ssh2's error for a channel the server would not open (OpenSSH's MaxSessions, say): the command
+ * was never sent, so asking again on the same connection cannot run it twice.
+ */
+const isChannelOpenRefusal = (err: unknown) => ((err as Error | undefined)?.message ?? '').startsWith('(SSH) Channel open failure');
+const CHANNEL_OPEN_TRIES = 5;
+const CHANNEL_OPEN_BACKOFF_MS = 50;
+
+/**
+ * Dropbear before 2024.86 closes a session channel whose exec request has not arrived yet when
+ * another of the connection's commands exits in between — and then runs the command it receives
+ * all the same (mkj/dropbear#321; measured on the bed's guest: 1 command in about 60 concurrent
+ * pairs, the client told "Unable to exec", the command's side effect present). Such a server gets
+ * one command at a time per connection: no other child can exit while a channel waits for its exec.
+ */
+export function oneCommandAtATime(serverSoftware: string): boolean {
+  const m = /^dropbear_(\d+)\.(\d+)/.exec(serverSoftware);
+  return !!m && Number(m[1]) * 1000 + Number(m[2]) < 2024 * 1000 + 86;
+}
+
 export class SshPool {
   private readonly conns = new Map<string, Promise<NodeSSH>>();
   /** every connection opened and not yet closed, listed or not: closeAll ends them all */
   private readonly everyOpen = new Set<NodeSSH>();
+  /** per open connection: removes it from `conns` if it is still the one listed there */
+  private readonly unlist = new WeakMap<NodeSSH, () => void>();
+  /** connections to servers that take one command at a time: the end of each one's queue */
+  private readonly queues = new WeakMap<NodeSSH, { tail: Promise<unknown> }>();
   private closed = false;
 
   async connection(target: SshTarget): Promise<NodeSSH> {
@@ -131,6 +155,10 @@ export class SshPool {
       throw new PoolClosedError(`${keyOf(target)}: the SSH pool was closed while connecting`);
     }
     this.everyOpen.add(ssh);
+    this.unlist.set(ssh, onDrop);
+    // ssh2 keeps the server's software version (from its identification line) in a private field
+    const software = (ssh.connection as unknown as { _remoteVer?: string } | null)?._remoteVer ?? '';
+    if (oneCommandAtATime(software)) this.queues.set(ssh, { tail: Promise.resolve() });
     ssh.connection?.on('close', () => (this.everyOpen.delete(ssh), onDrop()));
     ssh.connection?.on('error', onDrop);
     return ssh;
@@ -143,26 +171,7 @@ export class SshPool {
 
   /** Runs a shell command line the caller has built from quoted parts. */
   async execShell(target: SshTarget, command: string, opts: { allowFailure?: boolean; stdin?: string } = {}): Promise<RemoteResult> {
-    const run = async () => {
-      const ssh = await this.connection(target);
-      return ssh.execCommand(command, opts.stdin === undefined ? {} : { stdin: opts.stdin });
-    };
-    let res;
-    try {
-      res = await run();
-    } catch (first) {
-      // A host key that does not match is never a dead connection: no retry, no relabelling.
-      if (first instanceof HostKeyError || first instanceof PoolClosedError) throw first;
-      // A pooled connection can be dead without our knowing yet (its peer, a guest, was stopped
-      // and a new one took its address): drop it and try once on a fresh connection.
-      this.drop(target);
-      try {
-        res = await run();
-      } catch (err) {
-        if (err instanceof HostKeyError || err instanceof HostUnreachableError || err instanceof PoolClosedError) throw err;
-        throw new HostUnreachableError(`${keyOf(target)}: ${(err as Error).message}`);
-      }
-    }
+    const res = await this.run(target, command, opts.stdin);
     // No exit status: the channel closed without one, i.e. the connection dropped mid-command
     // (keepalives unanswered, peer gone). That is the host's state, not the command's verdict.
     if (res.code === null && res.signal === null) throw new HostUnreachableError(`${keyOf(target)}: the connection dropped while \`${command.slice(0, 200)}\` ran`);
@@ -171,10 +180,60 @@ export class SshPool {
     return result;
   }
 
+  /**
+   * One command on the target's pooled connection. A channel the server would not open is asked
+   * for again on that connection; a dead connection is replaced once. Only the connection that
+   * failed is closed: other commands may be running on the pooled one.
+   */
+  private async run(target: SshTarget, command: string, stdin: string | undefined): Promise<SSHExecCommandResponse> {
+    let reconnected = false;
+    for (let opens = 1; ; ) {
+      let ssh: NodeSSH | undefined;
+      try {
+        ssh = await this.connection(target);
+        const conn = ssh;
+        return await this.inTurn(conn, () => conn.execCommand(command, stdin === undefined ? {} : { stdin }));
+      } catch (err) {
+        // A host key that does not match is never a dead connection: no retry, no relabelling.
+        if (err instanceof HostKeyError || err instanceof PoolClosedError) throw err;
+        if (ssh?.isConnected()) {
+          if (isChannelOpenRefusal(err) && opens < CHANNEL_OPEN_TRIES) {
+            await new Promise((r) => setTimeout(r, CHANNEL_OPEN_BACKOFF_MS * opens++));
+            continue;
+          }
+          // The connection is up but this command's channel failed (an exec refused, or a channel
+          // closed before its answer): whether the command ran is unknown, so it is not run again
+          // here; the caller's step, retried, decides.
+          throw new HostUnreachableError(`${keyOf(target)}: no channel for \`${command.slice(0, 200)}\`: ${(err as Error).message}`);
+        }
+        if (reconnected) throw err instanceof HostUnreachableError ? err : new HostUnreachableError(`${keyOf(target)}: ${(err as Error).message}`);
+        // A pooled connection can be dead without our knowing yet (its peer, a guest, was stopped
+        // and a new one took its address): close it and try once on a fresh connection.
+        reconnected = true;
+        if (ssh) this.close(ssh);
+      }
+    }
+  }
+
+  /** Runs `fn` now, or after the commands before it on a connection that takes one at a time. */
+  private inTurn<T>(ssh: NodeSSH, fn: () => Promise<T>): Promise<T> {
+    const q = this.queues.get(ssh);
+    if (!q) return fn();
+    const mine = q.tail.then(fn, fn);
+    q.tail = mine.catch(() => undefined);
+    return mine;
+  }
+
   /** A byte stream to a Unix socket on the target (OpenSSH stream-local forwarding). */
   async openUnixSocket(target: SshTarget, path: string): Promise<Duplex> {
     const ssh = await this.connection(target);
     return ssh.forwardOutStreamLocal(path);
+  }
+
+  /** Closes one connection, unlisting it if it is still the target's pooled one. */
+  private close(ssh: NodeSSH): void {
+    this.unlist.get(ssh)?.();
+    closeHard(ssh);
   }
 
   /** Forgets (and closes) the connection to a target, e.g. a guest that is being stopped. */

@@ -6,13 +6,13 @@ declare module 'ssh2' {
   interface Session extends EventEmitter { on(event: 'exec', f: (accept: () => ExecChannel, reject: () => void, info: { command: string }) => void): this }
   interface ServerClient extends EventEmitter {
     on(event: 'authentication', f: (ctx: { accept(): void }) => void): this;
-    on(event: 'session', f: (accept: () => Session) => void): this;
+    on(event: 'session', f: (accept: () => Session, reject: () => void) => void): this;
     on(event: 'ready' | 'close', f: () => void): this;
     on(event: 'error', f: (err: Error) => void): this;
     end(): void;
   }
   class Server extends EventEmitter {
-    constructor(config: { hostKeys: string[] }, onClient: (client: ServerClient) => void);
+    constructor(config: { hostKeys: string[]; ident?: string }, onClient: (client: ServerClient) => void);
     listen(port: number, host: string, cb: () => void): this;
     address(): AddressInfo | string | null;
     close(cb?: () => void): this;
