@@ -5,14 +5,15 @@
  * ratio, how many trials booted a VM, and the baseline's TMT, DT and MD in each mode with their
  * 95 % intervals, saying whether they overlap.
  * Usage: npm run bench:reuse [-- --hypervisor qemu|libvirt] [--repetitions N] [--paper]
- *   --paper: the paper campaign's trials (baseline and the ramp, its ladder and fallback) instead
+ *   --paper: campaigns/paper.yaml's trials (baseline and the ramp, its ladder and fallback) instead
  *   of idle baselines, where booting is most of a trial.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parse } from 'yaml';
 import { campaignYaml, type CampaignFileSpec } from '../campaign/builder.js';
 import { flattenRow } from '../analysis/flatten.js';
 import { loadCampaignResults } from '../analysis/load.js';
@@ -23,17 +24,23 @@ const { values: args } = parseArgs({ options: { hypervisor: { type: 'string', de
 const miglabBin = fileURLToPath(new URL('../../bin/miglab.js', import.meta.url));
 type Mode = 'fresh' | 'ping-pong';
 
+const paperFile = fileURLToPath(new URL('../../campaigns/paper.yaml', import.meta.url));
+
+/**
+ * The campaign each mode runs: idle baselines, or the paper campaign's own file (so the bench
+ * follows it) with only its name, hypervisor, repetitions, reuse mode and results folder set here.
+ */
 function campaign(name: string, mode: Mode, hypervisor: 'qemu' | 'libvirt', repetitions: number, paper: boolean): CampaignFileSpec {
+  const own = { campaign: name, hypervisor, repetitions, results: 'results' };
+  if (paper) {
+    const spec = parse(readFileSync(paperFile, 'utf8')) as CampaignFileSpec;
+    return { ...spec, ...own, vm: { ...spec.vm, reuse: mode } };
+  }
   return {
-    campaign: name, bed: 'lab', hypervisor, vm: { memoryMiB: 256, vcpus: 1, reuse: mode },
-    scenarios: [
-      { name: 'baseline', kind: 'baseline' },
-      ...(paper ? [{ name: 'dirty-ramp', kind: 'dirty-ramp' as const, workingSetsMiB: [4, 8, 16, 24, 32, 40, 48, 64], rate: 'max' as const, pattern: 'seq' as const }] : []),
-    ],
-    repetitions,
+    ...own, bed: 'lab', vm: { memoryMiB: 256, vcpus: 1, reuse: mode },
+    scenarios: [{ name: 'baseline', kind: 'baseline' }],
     migration: { bandwidthMiBps: 112, downtimeLimitMs: 300, completionTimeoutSPerGiB: 800, stall: { iterations: 10 } },
-    ...(paper ? { ladder: [{ step: 'raise-downtime' as const, downtimeLimitMs: 1000 }, { step: 'auto-converge' as const }] } : {}),
-    fallback: 'offline', probe: { intervalMs: 10 }, results: 'results',
+    fallback: 'offline', probe: { intervalMs: 10 },
   };
 }
 
