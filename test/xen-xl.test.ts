@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { domainConfig } from '../activities/xen/domain-config.js';
-import { parseMigrationRecord, processDeath } from '../activities/xen/backend.js';
+import { parseMigrationRecord, parseSegfaultCount, processDeath, segfaultSummary, segfaultsBetween } from '../activities/xen/backend.js';
 import { migrateErrors, parseXlList, vmNames, xenVmState } from '../activities/xen/xl-output.js';
 import { deriveMetrics } from '../workflows/metrics.js';
 import type { VmSpec } from '../activities/qemu/vm-spec.js';
@@ -113,5 +113,25 @@ describe('which failed xl migrations are started again (no Xen host)', () => {
     expect(processDeath('xl migrate exited 1: migration sender: Target reported failure')).toBeUndefined();
     expect(processDeath('xl exited 13')).toBeUndefined();
     expect(processDeath('migration target: Domain creation failed (code -3).\nMigration failed, resuming at sender.\nxl exited 1')).toBeUndefined();
+  });
+});
+
+describe("dom0's health around a move: the segfaults its kernel logged (no Xen host)", () => {
+  it('reads the count, and says "unknown" rather than 0 when the count itself could not be read', () => {
+    expect(parseSegfaultCount('0\n')).toBe(0);
+    expect(parseSegfaultCount('12')).toBe(12);
+    // seen on the bed: the counting pipeline itself crashed and printed nothing
+    expect(parseSegfaultCount('')).toBeNull();
+    expect(parseSegfaultCount('Segmentation fault')).toBeNull();
+  });
+
+  it('counts what each host logged between two readings, and names only hosts that logged any', () => {
+    const between = segfaultsBetween({ hosta: 2, hostb: 0 }, { hosta: 5, hostb: 0 });
+    expect(between).toEqual({ hosta: 3, hostb: 0 });
+    expect(segfaultSummary(between)).toBe('hosta 3, hostb 0');
+    expect(segfaultSummary({ hosta: 0, hostb: 0 })).toBe('');
+    // a reading that failed, or a log that went back (dom0 rebooted): unknown, not a count
+    expect(segfaultsBetween({ hosta: null, hostb: 4 }, { hosta: 1, hostb: 1 })).toEqual({ hosta: null, hostb: null });
+    expect(segfaultSummary({ hosta: null, hostb: 2 })).toBe('hosta ?, hostb 2');
   });
 });

@@ -75,6 +75,9 @@ describe('Xen backend on real Xen hosts (Xen 4.17 under QEMU TCG)', () => {
     expect(m.md.totalBytes).toBeGreaterThan(16 * 2 ** 20);
     expect(m.tmtMs).toBeGreaterThan(1000);
     expect(m.dtMs).toBeGreaterThan(0);
+    // dom0's health is part of the record: the crashes each dom0 logged while the move was followed
+    const first = row.attempts[0]!.result;
+    expect(first.status === 'completed' && first.final.xen?.dom0Segfaults).toEqual({ hosta: 0, hostb: 0 });
     const raw = join(dir, 'results-xen-live', 'raw', encodeURIComponent(row.trialId));
     expect(readFileSync(join(raw, 'console-hosta.log'), 'utf8')).toContain('miglab-guest ready name=mvm0');
     const v = await verifyCampaign({ file, resultsDir: join(dir, 'results-xen-live'), campaign: { state: 'COMPLETED' } });

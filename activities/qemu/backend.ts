@@ -69,9 +69,10 @@ export interface QueryMigrate {
   'xbzrle-cache'?: { 'cache-size': number; bytes: number; pages: number; 'cache-miss': number; 'cache-miss-rate': number; overflow: number };
   /**
    * not QEMU's: the Xen backend's record of a move it measured from outside (xl reports no
-   * statistics): live or offline, the interface whose byte counter gave MD, xl's log lines, restarts
+   * statistics): live or offline, the interface whose byte counter gave MD, xl's log lines,
+   * restarts, and the process crashes each dom0's kernel logged while the move was followed
    */
-  xen?: { mode: 'live' | 'offline'; interface: string; log: string; restarts?: unknown[] };
+  xen?: { mode: 'live' | 'offline'; interface: string; log: string; restarts?: unknown[]; dom0Segfaults?: Record<string, number | null> };
   /** not QEMU's: the copy of a local disk that moved with the VM (QEMU's RAM figures never count it) */
   disk?: DiskMove;
   /** not QEMU's: when miglab paused the guest (a pause level), by the migration's clock and passes */

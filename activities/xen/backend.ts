@@ -67,6 +67,29 @@ export function processDeath(log: string): string | undefined {
 const DESCENDANTS =
   'descendants() { p=$(cat "$1" 2>/dev/null); [ -n "$p" ] || return 0; ' +
   'for c in $(awk -v pp="$p" \'$4==pp{print $1}\' /proc/[0-9]*/stat 2>/dev/null); do echo $c; awk -v pp="$c" \'$4==pp{print $1}\' /proc/[0-9]*/stat 2>/dev/null; done; }';
+/**
+ * How many segfaults dom0's kernel has logged since boot (`dmesg | grep -c segfault`), or null
+ * when the output is not a count (the command itself crashed, or the host did not answer).
+ */
+export function parseSegfaultCount(stdout: string): number | null {
+  const t = stdout.trim();
+  return /^\d+$/.test(t) ? Number(t) : null;
+}
+
+/** Segfaults logged between two readings of each host; null where either reading failed (or the log was cleared). */
+export function segfaultsBetween(before: Record<string, number | null>, after: Record<string, number | null>): Record<string, number | null> {
+  return Object.fromEntries(Object.keys(before).map((h) => {
+    const b = before[h];
+    const a = after[h];
+    return [h, b === null || b === undefined || a === null || a === undefined || a < b ? null : a - b];
+  }));
+}
+
+/** "hosta 3, hostb 0" for an error, or '' when no host logged one */
+export function segfaultSummary(counts: Record<string, number | null>): string {
+  return Object.values(counts).some((n) => n !== null && n > 0) ? Object.entries(counts).map(([h, n]) => `${h} ${n ?? '?'}`).join(', ') : '';
+}
+
 /** dom0's uptime in centiseconds, e.g. 12345 for "123.45 …" */
 const UPTIME_CS = "$(cut -d' ' -f1 /proc/uptime | tr -d .)";
 
@@ -207,18 +230,34 @@ export class XenBackend implements HypervisorBackend {
     void params; // xl has no bandwidth cap or downtime limit to set
     const vm = spec.name;
     const restarts: XenRestart[] = [];
+    // dom0's health, read around the move: a crashed dom0 process (xl, its save helper, a shell)
+    // is what broke moves on the nested bed, so every result says how many each dom0 logged.
+    const before = await this.segfaults([src, dst]);
+    const crashes = async () => segfaultsBetween(before, await this.segfaults([src, dst]));
     for (;;) {
       await this.startUnlessUnderWay(src, dst, spec, mode);
       const result = await this.follow(src, spec, watch, mode);
       if (result.status === 'completed') {
-        return restarts.length && result.final.xen ? { ...result, final: { ...result.final, xen: { ...result.final.xen, restarts } } } : result;
+        if (!result.final.xen) return result;
+        const xen = { ...result.final.xen, ...(restarts.length ? { restarts } : {}), dom0Segfaults: await crashes() };
+        return { ...result, final: { ...result.final, xen } };
       }
       const { death, ...failed } = result;
       if (failed.status === 'cancelled' || death === undefined || restarts.length >= MAX_RESTARTS || !(await this.safeToRestart(src, dst, vm))) {
-        return restarts.length ? { ...failed, error: `${failed.error} (after ${restarts.length} restart${restarts.length > 1 ? 's' : ''} of a transfer that died: ${restarts.map((r) => r.error).join('; ')})` } : failed;
+        const crashed = segfaultSummary(await crashes());
+        const notes = [
+          ...(restarts.length ? [`after ${restarts.length} restart${restarts.length > 1 ? 's' : ''} of a transfer that died: ${restarts.map((r) => r.error).join('; ')}`] : []),
+          ...(crashed ? [`dom0 segfaults during the move: ${crashed}`] : []),
+        ];
+        return notes.length ? { ...failed, error: `${failed.error} (${notes.join('; ')})` } : failed;
       }
       restarts.push({ error: death, afterMs: failed.last?.elapsedMs ?? 0, sentBytes: failed.last?.transferredBytes ?? 0 });
     }
+  }
+
+  private async segfaults(hosts: readonly string[]): Promise<Record<string, number | null>> {
+    const counts = await Promise.all(hosts.map(async (h) => parseSegfaultCount((await this.sh(h, 'dmesg | grep -c segfault; true', { allowFailure: true }).catch(() => ({ stdout: '' }))).stdout)));
+    return Object.fromEntries(hosts.map((h, i) => [h, counts[i]!]));
   }
 
   /** The guest still runs on the source, and what the destination holds (a half-received domain) is cleared. */
