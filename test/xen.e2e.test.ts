@@ -106,7 +106,7 @@ describe('Xen backend on real Xen hosts (Xen 4.17 under QEMU TCG)', () => {
     expect(v).toMatchObject({ expected: 1, recorded: 1, lost: [], orphans: [], splitBrain: [] });
   }, 900_000);
 
-  it('starts a migration again when its transfer dies (the save helper killed with SIGSEGV, as dom0 processes die on this bed) and records the restart', async () => {
+  it('starts a migration again when its transfer dies (the save helper killed with SIGSEGV, as dom0 processes died on this bed before eager-fpu) and records the restart', async () => {
     const site = { ...inv, hosts: inv.xen!.hosts };
     const backend = await backendFor('xen', site, inv, pool);
     const spec = { ...labVmSpec(inv, 1, { name: 'restart1', memoryMiB: 96 }), kernel: `${XEN_SHARED_DIR}/guest/vmlinuz`, initrd: `${XEN_SHARED_DIR}/guest/initrd.img`, owner: 'restart-test' };

@@ -220,8 +220,8 @@ export class XenBackend implements HypervisorBackend {
   }
 
   /**
-   * Runs (or goes on following) one migration. On the nested bed, dom0 processes die now and then
-   * (see README, "Xen"); when xl's transfer died of a signal while the guest still runs on the
+   * Runs (or goes on following) one migration. On the nested bed, dom0 processes died now and then
+   * (lazy FPU switching, see docs/backends.md); when xl's transfer died of a signal while the guest still runs on the
    * source and nothing runs in its place on the destination, the same migration starts again, at
    * most MAX_RESTARTS times. Each restart is recorded: in the result's `xen.restarts` when it
    * completes, in its error when it does not.
@@ -373,7 +373,7 @@ export class XenBackend implements HypervisorBackend {
       // A hung transfer that was cut is a failure, not an abort rule's verdict.
       if (hung) return { status: 'failed', error: hung, polls, last, death: undefined };
       const log = whole.slice(whole.lastIndexOf('\n== ') + 1);
-      // 139: xl or its shell died of SIGSEGV (seen on the bed: dom0 processes crash now and then, see README)
+      // 139: xl or its shell died of SIGSEGV (seen on the bed: dom0 processes crash now and then, see docs/backends.md)
       const lines = log.split('\n').filter((l) => l.trim());
       const said = lines.filter((l) => !/debug:|xencall:buffer|Frames:/.test(l));
       // xl said nothing but the header: its last debug lines are all there is to go on
