@@ -80,7 +80,8 @@ export function xenHostArgs(o: { name: string; ip: string; prefix: number; peers
     // hands a PV vCPU's FPU state over lazily (CR0.TS and #NM). So, dom0's processes crashed while
     // a domU on the same CPU was busy: 3-4 segfaults in 5 min of dom0 commands, none with the domU
     // idle, none with eager switching or with `-cpu max,-xsave` (measured; see docs/backends.md).
-    // Presumably they ran with the domU's vector registers; that is what broke busy live migrations.
+    // Presumably they ran with the domU's vector registers: it crashed xl and its save helper in
+    // busy live migrations.
     '-append', `console=com1 com1=115200 dom0_mem=${DOM0_MIB}M,max:${DOM0_MIB}M smap=false smep=false spec-ctrl=eager-fpu`,
     '-initrd', `${o.img.kernel} ${dom0Cmdline},${o.img.dom0Initrd}`,
     '-netdev', `tap,id=n0,ifname=${TAP},script=no,downscript=no`,
