@@ -256,8 +256,8 @@ export class XenBackend implements HypervisorBackend {
   }
 
   private async segfaults(hosts: readonly string[]): Promise<Record<string, number | null>> {
-    const counts = await Promise.all(hosts.map(async (h) => parseSegfaultCount((await this.sh(h, 'dmesg | grep -c segfault; true', { allowFailure: true }).catch(() => ({ stdout: '' }))).stdout)));
-    return Object.fromEntries(hosts.map((h, i) => [h, counts[i]!]));
+    const read = async (h: string) => parseSegfaultCount((await this.sh(h, 'dmesg | grep -c segfault; true', { allowFailure: true }).catch(() => ({ stdout: '' }))).stdout);
+    return Object.fromEntries(await Promise.all(hosts.map(async (h) => [h, await read(h)] as const)));
   }
 
   /** The guest still runs on the source, and what the destination holds (a half-received domain) is cleared. */
@@ -373,7 +373,7 @@ export class XenBackend implements HypervisorBackend {
       // A hung transfer that was cut is a failure, not an abort rule's verdict.
       if (hung) return { status: 'failed', error: hung, polls, last, death: undefined };
       const log = whole.slice(whole.lastIndexOf('\n== ') + 1);
-      // 139: xl or its shell died of SIGSEGV (seen on the bed: dom0 processes crash now and then, see docs/backends.md)
+      // 139: xl or its shell died of SIGSEGV (seen on the bed before eager-fpu: dom0 processes crashed, see docs/backends.md)
       const lines = log.split('\n').filter((l) => l.trim());
       const said = lines.filter((l) => !/debug:|xencall:buffer|Frames:/.test(l));
       // xl said nothing but the header: its last debug lines are all there is to go on
