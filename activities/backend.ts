@@ -111,6 +111,17 @@ export interface HypervisorBackend {
   consoleFile(host: string, vm: string): string;
   /** what this host runs trials with (kernel, CPU, hypervisor version, accelerator), for the record */
   describeHost(host: string): Promise<HostProvenance>;
+  /**
+   * Refuses (HostUnhealthy) a host that must not start a trial now, e.g. a Xen dom0 whose toolstack
+   * does not answer or whose processes crashed since it was last found healthy. A backend with
+   * nothing to check has no such method.
+   */
+  checkHealth?(host: string): Promise<void>;
+}
+
+/** A host unfit to start a trial: the trial fails with this reason, not retried (retrying does not mend a host). */
+export class HostUnhealthy extends Error {
+  override readonly name = 'HostUnhealthy';
 }
 
 /** The host of this name among a backend's hosts. */

@@ -42,4 +42,7 @@ export class RoutedBackend implements HypervisorBackend {
   describeHost(host: string) {
     return this.of(host).describeHost(host);
   }
+  async checkHealth(host: string) {
+    await this.of(host).checkHealth?.(host);
+  }
 }

@@ -14,7 +14,7 @@ import { localPidFromSharedFile, processAlive, sharedPidLine } from '../lib/proc
 import { spawnDetached } from '../lib/exec.js';
 import type { ResultsStore } from '../results/store.js';
 import type { AttemptCost, AttemptResult, TrialActivities } from '../workflows/trial-types.js';
-import type { HypervisorBackend, MigrationProgress, MigrationResult, MigrationWatch } from './backend.js';
+import { HostUnhealthy, type HypervisorBackend, type MigrationProgress, type MigrationResult, type MigrationWatch } from './backend.js';
 import { createLabActivities, heartbeat } from './lab-activities.js';
 import { readFailures, withFailureLog, withFirstCause } from './failure-log.js';
 import { cancelledStep, cancelRequested, waitCancellably } from './cancellation.js';
@@ -43,6 +43,15 @@ export interface TrialActivityDeps {
   identity?: string;
 }
 
+/** A host found unfit fails its trial at once, with the host's reason: no retry mends a sick host. */
+async function refusingUnhealthyHosts<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof HostUnhealthy) throw ApplicationFailure.nonRetryable(err.message, 'HostUnhealthy');
+    throw err;
+  }
+}
 
 function toAttempt(r: MigrationResult, verdict: AbortVerdict, observedTotalMs: number | undefined): AttemptResult {
   if (r.status === 'completed') {
@@ -146,6 +155,7 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
     ...createServiceActivities({ pool, inventory, store }),
 
     async prepareVm({ host, spec }) {
+      await refusingUnhealthyHosts(async () => backend.checkHealth?.(host));
       // booted unless a VM of this owner already ran there (a reused VM the lane's last trial left)
       const before = (await backend.listVms(host).catch(() => [])).find((v) => v.name === spec.name);
       await lab.startVm({ host, spec });
@@ -236,7 +246,7 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
       const watch = new AbortWatch({ ...rules, guestMemoryMiB: spec.memoryMiB });
       // Post-copy after one full precopy pass, as libvirt's --postcopy-after-precopy and Nova do (or a post-copy level's passes).
       const params = { maxBandwidth: plan.maxBandwidth, downtimeLimitMs: plan.downtimeLimitMs, autoConverge: plan.autoConverge, postcopy: plan.postcopy ? { afterPasses: plan.postcopyAfterPasses ?? 1 } : null, ...(plan.tuning ? { tuning: plan.tuning } : {}) };
-      const result = await migrateWith(trialId, plan.index, (w) => backend.migrate(src, dst, spec, params, w), watch, true);
+      const result = await refusingUnhealthyHosts(() => migrateWith(trialId, plan.index, (w) => backend.migrate(src, dst, spec, params, w), watch, true));
       if (result.status === 'completed') await mustRunOn(dst, spec);
       if (result.status !== 'completed') {
         // An abandoned attempt leaves the VM on the source; make sure, and clear the destination.
@@ -252,7 +262,7 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
     async offlineMigrate({ trialId, attempt, src, dst, spec, maxBandwidth }) {
       const params = { maxBandwidth, downtimeLimitMs: 300, autoConverge: null };
       // An offline move is not cancelled midway (its VM would be left paused): it ends, then the trial tears down.
-      const result = await migrateWith(trialId, attempt, (w) => backend.migrateOffline(src, dst, spec, params, w), undefined, false);
+      const result = await refusingUnhealthyHosts(() => migrateWith(trialId, attempt, (w) => backend.migrateOffline(src, dst, spec, params, w), undefined, false));
       if (result.status === 'completed') await mustRunOn(dst, spec);
       if (result.status === 'completed') await backend.stopVm(src, spec.name); // the paused source copy
       return result;

@@ -50,12 +50,15 @@ export interface XenHostFiles {
   dir: string;
   pid: string;
   console: string;
+  /** QEMU's monitor (QMP): how a hung Xen host is looked into (`info registers` through human-monitor-command) */
+  qmp: string;
 }
 
 export const xenHostFiles = (hostDir: string): XenHostFiles => ({
   dir: join(hostDir, 'xen'),
   pid: join(hostDir, 'xen', 'qemu.pid'),
   console: join(hostDir, 'xen', 'console.log'),
+  qmp: join(hostDir, 'xen', 'qmp.sock'),
 });
 
 /** The shared folder on the controller's side, and where the guest image sits in it. */
@@ -88,6 +91,7 @@ export function xenHostArgs(o: { name: string; ip: string; prefix: number; peers
     '-device', `virtio-net-pci,netdev=n0,mac=${guestMac(o.ip)},romfile=`,
     '-fsdev', `local,id=fs0,path=${o.shared},security_model=none`,
     '-device', 'virtio-9p-pci,fsdev=fs0,mount_tag=shared',
+    '-qmp', `unix:${o.files.qmp},server=on,wait=off`,
     '-pidfile', o.files.pid,
     '-daemonize',
   ];

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { writeCampaign } from '../campaign/builder.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshPool } from '../activities/ssh/pool.js';
+import { HostUnhealthy } from '../activities/backend.js';
+import { segfaulterElf } from './helpers/segfaulter.js';
 import { runCampaign } from '../cli/run.js';
 import { verifyCampaign } from '../cli/verify.js';
 import { backendFor } from '../cli/backend-for.js';
@@ -136,4 +138,61 @@ describe('Xen backend on real Xen hosts (Xen 4.17 under QEMU TCG)', () => {
       for (const h of ['hosta', 'hostb']) await backend.stopVm(h, 'restart1');
     }
   }, 900_000);
+
+  it('refuses to start work on a dom0 whose process segfaulted since it was last found healthy (a real crash: a program that writes to address 0), until its count is accepted', async () => {
+    const site = { ...inv, hosts: inv.xen!.hosts };
+    const backend = await backendFor('xen', site, inv, pool);
+    const dom0a = inv.xen!.hosts[0]!.ssh;
+    await backend.checkHealth!('hosta');
+    // busybox's printf writes the program's bytes from octal escapes (dom0 has no compiler)
+    const octal = [...segfaulterElf()].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('');
+    const ran = await pool.execShell(dom0a, `printf '${octal}' > /tmp/segv && chmod +x /tmp/segv && /tmp/segv; echo "rc=$?"; rm -f /tmp/segv`, { allowFailure: true });
+    expect(ran.stdout).toContain('rc=139');
+    const refused = await backend.checkHealth!('hosta').then(() => undefined, (e: unknown) => e as Error);
+    expect(refused).toBeInstanceOf(HostUnhealthy);
+    expect(refused!.message).toMatch(/^hosta's dom0 logged 1 segfault since miglab last found it healthy \(\d+ since boot, \d+ accepted\)/);
+    expect(refused!.message).toMatch(/The kernel's last: .*segv\[\d+\]: segfault at 0 /);
+    // nor is a migration started from it (the check comes before anything runs: no VM is needed)
+    const spec = { ...labVmSpec(inv, 2, { name: 'sick1', memoryMiB: 96 }), kernel: `${XEN_SHARED_DIR}/guest/vmlinuz`, initrd: `${XEN_SHARED_DIR}/guest/initrd.img`, owner: 'sick-test' };
+    await expect(backend.migrate('hosta', 'hostb', spec, { maxBandwidth: 112 * 2 ** 20, downtimeLimitMs: 300 })).rejects.toThrow(HostUnhealthy);
+    await backend.checkHealth!('hostb');
+    // what the error says to do once the crash is understood
+    const accept = /`(echo \d+ > [^`]+)` in its dom0$/.exec(refused!.message)?.[1];
+    expect(accept).toBeDefined();
+    await pool.execShell(dom0a, accept!);
+    await backend.checkHealth!('hosta');
+  }, 300_000);
+
+  it('wakes a guest whose offline save died after suspending it, where xl can (xl resume); where it cannot (Xen 4.17), fails the move saying the guest is left suspended', async () => {
+    const site = { ...inv, hosts: inv.xen!.hosts };
+    const backend = await backendFor('xen', site, inv, pool);
+    const dom0a = inv.xen!.hosts[0]!.ssh;
+    const canResume = (await pool.execShell(dom0a, "xl help 2>&1 | grep -cE '^ +resume( |$)'; true", { allowFailure: true })).stdout.trim() !== '0';
+    const spec = { ...labVmSpec(inv, 3, { name: 'suspended1', memoryMiB: 96 }), kernel: `${XEN_SHARED_DIR}/guest/vmlinuz`, initrd: `${XEN_SHARED_DIR}/guest/initrd.img`, owner: 'suspend-test' };
+    await backend.startVm('hosta', spec);
+    try {
+      await waitForPing(guestAddress(spec), 180_000, inv.probeVia);
+      // once the guest is suspended (its domain's shutdown flag), xl itself is killed: nobody is left to resume it
+      const killXlOnceSuspended =
+        'for i in $(seq 1 300); do f=$(xl list 2>/dev/null | awk \'$1=="suspended1"{print $5}\'); case "$f" in *s*) break;; esac; sleep 0.2; done; ' +
+        'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = xl ] && grep -q save $p/cmdline 2>/dev/null && kill -9 ${p#/proc/} && echo "killed ${p#/proc/} at $f"; done; true';
+      let killed: Promise<string> | undefined;
+      const r = await backend.migrateOffline('hosta', 'hostb', spec, { maxBandwidth: 112 * 2 ** 20, downtimeLimitMs: 300 }, {
+        onProgress: () => { killed ??= pool.execShell(dom0a, killXlOnceSuspended, { allowFailure: true }).then((x) => x.stdout.trim()); },
+      });
+      expect(await killed).toMatch(/^killed \d+ at [-a-z]*s/);
+      if (canResume) {
+        expect(r.status, r.status === 'completed' ? '' : r.error).toBe('completed');
+        const restarts = r.status === 'completed' ? (r.final['xen'] as { restarts?: { error: string }[] }).restarts : undefined;
+        expect(restarts?.[0]?.error).toContain('woken on hosta with xl resume');
+      } else {
+        expect(r.status).toBe('failed');
+        expect(r.status === 'failed' ? r.error : '').toContain('xl died after suspending suspended1: its domain is left suspended on hosta, and this xl has no resume command');
+        expect(await backend.vmState('hosta', 'suspended1')).toEqual({ kind: 'paused', reason: 'shutting down' });
+        expect((await backend.vmState('hostb', 'suspended1')).kind).toBe('absent');
+      }
+    } finally {
+      for (const h of ['hosta', 'hostb']) await backend.stopVm(h, 'suspended1');
+    }
+  }, 600_000);
 });

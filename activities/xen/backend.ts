@@ -10,12 +10,13 @@
  */
 import { sleep } from '../../lib/sleep.js';
 import { readHost, type HostProvenance } from '../host-provenance.js';
-import { hostNamed, stateBeforeStart, stopReason, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type VmState } from '../backend.js';
+import { HostUnhealthy, hostNamed, stateBeforeStart, stopReason, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type VmState } from '../backend.js';
 import { completedResult, type QemuHost, type QueryMigrate } from '../qemu/backend.js';
 import type { VmSpec } from '../qemu/vm-spec.js';
 import type { SshPool } from '../ssh/pool.js';
 import { quote } from '../ssh/shell-quote.js';
 import { domainConfig } from './domain-config.js';
+import { ACCEPTED_FILE, healthScript, judgeDom0, parseDom0Reading } from './dom0-health.js';
 import { migrateErrors, parseXlList, vmNames, xenVmState, type XlDomain } from './xl-output.js';
 
 export interface XenBackendDeps {
@@ -231,8 +232,10 @@ export class XenBackend implements HypervisorBackend {
     const vm = spec.name;
     const restarts: XenRestart[] = [];
     // dom0's health, read around the move: a crashed dom0 process (xl, its save helper, a shell)
-    // is what broke moves on the nested bed, so every result says how many each dom0 logged.
-    const before = await this.segfaults([src, dst]);
+    // is what broke moves on the nested bed, so every result says how many each dom0 logged. A move
+    // is not started on a sick dom0; one already under way (a retried step) is followed regardless.
+    const underWay = await this.underWay(src, vm);
+    const before = underWay ? await this.segfaults([src, dst]) : await this.healthyDom0s([src, dst]);
     const crashes = async () => segfaultsBetween(before, await this.segfaults([src, dst]));
     for (;;) {
       await this.startUnlessUnderWay(src, dst, spec, mode);
@@ -243,21 +246,64 @@ export class XenBackend implements HypervisorBackend {
         return { ...result, final: { ...result.final, xen } };
       }
       const { death, ...failed } = result;
+      // Whether or not it is started again, a guest a dead transfer left suspended is woken if xl can.
+      const woken = failed.status !== 'cancelled' && death !== undefined ? await this.wakeIfLeftSuspended(src, dst, vm) : undefined;
       if (failed.status === 'cancelled' || death === undefined || restarts.length >= MAX_RESTARTS || !(await this.safeToRestart(src, dst, vm))) {
         const crashed = segfaultSummary(await crashes());
         const notes = [
           ...(restarts.length ? [`after ${restarts.length} restart${restarts.length > 1 ? 's' : ''} of a transfer that died: ${restarts.map((r) => r.error).join('; ')}`] : []),
+          ...(woken ? [woken] : []),
           ...(crashed ? [`dom0 segfaults during the move: ${crashed}`] : []),
         ];
         return notes.length ? { ...failed, error: `${failed.error} (${notes.join('; ')})` } : failed;
       }
-      restarts.push({ error: death, afterMs: failed.last?.elapsedMs ?? 0, sentBytes: failed.last?.transferredBytes ?? 0 });
+      restarts.push({ error: woken ? `${death} (${woken})` : death, afterMs: failed.last?.elapsedMs ?? 0, sentBytes: failed.last?.transferredBytes ?? 0 });
     }
+  }
+
+  async checkHealth(host: string): Promise<void> {
+    await this.healthyDom0s([host]);
+  }
+
+  /**
+   * Each host's dom0 judged in one round trip (dom0-health.ts): throws HostUnhealthy naming every
+   * sick one; keeps a healthy one's new baseline. Returns each host's segfault count since boot.
+   */
+  private async healthyDom0s(hosts: readonly string[]): Promise<Record<string, number | null>> {
+    const verdicts = await Promise.all(hosts.map(async (h) => {
+      const runDir = this.host(h).runDir;
+      const r = await this.sh(h, healthScript(runDir), { allowFailure: true });
+      return { h, runDir, v: judgeDom0(h, parseDom0Reading(r.stdout), runDir) };
+    }));
+    const sick = verdicts.flatMap(({ v }) => (v.healthy ? [] : [v.reason]));
+    if (sick.length) throw new HostUnhealthy(sick.join('; '));
+    await Promise.all(verdicts.map(({ h, runDir, v }) => (v.healthy && v.accept !== undefined ? this.sh(h, `echo ${v.accept} > ${quote(`${runDir}/${ACCEPTED_FILE}`)}`) : undefined)));
+    return Object.fromEntries(verdicts.map(({ h, v }) => [h, v.healthy ? v.segfaults : null]));
+  }
+
+  private async underWay(src: string, vm: string): Promise<boolean> {
+    const rec = await this.record(src, vm);
+    return rec.alive || rec.rc !== undefined;
   }
 
   private async segfaults(hosts: readonly string[]): Promise<Record<string, number | null>> {
     const read = async (h: string) => parseSegfaultCount((await this.sh(h, 'dmesg | grep -c segfault; true', { allowFailure: true }).catch(() => ({ stdout: '' }))).stdout);
     return Object.fromEntries(await Promise.all(hosts.map(async (h) => [h, await read(h)] as const)));
+  }
+
+  /**
+   * A save or migration whose xl died after suspending the guest leaves its domain shut down (for
+   * suspend) on the source, with nobody to resume it: xl resumes a guest itself only when the
+   * transfer fails under it. `xl resume` (newer xl; Xen 4.17's has none) wakes it as that failure
+   * path would. Returns what happened, in words, or undefined when the guest was not left so.
+   */
+  private async wakeIfLeftSuspended(src: string, dst: string, vm: string): Promise<string | undefined> {
+    const [s, d] = await Promise.all([this.domains(src), this.vmState(dst, vm)]);
+    if (!s.find((x) => x.name === vm)?.flags.includes('s') || d.kind === 'running') return undefined;
+    const r = await this.sh(src, `if xl help 2>&1 | grep -qE '^ +resume( |$)'; then xl resume ${quote(vm)} && echo woken; else echo no-resume; fi`, { allowFailure: true });
+    if (/^woken$/m.test(r.stdout)) return `xl died after suspending ${vm}; woken on ${src} with xl resume`;
+    if (/^no-resume$/m.test(r.stdout)) return `xl died after suspending ${vm}: its domain is left suspended on ${src}, and this xl has no resume command to wake it (Xen 4.17's has none), so the guest is lost`;
+    return `xl died after suspending ${vm}, and xl resume failed on ${src}: ${r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`}`;
   }
 
   /** The guest still runs on the source, and what the destination holds (a half-received domain) is cleared. */
@@ -274,8 +320,7 @@ export class XenBackend implements HypervisorBackend {
     const h = this.host(src);
     const d = this.host(dst);
     const f = files(h.runDir, vm);
-    const rec = await this.record(src, vm);
-    if (rec.alive || rec.rc !== undefined) return;
+    if (await this.underWay(src, vm)) return;
     const dstState = await this.vmState(dst, vm);
     if (dstState.kind !== 'absent') throw new Error(`VM ${vm} is ${dstState.kind} on ${dst}: refusing to migrate onto it`);
     const srcState = await this.vmState(src, vm);
