@@ -18,6 +18,7 @@ import { hasAbortedAttempt, pickTraceTrial, readTrace, type Trace } from './trac
 import { modelFit, type ModelFit } from './model-fit.js';
 import { factorBlocks, factorEffects, factorFigures } from './factor-report.js';
 import { planOf } from '../workflows/campaign-plan.js';
+import { trendBlocks } from './trend-report.js';
 import { appBlocks, appDowntimesFigure, appGroups, appLatencyFigure, cheaperMeasures, pickAppTrials, readAppSeries, type AppGroupRow, type AppSeries, type CheaperRow } from './app-report.js';
 
 export interface ReportData {
@@ -271,6 +272,8 @@ export function buildDoc(campaigns: readonly LoadedCampaign[], data: ReportData,
     ],
   });
 
+  const trend = trendBlocks(data.flat);
+  if (trend.length) sections.push({ title: 'How TMT, DT and MD move with the working set', blocks: trend });
   sections.push({ title: 'The model: predicted before each trial, then measured', blocks: modelBlocks(data) });
   if (data.app.length) sections.push({ title: "Downtime as a service's clients saw it", blocks: appBlocks(data.flat) });
   const factorial = factorBlocks(data.flat, campaigns.length === 1 ? planOf(campaigns[0]!.manifest.spec).order : null);
