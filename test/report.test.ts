@@ -29,6 +29,8 @@ const LIBVIRT1 = join(FIX, 'paper-libvirt-run1');
 /** the campaign on the bed's Xen hosts (xl), stopped after two trials: the baseline moved live, the 4 MiB trial lost to dom0 crashes */
 const XEN_PARTIAL = join(FIX, 'paper-xen-partial');
 const XEN_RUN2 = join(FIX, 'paper-xen-run2');
+/** the third Xen paper run (2026-12-02, eager-fpu): every trial moved live on its first attempt */
+const XEN_RUN3 = join(FIX, 'paper-xen-run3');
 /** the fifth run (miglab 0.4): every trial predicted its migration before it started; trials and polls only */
 const RUN5 = join(FIX, 'paper-run5-model');
 const tmp: string[] = [];
@@ -240,6 +242,21 @@ describe('report on a recorded paper run', () => {
     // the offline rows' MD is the save image, their TMT and DT the same outage seen two ways
     const offline = r.data.summary.filter((s) => s.hypervisor === 'xen' && s.scenario === 'dirty-ramp' && s.trials > 0 && s.tmtMs.mean !== null);
     expect(offline.length).toBeGreaterThan(0);
+  });
+
+  it("on the Xen paper run whose every ramp size moved live: the downtime grows with the working set, as the paper's Xen did, beside QEMU's", async () => {
+    const xen = await loadCampaignResults(XEN_RUN3);
+    expect(xen.rows).toHaveLength(9);
+    const r = await writeReport([await loadCampaignResults(RUN4), xen], await scratch());
+    expect(r.data.outcomes.filter((o) => o.hypervisor === 'xen').map((o) => [o.workingSetMiB, o.precopy])).toEqual([[null, 1], [4, 1], [8, 1], [16, 1], [24, 1], [32, 1], [40, 1], [48, 1], [64, 1]]);
+    // the probe's DT of the 4 and 64 MiB trials, read straight from their files: 3.7 s and 22.8 s
+    const dt = (ws: number) => meanFromFiles(XEN_RUN3, `paper-xen/dirty-ramp/${ws}MiB/`, (row) => row.metrics!.dtMs!);
+    expect(await dt(4)).toBeCloseTo(3672.0, 0);
+    expect(await dt(64)).toBeCloseTo(22847.6, 0);
+    const md = await readFile(join(r.outDir, 'report.md'), 'utf8');
+    expect(md).toMatch(/xen \(dirty-ramp\): DT grows with the working set \(\+\d+\.\d ms per MiB \[\d+\.\d, \d+\.\d\], Spearman ρ 0\.9\d, 8 live moves over 8 working sets\)/);
+    expect(md).toContain('| xen | dirty-ramp | DT | 8 (8) |');
+    expect(r.data.cliffs.find((c) => c.hypervisor === 'xen')!.perSize.map((p) => p.converged)).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
   });
 
   it('names the trials whose guest found lost writes after the move', async () => {
