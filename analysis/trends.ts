@@ -79,7 +79,9 @@ export function trends(rows: readonly FlatTrial[]): Trend[] {
   for (const r of rows) {
     if (r.workingSetMiB === null || r.mode !== 'live') continue;
     const k = `${r.hypervisor}\u0000${r.scenario}`;
-    groups.set(k, [...(groups.get(k) ?? []), r]);
+    const g = groups.get(k);
+    if (g) g.push(r);
+    else groups.set(k, [r]);
   }
   const out: Trend[] = [];
   for (const [k, g] of groups) {

@@ -16,7 +16,7 @@ import type { VmSpec } from '../qemu/vm-spec.js';
 import type { SshPool } from '../ssh/pool.js';
 import { quote } from '../ssh/shell-quote.js';
 import { domainConfig } from './domain-config.js';
-import { ACCEPTED_FILE, healthScript, judgeDom0, parseDom0Reading } from './dom0-health.js';
+import { ACCEPTED_FILE, healthScript, judgeDom0, parseDom0Reading, SEGFAULT_COUNT } from './dom0-health.js';
 import { migrateErrors, parseXlList, vmNames, xenVmState, type XlDomain } from './xl-output.js';
 
 export interface XenBackendDeps {
@@ -233,12 +233,14 @@ export class XenBackend implements HypervisorBackend {
     const restarts: XenRestart[] = [];
     // dom0's health, read around the move: a crashed dom0 process (xl, its save helper, a shell)
     // is what broke moves on the nested bed, so every result says how many each dom0 logged. A move
-    // is not started on a sick dom0; one already under way (a retried step) is followed regardless.
-    const underWay = await this.underWay(src, vm);
+    // is not started on a sick dom0; one already under way or ended unread (a retried step) is
+    // followed regardless. A restart comes after follow() cleared the dead transfer's exit code.
+    let underWay = await this.underWay(src, vm);
     const before = underWay ? await this.segfaults([src, dst]) : await this.healthyDom0s([src, dst]);
     const crashes = async () => segfaultsBetween(before, await this.segfaults([src, dst]));
     for (;;) {
-      await this.startUnlessUnderWay(src, dst, spec, mode);
+      if (!underWay) await this.start(src, dst, spec, mode);
+      underWay = false;
       const result = await this.follow(src, spec, watch, mode);
       if (result.status === 'completed') {
         if (!result.final.xen) return result;
@@ -287,7 +289,7 @@ export class XenBackend implements HypervisorBackend {
   }
 
   private async segfaults(hosts: readonly string[]): Promise<Record<string, number | null>> {
-    const read = async (h: string) => parseSegfaultCount((await this.sh(h, 'dmesg | grep -c segfault; true', { allowFailure: true }).catch(() => ({ stdout: '' }))).stdout);
+    const read = async (h: string) => parseSegfaultCount((await this.sh(h, `${SEGFAULT_COUNT}; true`, { allowFailure: true }).catch(() => ({ stdout: '' }))).stdout);
     return Object.fromEntries(await Promise.all(hosts.map(async (h) => [h, await read(h)] as const)));
   }
 
@@ -314,13 +316,12 @@ export class XenBackend implements HypervisorBackend {
     return true;
   }
 
-  /** Starts the migration in dom0's background, unless one is under way or has ended unread (then it is followed). */
-  private async startUnlessUnderWay(src: string, dst: string, spec: VmSpec, mode: 'live' | 'offline'): Promise<void> {
+  /** Starts the migration in dom0's background (the caller has found none under way). */
+  private async start(src: string, dst: string, spec: VmSpec, mode: 'live' | 'offline'): Promise<void> {
     const vm = spec.name;
     const h = this.host(src);
     const d = this.host(dst);
     const f = files(h.runDir, vm);
-    if (await this.underWay(src, vm)) return;
     const dstState = await this.vmState(dst, vm);
     if (dstState.kind !== 'absent') throw new Error(`VM ${vm} is ${dstState.kind} on ${dst}: refusing to migrate onto it`);
     const srcState = await this.vmState(src, vm);

@@ -12,6 +12,11 @@
 import { quote } from '../ssh/shell-quote.js';
 
 export const ACCEPTED_FILE = 'dom0-segfaults.accepted';
+/**
+ * dom0's segfaults since boot: the health check's baseline and the move's count after it must be
+ * read the same way, or the difference between them means nothing.
+ */
+export const SEGFAULT_COUNT = 'dmesg | grep -c segfault';
 /** how long xl may take to list the domains before the toolstack counts as hung */
 export const XL_TIMEOUT_S = 30;
 
@@ -24,7 +29,7 @@ export function healthScript(runDir: string): string {
     `if command -v timeout >/dev/null 2>&1; then t="timeout ${XL_TIMEOUT_S}"; else t=; fi`,
     `err=$($t xl list 2>&1 >/dev/null); echo "xl=$?"`,
     `echo "$err" | tail -n 2 | sed 's/^/xlerr=/'`,
-    `echo "segfaults=$(dmesg | grep -c segfault)"`,
+    `echo "segfaults=$(${SEGFAULT_COUNT})"`,
     `echo "accepted=$(cat ${accepted} 2>/dev/null)"`,
     `dmesg | grep segfault | tail -n 3 | sed 's/^/crash=/'`,
     'true',
