@@ -131,6 +131,8 @@ export interface FlatTrial {
   /** a VM with a disk: the file written before the move read back the same from the disk after it (null: not checked) */
   diskIntact: boolean | null;
   diskVirtualMiB: number | null;
+  /** the mirror job's total work (QEMU's, null where not kept): above diskVirtualMiB by the blocks copied twice */
+  diskMirroredMiB: number | null;
   diskCopyMs: number | null;
   diskSyncMs: number | null;
   /** what a 1 s ping would have read as downtime: the 10 ms probe thinned, mean over its phases [min, max] */
@@ -302,6 +304,7 @@ export function flattenRow(row: TrialRow, manifest: Pick<CampaignManifest, 'camp
     diskMiB: mib(disk?.sentBytes),
     diskIntact: row.disk?.intact ?? null,
     diskVirtualMiB: mib(disk?.virtualBytes),
+    diskMirroredMiB: mib(disk?.mirroredBytes),
     diskCopyMs: disk?.copyMs ?? null,
     diskSyncMs: disk?.syncMs ?? null,
     dtProbe1sMs: row.probe?.coarse?.downtimeMs.mean ?? null,

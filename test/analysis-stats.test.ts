@@ -213,10 +213,10 @@ describe('flattening a trial row', () => {
     const row = syntheticRow({ trialId: 'c/ramp/8MiB/r1', workingSetMiB: 8, end: 'precopy' });
     const last = row.attempts.at(-1)!;
     if (last.result.status !== 'completed') throw new Error('the synthetic row did not complete');
-    const disk = { storage: 'local' as const, virtualBytes: 2 * 2 ** 30, sentBytes: 700 * 2 ** 20, copyMs: 9100, syncMs: 40 };
+    const disk = { storage: 'local' as const, virtualBytes: 2 * 2 ** 30, mirroredBytes: 2 * 2 ** 30 + 3 * 2 ** 20, sentBytes: 700 * 2 ** 20, copyMs: 9100, syncMs: 40 };
     const withDisk = { ...row, attempts: [...row.attempts.slice(0, -1), { ...last, result: { ...last.result, final: { ...last.result.final, disk } } }], disk: { sha256Before: 'a', sha256After: 'b', intact: false } };
-    expect(flattenRow(withDisk, manifest)).toMatchObject<Partial<FlatTrial>>({ diskMiB: 700, diskVirtualMiB: 2048, diskCopyMs: 9100, diskSyncMs: 40, diskIntact: false });
-    expect(flattenRow(row, manifest)).toMatchObject<Partial<FlatTrial>>({ diskMiB: null, diskVirtualMiB: null, diskCopyMs: null, diskSyncMs: null, diskIntact: null });
+    expect(flattenRow(withDisk, manifest)).toMatchObject<Partial<FlatTrial>>({ diskMiB: 700, diskVirtualMiB: 2048, diskMirroredMiB: 2051, diskCopyMs: 9100, diskSyncMs: 40, diskIntact: false });
+    expect(flattenRow(row, manifest)).toMatchObject<Partial<FlatTrial>>({ diskMiB: null, diskVirtualMiB: null, diskMirroredMiB: null, diskCopyMs: null, diskSyncMs: null, diskIntact: null });
   });
 
   it('tells how the first attempt ended and takes the prediction settings from its plan', () => {

@@ -362,11 +362,13 @@ export class QemuBackend implements HypervisorBackend {
           // count it, then go on. (After a migrate_cancel QEMU leaves this state by itself, to cancelled.)
           if (spec.disk?.storage === 'local') {
             const done = await finishMirror(q, this.pollIntervalMs);
+            // the disk's size from its node: the job's total also counts blocks written again mid-copy
+            const size = await virtualSize(q);
             const port = nbdPort(spec);
             const sent = await this.deps.pool.execShell(this.host(src).ssh, nbdBytesCommand(this.host(dst).ip, port), { allowFailure: true });
             await closeMirrorTarget(q);
             const bytes = Number.parseInt(sent.stdout.trim(), 10);
-            disk = { storage: 'local', virtualBytes: done.virtualBytes, sentBytes: Number.isFinite(bytes) ? bytes : null, copyMs: diskCopyMs, syncMs: done.syncMs };
+            disk = { storage: 'local', virtualBytes: size, mirroredBytes: done.mirroredBytes, sentBytes: Number.isFinite(bytes) ? bytes : null, copyMs: diskCopyMs, syncMs: done.syncMs };
           }
           await q.execute('migrate-continue', { state: 'pre-switchover' });
           await sleep(this.pollIntervalMs);

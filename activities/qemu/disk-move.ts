@@ -22,8 +22,14 @@ export const nbdPort = (spec: Pick<VmSpec, 'migrationPort'>): number => spec.mig
 /** What the disk copy of one move cost (the `disk` record of a completed migration's final record). */
 export interface DiskMove {
   storage: 'local';
-  /** the disk's size as the guest sees it: what the mirror job walked (QEMU's figure) */
+  /** the disk's size as the guest sees it (its block node's virtual size) */
   virtualBytes: number | null;
+  /**
+   * the mirror job's total work as QEMU counted it (its `len`): the whole disk plus every block the
+   * guest wrote again after it was copied, so it exceeds `virtualBytes` by what was copied twice.
+   * Absent in records made before miglab kept it apart.
+   */
+  mirroredBytes?: number | null;
   /**
    * bytes the source's kernel saw acknowledged on the NBD connection (`ss`, measured on the source
    * host): what the disk copy put on the wire; zero ranges travel as commands, not data
@@ -121,15 +127,16 @@ export async function mirrorUntilReady(
 /**
  * Source, paused before switchover: complete the mirror. Cancelling a ready mirror finishes it
  * with the target identical to the source (without switching the guest to it). Returns how long
- * the last writes took and what the job walked, or nulls when an earlier attempt already did it.
+ * the last writes took and the job's total work (QEMU's `len`, which counts re-copied blocks too),
+ * or nulls when an earlier attempt already did it.
  */
-export async function finishMirror(q: QmpClient, pollMs: number): Promise<{ syncMs: number | null; virtualBytes: number | null }> {
+export async function finishMirror(q: QmpClient, pollMs: number): Promise<{ syncMs: number | null; mirroredBytes: number | null }> {
   const job = await mirrorJob(q);
-  if (!job) return { syncMs: null, virtualBytes: null };
+  if (!job) return { syncMs: null, mirroredBytes: null };
   const started = Date.now();
   await q.execute('block-job-cancel', { device: MIRROR_JOB });
   while (await mirrorJob(q)) await sleep(pollMs);
-  return { syncMs: Date.now() - started, virtualBytes: job.len };
+  return { syncMs: Date.now() - started, mirroredBytes: job.len };
 }
 
 
