@@ -5,7 +5,7 @@
  * started, and find the finished workflow again after a restart on the same database.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,6 +74,10 @@ describe('embedded Temporal dev server', () => {
     await conn.close();
     for (const key of Object.values(SA)) expect(Object.keys(attrs.customAttributes ?? {})).toContain(key.name);
     expect(existsSync(join(dir, 'temporal.db'))).toBe(true);
+    // its SQLite keeps a write-ahead log (SQLITE_PRAGMAS): the header's read and write format
+    // versions (bytes 18 and 19) are 2 in WAL mode, 1 with the default rollback journal
+    const header = readFileSync(join(dir, 'temporal.db')).subarray(18, 20);
+    expect([...header]).toEqual([2, 2]);
   }, 120_000);
 
   it('reuses the one that is running', async () => {
