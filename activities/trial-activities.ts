@@ -159,7 +159,10 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
       // booted unless a VM of this owner already ran there (a reused VM the lane's last trial left)
       const before = (await backend.listVms(host).catch(() => [])).find((v) => v.name === spec.name);
       await lab.startVm({ host, spec });
-      return { booted: !(before && before.state.kind === 'running' && before.owner === spec.owner) };
+      const booted = !(before && before.state.kind === 'running' && before.owner === spec.owner);
+      // A new guest at the address: a connection kept for the one before would lead nowhere.
+      if (booted) pool.drop(guestSsh(inventory, spec));
+      return { booted };
     },
 
     waitForGuest: lab.waitForGuest,
@@ -365,8 +368,9 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
         }
         if (host !== keepOn) await backend.stopVm(host, spec.name, { owner: spec.owner });
       }));
-      // The next trial's guest takes the same address: never reuse this one's SSH connection.
-      pool.drop(guestSsh(inventory, spec));
+      // The next trial's guest takes the same address: never reuse this one's SSH connection,
+      // unless it is the same guest, kept for the lane (its next trial logs in without a handshake).
+      if (!keepOn) pool.drop(guestSsh(inventory, spec));
     },
   };
 }

@@ -9,9 +9,9 @@
  * progress query and `miglab status` take while it runs.
  * Usage: npm run bench:scale [-- --trials 100000 --lanes 50 --per-run 500 --out file.json]
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { freePort } from '../lib/free-port.js';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
@@ -71,6 +71,20 @@ function stubActivities(rows: Map<string, TrialOutcome['kind']>): TrialActivitie
   };
 }
 
+/** CPU seconds a process has used (user + system), from /proc/<pid>/stat's utime and stime in clock ticks. */
+function processCpuS(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // fields after the command name (which may hold spaces), from the state on: utime is the 12th, stime the 13th
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK) */
+const CLOCK_TICKS = 100;
+
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : NaN;
@@ -80,7 +94,7 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'miglab-scale-'));
   const options: DevServerOptions = { ip: '127.0.0.1', port: await freePort(), uiPort: await freePort(), namespace: 'default', dir };
   console.log(`campaign-scale: ${TRIALS} trials over ${LANES} lanes, ${PER_RUN} trials a run; dev server in ${dir}`);
-  await ensureDevServer(options);
+  const server = await ensureDevServer(options);
   installRuntime();
   const address = `${options.ip}:${options.port}`;
   const connection = await Connection.connect({ address });
@@ -104,6 +118,10 @@ async function main() {
   };
   const inputBytes = Buffer.byteLength(JSON.stringify(input));
   const samples: { s: number; recorded: number; rssMiB: number; heapMiB: number; queryMs: number; statusMs: number }[] = [];
+  // what bounds the rate on this machine: CPU seconds of the dev server and of this process (the
+  // worker, the client and the bench) over the run, against the machine's cores
+  const serverCpuS = () => (server.pid ? processCpuS(server.pid) : NaN);
+  const cpu0 = { server: serverCpuS(), worker: process.cpuUsage() };
   const t0 = Date.now();
   let startMs = 0;
   let firstTrialMs = NaN;
@@ -129,6 +147,8 @@ async function main() {
     return done;
   });
   const wallS = (Date.now() - t0) / 1000;
+  const workerCpu = process.cpuUsage(cpu0.worker);
+  const cpuS = { server: serverCpuS() - cpu0.server, worker: (workerCpu.user + workerCpu.system) / 1e6, cores: availableParallelism() };
   // every run of the campaign: its history length and its input
   const runs: { events: number; inputBytes: number }[] = [];
   for await (const w of client.workflow.list({ query: `WorkflowId = '${campaignWorkflowId(name)}'` })) {
@@ -148,6 +168,8 @@ async function main() {
     recorded: rows.size, outcome: result,
     wallS, startCallMs: startMs, firstTrialWithinS: firstTrialMs / 1000,
     trialsPerS: rate,
+    cpuS,
+    cpuMsPerTrial: { server: (cpuS.server * 1000) / Math.max(1, rows.size), worker: (cpuS.worker * 1000) / Math.max(1, rows.size) },
     clientInputBytes: inputBytes,
     runs: runs.length,
     historyEvents: { min: Math.min(...runs.map((r) => r.events)), median: quantile(runs.map((r) => r.events), 0.5), max: Math.max(...runs.map((r) => r.events)) },

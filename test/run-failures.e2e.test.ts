@@ -4,7 +4,7 @@
  * (the run brings its own up) and a dev server of this file's own.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeCampaign } from '../campaign/builder.js';
@@ -123,7 +123,7 @@ describe('miglab run when things go wrong (bed)', () => {
     expect(report.notRun.length).toBeGreaterThan(0);
   }, 300_000);
 
-  it('a campaign cancelled mid-migration: the migration step cancels the migration and ends within 5 s, then the teardown runs; verify is clean', async () => {
+  it('a campaign cancelled mid-migration: the migration step cancels QEMU\'s migration (its polls end cancelled, never completed) and only then ends, then the teardown runs; verify is clean', async () => {
     // 4 MiB/s: the idle guest's migration takes about 20 s
     const file = campaign('cancelmid', { sizes: 0, repetitions: 2, bandwidth: 4 });
     const trial = t.client.workflow.getHandle(trialWorkflowId('cancelmid/baseline/idle/r1'));
@@ -156,11 +156,26 @@ describe('miglab run when things go wrong (bed)', () => {
     expect(cancelled, 'the step acknowledged it').toBeDefined();
     const scheduled = events.find((e) => Number(e.eventId) === Number(requested.activityTaskCancelRequestedEventAttributes!.scheduledEventId));
     expect(scheduled?.activityTaskScheduledEventAttributes?.activityType?.name).toBe('liveMigrate');
-    const tookMs = at(cancelled) - at(requested);
-    expect(tookMs).toBeLessThanOrEqual(5000);
     const teardown = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'teardown')!;
     expect(Number(teardown.eventId)).toBeGreaterThan(Number(cancelled.eventId));
-    process.stdout.write(`[cancel mid-migration] the migration step ended ${tookMs} ms after the cancel was requested\n`);
+    // The step acted on the cancel rather than waiting the migration out: QEMU's own state, polled
+    // by the step (its raw series), went from active to cancelled, after the cancel was requested,
+    // and the step ended after that. (How long each part took is printed, not asserted: a CI run on
+    // a loaded machine took 6.6 s where one by hand took under 5.)
+    const raw = join(dir, 'results-cancelmid', 'raw', encodeURIComponent('cancelmid/baseline/idle/r1'));
+    // one attempt, cancelled: its raw folder is the only one
+    const attempts = readdirSync(raw).filter((d) => d.startsWith('attempt-'));
+    expect(attempts).toHaveLength(1);
+    const polls = readFileSync(join(raw, attempts[0]!, 'query-migrate.jsonl'), 'utf8')
+      .split('\n').filter(Boolean).map((l) => JSON.parse(l) as { t: number; status: string });
+    expect(polls.map((p) => p.status)).not.toContain('completed');
+    expect(polls[0]!.status).toBe('active');
+    expect(polls.at(-1)!.status).toBe('cancelled');
+    const qemuCancelledAt = polls.at(-1)!.t;
+    expect(qemuCancelledAt).toBeGreaterThan(at(requested));
+    expect(at(cancelled)).toBeGreaterThanOrEqual(qemuCancelledAt);
+    const firstSeen = polls.find((p) => p.status !== 'active')!;
+    process.stdout.write(`[cancel mid-migration] after the cancel was requested: QEMU cancelling at +${firstSeen.t - at(requested)} ms, cancelled at +${qemuCancelledAt - at(requested)} ms; the step ended at +${at(cancelled) - at(requested)} ms\n`);
 
     const v = await cli(['verify', file, '--json']);
     expect(v.code, v.out).toBe(0);

@@ -3,9 +3,13 @@
  * line and output formats (xl(1), xl.cfg(5)); no Xen host here. The backend itself runs against
  * real Xen hosts on the bed in xen.e2e.test.ts.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { domainConfig } from '../activities/xen/domain-config.js';
-import { parseMigrationRecord, parseSegfaultCount, processDeath, segfaultSummary, segfaultsBetween } from '../activities/xen/backend.js';
+import { parseMigrationRecord, parseSegfaultCount, recordCommand, processDeath, segfaultSummary, segfaultsBetween } from '../activities/xen/backend.js';
 import { migrateErrors, parseXlList, vmNames, xenVmState } from '../activities/xen/xl-output.js';
 import { deriveMetrics } from '../workflows/metrics.js';
 import type { VmSpec } from '../activities/qemu/vm-spec.js';
@@ -133,5 +137,43 @@ describe("dom0's health around a move: the segfaults its kernel logged (no Xen h
     // a reading that failed, or a log that went back (dom0 rebooted): unknown, not a count
     expect(segfaultsBetween({ hosta: null, hostb: 4 }, { hosta: 1, hostb: 1 })).toEqual({ hosta: null, hostb: null });
     expect(segfaultSummary({ hosta: null, hostb: 2 })).toBe('hosta ?, hostb 2');
+  });
+});
+
+describe("reading a background migration's records while it ends (a real shell; cat is a stand-in, named so)", () => {
+  /**
+   * A `cat` stand-in that lets the migration's script finish right after the first file it reads:
+   * the end's clock and byte count appended, then the exit code, as the script does, so the
+   * reader's two reads straddle the end — the race a CI run lost.
+   */
+  function standInCat(d: string, times: string, rc: string): string {
+    const bin = join(d, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'cat'), [
+      '#!/bin/sh',
+      '/bin/cat "$@"; s=$?',
+      `if [ ! -e ${d}/ended ]; then touch ${d}/ended; printf 't1=2000\\ntx1=900\\n' >> ${times}; echo 0 > ${rc}; fi`,
+      'exit $s',
+    ].join('\n'), { mode: 0o755 });
+    return bin;
+  }
+
+  it('an exit code read means the end figures were read too (read the other way round, a completed move lacked them)', () => {
+    const d = mkdtempSync(join(tmpdir(), 'miglab-xenrec-'));
+    try {
+      const f = { times: join(d, 'migrate.times'), rc: join(d, 'migrate.rc'), pid: join(d, 'migrate.pid') };
+      writeFileSync(f.times, 't0=1000\ntx0=100\n');
+      writeFileSync(join(d, 'tx_bytes'), '950\n');
+      const bin = standInCat(d, f.times, f.rc);
+      const read = () => parseMigrationRecord(execFileSync('sh', ['-c', recordCommand(f, join(d, 'tx_bytes'))], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } }));
+      const during = read();
+      // it ended while being read: either not yet seen as ended, or seen whole
+      expect(during.rc === undefined || (during.t1Cs !== undefined && during.tx1 !== undefined), JSON.stringify(during)).toBe(true);
+      expect(during.t0Cs).toBe(1000);
+      const after = read();
+      expect(after).toMatchObject({ rc: 0, t0Cs: 1000, tx0: 100, t1Cs: 2000, tx1: 900, txNow: 950 });
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });

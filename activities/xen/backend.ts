@@ -117,6 +117,17 @@ interface MigrationRecord {
   imageBytes: number | undefined;
 }
 
+/**
+ * Reads the background migration's records. The exit code first: the migration's script writes it
+ * last, after the end's clock and byte count, so an exit code read means the rest is there to read
+ * (read the other way round, a migration that ended between the two reads looked like one that
+ * completed without its end figures: a CI run failed a successful move so).
+ */
+export const recordCommand = (f: Pick<ReturnType<typeof files>, 'times' | 'rc' | 'pid'>, txBytesFile: string): string =>
+  `echo "rc=$(cat ${quote(f.rc)} 2>/dev/null)"; cat ${quote(f.times)} 2>/dev/null; ` +
+  `p=$(cat ${quote(f.pid)} 2>/dev/null); [ -n "$p" ] && kill -0 "$p" 2>/dev/null && echo alive=1; ` +
+  `echo "now=${UPTIME_CS}"; echo "txnow=$(cat ${quote(txBytesFile)})"`;
+
 export function parseMigrationRecord(text: string): MigrationRecord {
   const kv = new Map<string, string>();
   for (const line of text.split('\n')) {
@@ -208,15 +219,7 @@ export class XenBackend implements HypervisorBackend {
 
   /** One SSH round trip: the migration's record and dom0's clock and byte counter now. */
   private async record(src: string, vm: string): Promise<MigrationRecord> {
-    const f = files(this.host(src).runDir, vm);
-    const tx = this.txBytesFile;
-    const r = await this.sh(
-      src,
-      `cat ${quote(f.times)} 2>/dev/null; echo "rc=$(cat ${quote(f.rc)} 2>/dev/null)"; ` +
-        `p=$(cat ${quote(f.pid)} 2>/dev/null); [ -n "$p" ] && kill -0 "$p" 2>/dev/null && echo alive=1; ` +
-        `echo "now=${UPTIME_CS}"; echo "txnow=$(cat ${tx})"`,
-      { allowFailure: true },
-    );
+    const r = await this.sh(src, recordCommand(files(this.host(src).runDir, vm), this.txBytesFile), { allowFailure: true });
     return parseMigrationRecord(r.stdout);
   }
 
