@@ -9,7 +9,7 @@
  * progress query and `miglab status` take while it runs.
  * Usage: npm run bench:scale [-- --trials 100000 --lanes 50 --per-run 500 --out file.json]
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { freePort } from '../lib/free-port.js';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -26,6 +26,7 @@ import type { CampaignActivities, CampaignInput, CampaignProgress } from '../wor
 import type { AttemptResult, TrialActivities, TrialOutcome, TrialRow } from '../workflows/trial-types.js';
 import type { VmSpec } from '../activities/qemu/vm-spec.js';
 import { statePaths } from '../lib/paths.js';
+import { processCpuS } from '../lib/process.js';
 
 const { values: args } = parseArgs({
   options: { trials: { type: 'string', default: '100000' }, lanes: { type: 'string', default: '50' }, 'per-run': { type: 'string', default: '500' }, out: { type: 'string' } },
@@ -70,20 +71,6 @@ function stubActivities(rows: Map<string, TrialOutcome['kind']>): TrialActivitie
     },
   };
 }
-
-/** CPU seconds a process has used (user + system), from /proc/<pid>/stat's utime and stime in clock ticks. */
-function processCpuS(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // fields after the command name (which may hold spaces), from the state on: utime is the 12th, stime the 13th
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return NaN;
-  }
-}
-/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK) */
-const CLOCK_TICKS = 100;
 
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);

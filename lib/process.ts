@@ -6,12 +6,23 @@ import { hostname } from 'node:os';
  * machine's init does not always reap daemonized children), so kill(pid, 0) alone would say alive.
  */
 export function processAlive(pid: number): boolean {
+  const fields = statFields(pid);
+  return fields !== undefined && fields[0] !== 'Z';
+}
+
+/** CPU seconds a process has used, user and system (utime and stime, in USER_HZ ticks: 100 on Linux); NaN once it is gone. */
+export function processCpuS(pid: number): number {
+  const fields = statFields(pid);
+  return fields ? (Number(fields[11]) + Number(fields[12])) / 100 : NaN;
+}
+
+/** /proc/<pid>/stat's fields from the state on (after the command name, which may hold spaces), or undefined when there is no such process. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const close = stat.lastIndexOf(')');
-    return stat.slice(close + 2, close + 3) !== 'Z';
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return false;
+    return undefined;
   }
 }
 

@@ -350,6 +350,9 @@ export class QemuBackend implements HypervisorBackend {
     let switched: PostcopySwitch | undefined;
     let paused: { atMs: number; atPass: number } | undefined;
     return this.withQmp(src, vm, async (q) => {
+      // A local disk's size from its node, read while the guest runs (not in the downtime): the
+      // mirror job's total also counts blocks written again mid-copy.
+      const diskSize = spec.disk?.storage === 'local' ? await virtualSize(q) : null;
       for (;;) {
         const info = outgoing(await q.execute<QueryMigrate>('query-migrate'));
         polls++;
@@ -362,13 +365,11 @@ export class QemuBackend implements HypervisorBackend {
           // count it, then go on. (After a migrate_cancel QEMU leaves this state by itself, to cancelled.)
           if (spec.disk?.storage === 'local') {
             const done = await finishMirror(q, this.pollIntervalMs);
-            // the disk's size from its node: the job's total also counts blocks written again mid-copy
-            const size = await virtualSize(q);
             const port = nbdPort(spec);
             const sent = await this.deps.pool.execShell(this.host(src).ssh, nbdBytesCommand(this.host(dst).ip, port), { allowFailure: true });
             await closeMirrorTarget(q);
             const bytes = Number.parseInt(sent.stdout.trim(), 10);
-            disk = { storage: 'local', virtualBytes: size, mirroredBytes: done.mirroredBytes, sentBytes: Number.isFinite(bytes) ? bytes : null, copyMs: diskCopyMs, syncMs: done.syncMs };
+            disk = { storage: 'local', virtualBytes: diskSize, mirroredBytes: done.mirroredBytes, sentBytes: Number.isFinite(bytes) ? bytes : null, copyMs: diskCopyMs, syncMs: done.syncMs };
           }
           await q.execute('migrate-continue', { state: 'pre-switchover' });
           await sleep(this.pollIntervalMs);
