@@ -62,12 +62,34 @@ export type MigrationResult =
 
 export interface MigrationWatch {
   onProgress?: (p: MigrationProgress) => void;
-  /** every poll, with progress or without (e.g. records not written yet): the step is alive */
-  onPoll?: () => void;
+  /**
+   * The step is alive: every poll, with progress or without (e.g. records not written yet), and
+   * every command of setting the migration up, saying what it is doing. A step that goes quiet
+   * for its heartbeat timeout is given to a retry while it still runs.
+   */
+  onPoll?: (doing?: string) => void;
+  /**
+   * This attempt of the step has been given to a retry (its heartbeat timed out): the retry now
+   * follows the migration, so this one must stop without touching it.
+   */
+  superseded?: () => boolean;
   /** a reason to give up, or undefined to carry on */
   abortIf?: (p: MigrationProgress) => string | undefined;
   /** the step was cancelled: cancel the migration now (never switch it to post-copy instead) */
   cancelled?: () => boolean;
+}
+
+/** Thrown by a superseded attempt before it would touch the migration again. */
+export class SupersededAttempt extends Error {
+  constructor(what: string) {
+    super(`this attempt's heartbeat timed out and a retry took the step over: it stops before ${what}, which the retry does`);
+    this.name = 'SupersededAttempt';
+  }
+}
+
+/** Throws SupersededAttempt when a retry has taken this attempt's step over. */
+export function leaveIfSuperseded(watch: MigrationWatch, what: string): void {
+  if (watch.superseded?.()) throw new SupersededAttempt(what);
 }
 
 /**

@@ -24,6 +24,18 @@ export function cancelRequested(): boolean {
   return activityContext()?.cancellationDetails?.cancelRequested === true;
 }
 
+/**
+ * Whether the server no longer takes this attempt's result: a retry has its step (its heartbeat
+ * timed out: the server answers the late heartbeat "not found", measured in
+ * test/superseded-attempt.server.test.ts), or its workflow has ended without waiting for it
+ * (terminated). Not a cancel, but this attempt must stop touching what it drives: a retry may be
+ * driving it now.
+ */
+export function supersededAttempt(): boolean {
+  const d = activityContext()?.cancellationDetails;
+  return !!d && !d.cancelRequested && (d.timedOut || d.notFound);
+}
+
 /** Waits, ending early with CancelledFailure when the activity is cancelled (a plain timer outside one). */
 export function waitCancellably(ms: number): Promise<void> {
   const c = activityContext();

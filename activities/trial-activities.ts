@@ -17,7 +17,7 @@ import type { AttemptCost, AttemptResult, TrialActivities } from '../workflows/t
 import { HostUnhealthy, type HypervisorBackend, type MigrationProgress, type MigrationResult, type MigrationWatch } from './backend.js';
 import { createLabActivities, heartbeat } from './lab-activities.js';
 import { readFailures, withFailureLog, withFirstCause } from './failure-log.js';
-import { cancelledStep, cancelRequested, waitCancellably } from './cancellation.js';
+import { cancelledStep, cancelRequested, supersededAttempt, waitCancellably } from './cancellation.js';
 import type { HostProvenance } from './host-provenance.js';
 import type { TrialProvenance } from '../results/provenance.js';
 import { miglabVersion } from '../lib/version.js';
@@ -120,7 +120,9 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
         heartbeat(p);
       },
       // A poll with no progress to give still shows the step alive (its last progress stays shown).
-      onPoll: () => heartbeat(latest ?? { waitingFor: 'the migration to report progress' }),
+      onPoll: (doing) => heartbeat(latest ?? { waitingFor: doing ?? 'the migration to report progress' }),
+      // Told at a heartbeat that a retry has the step now (this attempt went quiet too long).
+      superseded: () => supersededAttempt(),
       abortIf: (p) => {
         if (!watchRules || verdict.abort) return undefined;
         verdict = watchRules.observe(p);
@@ -146,6 +148,7 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
     // the destination resumes the guest a moment after the source counts the move completed
     let state = await backend.vmState(dst, spec.name);
     for (let waited = 0; state.kind !== 'running' && state.kind !== 'absent' && waited < 10_000; waited += 200) {
+      heartbeat({ waitingFor: `${spec.name} to run on ${dst}` });
       await sleep(200);
       state = await backend.vmState(dst, spec.name);
     }
@@ -250,10 +253,12 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
       // Post-copy after one full precopy pass, as libvirt's --postcopy-after-precopy and Nova do (or a post-copy level's passes).
       const params = { maxBandwidth: plan.maxBandwidth, downtimeLimitMs: plan.downtimeLimitMs, autoConverge: plan.autoConverge, postcopy: plan.postcopy ? { afterPasses: plan.postcopyAfterPasses ?? 1 } : null, ...(plan.tuning ? { tuning: plan.tuning } : {}) };
       const result = await refusingUnhealthyHosts(() => migrateWith(trialId, plan.index, (w) => backend.migrate(src, dst, spec, params, w), watch, true));
+      heartbeat({ doing: `checking where ${spec.name} runs after the migration` });
       if (result.status === 'completed') await mustRunOn(dst, spec);
       if (result.status !== 'completed') {
         // An abandoned attempt leaves the VM on the source; make sure, and clear the destination.
         const state = await backend.vmState(src, spec.name);
+        heartbeat({ doing: `clearing ${dst} of ${spec.name}` });
         if (state.kind !== 'running') throw ApplicationFailure.nonRetryable(`after cancelling, ${spec.name} is ${state.kind} on ${src}, not running`, 'VmState');
         await backend.stopVm(dst, spec.name);
         // cancelled with its trial: the migration is, the VM runs on the source alone; say so
@@ -266,6 +271,7 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
       const params = { maxBandwidth, downtimeLimitMs: 300, autoConverge: null };
       // An offline move is not cancelled midway (its VM would be left paused): it ends, then the trial tears down.
       const result = await refusingUnhealthyHosts(() => migrateWith(trialId, attempt, (w) => backend.migrateOffline(src, dst, spec, params, w), undefined, false));
+      heartbeat({ doing: `checking where ${spec.name} runs after the migration` });
       if (result.status === 'completed') await mustRunOn(dst, spec);
       if (result.status === 'completed') await backend.stopVm(src, spec.name); // the paused source copy
       return result;

@@ -90,7 +90,7 @@ describe('libvirt backend on a two-libvirtd bed', () => {
       expect(base.metrics!.downtime.probeMs).not.toBeNull();
       const ramp = byId.get(`lv-e2e/ramp/64MiB/${kind}/r1`)!;
       expect(ramp.outcome, why(ramp)).toEqual({ kind: 'offline', afterAttempts: 1 });
-      expect(ramp.attempts.map((a) => [a.plan.name, a.result.status])).toEqual([['precopy', 'aborted'], ['offline', 'completed']]);
+      expect(ramp.attempts.map((a) => [a.plan.name, a.result.status]), why(ramp)).toEqual([['precopy', 'aborted'], ['offline', 'completed']]);
       expect(ramp.attempts[0]!.result.status === 'aborted' && ramp.attempts[0]!.result.rule).toBe('stall');
       // the guest's memory arrived whole: the workload found no page as it was before its last write
       expect(ramp.integrity).toMatchObject({ staleWrites: 0, fullPass: true });

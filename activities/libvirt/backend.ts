@@ -9,7 +9,7 @@
 import { virshTuningArgs } from './tuning-args.js';
 import { sleep } from '../../lib/sleep.js';
 import { qemuVersionCommand, readHost, type HostProvenance } from '../host-provenance.js';
-import { hostNamed, stateBeforeStart, stopReason, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
+import { hostNamed, leaveIfSuperseded, stateBeforeStart, stopReason, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
 import { completedResult, qemuRssMiB, type QemuHost } from '../qemu/backend.js';
 import { nonZeroGuestMiB } from '../qemu/non-zero-pages.js';
 import { diskFile, diskPrepCommands, vmFiles, type VmSpec } from '../qemu/vm-spec.js';
@@ -194,20 +194,25 @@ export class LibvirtBackend implements HypervisorBackend {
     const h = this.host(src);
     const d = this.host(dst);
     const m = migrationFiles(h.runDir, vm);
+    // each command of the set-up shows the step alive: on a busy machine they took 35 s together
+    const alive = (doing: string) => watch.onPoll?.(doing);
     const job = await this.jobStats(src, vm);
     const underWay = job?.type === JOB_TYPE.unbounded && job.stats.operation === JOB_OPERATION.migrationOut;
     const finished = !underWay && (await this.readRc(src, vm)) !== undefined;
+    alive(`checking for a migration of ${vm} under way`);
     if (!underWay && !finished) {
       const dstState = await this.vmState(dst, vm);
       if (dstState.kind !== 'absent') throw new Error(`VM ${vm} is ${dstState.kind} on ${dst}: refusing to migrate onto it`);
       const postcopy = !offline && !!params.postcopy;
       const ac = offline ? null : (params.autoConverge ?? null);
       await this.virsh(src, ['migrate-setmaxdowntime', vm, params.downtimeLimitMs]);
+      alive(`setting ${vm}'s downtime limit`);
       // The domain as the destination runs it: the same machine with its console in the
       // destination's run dir (hosts sharing a filesystem must not share the file).
       const dstFiles = vmFiles(d.runDir, vm);
       await this.deps.pool.execShell(d.ssh, `mkdir -p ${quote(d.runDir)} && rm -f ${quote(dstFiles.console)}`);
       const live = (await this.virsh(src, ['dumpxml', '--migratable', vm])).stdout;
+      alive(`writing ${vm}'s domain for ${dst}`);
       const srcConsole = vmFiles(h.runDir, vm).console;
       if (!live.includes(`'${srcConsole}'`)) throw new Error(`domain ${vm} on ${src} has no console at ${srcConsole}: not a domain miglab defined`);
       let dstXml = live.split(`'${srcConsole}'`).join(`'${dstFiles.console}'`);
@@ -221,6 +226,7 @@ export class LibvirtBackend implements HypervisorBackend {
         const size = await this.diskCapacity(src, vm);
         if (size === undefined) throw new Error(`virsh domblkinfo ${vm} vda on ${src} gave no capacity`);
         await this.deps.pool.execShell(d.ssh, diskPrepCommands({ name: vm, disk: spec.disk! }, dstFiles, { incoming: true, diskBytes: size }).join(' && '));
+        alive(`preparing ${vm}'s disk on ${dst}`);
         dstXml = dstXml.split(`'${srcDisk}'`).join(`'${dstDisk}'`).replace(/<backingStore[\s\S]*?<\/backingStore>/g, '<backingStore/>');
       }
       await this.deps.pool.execShell(h.ssh, `cat > ${quote(m.dstXml)}`, { stdin: dstXml });
@@ -239,6 +245,9 @@ export class LibvirtBackend implements HypervisorBackend {
         '--xml', m.dstXml, '--persistent-xml', m.dstXml,
         vm, this.deps.peerUri(d), '--migrateuri', `tcp://${d.ip}:${spec.migrationPort}`,
       ];
+      // A retry may have started the migration meanwhile: a second virsh migrate would fail and
+      // write its exit code where the retry reads the migration's.
+      leaveIfSuperseded(watch, `starting the migration of ${vm}`);
       // In the background, so the migration outlives this SSH session (and a worker that dies).
       await this.deps.pool.execShell(
         h.ssh,
@@ -262,6 +271,9 @@ export class LibvirtBackend implements HypervisorBackend {
     let switched: PostcopySwitch | undefined;
     for (;;) {
       const p = await this.poll(src, vm, nbd);
+      // before this attempt decides anything: a retry follows the migration now
+      leaveIfSuperseded(watch, `following the migration of ${vm}`);
+      watch.onPoll?.();
       const { rc, job } = p;
       if (p.nbdBytes !== null) nbdBytes = Math.max(nbdBytes ?? 0, p.nbdBytes);
       if (rc === undefined) {
@@ -285,6 +297,7 @@ export class LibvirtBackend implements HypervisorBackend {
         await sleep(this.pollIntervalMs);
         continue;
       }
+      watch.onPoll?.(`reading how the migration of ${vm} ended`);
       if (rc === 0) return this.completed(src, vm, polls, switched, nbd ? { dst: nbd.dst, nbdBytes } : undefined);
       // This attempt is over: the next one starts afresh rather than reading its exit code.
       await this.deps.pool.exec(h.ssh, ['rm', '-f', m.rc]);

@@ -10,7 +10,7 @@ import { commandLine, quote } from '../ssh/shell-quote.js';
 import { nonZeroGuestMiB } from './non-zero-pages.js';
 import { TCG_DEFAULT, type GuestCpu } from './guest-cpu.js';
 import { qemuVersionCommand, readHost, type HostProvenance } from '../host-provenance.js';
-import { hostNamed, stateBeforeStart, stopReason, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
+import { hostNamed, leaveIfSuperseded, stateBeforeStart, stopReason, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type PostcopySwitch, type VmState } from '../backend.js';
 import { diskPrepCommands, parseQemuVersion, qemuArgs, ramArg, tapName, vmFiles, type QemuVersion, type VmSpec } from './vm-spec.js';
 import { closeMirrorTarget, dropMirror, exportDisk, finishMirror, mirrorUntilReady, nbdBytesCommand, nbdPort, unexportDisk, virtualSize, type DiskMove } from './disk-move.js';
 
@@ -274,6 +274,9 @@ export class QemuBackend implements HypervisorBackend {
     const current = outgoing(await this.withQmp(src, vm, (q) => q.execute<QueryMigrate>('query-migrate')));
     let diskCopyMs: number | null = null;
     const underWay = current.status === 'setup' || current.status === 'active' || current.status === 'device' || current.status === 'pre-switchover';
+    // each step of the set-up shows the step alive (starting the destination took 13 s on a busy machine)
+    const alive = (doing: string) => watch.onPoll?.(doing);
+    alive(`checking for a migration of ${vm} under way`);
     if (!underWay && current.status !== 'completed') {
       // Not started yet (or an earlier attempt failed/was cancelled): prepare the destination, then go.
       // A destination left over from a cancelled attempt has given up on its stream: start afresh.
@@ -288,7 +291,9 @@ export class QemuBackend implements HypervisorBackend {
       // an offline move runs untuned: the stop-and-copy sends everything once
       const tuning = mode.offline ? undefined : params.tuning;
       const diskBytes = localDisk ? await this.withQmp(src, vm, (q) => virtualSize(q)) : undefined;
+      alive(`starting ${vm}'s destination on ${dst}`);
       await this.startVm(dst, spec, { incoming: true, diskBytes });
+      alive(`${vm}'s destination on ${dst} waits for the migration`);
       await this.withQmp(dst, vm, async (q) => {
         if (localDisk) await exportDisk(q, this.host(dst).ip, nbdPort(spec));
         // Post-copy and multifd need their capability (and multifd its channels) on both ends before the stream starts.
@@ -325,6 +330,8 @@ export class QemuBackend implements HypervisorBackend {
           'downtime-limit': params.downtimeLimitMs,
           ...migrationParameters(tuning, context),
         });
+        // A retry may have started the migration meanwhile: this attempt leaves it to the retry.
+        leaveIfSuperseded(watch, `starting the migration of ${vm}`);
         await q.execute('migrate', { uri });
         return undefined;
       });
@@ -355,6 +362,8 @@ export class QemuBackend implements HypervisorBackend {
       const diskSize = spec.disk?.storage === 'local' ? await virtualSize(q) : null;
       for (;;) {
         const info = outgoing(await q.execute<QueryMigrate>('query-migrate'));
+        // before this attempt decides anything: a retry follows the migration now
+        leaveIfSuperseded(watch, `following the migration of ${vm}`);
         polls++;
         last = progressOf(info);
         watch.onProgress?.(last);

@@ -8,7 +8,7 @@
  */
 import { sleep } from '../../lib/sleep.js';
 import { QmpCommandError, type QmpClient } from '../qmp/client.js';
-import type { MigrationWatch } from '../backend.js';
+import { leaveIfSuperseded, type MigrationWatch } from '../backend.js';
 import { quote } from '../ssh/shell-quote.js';
 import { DISK_NODE, type VmSpec } from './vm-spec.js';
 
@@ -108,7 +108,8 @@ export async function mirrorUntilReady(
   await q.execute('blockdev-mirror', { 'job-id': MIRROR_JOB, device: DISK_NODE, target: MIRROR_TARGET, sync: 'full', speed: o.speed });
   for (;;) {
     const job = await mirrorJob(q);
-    o.watch.onPoll?.();
+    leaveIfSuperseded(o.watch, 'following the disk copy');
+    o.watch.onPoll?.('copying the disk');
     if (!job) {
       await dropMirror(q, o.pollMs);
       return { ok: false, reason: 'the disk mirror ended before it was in step (its target failed?)', cancelled: false };

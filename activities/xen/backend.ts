@@ -10,7 +10,7 @@
  */
 import { sleep } from '../../lib/sleep.js';
 import { readHost, type HostProvenance } from '../host-provenance.js';
-import { HostUnhealthy, hostNamed, stateBeforeStart, stopReason, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type VmState } from '../backend.js';
+import { HostUnhealthy, hostNamed, leaveIfSuperseded, stateBeforeStart, stopReason, type HypervisorBackend, type ListedVm, type MigrationParams, type MigrationProgress, type MigrationResult, type MigrationWatch, type VmState } from '../backend.js';
 import { completedResult, type QemuHost, type QueryMigrate } from '../qemu/backend.js';
 import type { VmSpec } from '../qemu/vm-spec.js';
 import type { SshPool } from '../ssh/pool.js';
@@ -242,7 +242,12 @@ export class XenBackend implements HypervisorBackend {
     const before = underWay ? await this.segfaults([src, dst]) : await this.healthyDom0s([src, dst]);
     const crashes = async () => segfaultsBetween(before, await this.segfaults([src, dst]));
     for (;;) {
-      if (!underWay) await this.start(src, dst, spec, mode);
+      watch.onPoll?.(`checking dom0s before moving ${vm}`);
+      if (!underWay) {
+        // A retry may have started the move meanwhile: this attempt leaves it to the retry.
+        leaveIfSuperseded(watch, `starting the move of ${vm}`);
+        await this.start(src, dst, spec, mode);
+      }
       underWay = false;
       const result = await this.follow(src, spec, watch, mode);
       if (result.status === 'completed') {
@@ -365,6 +370,8 @@ export class XenBackend implements HypervisorBackend {
     let progressAt = { sent: 0, at: started };
     for (;;) {
       const rec = await this.record(src, vm);
+      // before this attempt decides anything: a retry follows the move now
+      leaveIfSuperseded(watch, `following the move of ${vm}`);
       // Seen on the bed: a resumed step whose polls found the records incomplete went without a
       // heartbeat for 30 s at a time and used up its retries.
       watch.onPoll?.();

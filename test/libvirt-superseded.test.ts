@@ -1,0 +1,80 @@
+/**
+ * A libvirt migration step whose attempt a retry has taken over stops before it touches the
+ * migration again (fake virsh: a scripted SSH pool, no libvirt here). Why: a retried step and the
+ * attempt it replaced once followed one migration side by side; the old one's stall rule aborted
+ * it and the retry recorded the abort as a failure (docs/temporal.md).
+ */
+import { describe, expect, it } from 'vitest';
+import { SupersededAttempt, type MigrationWatch } from '../activities/backend.js';
+import { LibvirtBackend } from '../activities/libvirt/backend.js';
+import type { QemuHost } from '../activities/qemu/backend.js';
+import type { VmSpec } from '../activities/qemu/vm-spec.js';
+import type { RemoteResult, SshPool, SshTarget } from '../activities/ssh/pool.js';
+
+const ssh = (host: string): SshTarget => ({ host, port: 22, user: 'root', privateKeyPath: '/k', knownHostsPath: '/kh' });
+const hosts: QemuHost[] = ['hosta', 'hostb'].map((name, i) => ({ name, ip: `198.18.0.${i + 1}`, bridge: 'br0', runDir: `/run/miglab/${name}`, ssh: ssh(name) }));
+const spec: VmSpec = { name: 'mvm0', memoryMiB: 256, vcpus: 1, kernel: '/k', initrd: '/i', guestCidr: '198.18.0.100/24', mac: '52:54:00:12:00:64', migrationPort: 49152, owner: 'c/ramp/64MiB/r1' };
+const params = { maxBandwidth: 112 * 2 ** 20, downtimeLimitMs: 300, autoConverge: null };
+
+/** A migration out under way, in its third pass, as `virsh domjobinfo --rawstats` prints it. */
+const UNDER_WAY = ['Job type: 2', '', 'operation: 5', 'time_elapsed: 4000', 'memory_total: 268435456', 'memory_processed: 300000000', 'memory_remaining: 60000000', 'memory_iteration: 3', 'memory_dirty_rate: 16000', 'memory_page_size: 4096', ''].join('\n');
+
+/** Every command sent, in words; virsh answers as for a migration under way until domjobabort, then it has ended (exit 1). */
+function fakePool() {
+  const sent: string[] = [];
+  let aborted = false;
+  const ok = (stdout = ''): RemoteResult => ({ stdout, stderr: '', code: 0 });
+  const pool = {
+    async exec(_t: SshTarget, argv: readonly (string | number)[]) {
+      const cmd = argv.join(' ');
+      sent.push(cmd);
+      if (cmd.includes('domjobabort')) aborted = true;
+      if (cmd.includes('domjobinfo')) return ok(UNDER_WAY);
+      return ok();
+    },
+    async execShell(_t: SshTarget, script: string) {
+      sent.push(script);
+      // a poll: the background virsh's exit code, '--', the job's statistics
+      if (script.includes('domjobinfo')) return ok(aborted ? `1\n--\nJob type: 0\n` : `\n--\n${UNDER_WAY}`);
+      return ok();
+    },
+  };
+  return { pool: pool as unknown as SshPool, sent };
+}
+
+const backendWith = (pool: SshPool) => new LibvirtBackend({ pool, hosts, peerUri: (d) => `qemu+ssh://${d.ip}/system`, pollIntervalMs: 1 });
+
+describe('a superseded libvirt migration attempt (fake virsh)', () => {
+  it('follows a migration under way and aborts it when a rule says so (the control)', async () => {
+    const { pool, sent } = fakePool();
+    const watch: MigrationWatch = { abortIf: () => 'no new low for 6 iterations', superseded: () => false };
+    const r = await backendWith(pool).migrate('hosta', 'hostb', spec, params, watch);
+    expect(r).toMatchObject({ status: 'cancelled', error: 'no new low for 6 iterations' });
+    expect(sent.some((c) => c.includes('domjobabort'))).toBe(true);
+  });
+
+  it('a superseded attempt throws at its first poll and sends no abort', async () => {
+    const { pool, sent } = fakePool();
+    const watch: MigrationWatch = { abortIf: () => 'no new low for 6 iterations', superseded: () => true };
+    await expect(backendWith(pool).migrate('hosta', 'hostb', spec, params, watch)).rejects.toBeInstanceOf(SupersededAttempt);
+    expect(sent.filter((c) => c.includes('domjobabort'))).toEqual([]);
+    expect(sent.filter((c) => c.includes('domjobinfo'))).toHaveLength(2); // the check for a job under way, one poll
+  });
+
+  it('a superseded attempt that found no migration under way starts none', async () => {
+    const { pool, sent } = fakePool();
+    // no job: domjobinfo fails, no exit code, nothing on the destination; the domain's XML names its console
+    const p = pool as unknown as { exec: (t: SshTarget, a: readonly (string | number)[]) => Promise<RemoteResult> };
+    p.exec = async (_t, argv) => {
+      const cmd = argv.join(' ');
+      sent.push(cmd);
+      if (cmd.includes('domjobinfo') || cmd.startsWith('cat ')) return { stdout: '', stderr: '', code: 1 };
+      if (cmd.includes('domstate')) return { stdout: '', stderr: 'error: failed to get domain', code: 1 };
+      if (cmd.includes('dumpxml')) return { stdout: `<domain><serial type='file'><source path='/run/miglab/hosta/mvm0.console.log'/></serial></domain>`, stderr: '', code: 0 };
+      return { stdout: '', stderr: '', code: 0 };
+    };
+    await expect(backendWith(pool).migrate('hosta', 'hostb', spec, params, { superseded: () => true })).rejects.toBeInstanceOf(SupersededAttempt);
+    expect(sent.filter((c) => /virsh .*\bmigrate\b.*--live/.test(c))).toEqual([]);
+    expect(sent.some((c) => c.includes('dumpxml'))).toBe(true); // it got as far as writing the domain
+  });
+});
