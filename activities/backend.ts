@@ -69,8 +69,9 @@ export interface MigrationWatch {
    */
   onPoll?: (doing?: string) => void;
   /**
-   * This attempt of the step has been given to a retry (its heartbeat timed out): the retry now
-   * follows the migration, so this one must stop without touching it.
+   * The server no longer takes this attempt's result: a retry has the step (this one's heartbeat
+   * timed out) and follows the migration now, or the workflow ended; this one must stop without
+   * touching the migration.
    */
   superseded?: () => boolean;
   /** a reason to give up, or undefined to carry on */
@@ -82,12 +83,12 @@ export interface MigrationWatch {
 /** Thrown by a superseded attempt before it would touch the migration again. */
 export class SupersededAttempt extends Error {
   constructor(what: string) {
-    super(`this attempt's heartbeat timed out and a retry took the step over: it stops before ${what}, which the retry does`);
+    super(`the server no longer takes this attempt's result (a retry has the step, or its workflow ended): it stops before ${what}`);
     this.name = 'SupersededAttempt';
   }
 }
 
-/** Throws SupersededAttempt when a retry has taken this attempt's step over. */
+/** Throws SupersededAttempt when the server no longer takes this attempt's result. */
 export function leaveIfSuperseded(watch: MigrationWatch, what: string): void {
   if (watch.superseded?.()) throw new SupersededAttempt(what);
 }
