@@ -122,7 +122,7 @@ function trialActivities(deps: TrialActivityDeps): TrialActivities {
       // A poll with no progress to give still shows the step alive (its last progress stays shown).
       onPoll: (doing) => heartbeat(latest ?? { waitingFor: doing ?? 'the migration to report progress' }),
       // Told at a heartbeat that a retry has the step now (this attempt went quiet too long).
-      superseded: () => supersededAttempt(),
+      superseded: supersededAttempt,
       abortIf: (p) => {
         if (!watchRules || verdict.abort) return undefined;
         verdict = watchRules.observe(p);

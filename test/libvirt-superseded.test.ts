@@ -19,17 +19,25 @@ const params = { maxBandwidth: 112 * 2 ** 20, downtimeLimitMs: 300, autoConverge
 /** A migration out under way, in its third pass, as `virsh domjobinfo --rawstats` prints it. */
 const UNDER_WAY = ['Job type: 2', '', 'operation: 5', 'time_elapsed: 4000', 'memory_total: 268435456', 'memory_processed: 300000000', 'memory_remaining: 60000000', 'memory_iteration: 3', 'memory_dirty_rate: 16000', 'memory_page_size: 4096', ''].join('\n');
 
-/** Every command sent, in words; virsh answers as for a migration under way until domjobabort, then it has ended (exit 1). */
-function fakePool() {
+/**
+ * Every command sent, in words. With a migration under way, virsh answers as for one until
+ * domjobabort, then it has ended (exit 1); with none, the domain runs on the source alone (no job,
+ * no exit code, nothing on the destination) and its XML names its console.
+ */
+function fakePool(o: { underWay: boolean }) {
   const sent: string[] = [];
   let aborted = false;
   const ok = (stdout = ''): RemoteResult => ({ stdout, stderr: '', code: 0 });
+  const failed = (stderr = ''): RemoteResult => ({ stdout: '', stderr, code: 1 });
   const pool = {
     async exec(_t: SshTarget, argv: readonly (string | number)[]) {
       const cmd = argv.join(' ');
       sent.push(cmd);
       if (cmd.includes('domjobabort')) aborted = true;
-      if (cmd.includes('domjobinfo')) return ok(UNDER_WAY);
+      if (cmd.includes('domjobinfo')) return o.underWay ? ok(UNDER_WAY) : failed();
+      if (cmd.startsWith('cat ')) return failed();
+      if (cmd.includes('domstate')) return failed('error: failed to get domain');
+      if (cmd.includes('dumpxml')) return ok(`<domain><serial type='file'><source path='/run/miglab/hosta/mvm0.console.log'/></serial></domain>`);
       return ok();
     },
     async execShell(_t: SshTarget, script: string) {
@@ -46,7 +54,7 @@ const backendWith = (pool: SshPool) => new LibvirtBackend({ pool, hosts, peerUri
 
 describe('a superseded libvirt migration attempt (fake virsh)', () => {
   it('follows a migration under way and aborts it when a rule says so (the control)', async () => {
-    const { pool, sent } = fakePool();
+    const { pool, sent } = fakePool({ underWay: true });
     const watch: MigrationWatch = { abortIf: () => 'no new low for 6 iterations', superseded: () => false };
     const r = await backendWith(pool).migrate('hosta', 'hostb', spec, params, watch);
     expect(r).toMatchObject({ status: 'cancelled', error: 'no new low for 6 iterations' });
@@ -54,7 +62,7 @@ describe('a superseded libvirt migration attempt (fake virsh)', () => {
   });
 
   it('a superseded attempt throws at its first poll and sends no abort', async () => {
-    const { pool, sent } = fakePool();
+    const { pool, sent } = fakePool({ underWay: true });
     const watch: MigrationWatch = { abortIf: () => 'no new low for 6 iterations', superseded: () => true };
     await expect(backendWith(pool).migrate('hosta', 'hostb', spec, params, watch)).rejects.toBeInstanceOf(SupersededAttempt);
     expect(sent.filter((c) => c.includes('domjobabort'))).toEqual([]);
@@ -62,17 +70,7 @@ describe('a superseded libvirt migration attempt (fake virsh)', () => {
   });
 
   it('a superseded attempt that found no migration under way starts none', async () => {
-    const { pool, sent } = fakePool();
-    // no job: domjobinfo fails, no exit code, nothing on the destination; the domain's XML names its console
-    const p = pool as unknown as { exec: (t: SshTarget, a: readonly (string | number)[]) => Promise<RemoteResult> };
-    p.exec = async (_t, argv) => {
-      const cmd = argv.join(' ');
-      sent.push(cmd);
-      if (cmd.includes('domjobinfo') || cmd.startsWith('cat ')) return { stdout: '', stderr: '', code: 1 };
-      if (cmd.includes('domstate')) return { stdout: '', stderr: 'error: failed to get domain', code: 1 };
-      if (cmd.includes('dumpxml')) return { stdout: `<domain><serial type='file'><source path='/run/miglab/hosta/mvm0.console.log'/></serial></domain>`, stderr: '', code: 0 };
-      return { stdout: '', stderr: '', code: 0 };
-    };
+    const { pool, sent } = fakePool({ underWay: false });
     await expect(backendWith(pool).migrate('hosta', 'hostb', spec, params, { superseded: () => true })).rejects.toBeInstanceOf(SupersededAttempt);
     expect(sent.filter((c) => /virsh .*\bmigrate\b.*--live/.test(c))).toEqual([]);
     expect(sent.some((c) => c.includes('dumpxml'))).toBe(true); // it got as far as writing the domain
