@@ -18,20 +18,24 @@ interface FactorColumn {
   of(r: FlatTrial): { text: string; order: number } | null;
 }
 
+const onXen = (r: FlatTrial) => r.hypervisor.split(' ')[0] === 'xen';
+/** A migration setting xl has no say in: it does not apply to a Xen row (uncapped, no limit, none of QEMU's features), so Xen pairs beside QEMU pairs do not make it look varied. */
+const unlessXen = (of: FactorColumn['of']): FactorColumn['of'] => (r) => (onXen(r) ? null : of(r));
+
 const FACTOR_COLUMNS: FactorColumn[] = [
   { key: 'hypervisor', title: 'hypervisor', of: (r) => ({ text: r.hypervisor, order: ['qemu', 'libvirt', 'xen'].indexOf(r.hypervisor.split(' ')[0]!) }) },
   { key: 'dirtyRateMiBps', title: 'write rate', of: (r) => (r.writeRate === null ? null : { text: r.writeRate === 'max' ? 'flat out' : `${r.writeRate} MiB/s`, order: r.writeRate === 'max' ? Infinity : Number(r.writeRate) }) },
   { key: 'pattern', title: 'write pattern', of: (r) => (r.pattern === null ? null : { text: r.pattern, order: r.pattern === 'seq' ? 0 : 1 }) },
   { key: 'memoryMiB', title: 'VM memory', of: (r) => ({ text: r.vmMemoryMiB === null ? 'as set' : `${r.vmMemoryMiB} MiB`, order: r.vmMemoryMiB ?? 0 }) },
   { key: 'vcpus', title: 'vCPUs', of: (r) => ({ text: r.vcpus === null ? 'as set' : String(r.vcpus), order: r.vcpus ?? 0 }) },
-  { key: 'bandwidthMiBps', title: 'bandwidth cap', of: (r) => ({ text: r.bandwidthMiBps === null ? 'none' : `${r.bandwidthMiBps} MiB/s`, order: r.bandwidthMiBps ?? Infinity }) },
-  { key: 'downtimeLimitMs', title: 'downtime limit', of: (r) => ({ text: r.downtimeLimitMs === null ? 'none' : `${r.downtimeLimitMs} ms`, order: r.downtimeLimitMs ?? Infinity }) },
-  { key: 'xbzrle', title: 'XBZRLE', of: (r) => (r.xbzrleCacheMiB === null ? { text: 'off', order: -1 } : { text: `${r.xbzrleCacheMiB} MiB cache`, order: r.xbzrleCacheMiB }) },
-  { key: 'multifd', title: 'multifd', of: (r) => (r.multifd === null ? { text: 'off', order: -1 } : { text: `${r.multifd} channels`, order: Number.parseInt(r.multifd, 10) + (r.multifd.includes('×') ? 0.5 : 0) }) },
-  { key: 'autoConverge', title: 'auto-converge', of: (r) => (r.autoConvergeLevel === null ? { text: 'off', order: -1 } : { text: r.autoConvergeLevel, order: Number.parseInt(r.autoConvergeLevel, 10) }) },
-  { key: 'pause', title: 'guest paused', of: (r) => (r.pauseLevel === null ? { text: 'off', order: -1 } : { text: `after ${r.pauseLevel} pass${r.pauseLevel === 1 ? '' : 'es'}`, order: r.pauseLevel }) },
-  { key: 'pauseBeforeSwitchover', title: 'pause before switchover', of: (r) => (r.pauseBeforeSwitchover ? { text: 'on', order: 1 } : { text: 'off', order: 0 }) },
-  { key: 'postcopy', title: 'post-copy', of: (r) => (r.postcopyLevel === null ? { text: 'off', order: -1 } : { text: `after ${r.postcopyLevel}`, order: Number.parseFloat(r.postcopyLevel) + Number.parseFloat(r.postcopyLevel.split(' at ')[1] ?? '0') / 1e6 }) },
+  { key: 'bandwidthMiBps', title: 'bandwidth cap', of: unlessXen((r) => ({ text: r.bandwidthMiBps === null ? 'none' : `${r.bandwidthMiBps} MiB/s`, order: r.bandwidthMiBps ?? Infinity })) },
+  { key: 'downtimeLimitMs', title: 'downtime limit', of: unlessXen((r) => ({ text: r.downtimeLimitMs === null ? 'none' : `${r.downtimeLimitMs} ms`, order: r.downtimeLimitMs ?? Infinity })) },
+  { key: 'xbzrle', title: 'XBZRLE', of: unlessXen((r) => (r.xbzrleCacheMiB === null ? { text: 'off', order: -1 } : { text: `${r.xbzrleCacheMiB} MiB cache`, order: r.xbzrleCacheMiB })) },
+  { key: 'multifd', title: 'multifd', of: unlessXen((r) => (r.multifd === null ? { text: 'off', order: -1 } : { text: `${r.multifd} channels`, order: Number.parseInt(r.multifd, 10) + (r.multifd.includes('×') ? 0.5 : 0) })) },
+  { key: 'autoConverge', title: 'auto-converge', of: unlessXen((r) => (r.autoConvergeLevel === null ? { text: 'off', order: -1 } : { text: r.autoConvergeLevel, order: Number.parseInt(r.autoConvergeLevel, 10) })) },
+  { key: 'pause', title: 'guest paused', of: unlessXen((r) => (r.pauseLevel === null ? { text: 'off', order: -1 } : { text: `after ${r.pauseLevel} pass${r.pauseLevel === 1 ? '' : 'es'}`, order: r.pauseLevel })) },
+  { key: 'pauseBeforeSwitchover', title: 'pause before switchover', of: unlessXen((r) => (r.pauseBeforeSwitchover ? { text: 'on', order: 1 } : { text: 'off', order: 0 })) },
+  { key: 'postcopy', title: 'post-copy', of: unlessXen((r) => (r.postcopyLevel === null ? { text: 'off', order: -1 } : { text: `after ${r.postcopyLevel}`, order: Number.parseFloat(r.postcopyLevel) + Number.parseFloat(r.postcopyLevel.split(' at ')[1] ?? '0') / 1e6 })) },
 ];
 
 const MEASURES = [

@@ -72,13 +72,17 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
     if (src === dst) problems.push({ path: ['pairs', i], message: `pair migrates "${src}" to itself`, fix: 'pair two different hosts' });
   });
   problems.push(...hypervisorProblems(spec));
+  // every trial runs on Xen, or only those of the campaign's Xen pairs (beside QEMU or libvirt pairs)
+  const kinds = hypervisorsOf(spec);
+  const allXen = kinds.every((k) => k === 'xen');
+  const anyXen = kinds.includes('xen');
 
   const scenarioNames = new Set<string>();
   spec.scenarios.forEach((s, i) => {
     if (scenarioNames.has(s.name)) problems.push({ path: ['scenarios', i, 'name'], message: `scenario "${s.name}" is listed twice`, fix: 'give every scenario a different name' });
     scenarioNames.add(s.name);
     if (s.kind === 'service') {
-      if (spec.hypervisor === 'xen') problems.push({ path: ['scenarios', i, 'kind'], message: 'service scenarios run in the Debian disk guest, which xl does not run yet', fix: 'set hypervisor: qemu or libvirt' });
+      if (anyXen) problems.push({ path: ['scenarios', i, 'kind'], message: 'service scenarios run in the Debian disk guest, which xl does not run yet', fix: allXen ? 'set hypervisor: qemu or libvirt' : 'run the Xen pairs in a campaign of their own' });
       else if (!spec.vm.disk) problems.push({ path: ['scenarios', i, 'kind'], message: `${s.service} runs in a guest booted from a disk (on a bed, the Debian guest setup builds, which has it)`, fix: 'add vm.disk: { storage: shared }' });
       const room = vmSmallest - DISK_GUEST_OWN_MIB;
       const seenKeys = new Set<number>();
@@ -110,7 +114,9 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
     });
   });
 
-  const xen = spec.hypervisor === 'xen';
+  // Settings xl has no say in: refused when every trial runs on Xen; beside QEMU or libvirt pairs
+  // they apply to those pairs only (the Xen pairs' rows say they ran uncapped, without rungs).
+  const xen = allXen;
   problems.push(...factorProblems(spec));
   const bwLevels = bandwidthLevels(spec);
   const bw = bwLevels.length ? Math.min(...bwLevels) : spec.migration.bandwidthMiBps;
@@ -135,8 +141,8 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
     });
   }
   const disk = spec.vm.disk;
-  if (disk && xen) {
-    problems.push({ path: ['vm', 'disk'], message: 'disks are supported with QEMU and libvirt, not yet with xl', fix: 'remove vm.disk, or set hypervisor: qemu or libvirt', atKey: true });
+  if (disk && anyXen) {
+    problems.push({ path: ['vm', 'disk'], message: 'disks are supported with QEMU and libvirt, not yet with xl', fix: xen ? 'remove vm.disk, or set hypervisor: qemu or libvirt' : 'remove vm.disk, or run the Xen pairs in a campaign of their own', atKey: true });
   }
   if (disk && spec.bed && disk.image !== undefined) {
     problems.push({ path: ['vm', 'disk', 'image'], message: "a bed's disk guest is the Debian image setup builds", fix: 'remove vm.disk.image (it names an image on your own hosts)', atKey: true });
@@ -214,7 +220,7 @@ function bandwidthLevels(spec: CampaignSpec): number[] {
 /**
  * Pairs of several hypervisors (a pair's third element) and the hypervisor factor: each level
  * needs pairs of its kind to run on, each kind of pair a level to run (else it would stand idle),
- * a host one kind only, and no Xen among them yet.
+ * a host one kind only.
  */
 function hypervisorProblems(spec: CampaignSpec): SpecProblem[] {
   const problems: SpecProblem[] = [];
@@ -225,9 +231,7 @@ function hypervisorProblems(spec: CampaignSpec): SpecProblem[] {
   ];
   const varied = levelPaths.length > 0;
   for (const { level, path } of levelPaths) {
-    if (level === 'xen') {
-      problems.push({ path, message: "Xen cannot yet run beside QEMU in one campaign: on a bed its hosts are nested machines of their own (`lab up --xen`), and xl sets none of the other factors", fix: 'run the Xen trials as a campaign of their own and compare them with `miglab report a.yaml b.yaml`' });
-    } else if (!kinds.includes(level)) {
+    if (!kinds.includes(level)) {
       problems.push({ path, message: `no pair runs ${level}: its trials would have nowhere to run`, fix: `add a pair with ${level} as its third element, e.g. [hostc, hostd, ${level}]` });
     }
   }
@@ -258,10 +262,22 @@ function factorProblems(spec: CampaignSpec): SpecProblem[] {
   const { factors, combinations } = spec;
   if (factors && combinations) problems.push({ path: ['combinations'], message: 'both factors and combinations are given', fix: 'keep factors (every combination of their levels runs) or combinations (only those listed run)', atKey: true });
   if (spec.order?.seed !== undefined && spec.order.kind === 'as-listed') problems.push({ path: ['order', 'seed'], message: 'a seed orders nothing when trials run as listed', fix: 'remove order.seed, or set order.kind: random', atKey: true });
-  if (spec.hypervisor === 'xen') {
-    for (const key of Object.keys(factors ?? {})) problems.push({ path: ['factors', key], message: `xl sets no ${key === 'bandwidthMiBps' ? 'bandwidth cap' : key === 'downtimeLimitMs' ? 'downtime limit' : key}: Xen migrates with its own fixed settings`, fix: 'remove the factor for hypervisor: xen (vary the workload through scenarios instead)', atKey: true });
+  const xlSets = (key: string) => `xl sets no ${key === 'bandwidthMiBps' ? 'bandwidth cap' : key === 'downtimeLimitMs' ? 'downtime limit' : key}: Xen migrates with its own fixed settings`;
+  if (spec.hypervisor === 'xen' && !spec.pairs?.some((p) => p[2] && p[2] !== 'xen')) {
+    for (const key of Object.keys(factors ?? {})) problems.push({ path: ['factors', key], message: xlSets(key), fix: 'remove the factor for hypervisor: xen (vary the workload through scenarios instead)', atKey: true });
     if (combinations) problems.push({ path: ['combinations'], message: 'xl sets none of the migration settings a combination varies', fix: 'remove combinations for hypervisor: xen', atKey: true });
     return problems;
+  }
+  if (hypervisorsOf(spec).includes('xen')) {
+    // Beside QEMU or libvirt pairs, a factor would cross every level with the Xen trials too, which
+    // would run each level alike; a combination states its hypervisor, so it can vary the others.
+    for (const key of Object.keys(factors ?? {})) {
+      if (key !== 'hypervisor') problems.push({ path: ['factors', key], message: `${xlSets(key)}, and a factor varies every hypervisor's trials`, fix: `list combinations instead, stating hypervisor: for each (a Xen combination states no other setting)`, atKey: true });
+    }
+    combinations?.forEach((c, i) => {
+      if (c.hypervisor !== 'xen') return;
+      for (const key of Object.keys(c)) if (key !== 'hypervisor') problems.push({ path: ['combinations', i, key], message: xlSets(key), fix: 'remove it from this Xen combination', atKey: true });
+    });
   }
   if (factors) {
     for (const key of FACTOR_KEYS) {

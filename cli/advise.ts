@@ -54,8 +54,8 @@ const BANDWIDTH_FACTORS = [0.5, 1, 2, 4];
 
 export async function advise(file: string, o: AdviseOptions): Promise<Advice> {
   if (o.maxDowntimeMs === undefined && o.maxTotalS === undefined) throw new UserError('advise needs a bound to meet', 'give --max-downtime <ms>, --max-total <s>, or both');
-  const { spec, inputs, rules, guestWith, reachedMiBps } = await campaignModelInputs(file, o);
-  if (spec.hypervisor === 'xen') throw new UserError(`${file}: xl has no settings to advise on (no bandwidth cap, downtime limit or auto-converge)`, 'advise a QEMU or libvirt campaign');
+  const { spec, inputs, rules, guestWith, reachedMiBps, allXen } = await campaignModelInputs(file, o);
+  if (allXen) throw new UserError(`${file}: xl has no settings to advise on (no bandwidth cap, downtime limit or auto-converge)`, 'advise a QEMU or libvirt campaign');
   const guest = guestWith(o.workingSetMiB, o.rate, o.pattern);
   const cap = spec.migration.bandwidthMiBps!;
   // a cap above what the hosts reach is not a faster migration

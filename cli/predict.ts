@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { loadCampaign } from '../campaign/load.js';
 import { expandTrials } from '../campaign/trials.js';
+import { hypervisorsOf } from '../campaign/pairs.js';
 import { ResultsStore } from '../results/store.js';
 import { planAttempts } from '../workflows/ladder.js';
 import { DEFAULT_OVERHEADS, predictTrial, type ModelGuest, type ModelLink, type Prediction } from '../workflows/precopy-model.js';
@@ -32,6 +33,8 @@ export interface CampaignPrediction {
   campaign: string;
   /** the bandwidth caps a factor sets, each trial's own (empty: the campaign's cap for all) */
   capLevels?: number[];
+  /** trials not predicted, and why */
+  leftOut?: { trials: number; why: string };
   inputs: {
     guestBaseMiB: { value: number; source: InputSource };
     idleDirtyMiBps: { value: number; source: InputSource };
@@ -52,12 +55,16 @@ const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
 export async function campaignModelInputs(file: string, o: PredictOptions = {}) {
   const loaded = await loadCampaign(file);
   const { spec, resolvePath } = loaded;
-  if (spec.hypervisor === 'xen' && o.bandwidthMiBps === undefined) {
+  const allXen = hypervisorsOf(spec).every((k) => k === 'xen');
+  if (allXen && o.bandwidthMiBps === undefined) {
     throw new UserError(`${file}: a Xen campaign has no bandwidth cap for the model to assume (xl applies none)`, 'give the bandwidth Xen reaches between your hosts: --bandwidth <MiB/s>');
   }
   const dir = o.results ?? resolvePath(spec.results);
   const rows = existsSync(dir) ? (await new ResultsStore(dir).readTrials<TrialRow>()).map((r) => r.row) : [];
-  const measured = <T>(pick: (r: TrialRow) => T | null | undefined) => rows.map(pick).filter((v): v is T => v !== null && v !== undefined);
+  const measured = <T>(pick: (r: TrialRow) => T | null | undefined, of = rows) => of.map(pick).filter((v): v is T => v !== null && v !== undefined);
+  // beside QEMU or libvirt pairs, what uncapped Xen moves reached says nothing of the cap
+  const xenIds = allXen ? new Set<string>() : new Set(expandTrials(spec).filter((t) => t.levels?.hypervisor === 'xen').map((t) => t.id));
+  const cappedRows = rows.filter((r) => !xenIds.has(r.trialId));
 
   // the host's count of non-zero pages less the working set (rows before miglab 0.4: the guest's own, lower, view)
   const bases = measured((r) => {
@@ -69,14 +76,14 @@ export async function campaignModelInputs(file: string, o: PredictOptions = {}) 
   const writes = measured((r) => r.workloadWriteMiBps);
   const capMiBps = spec.migration.bandwidthMiBps ?? 0;
   // what completed first attempts reached: the cap, unless the hosts could not
-  const reached = measured((r) => (r.outcome.kind === 'converged' && r.outcome.attempt === 0 && r.metrics ? r.metrics.md.totalBytes / 2 ** 20 / Math.max(1e-3, (r.metrics.tmtMs - (r.metrics.downtime.qemuMs ?? 0)) / 1000) : null));
+  const reached = measured((r) => (r.outcome.kind === 'converged' && r.outcome.attempt === 0 && r.metrics ? r.metrics.md.totalBytes / 2 ** 20 / Math.max(1e-3, (r.metrics.tmtMs - (r.metrics.downtime.qemuMs ?? 0)) / 1000) : null), cappedRows);
   const pick = (option: number | undefined, values: number[], fallback: number | null): { value: number | null; source: InputSource } =>
     option !== undefined ? { value: option, source: 'option' } : values.length ? { value: median(values)!, source: `measured (${values.length} trials)` } : { value: fallback, source: 'assumed' };
   const base = pick(o.guestBaseMiB, bases, ASSUMED_GUEST_BASE_MIB) as { value: number; source: InputSource };
   const idle = pick(o.idleDirtyMiBps, idles, 0) as { value: number; source: InputSource };
   const write = pick(o.writeRateMiBps, writes, null);
   // the stop-and-copy's own rate (uncapped): downtime bytes over the hypervisor's downtime
-  const switchovers = measured((r) => (r.metrics && (r.metrics.md.downtimeBytes ?? 0) > 2 ** 20 && (r.metrics.downtime.qemuMs ?? 0) > 0 ? r.metrics.md.downtimeBytes! / 2 ** 20 / (r.metrics.downtime.qemuMs! / 1000) : null));
+  const switchovers = measured((r) => (r.metrics && (r.metrics.md.downtimeBytes ?? 0) > 2 ** 20 && (r.metrics.downtime.qemuMs ?? 0) > 0 ? r.metrics.md.downtimeBytes! / 2 ** 20 / (r.metrics.downtime.qemuMs! / 1000) : null), cappedRows);
   const switchover = median(switchovers);
   const reachedMedian = median(reached);
   const bandwidth: CampaignPrediction['inputs']['bandwidth'] =
@@ -89,7 +96,8 @@ export async function campaignModelInputs(file: string, o: PredictOptions = {}) 
   /** what the hosts reached below the cap, when they did not reach it: no setting can go faster */
   const reachedMiBps = reachedMedian !== null && reachedMedian < 0.95 * capMiBps ? reachedMedian : null;
   const inputs: CampaignPrediction['inputs'] = { guestBaseMiB: base, idleDirtyMiBps: idle, writeRateMiBps: write, bandwidth };
-  const rules = { hypervisor: spec.hypervisor, stallIterations: spec.migration.stall.iterations, completionTimeoutSPerGiB: spec.migration.completionTimeoutSPerGiB, fallback: spec.fallback };
+  // the rules of a capped hypervisor where the campaign has one (each trial's own when predicted)
+  const rules = { hypervisor: allXen ? spec.hypervisor : hypervisorsOf(spec).find((k) => k !== 'xen')!, stallIterations: spec.migration.stall.iterations, completionTimeoutSPerGiB: spec.migration.completionTimeoutSPerGiB, fallback: spec.fallback };
   /** the guest as the model sees it with a working set of `mib` (null: idle) written at `rate` */
   const guestWith = (mib: number | null, rate: 'max' | number, pattern: 'seq' | 'random', memoryMiB = spec.vm.memoryMiB): ModelGuest => ({
     memoryMiB,
@@ -97,31 +105,37 @@ export async function campaignModelInputs(file: string, o: PredictOptions = {}) 
     workload: mib === null ? null : { workingSetMiB: mib, writeRateMiBps: rate === 'max' ? (write.value ?? FLAT_OUT_MIBPS) : rate, pattern },
     idleDirtyMiBps: idle.value,
   });
-  return { loaded, spec, inputs, rules, guestWith, reachedMiBps };
+  return { loaded, spec, inputs, rules, guestWith, reachedMiBps, allXen };
 }
 
 export async function predictCampaign(file: string, o: PredictOptions = {}): Promise<CampaignPrediction> {
-  const { spec, inputs, rules, guestWith } = await campaignModelInputs(file, o);
-  const planned = expandTrials(spec);
+  const { spec, inputs, rules, guestWith, allXen } = await campaignModelInputs(file, o);
+  const all = expandTrials(spec);
+  const hypervisorOf = (t: (typeof all)[number]) => t.levels?.hypervisor ?? spec.hypervisor;
+  // Xen trials beside capped pairs: xl applies no cap, so only a bandwidth given for them predicts them
+  const unpredictable = !allXen && o.bandwidthMiBps === undefined ? all.filter((t) => hypervisorOf(t) === 'xen') : [];
+  const planned = unpredictable.length ? all.filter((t) => hypervisorOf(t) !== 'xen') : all;
   const trials = planned.map((t) => {
+    const xen = hypervisorOf(t) === 'xen';
     // a trial's factor levels set its cap and limit (the model knows nothing of xbzrle or multifd: it predicts them as plain precopy)
     const capLevel = t.levels?.bandwidthMiBps;
     // hosts that reached less than the campaign's cap reach less than a level above it too
     const bandwidth = capLevel !== undefined && inputs.bandwidth.from !== 'option' && !(inputs.bandwidth.source === 'measured' && inputs.bandwidth.bandwidthMiBps < capLevel)
       ? { ...inputs.bandwidth, bandwidthMiBps: capLevel, source: 'cap' as const, from: 'cap' }
       : inputs.bandwidth;
-    const plans = planAttempts({ maxBandwidth: bandwidth.bandwidthMiBps * 2 ** 20, downtimeLimitMs: t.levels?.downtimeLimitMs ?? spec.migration.downtimeLimitMs }, spec.hypervisor === 'xen' ? [] : spec.ladder);
+    const plans = planAttempts({ maxBandwidth: bandwidth.bandwidthMiBps * 2 ** 20, downtimeLimitMs: t.levels?.downtimeLimitMs ?? spec.migration.downtimeLimitMs }, xen ? [] : spec.ladder);
     const scenario = spec.scenarios.find((s) => s.name === t.scenario)!;
     const w = scenario.kind === 'dirty-ramp' && t.workingSetMiB !== null ? scenario : null;
     // a service's SETs rewrite its key set in turn: a sequential writer at the schedule's byte rate
     const guest = scenario.kind === 'service'
       ? guestWith(t.workingSetMiB, serviceWriteMiBps({ ...scenario, keySetMiB: t.workingSetMiB! }), 'seq', t.levels?.memoryMiB)
       : guestWith(w ? t.workingSetMiB : null, w?.rate ?? 'max', w?.pattern ?? 'seq', t.levels?.memoryMiB);
-    const p = predictTrial(guest, bandwidth, plans, rules, DEFAULT_OVERHEADS);
+    const p = predictTrial(guest, bandwidth, plans, { ...rules, hypervisor: hypervisorOf(t) }, DEFAULT_OVERHEADS);
     return { id: t.id, workingSetMiB: t.workingSetMiB, prediction: { ...p, attempts: p.attempts.map((a) => ({ index: a.index, name: a.name, end: a.end, passes: a.passes.length })) } };
   });
   const capLevels = [...new Set(planned.flatMap((t) => (t.levels?.bandwidthMiBps !== undefined ? [t.levels.bandwidthMiBps] : [])))].sort((a, b) => a - b);
-  return { campaign: spec.campaign, inputs, trials, ...(capLevels.length ? { capLevels } : {}) };
+  const leftOut = unpredictable.length ? { leftOut: { trials: unpredictable.length, why: 'Xen trials: xl applies no bandwidth cap; give the bandwidth Xen reaches between your hosts with --bandwidth <MiB/s> (it then stands for every trial\'s)' } } : {};
+  return { campaign: spec.campaign, inputs, trials, ...(capLevels.length ? { capLevels } : {}), ...leftOut };
 }
 
 /** The prediction as a table: one line per trial, repetitions folded (the model gives them the same numbers). */
@@ -147,5 +161,6 @@ export function formatPrediction(p: CampaignPrediction): string {
   }
   const first = p.trials[0]?.prediction;
   if (first) lines.push('', `model cliff (first attempt): ${first.cliffMiB.toFixed(1)} MiB`);
+  if (p.leftOut) lines.push('', `not predicted: ${p.leftOut.trials} trials (${p.leftOut.why})`);
   return lines.join('\n');
 }

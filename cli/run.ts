@@ -12,7 +12,7 @@ import { ExitCode, UserError } from '../lib/errors.js';
 import { SshPool } from '../activities/ssh/pool.js';
 import type { HypervisorBackend } from '../activities/backend.js';
 import { backendForLanes } from './backend-for.js';
-import { hypervisorLabel, hypervisorsOf, lanePairs } from '../campaign/pairs.js';
+import { hostHypervisors, hypervisorLabel, hypervisorsOf, lanePairs } from '../campaign/pairs.js';
 import { accelRequest, resolveGuestCpus } from './guest-accel.js';
 import type { GuestCpu } from '../activities/qemu/guest-cpu.js';
 import { manifestOf } from '../results/manifest.js';
@@ -84,16 +84,20 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
     for (const h of [s, d]) if (!hostNames.includes(h)) throw new UserError(`pair host "${h}" is not a host of ${spec.bed ? `bed ${spec.bed}` : 'the campaign'}`, `use one of: ${hostNames.join(', ')}`);
   }
   let guestCpu: Record<string, GuestCpu> | undefined;
-  if (!where.bed || spec.hypervisor !== 'xen') {
+  // QEMU's and libvirt's hosts are asked what they can honour; Xen's run xl's fixed settings
+  const kindOf = hostHypervisors(lanePairsOf);
+  const isXen = (host: string) => (kindOf.get(host) ?? spec.hypervisor) === 'xen';
+  const qemuLanes = lanePairsOf.map((l, i) => ({ ...l, i })).filter((l) => l.hypervisor !== 'xen');
+  if (!where.bed || qemuLanes.length) {
     const pool = new SshPool();
     try {
-      if (!where.bed) await checkHosts(where, pool, spec.hypervisor === 'xen' ? 'xl' : undefined);
-      if (spec.hypervisor !== 'xen') {
-        const used = where.site.hosts.filter((h) => pairs.some((p) => p.includes(h.name)));
+      if (!where.bed) await checkHosts(where, pool, (h) => (isXen(h) ? 'xl' : 'qemu-system-x86_64'));
+      if (qemuLanes.length) {
+        const used = where.site.hosts.filter((h) => qemuLanes.some((l) => l.src === h.name || l.dst === h.name));
         const refused = await checkTuningOnHosts(spec, used, pool);
         if (refused.length) throw loaded.refuse(refused);
         o.log('accelerator:');
-        guestCpu = await resolveGuestCpus({ ...accelRequest(spec.vm), kernel: where.vmSpec(0).kernel, hosts: where.site.hosts, pairs }, pool, o.log);
+        guestCpu = await resolveGuestCpus({ ...accelRequest(spec.vm), kernel: where.vmSpec(qemuLanes[0]!.i).kernel, hosts: where.site.hosts.filter((h) => !isXen(h.name)), pairs: qemuLanes.map((l): [string, string] => [l.src, l.dst]) }, pool, o.log);
       }
     } finally {
       await pool.closeAll();
@@ -112,13 +116,14 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
       template: {
         spec: where.vmSpec(i),
         migration: {
-          // 0: no cap (xl has none)
-          maxBandwidth: Math.round((spec.migration.bandwidthMiBps ?? 0) * MiB),
+          // 0: no cap (xl has none: a Xen pair beside QEMU pairs runs uncapped)
+          maxBandwidth: hypervisor === 'xen' ? 0 : Math.round((spec.migration.bandwidthMiBps ?? 0) * MiB),
           downtimeLimitMs: spec.migration.downtimeLimitMs,
           completionTimeoutSPerGiB: spec.migration.completionTimeoutSPerGiB,
           stallIterations: spec.migration.stall.iterations,
         },
-        ladder: spec.ladder,
+        // xl has no rungs to climb (validation refuses them when every pair runs Xen)
+        ladder: hypervisor === 'xen' ? [] : spec.ladder,
         fallback: spec.fallback,
         probeIntervalMs: spec.probe.intervalMs,
         bootTimeoutMs: 120_000,

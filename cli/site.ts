@@ -15,7 +15,7 @@ import type { VmSpec } from '../activities/qemu/vm-spec.js';
 import { HostKeyError, type SshPool } from '../activities/ssh/pool.js';
 import { commandLine } from '../activities/ssh/shell-quote.js';
 import { UserError } from '../lib/errors.js';
-import { hypervisorsOf } from '../campaign/pairs.js';
+import { hypervisorsOf, lanePairs } from '../campaign/pairs.js';
 
 export interface CampaignSite {
   site: Site;
@@ -67,16 +67,32 @@ function bedSite(bed: BedInventory, loaded: LoadedCampaign): CampaignSite {
   // With a disk, the bed's guest is the Debian image; shared overlays live in the bed's own folder.
   const disk = vm.disk;
   const spec = disk ? (lane: number) => debianVmSpec(plain(lane), requireDebianGuest(), disk.storage, join(bed.dir, 'disks')) : plain;
-  if (loaded.spec.hypervisor !== 'xen') return { site: bed, bed, vmSpec: spec };
-  // A Xen campaign's hosts are the bed's Xen hosts (reached at their dom0s), and its guest image
-  // is the copy in their shared folder.
-  if (!bed.xen) throw new UserError(`bed "${bed.plan.bed}" has no Xen hosts`, `run \`miglab lab up --xen${bed.plan.bed === 'lab' ? '' : ` --bed ${bed.plan.bed}`}\``);
-  const site: Site = { ...bed, hosts: bed.xen.hosts };
+  const xenHosts = bedXenHosts(loaded.spec, bed.plan.hosts.map((h) => h.name));
+  if (!xenHosts.size) return { site: bed, bed, vmSpec: spec };
+  // A Xen pair's hosts are the Xen hosts booted on those bed hosts (reached at their dom0s, under
+  // the bed host's name), and its guest image is the copy in their shared folder.
+  const booted = new Map((bed.xen?.hosts ?? []).map((h) => [h.name, h]));
+  const missing = [...xenHosts].filter((h) => !booted.has(h));
+  if (missing.length) throw new UserError(`bed "${bed.plan.bed}" has no Xen host on ${missing.join(', ')}`, `run \`miglab lab up --xen${bed.plan.bed === 'lab' ? '' : ` --bed ${bed.plan.bed}`}\``);
+  // every trial on Xen: only the Xen hosts (the bed's other hosts run nothing of the campaign's)
+  const allXen = hypervisorsOf(loaded.spec).length === 1;
+  const site: Site = { ...bed, hosts: bed.hosts.flatMap((h) => (xenHosts.has(h.name) ? [booted.get(h.name)!] : allXen ? [] : [h])) };
+  const lanes = lanePairs(loaded.spec, bed.plan.hosts.map((h) => h.name));
   return {
     site,
     bed,
-    vmSpec: (lane) => ({ ...spec(lane), kernel: `${XEN_SHARED_DIR}/guest/vmlinuz`, initrd: `${XEN_SHARED_DIR}/guest/initrd.img` }),
+    vmSpec: (lane) => (lanes[lane]?.hypervisor === 'xen' ? { ...spec(lane), kernel: `${XEN_SHARED_DIR}/guest/vmlinuz`, initrd: `${XEN_SHARED_DIR}/guest/initrd.img` } : spec(lane)),
   };
+}
+
+/**
+ * The bed hosts a campaign reaches at their Xen hosts: those of its Xen pairs, and when every
+ * trial runs on Xen, every bed host (a campaign without pairs uses the first two).
+ */
+function bedXenHosts(spec: LoadedCampaign['spec'], bedHosts: readonly string[]): Set<string> {
+  if (!hypervisorsOf(spec).includes('xen')) return new Set();
+  if (hypervisorsOf(spec).length === 1) return new Set(spec.pairs ? spec.pairs.flatMap((p) => [p[0], p[1]]) : bedHosts.slice(0, 2));
+  return new Set(lanePairs(spec, bedHosts).filter((l) => l.hypervisor === 'xen').flatMap((l) => [l.src, l.dst]));
 }
 
 /**
@@ -95,7 +111,9 @@ async function bedHostsFor(bed: string, pairs: LoadedCampaign['spec']['pairs']):
 export async function siteToRun(loaded: LoadedCampaign, opts: { bedSubnet?: string; log: (l: string) => void }): Promise<CampaignSite> {
   const { spec } = loaded;
   if (!spec.bed) return hostsSite(loaded);
-  return bedSite(await labUp({ bed: spec.bed, ...(opts.bedSubnet ? { subnet: opts.bedSubnet } : {}), hosts: await bedHostsFor(spec.bed, spec.pairs), libvirt: hypervisorsOf(spec).includes('libvirt'), xen: spec.hypervisor === 'xen' }, (l) => opts.log(`  ${l}`)), loaded);
+  const hosts = await bedHostsFor(spec.bed, spec.pairs);
+  const xen = [...bedXenHosts(spec, hosts)];
+  return bedSite(await labUp({ bed: spec.bed, ...(opts.bedSubnet ? { subnet: opts.bedSubnet } : {}), hosts, libvirt: hypervisorsOf(spec).includes('libvirt'), ...(xen.length ? { xen } : {}) }, (l) => opts.log(`  ${l}`)), loaded);
 }
 
 /** For looking (verify): the bed as it is, never brought up. */
@@ -108,10 +126,11 @@ export async function siteToInspect(loaded: LoadedCampaign): Promise<CampaignSit
  * known_hosts lists, have the program that runs the VMs (`qemu`: QEMU, or `xl` on Xen hosts),
  * and hold the guest's kernel and initrd (and disk image); each problem names the host and the fix.
  */
-export async function checkHosts(cs: CampaignSite, pool: SshPool, qemu = 'qemu-system-x86_64'): Promise<void> {
+export async function checkHosts(cs: CampaignSite, pool: SshPool, programOf: (host: string) => string = () => 'qemu-system-x86_64'): Promise<void> {
   const vm = cs.vmSpec(0);
   const problems: string[] = [];
   for (const h of cs.site.hosts) {
+    const qemu = programOf(h.name);
     const where = `host ${h.name} (${h.ssh.user}@${h.ip}:${h.ssh.port})`;
     try {
       const r = await pool.execShell(

@@ -92,8 +92,11 @@ export interface UpOptions {
   hosts?: readonly string[];
   /** also run a libvirtd on every host (for `hypervisor: libvirt` campaigns) */
   libvirt?: boolean;
-  /** also boot a Xen host on every host (for `hypervisor: xen` campaigns) */
-  xen?: boolean;
+  /**
+   * also boot a Xen host on every host (true), or on the hosts named (for campaigns with Xen
+   * pairs: a bed host runs its QEMU guests or its Xen host's); those booted before stay listed
+   */
+  xen?: boolean | readonly string[];
 }
 
 export async function labUp(opts: UpOptions = {}, log: (line: string) => void = () => {}): Promise<BedInventory> {
@@ -156,9 +159,11 @@ export async function labUp(opts: UpOptions = {}, log: (line: string) => void = 
     await ensureSshd(h, sshdFiles(hostDir), `${paths.labKey}.pub`, ns);
     if (opts.libvirt) await ensureLibvirtd(ns, libvirtdFiles(hostDir));
   }
-  const previous = existing?.xen;
-  if (opts.xen || previous) {
-    const xen = opts.xen ? await ensureXenHosts(plan, inv.dir, log, paths) : planXenHosts(plan, inv.dir);
+  const wanted = new Set([...(opts.xen === true ? plan.hosts.map((h) => h.name) : opts.xen || []), ...(existing?.xen?.hosts.map((h) => h.name) ?? [])]);
+  const unknown = [...wanted].filter((n) => !plan.hosts.some((h) => h.name === n));
+  if (unknown.length) throw new UserError(`no bed host ${unknown.join(', ')} to boot a Xen host on`, `use one of: ${plan.hosts.map((h) => h.name).join(', ')}`);
+  if (wanted.size) {
+    const xen = opts.xen ? await ensureXenHosts(plan, inv.dir, log, paths, wanted) : planXenHosts(plan, inv.dir).filter((x) => wanted.has(x.name));
     inv.xen = {
       hosts: xen.map((x) => ({
         name: x.name,

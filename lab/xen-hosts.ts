@@ -110,17 +110,20 @@ export function planXenHosts(plan: BedPlan, bedDir: string): XenHostPlan[] {
 }
 
 /**
- * Boots the Xen hosts that are not running yet (all at once: each takes about 30 s under TCG)
- * and waits until every dom0 accepts SSH. The caller checks that `xl` answers.
+ * Boots the Xen hosts that are not running yet (all at once: each takes about 30 s under TCG) on
+ * the bed hosts named (default: every one) and waits until every dom0 accepts SSH. The caller
+ * checks that `xl` answers. Each dom0 knows every planned peer, booted or not, so one booted later
+ * is reachable from the others.
  */
-export async function ensureXenHosts(plan: BedPlan, bedDir: string, log: (l: string) => void, paths = statePaths()): Promise<XenHostPlan[]> {
+export async function ensureXenHosts(plan: BedPlan, bedDir: string, log: (l: string) => void, paths = statePaths(), on?: ReadonlySet<string>): Promise<XenHostPlan[]> {
   const img = xenImage(paths);
   const problem = xenImageProblem(img);
   if (problem) throw new UserError(problem, 'run `bash scripts/setup.sh` (it builds the Xen host image with lab/xen/build-host.sh)');
   const shared = xenSharedDir(bedDir);
   await mkdir(join(shared, 'guest'), { recursive: true });
   for (const f of ['vmlinuz', 'initrd.img']) await copyFile(join(paths.guest, f), join(shared, 'guest', f));
-  const hosts = planXenHosts(plan, bedDir);
+  const planned = planXenHosts(plan, bedDir);
+  const hosts = on ? planned.filter((x) => on.has(x.name)) : planned;
   const started: XenHostPlan[] = [];
   for (const x of hosts) {
     const pid = pidFromFile(x.files.pid);
@@ -129,7 +132,7 @@ export async function ensureXenHosts(plan: BedPlan, bedDir: string, log: (l: str
     const ip = (args: string[]) => run('ip', ['-n', x.netns, ...args]);
     await ip(['link', 'show', 'dev', TAP]).catch(() => ip(['tuntap', 'add', 'dev', TAP, 'mode', 'tap']));
     await ip(['link', 'set', 'dev', TAP, 'master', HOST_BRIDGE, 'up']);
-    const peers = hosts.filter((p) => p !== x).map((p) => p.dom0Ip);
+    const peers = planned.filter((p) => p.name !== x.name).map((p) => p.dom0Ip);
     const args = xenHostArgs({ name: x.name, ip: x.dom0Ip, prefix: plan.prefix, peers, img, files: x.files, shared });
     await run('ip', ['netns', 'exec', x.netns, 'qemu-system-x86_64', ...args]);
     log(`Xen host ${x.name}: booting, dom0 ${x.dom0Ip}`);

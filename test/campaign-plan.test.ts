@@ -164,7 +164,10 @@ describe('factor levels refused before anything starts (file:line:col and the fi
     ['a combination without a cap when the campaign has none', SWEEP.replace(/factors:[\s\S]*$/, 'combinations:\n  - bandwidthMiBps: 32\n  - xbzrle: 8\nmigration:\n  downtimeLimitMs: 300\n'), /combinations\[1\]: states no bandwidthMiBps/],
     ['a bandwidth level too low for the completion timeout', SWEEP.replace('[32, 112]', '[0.01, 112]'), /factors\.bandwidthMiBps\[0\]: at 0\.01 MiB\/s one pass/],
     ['VM reuse through the Xen backend', SWEEP.replace('bed: lab', 'bed: lab\nhypervisor: xen').replace('  memoryMiB: 256\n', '  memoryMiB: 256\n  reuse: ping-pong\n'), /sweep\.yaml:6:10: vm\.reuse: the Xen backend boots a domain for every trial[\s\S]*fix: remove vm\.reuse, or run the campaign with hypervisor: qemu or libvirt/],
-    ['a hypervisor level no pair runs', SWEEP.replace('bed: lab', 'bed: lab\npairs:\n  - [hosta, hostb]\n  - [hostc, hostd, libvirt]').replace('factors:\n', 'factors:\n  hypervisor: [qemu, libvirt, xen]\n').replace('[hostc, hostd, libvirt]', '[hostc, hostd, libvirt]\n  - [hoste, hostf, xen]'), /factors\.hypervisor\[2\]: Xen cannot yet run beside QEMU in one campaign/],
+    ['a migration-setting factor beside Xen pairs', SWEEP.replace('bed: lab', 'bed: lab\npairs:\n  - [hosta, hostb]\n  - [hostc, hostd, xen]').replace('factors:\n', 'factors:\n  hypervisor: [qemu, xen]\n'), /sweep\.yaml:15:3: factors\.bandwidthMiBps: xl sets no bandwidth cap: Xen migrates with its own fixed settings, and a factor varies every hypervisor's trials[\s\S]*fix: list combinations instead, stating hypervisor: for each/],
+    ['a Xen combination that sets what xl cannot', SWEEP.replace('bed: lab', 'bed: lab\npairs:\n  - [hosta, hostb]\n  - [hostc, hostd, xen]').replace(/factors:[\s\S]*?migration:/, 'combinations:\n  - { hypervisor: qemu, xbzrle: 64 }\n  - { hypervisor: xen, downtimeLimitMs: 100 }\nmigration:'), /sweep\.yaml:\d+:\d+: combinations\[1\]\.downtimeLimitMs: xl sets no downtime limit[\s\S]*fix: remove it from this Xen combination/],
+    ['a disk beside Xen pairs', SWEEP.replace('bed: lab', 'bed: lab\npairs:\n  - [hosta, hostb]\n  - [hostc, hostd, xen]').replace('  memoryMiB: 256\n', '  memoryMiB: 256\n  disk: { storage: shared }\n').replace(/factors:[\s\S]*?migration:/, 'factors:\n  hypervisor: [qemu, xen]\nmigration:'), /vm\.disk: disks are supported with QEMU and libvirt, not yet with xl[\s\S]*fix: remove vm\.disk, or run the Xen pairs in a campaign of their own/],
+    ['a hypervisor level no pair runs', SWEEP.replace('bed: lab', 'bed: lab\npairs:\n  - [hosta, hostb]\n  - [hostc, hostd, libvirt]').replace('factors:\n', 'factors:\n  hypervisor: [qemu, libvirt, xen]\n'), /factors\.hypervisor\[2\]: no pair runs xen: its trials would have nowhere to run/],
     ['a pair whose kind no trial runs', SWEEP.replace('bed: lab', 'bed: lab\npairs:\n  - [hosta, hostb]\n  - [hostc, hostd, libvirt]'), /sweep\.yaml:5:\d+: pairs\[1\]\[2\]: this pair runs libvirt, but no trial runs on libvirt: it would stand idle[\s\S]*fix: add factors: \{ hypervisor: \[qemu, libvirt\] \}/],
     ['a level with no pair of its kind', SWEEP.replace('factors:\n', 'factors:\n  hypervisor: [qemu, libvirt]\n'), /factors\.hypervisor\[1\]: no pair runs libvirt: its trials would have nowhere to run/],
     ['a host in pairs of two kinds', SWEEP.replace('bed: lab', 'bed: lab\npairs:\n  - [hosta, hostb]\n  - [hostc, hostd, libvirt]').replace('[hostc, hostd, libvirt]', '[hostb, hostd, libvirt]').replace('factors:\n', 'factors:\n  hypervisor: [qemu, libvirt]\n'), /pairs\[1\]\[0\]: host "hostb" is in a qemu pair and in this libvirt pair/],
@@ -182,6 +185,15 @@ describe('factor levels refused before anything starts (file:line:col and the fi
     ['an unknown factor', SWEEP.replace('xbzrle: [off, 64]', 'compress: [on]'), /factors: unknown field "compress"|Unrecognized key|compress/],
   ];
   for (const [what, text, expected] of cases) it(what, () => expect(problemsOf(text)).toMatch(expected));
+
+  it('Xen pairs beside QEMU pairs: the cap, the limit and the ladder are the QEMU pairs\' (accepted); a Xen combination states only its hypervisor', () => {
+    const mixed = SWEEP.replace('bed: lab', 'bed: lab\npairs:\n  - [hosta, hostb]\n  - [hostc, hostd, xen]').replace(/factors:[\s\S]*?migration:/, 'combinations:\n  - { hypervisor: qemu, xbzrle: 64 }\n  - { hypervisor: qemu, xbzrle: off }\n  - { hypervisor: xen }\nmigration:\n  downtimeLimitMs: 300') + 'ladder:\n  - step: raise-downtime\n    downtimeLimitMs: 1000\n';
+    const spec = parseCampaign(mixed, 'sweep.yaml');
+    const trials = expandTrials(spec);
+    expect(trials.filter((t) => t.levels?.hypervisor === 'xen').map((t) => t.levels)).toEqual(Array(6).fill({ hypervisor: 'xen' }));
+    expect(trials.filter((t) => t.levels?.hypervisor === 'qemu')).toHaveLength(12);
+    expect(problemsOf(SWEEP.replace('bed: lab', 'bed: lab\npairs:\n  - [hosta, hostb]\n  - [hostc, hostd, xen]').replace(/factors:[\s\S]*?migration:/, 'factors:\n  hypervisor: [qemu, xen]\nmigration:'))).toBe('accepted');
+  });
 
   it('every level the hosts are asked about: each tuning level alone, then each combination of two or more', () => {
     const text = SWEEP.replace('xbzrle: [off, 64]', 'xbzrle: [off, 64]\n  multifd: [off, { channels: 2, compression: zstd }]');

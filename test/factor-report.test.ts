@@ -62,6 +62,16 @@ describe('factor effects', () => {
     expect(summarize(flat).map((g) => [g.hypervisor, g.scenario])).toEqual(expect.arrayContaining([['qemu', 'ramp'], ['libvirt', 'ramp']]));
   });
 
+  it("Xen pairs beside QEMU pairs: the cap and limit xl does not apply are not factors of their own (they vary only with the hypervisor)", () => {
+    const trials = ['qemu', 'xen'].flatMap((k) => [1, 2].map((r) => ({ id: `x/baseline/idle/${k}/r${r}`, scenario: 'baseline', workingSetMiB: null, repetition: r, levels: { hypervisor: k } })));
+    const m = { campaign: 'x', hypervisor: 'qemu+xen', backend: 'qemu+xen', trials } as unknown as Parameters<typeof flattenRow>[1];
+    // Xen: no cap (0) and no limit; 900 ms more than QEMU for the same trial
+    const flat = trials.map((t) => flattenRow(syntheticRow({ trialId: t.id, workingSetMiB: null, end: 'precopy', bandwidthMiBps: t.levels.hypervisor === 'xen' ? 0 : 112, tmtMs: 1000 + (t.levels.hypervisor === 'xen' ? 900 : 0) + t.repetition }), m));
+    expect(flat.map((r) => [r.hypervisor, r.bandwidthMiBps])).toEqual([['qemu', 112], ['qemu', 112], ['xen', null], ['xen', null]]);
+    expect(variedFactors(flat).map((v) => [v.factor.title, v.levels])).toEqual([['hypervisor', ['qemu', 'xen']]]);
+    expect(factorEffects(flat).effects.find((e) => e.measure === 'TMT (ms)')).toMatchObject({ factor: 'hypervisor', level: 'xen', baseline: 'qemu', pairs: 2, meanDiff: 900 });
+  });
+
   it('a trial that did not move live drops its pairs and counts against its level', () => {
     const { effects, convergence } = factorEffects(rows({ failOne: true }));
     // the failed trial (32 MiB/s, xbzrle off) was paired once per factor

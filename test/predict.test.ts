@@ -64,4 +64,22 @@ describe('miglab predict', () => {
     expect(err.fix).toMatch(/--bandwidth/);
     expect((await predictCampaign(xen, { bandwidthMiBps: 0.8 })).inputs.bandwidth).toMatchObject({ bandwidthMiBps: 0.8, from: 'option' });
   });
+
+  it("Xen pairs beside QEMU pairs: the QEMU trials at the cap with the ladder; the Xen trials left out (no cap to assume), or with --bandwidth by Xen's rules", async () => {
+    const mixed = writeCampaign(dir, {
+      campaign: 'predmixed', bed: 'lab', pairs: [['hosta', 'hostb'], ['hostc', 'hostd', 'xen']], factors: { hypervisor: ['qemu', 'xen'] }, vm: { memoryMiB: 256 },
+      scenarios: [{ name: 'ramp', kind: 'dirty-ramp', workingSetsMiB: [48], rate: 'max', pattern: 'seq' }],
+      migration: { bandwidthMiBps: 100, downtimeLimitMs: 300 }, ladder: [{ step: 'raise-downtime', downtimeLimitMs: 1000 }], results: 'results-mixed',
+    });
+    const p = await predictCampaign(mixed);
+    expect(p.trials.map((t) => t.id)).toEqual(['predmixed/ramp/48MiB/qemu/r1']);
+    expect(trial(p, 'predmixed/ramp/48MiB/qemu/r1')).toMatchObject({ verdict: 'converged', attempt: 1 });
+    expect(p.leftOut).toMatchObject({ trials: 1, why: expect.stringMatching(/--bandwidth/) });
+    const o = await predictCampaign(mixed, { bandwidthMiBps: 100 });
+    expect(o.leftOut).toBeUndefined();
+    // Xen has no rung to climb: one attempt, ended by its own pass limit, never the stall rule
+    const x = trial(o, 'predmixed/ramp/48MiB/xen/r1');
+    expect(x.attempts).toHaveLength(1);
+    expect(x.attempts[0]!.end).not.toBe('stall');
+  });
 });

@@ -19,6 +19,8 @@ import { labDown, labUp, type BedInventory } from '../lab/bed.js';
 import { guestAddress, labVmSpec, waitForPing } from '../lab/guest.js';
 import { XEN_SHARED_DIR } from '../lab/xen-hosts.js';
 import { stopDevServer, type DevServerOptions } from '../server/dev-server.js';
+import { flattenCampaigns, writeReport } from '../analysis/report.js';
+import { loadCampaignResults } from '../analysis/load.js';
 
 const BED = 'xenbed';
 const SUBNET = '198.18.24.0/24';
@@ -40,9 +42,24 @@ describe('Xen backend on real Xen hosts (Xen 4.17 under QEMU TCG)', () => {
     });
   }
 
+  /**
+   * The paper's comparison in one campaign: a Xen pair (the Xen hosts on hosta and hostb) beside a
+   * QEMU pair (hostc, hostd), the baseline on each; the cap is the QEMU pair's (xl has none).
+   */
+  function sideBySideFile(name: string): string {
+    return writeCampaign(dir, {
+      campaign: name, bed: BED, vm: { memoryMiB: 96 },
+      pairs: [['hosta', 'hostb', 'xen'], ['hostc', 'hostd', 'qemu']], factors: { hypervisor: ['xen', 'qemu'] },
+      scenarios: [{ name: 'baseline', kind: 'baseline' }],
+      migration: { bandwidthMiBps: 112, completionTimeoutSPerGiB: 20_000, stall: { iterations: 6 } },
+      ladder: [], fallback: 'offline', probe: { intervalMs: 100 }, results: `results-${name}`,
+    });
+  }
+
   beforeAll(async () => {
     await labDown(BED);
-    inv = await labUp({ bed: BED, subnet: SUBNET, xen: true });
+    // four bed hosts, Xen hosts booted on the first two only: hostc and hostd run QEMU guests
+    inv = await labUp({ bed: BED, subnet: SUBNET, hosts: ['hosta', 'hostb', 'hostc', 'hostd'], xen: ['hosta', 'hostb'] });
   }, 300_000);
 
   afterAll(async () => {
@@ -52,8 +69,8 @@ describe('Xen backend on real Xen hosts (Xen 4.17 under QEMU TCG)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("boots a Xen host on each bed host: xl answers in each dom0, reached with the host key the bed lists", async () => {
-    expect(inv.xen!.hosts.map((h) => h.ip)).toEqual(['198.18.24.60', '198.18.24.61']);
+  it("boots a Xen host on each bed host asked for: xl answers in each dom0, reached with the host key the bed lists", async () => {
+    expect(inv.xen!.hosts.map((h) => [h.name, h.ip])).toEqual([['hosta', '198.18.24.60'], ['hostb', '198.18.24.61']]);
     for (const h of [0, 1]) {
       const r = await xl(h, 'info');
       expect(r.code).toBe(0);
@@ -62,11 +79,21 @@ describe('Xen backend on real Xen hosts (Xen 4.17 under QEMU TCG)', () => {
     }
   });
 
-  it('runs a campaign with xl: the baseline migrates live; TMT, MD and DT measured from outside; verify is clean', async () => {
-    const file = campaignFile('xen-live', { timeoutSPerGiB: 20_000 });
+  it('runs Xen and QEMU pairs side by side in one campaign: each baseline migrates live; Xen\'s TMT, MD and DT measured from outside, QEMU\'s reported by QEMU; reported side by side; verify is clean', async () => {
+    const file = sideBySideFile('xen-live');
     const r = await runCampaign({ file, log: () => undefined, progress: () => undefined, temporal: { kind: 'embedded', options: server }, bedSubnet: SUBNET });
-    const row = r.rows[0]!;
+    expect(r.rows.map((x) => x.trialId).sort()).toEqual(['xen-live/baseline/idle/qemu/r1', 'xen-live/baseline/idle/xen/r1']);
+    const qemu = r.rows.find((x) => x.trialId.endsWith('/qemu/r1'))!;
+    expect(qemu.outcome).toEqual({ kind: 'converged', attempt: 0, step: 'precopy' });
+    expect([qemu.src, qemu.dst, qemu.provenance?.src?.hypervisor]).toEqual(['hostc', 'hostd', 'qemu']);
+    expect(qemu.metrics!.downtime.reportedBy).toBe('qemu');
+    expect(qemu.metrics!.md.source).toBe('hypervisor');
+    expect(qemu.attempts[0]!.plan).toMatchObject({ maxBandwidth: 112 * 2 ** 20 });
+    const row = r.rows.find((x) => x.trialId.endsWith('/xen/r1'))!;
     expect(row.outcome).toEqual({ kind: 'converged', attempt: 0, step: 'precopy' });
+    expect([row.src, row.dst, row.provenance?.src?.hypervisor]).toEqual(['hosta', 'hostb', 'xen']);
+    // xl applies no cap: the Xen pair's trial says it ran uncapped
+    expect(row.attempts[0]!.plan).toMatchObject({ maxBandwidth: 0 });
     const m = row.metrics!;
     expect(m.tmtSource).toBe('dom0-clock');
     expect(m.md.source).toBe('interface-counter');
@@ -82,8 +109,13 @@ describe('Xen backend on real Xen hosts (Xen 4.17 under QEMU TCG)', () => {
     expect(first.status === 'completed' && first.final.xen?.dom0Segfaults).toEqual({ hosta: 0, hostb: 0 });
     const raw = join(dir, 'results-xen-live', 'raw', encodeURIComponent(row.trialId));
     expect(readFileSync(join(raw, 'console-hosta.log'), 'utf8')).toContain('miglab-guest ready name=mvm0');
+    // the report keeps each hypervisor's rows apart
+    const loaded = await loadCampaignResults(r.resultsDir);
+    expect(flattenCampaigns([loaded]).map((x) => `${x.hypervisor} ${x.scenario} ${x.mode}`).sort()).toEqual(['qemu baseline live', 'xen baseline live']);
+    const report = await writeReport([loaded], join(dir, 'report-xen-live'));
+    expect(readFileSync(join(report.outDir, 'report.md'), 'utf8')).toMatch(/1 factor varied \(hypervisor: qemu, xen\), 2 combinations/);
     const v = await verifyCampaign({ file, resultsDir: join(dir, 'results-xen-live'), campaign: { state: 'COMPLETED' } });
-    expect(v).toMatchObject({ expected: 1, recorded: 1, lost: [], duplicated: [], orphans: [], splitBrain: [] });
+    expect(v).toMatchObject({ expected: 2, recorded: 2, lost: [], duplicated: [], orphans: [], splitBrain: [] });
     for (const h of [0, 1]) expect((await xl(h, 'list')).stdout).not.toMatch(/mvm0/);
   }, 900_000);
 
