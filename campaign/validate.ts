@@ -116,14 +116,13 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
 
   // Settings xl has no say in: refused when every trial runs on Xen; beside QEMU or libvirt pairs
   // they apply to those pairs only (the Xen pairs' rows say they ran uncapped, without rungs).
-  const xen = allXen;
   problems.push(...factorProblems(spec));
   const bwLevels = bandwidthLevels(spec);
   const bw = bwLevels.length ? Math.min(...bwLevels) : spec.migration.bandwidthMiBps;
-  if (!xen && bw === undefined) {
+  if (!allXen && bw === undefined) {
     problems.push({ path: ['migration', 'bandwidthMiBps'], message: 'missing (expected number)', fix: 'add migration.bandwidthMiBps: the bandwidth cap in MiB/s (112 is about 1 GbE)' });
   }
-  if (xen) {
+  if (allXen) {
     for (const key of ['accel', 'cpu'] as const) {
       if (spec.vm[key] !== undefined) problems.push({ path: ['vm', key], message: `vm.${key} applies to QEMU and libvirt guests: Xen runs its own guest types`, fix: `remove vm.${key} for hypervisor: xen`, atKey: true });
     }
@@ -142,7 +141,7 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
   }
   const disk = spec.vm.disk;
   if (disk && anyXen) {
-    problems.push({ path: ['vm', 'disk'], message: 'disks are supported with QEMU and libvirt, not yet with xl', fix: xen ? 'remove vm.disk, or set hypervisor: qemu or libvirt' : 'remove vm.disk, or run the Xen pairs in a campaign of their own', atKey: true });
+    problems.push({ path: ['vm', 'disk'], message: 'disks are supported with QEMU and libvirt, not yet with xl', fix: allXen ? 'remove vm.disk, or set hypervisor: qemu or libvirt' : 'remove vm.disk, or run the Xen pairs in a campaign of their own', atKey: true });
   }
   if (disk && spec.bed && disk.image !== undefined) {
     problems.push({ path: ['vm', 'disk', 'image'], message: "a bed's disk guest is the Debian image setup builds", fix: 'remove vm.disk.image (it names an image on your own hosts)', atKey: true });
@@ -158,7 +157,7 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
   if (spec.vm.cpu === 'host' && spec.vm.accel === 'tcg') {
     problems.push({ path: ['vm', 'cpu'], message: 'CPU model host passes the host CPU through, which only KVM can', fix: 'name a model (qemu64 by default), or set vm.accel: kvm' });
   }
-  if (xen && spec.migration.bandwidthMiBps !== undefined) {
+  if (allXen && spec.migration.bandwidthMiBps !== undefined) {
     problems.push({ path: ['migration', 'bandwidthMiBps'], message: "xl applies no bandwidth cap: Xen migrates as fast as it can", fix: 'remove migration.bandwidthMiBps for hypervisor: xen' });
   }
 
@@ -167,7 +166,7 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
   spec.ladder.forEach((step, i) => {
     if (step.step !== 'raise-downtime' && rungs.has(step.step)) problems.push({ path: ['ladder', i, 'step'], message: `"${step.step}" appears twice in the ladder`, fix: 'keep one' });
     rungs.add(step.step);
-    if (xen) {
+    if (allXen) {
       const what = { 'raise-downtime': 'has no downtime limit to raise', 'auto-converge': 'has no auto-converge', postcopy: 'has no post-copy migration' }[step.step];
       problems.push({ path: ['ladder', i, 'step'], message: `xl ${what}: this rung cannot be honoured with hypervisor: xen`, fix: 'remove it (Xen forces its last pass after its own pass limit; `fallback: offline` still applies)' });
       return;
@@ -263,12 +262,13 @@ function factorProblems(spec: CampaignSpec): SpecProblem[] {
   if (factors && combinations) problems.push({ path: ['combinations'], message: 'both factors and combinations are given', fix: 'keep factors (every combination of their levels runs) or combinations (only those listed run)', atKey: true });
   if (spec.order?.seed !== undefined && spec.order.kind === 'as-listed') problems.push({ path: ['order', 'seed'], message: 'a seed orders nothing when trials run as listed', fix: 'remove order.seed, or set order.kind: random', atKey: true });
   const xlSets = (key: string) => `xl sets no ${key === 'bandwidthMiBps' ? 'bandwidth cap' : key === 'downtimeLimitMs' ? 'downtime limit' : key}: Xen migrates with its own fixed settings`;
-  if (spec.hypervisor === 'xen' && !spec.pairs?.some((p) => p[2] && p[2] !== 'xen')) {
+  const kinds = hypervisorsOf(spec);
+  if (kinds.every((k) => k === 'xen')) {
     for (const key of Object.keys(factors ?? {})) problems.push({ path: ['factors', key], message: xlSets(key), fix: 'remove the factor for hypervisor: xen (vary the workload through scenarios instead)', atKey: true });
     if (combinations) problems.push({ path: ['combinations'], message: 'xl sets none of the migration settings a combination varies', fix: 'remove combinations for hypervisor: xen', atKey: true });
     return problems;
   }
-  if (hypervisorsOf(spec).includes('xen')) {
+  if (kinds.includes('xen')) {
     // Beside QEMU or libvirt pairs, a factor would cross every level with the Xen trials too, which
     // would run each level alike; a combination states its hypervisor, so it can vary the others.
     for (const key of Object.keys(factors ?? {})) {

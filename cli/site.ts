@@ -85,13 +85,8 @@ function bedSite(bed: BedInventory, loaded: LoadedCampaign): CampaignSite {
   };
 }
 
-/**
- * The bed hosts a campaign reaches at their Xen hosts: those of its Xen pairs, and when every
- * trial runs on Xen, every bed host (a campaign without pairs uses the first two).
- */
+/** The bed hosts a campaign reaches at their Xen hosts: those of its Xen pairs (a Xen campaign without pairs: the first two). */
 function bedXenHosts(spec: LoadedCampaign['spec'], bedHosts: readonly string[]): Set<string> {
-  if (!hypervisorsOf(spec).includes('xen')) return new Set();
-  if (hypervisorsOf(spec).length === 1) return new Set(spec.pairs ? spec.pairs.flatMap((p) => [p[0], p[1]]) : bedHosts.slice(0, 2));
   return new Set(lanePairs(spec, bedHosts).filter((l) => l.hypervisor === 'xen').flatMap((l) => [l.src, l.dst]));
 }
 
