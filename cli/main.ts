@@ -109,11 +109,12 @@ Exit codes: 0 ok, 1 a run or check failed, 2 bad input or missing prerequisite,
     .option('--subnet <cidr>', 'bed subnet, inside 198.18.0.0/15', DEFAULT_BED.subnet)
     .option('--hosts <names>', 'comma-separated host names', DEFAULT_BED.hosts.join(','))
     .option('--libvirt', 'also run a libvirtd on every host (each in its own mount namespace)')
-    .option('--xen', 'also boot a Xen host (QEMU TCG machine with Xen and a dom0) on every host; about 30 s')
+    .option('--xen [hosts]', 'also boot a Xen host (QEMU TCG machine with Xen and a dom0) on every host, or on the comma-separated hosts named (the others run QEMU guests beside them); about 30 s')
     .option('--json', 'print the bed inventory as JSON')
-    .addHelpText('after', examples('miglab lab up', 'miglab lab up --libvirt --xen', 'miglab lab up --bed mine --subnet 198.18.4.0/24 --hosts a,b,c --json'))
+    .addHelpText('after', examples('miglab lab up', 'miglab lab up --libvirt --xen', 'miglab lab up --hosts hosta,hostb,hostc,hostd --xen hosta,hostb', 'miglab lab up --bed mine --subnet 198.18.4.0/24 --hosts a,b,c --json'))
     .action(async (o) => {
-      const inv = await labUp({ bed: o.bed, subnet: o.subnet, hosts: String(o.hosts).split(','), libvirt: !!o.libvirt, xen: !!o.xen }, say);
+      const xen = typeof o.xen === 'string' ? o.xen.split(',') : !!o.xen;
+      const inv = await labUp({ bed: o.bed, subnet: o.subnet, hosts: String(o.hosts).split(','), libvirt: !!o.libvirt, xen }, say);
       print(inv, !!o.json, () =>
         [
           `bed ${inv.plan.bed} is up: controller ${inv.plan.controllerIp}`,

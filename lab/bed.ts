@@ -102,6 +102,8 @@ export interface UpOptions {
 export async function labUp(opts: UpOptions = {}, log: (line: string) => void = () => {}): Promise<BedInventory> {
   assertNoProblems(labProblems());
   const plan = planBed({ bed: opts.bed ?? DEFAULT_BED.bed, subnet: opts.subnet ?? DEFAULT_BED.subnet, hosts: opts.hosts ?? DEFAULT_BED.hosts });
+  const unknown = Array.isArray(opts.xen) ? opts.xen.filter((n) => !plan.hosts.some((h) => h.name === n)) : [];
+  if (unknown.length) throw new UserError(`no bed host ${unknown.join(', ')} to boot a Xen host on (the bed's hosts: ${plan.hosts.map((h) => h.name).join(', ')})`, 'name hosts of the bed after --xen, or add them with --hosts');
   const paths = statePaths();
   const existing = await readInventory(plan.bed).catch(() => undefined);
   if (existing && JSON.stringify(existing.plan) !== JSON.stringify(plan)) {
@@ -160,8 +162,6 @@ export async function labUp(opts: UpOptions = {}, log: (line: string) => void = 
     if (opts.libvirt) await ensureLibvirtd(ns, libvirtdFiles(hostDir));
   }
   const wanted = new Set([...(opts.xen === true ? plan.hosts.map((h) => h.name) : opts.xen || []), ...(existing?.xen?.hosts.map((h) => h.name) ?? [])]);
-  const unknown = [...wanted].filter((n) => !plan.hosts.some((h) => h.name === n));
-  if (unknown.length) throw new UserError(`no bed host ${unknown.join(', ')} to boot a Xen host on`, `use one of: ${plan.hosts.map((h) => h.name).join(', ')}`);
   if (wanted.size) {
     const xen = opts.xen ? await ensureXenHosts(plan, inv.dir, log, paths, wanted) : planXenHosts(plan, inv.dir).filter((x) => wanted.has(x.name));
     inv.xen = {

@@ -116,6 +116,13 @@ describe('miglab CLI', () => {
     expect((await listNetns()).filter((n) => n.startsWith('miglab-badnet-'))).toEqual([]);
   });
 
+  it('rejects Xen hosts on hosts the bed does not have before creating anything', async () => {
+    const r = miglab(['lab', 'up', '--bed', 'badxen', '--subnet', '198.18.250.0/24', '--xen', 'hosta,hostz']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("no bed host hostz to boot a Xen host on (the bed's hosts: hosta, hostb)");
+    expect((await listNetns()).filter((n) => n.startsWith('miglab-badxen-'))).toEqual([]);
+  });
+
   it('exits 1 from `lab status` when the bed is down, with JSON for scripts', () => {
     const r = miglab(['lab', 'status', '--bed', 'nobed', '--json']);
     expect(r.code).toBe(1);
