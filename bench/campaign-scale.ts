@@ -112,12 +112,24 @@ async function main() {
   const t0 = Date.now();
   let startMs = 0;
   let firstTrialMs = NaN;
+  const out = args.out ?? join(statePaths().root, 'bench', `campaign-scale-${TRIALS}.json`);
+  mkdirSync(dirname(out), { recursive: true });
+  // A run of 100,000 trials takes hours: Ctrl-C (or SIGTERM) ends it early with what it measured
+  // so far (the worker stops on the signal itself, the campaign is terminated, the summary written,
+  // the server stopped), and the samples are written every minute in case the process dies outright.
+  let interrupted = false;
+  const interrupt = () => {
+    console.log('campaign-scale: interrupted; ending the campaign and writing what was measured');
+    interrupted = true;
+  };
+  process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
+  let lastWrite = Date.now();
   const result = await worker.runUntil(async () => {
     const handle = await client.workflow.start(WorkflowType.campaign, { taskQueue, workflowId: campaignWorkflowId(name), args: [input] });
     startMs = Date.now() - t0;
     let finished = false;
     const done = handle.result().finally(() => (finished = true)) as Promise<CampaignProgress>;
-    while (!finished) {
+    while (!finished && !interrupted) {
       await Promise.race([done.catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
       if (finished) break;
       const q0 = Date.now();
@@ -129,9 +141,17 @@ async function main() {
       const m = process.memoryUsage();
       const s = { s: (Date.now() - t0) / 1000, recorded: rows.size, rssMiB: m.rss / 2 ** 20, heapMiB: m.heapUsed / 2 ** 20, queryMs: p ? q1 - q0 : NaN, statusMs: st ? statusMs : NaN };
       samples.push(s);
+      if (Date.now() - lastWrite > 60_000) {
+        writeFileSync(out, JSON.stringify({ partial: true, trials: TRIALS, lanes: LANES, perRun: PER_RUN, samples }) + '\n');
+        lastWrite = Date.now();
+      }
       console.log(`  ${s.s.toFixed(0)} s: ${s.recorded} recorded (${(s.recorded / s.s).toFixed(1)} trials/s), worker RSS ${s.rssMiB.toFixed(0)} MiB, heap ${s.heapMiB.toFixed(0)} MiB, progress query ${s.queryMs} ms, status ${s.statusMs} ms`);
     }
     return done;
+  }).catch(async (err: Error) => {
+    if (!interrupted) throw err;
+    await client.workflow.getHandle(campaignWorkflowId(name)).terminate('campaign-scale interrupted');
+    return null;
   });
   const wallS = (Date.now() - t0) / 1000;
   const workerCpu = process.cpuUsage(cpu0.worker);
@@ -151,7 +171,7 @@ async function main() {
   const steady = samples.filter((s) => s.s > 30);
   const rate = steady.length > 1 ? (steady.at(-1)!.recorded - steady[0]!.recorded) / (steady.at(-1)!.s - steady[0]!.s) : rows.size / wallS;
   const summary = {
-    trials: TRIALS, lanes: LANES, perRun: PER_RUN,
+    trials: TRIALS, lanes: LANES, perRun: PER_RUN, interrupted,
     recorded: rows.size, outcome: result,
     wallS, startCallMs: startMs, firstTrialWithinS: firstTrialMs / 1000,
     trialsPerS: rate,
@@ -166,8 +186,6 @@ async function main() {
     statusMs: { median: quantile(samples.map((s) => s.statusMs).filter(Number.isFinite), 0.5), max: Math.max(...samples.map((s) => s.statusMs).filter(Number.isFinite)) },
   };
   console.log(JSON.stringify(summary, null, 2));
-  const out = args.out ?? join(statePaths().root, 'bench', `campaign-scale-${TRIALS}.json`);
-  mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify({ summary, samples }, null, 2) + '\n');
   console.log(`written ${out}`);
   if (rows.size !== TRIALS) {
