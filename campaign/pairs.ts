@@ -22,6 +22,9 @@ export function hypervisorsOf(spec: Pick<CampaignSpec, 'pairs' | 'hypervisor'>):
   return [...new Set(kinds)];
 }
 
+/** Every pair runs Xen: xl's fixed settings hold for every trial (beside other kinds, only for the Xen pairs'). */
+export const onlyXen = (spec: Pick<CampaignSpec, 'pairs' | 'hypervisor'>): boolean => hypervisorsOf(spec).every((k) => k === 'xen');
+
 /** Which hypervisor each paired host runs (a host in no pair runs none). */
 export function hostHypervisors(pairs: readonly LanePair[]): Map<string, Hypervisor> {
   const m = new Map<string, Hypervisor>();

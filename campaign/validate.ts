@@ -1,6 +1,6 @@
 /** Rules that span fields: references between hosts and pairs, sizes against memory, names. */
 import type { CampaignSpec, Hypervisor } from './spec.js';
-import { hypervisorsOf } from './pairs.js';
+import { hypervisorsOf, onlyXen } from './pairs.js';
 import { FACTOR_KEYS, levelsLabel, levelText, type FactorKey, type Levels } from '../workflows/campaign-plan.js';
 
 export interface SpecProblem {
@@ -73,9 +73,8 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
   });
   problems.push(...hypervisorProblems(spec));
   // every trial runs on Xen, or only those of the campaign's Xen pairs (beside QEMU or libvirt pairs)
-  const kinds = hypervisorsOf(spec);
-  const allXen = kinds.every((k) => k === 'xen');
-  const anyXen = kinds.includes('xen');
+  const allXen = onlyXen(spec);
+  const anyXen = hypervisorsOf(spec).includes('xen');
 
   const scenarioNames = new Set<string>();
   spec.scenarios.forEach((s, i) => {
@@ -262,13 +261,12 @@ function factorProblems(spec: CampaignSpec): SpecProblem[] {
   if (factors && combinations) problems.push({ path: ['combinations'], message: 'both factors and combinations are given', fix: 'keep factors (every combination of their levels runs) or combinations (only those listed run)', atKey: true });
   if (spec.order?.seed !== undefined && spec.order.kind === 'as-listed') problems.push({ path: ['order', 'seed'], message: 'a seed orders nothing when trials run as listed', fix: 'remove order.seed, or set order.kind: random', atKey: true });
   const xlSets = (key: string) => `xl sets no ${key === 'bandwidthMiBps' ? 'bandwidth cap' : key === 'downtimeLimitMs' ? 'downtime limit' : key}: Xen migrates with its own fixed settings`;
-  const kinds = hypervisorsOf(spec);
-  if (kinds.every((k) => k === 'xen')) {
+  if (onlyXen(spec)) {
     for (const key of Object.keys(factors ?? {})) problems.push({ path: ['factors', key], message: xlSets(key), fix: 'remove the factor for hypervisor: xen (vary the workload through scenarios instead)', atKey: true });
     if (combinations) problems.push({ path: ['combinations'], message: 'xl sets none of the migration settings a combination varies', fix: 'remove combinations for hypervisor: xen', atKey: true });
     return problems;
   }
-  if (kinds.includes('xen')) {
+  if (hypervisorsOf(spec).includes('xen')) {
     // Beside QEMU or libvirt pairs, a factor would cross every level with the Xen trials too, which
     // would run each level alike; a combination states its hypervisor, so it can vary the others.
     for (const key of Object.keys(factors ?? {})) {

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { loadCampaign } from '../campaign/load.js';
 import { expandTrials } from '../campaign/trials.js';
-import { hypervisorsOf } from '../campaign/pairs.js';
+import { hypervisorsOf, onlyXen } from '../campaign/pairs.js';
 import { ResultsStore } from '../results/store.js';
 import { planAttempts } from '../workflows/ladder.js';
 import { DEFAULT_OVERHEADS, predictTrial, type ModelGuest, type ModelLink, type Prediction } from '../workflows/precopy-model.js';
@@ -55,7 +55,7 @@ const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
 export async function campaignModelInputs(file: string, o: PredictOptions = {}) {
   const loaded = await loadCampaign(file);
   const { spec, resolvePath } = loaded;
-  const allXen = hypervisorsOf(spec).every((k) => k === 'xen');
+  const allXen = onlyXen(spec);
   if (allXen && o.bandwidthMiBps === undefined) {
     throw new UserError(`${file}: a Xen campaign has no bandwidth cap for the model to assume (xl applies none)`, 'give the bandwidth Xen reaches between your hosts: --bandwidth <MiB/s>');
   }
@@ -63,7 +63,10 @@ export async function campaignModelInputs(file: string, o: PredictOptions = {}) 
   const rows = existsSync(dir) ? (await new ResultsStore(dir).readTrials<TrialRow>()).map((r) => r.row) : [];
   const measured = <T>(pick: (r: TrialRow) => T | null | undefined, of = rows) => of.map(pick).filter((v): v is T => v !== null && v !== undefined);
   // beside QEMU or libvirt pairs, what uncapped Xen moves reached says nothing of the cap
-  const xenIds = allXen ? new Set<string>() : new Set(expandTrials(spec).filter((t) => t.levels?.hypervisor === 'xen').map((t) => t.id));
+  // the trials, expanded once if needed here (predict needs them too; advise does not)
+  let expanded: ReturnType<typeof expandTrials> | undefined;
+  const trials = () => (expanded ??= expandTrials(spec));
+  const xenIds = allXen ? new Set<string>() : new Set(trials().filter((t) => t.levels?.hypervisor === 'xen').map((t) => t.id));
   const cappedRows = rows.filter((r) => !xenIds.has(r.trialId));
 
   // the host's count of non-zero pages less the working set (rows before miglab 0.4: the guest's own, lower, view)
@@ -105,12 +108,12 @@ export async function campaignModelInputs(file: string, o: PredictOptions = {}) 
     workload: mib === null ? null : { workingSetMiB: mib, writeRateMiBps: rate === 'max' ? (write.value ?? FLAT_OUT_MIBPS) : rate, pattern },
     idleDirtyMiBps: idle.value,
   });
-  return { loaded, spec, inputs, rules, guestWith, reachedMiBps, allXen };
+  return { loaded, spec, inputs, rules, guestWith, reachedMiBps, allXen, trials };
 }
 
 export async function predictCampaign(file: string, o: PredictOptions = {}): Promise<CampaignPrediction> {
-  const { spec, inputs, rules, guestWith, allXen } = await campaignModelInputs(file, o);
-  const all = expandTrials(spec);
+  const { spec, inputs, rules, guestWith, allXen, trials: expand } = await campaignModelInputs(file, o);
+  const all = expand();
   const hypervisorOf = (t: (typeof all)[number]) => t.levels?.hypervisor ?? spec.hypervisor;
   // Xen trials beside capped pairs: xl applies no cap, so only a bandwidth given for them predicts them
   const unpredictable = !allXen && o.bandwidthMiBps === undefined ? all.filter((t) => hypervisorOf(t) === 'xen') : [];

@@ -15,7 +15,7 @@ import type { VmSpec } from '../activities/qemu/vm-spec.js';
 import { HostKeyError, type SshPool } from '../activities/ssh/pool.js';
 import { commandLine } from '../activities/ssh/shell-quote.js';
 import { UserError } from '../lib/errors.js';
-import { hypervisorsOf, lanePairs } from '../campaign/pairs.js';
+import { hypervisorsOf, lanePairs, onlyXen, type LanePair } from '../campaign/pairs.js';
 
 export interface CampaignSite {
   site: Site;
@@ -67,7 +67,8 @@ function bedSite(bed: BedInventory, loaded: LoadedCampaign): CampaignSite {
   // With a disk, the bed's guest is the Debian image; shared overlays live in the bed's own folder.
   const disk = vm.disk;
   const spec = disk ? (lane: number) => debianVmSpec(plain(lane), requireDebianGuest(), disk.storage, join(bed.dir, 'disks')) : plain;
-  const xenHosts = bedXenHosts(loaded.spec, bed.plan.hosts.map((h) => h.name));
+  const lanes = lanePairs(loaded.spec, bed.plan.hosts.map((h) => h.name));
+  const xenHosts = xenLaneHosts(lanes);
   if (!xenHosts.size) return { site: bed, bed, vmSpec: spec };
   // A Xen pair's hosts are the Xen hosts booted on those bed hosts (reached at their dom0s, under
   // the bed host's name), and its guest image is the copy in their shared folder.
@@ -75,9 +76,8 @@ function bedSite(bed: BedInventory, loaded: LoadedCampaign): CampaignSite {
   const missing = [...xenHosts].filter((h) => !booted.has(h));
   if (missing.length) throw new UserError(`bed "${bed.plan.bed}" has no Xen host on ${missing.join(', ')}`, `run \`miglab lab up --xen${bed.plan.bed === 'lab' ? '' : ` --bed ${bed.plan.bed}`}\``);
   // every trial on Xen: only the Xen hosts (the bed's other hosts run nothing of the campaign's)
-  const allXen = hypervisorsOf(loaded.spec).length === 1;
+  const allXen = onlyXen(loaded.spec);
   const site: Site = { ...bed, hosts: bed.hosts.flatMap((h) => (xenHosts.has(h.name) ? [booted.get(h.name)!] : allXen ? [] : [h])) };
-  const lanes = lanePairs(loaded.spec, bed.plan.hosts.map((h) => h.name));
   return {
     site,
     bed,
@@ -85,9 +85,9 @@ function bedSite(bed: BedInventory, loaded: LoadedCampaign): CampaignSite {
   };
 }
 
-/** The bed hosts a campaign reaches at their Xen hosts: those of its Xen pairs (a Xen campaign without pairs: the first two). */
-function bedXenHosts(spec: LoadedCampaign['spec'], bedHosts: readonly string[]): Set<string> {
-  return new Set(lanePairs(spec, bedHosts).filter((l) => l.hypervisor === 'xen').flatMap((l) => [l.src, l.dst]));
+/** The bed hosts a campaign reaches at their Xen hosts: those of its Xen lanes (a Xen campaign without pairs: the first two hosts). */
+function xenLaneHosts(lanes: readonly LanePair[]): Set<string> {
+  return new Set(lanes.filter((l) => l.hypervisor === 'xen').flatMap((l) => [l.src, l.dst]));
 }
 
 /**
@@ -107,7 +107,7 @@ export async function siteToRun(loaded: LoadedCampaign, opts: { bedSubnet?: stri
   const { spec } = loaded;
   if (!spec.bed) return hostsSite(loaded);
   const hosts = await bedHostsFor(spec.bed, spec.pairs);
-  const xen = [...bedXenHosts(spec, hosts)];
+  const xen = [...xenLaneHosts(lanePairs(spec, hosts))];
   return bedSite(await labUp({ bed: spec.bed, ...(opts.bedSubnet ? { subnet: opts.bedSubnet } : {}), hosts, libvirt: hypervisorsOf(spec).includes('libvirt'), ...(xen.length ? { xen } : {}) }, (l) => opts.log(`  ${l}`)), loaded);
 }
 
