@@ -25,11 +25,11 @@ export function hypervisorsOf(spec: Pick<CampaignSpec, 'pairs' | 'hypervisor'>):
 /** Every pair runs Xen: xl's fixed settings hold for every trial (beside other kinds, only for the Xen pairs'). */
 export const onlyXen = (spec: Pick<CampaignSpec, 'pairs' | 'hypervisor'>): boolean => hypervisorsOf(spec).every((k) => k === 'xen');
 
-/** Which hypervisor each paired host runs (a host in no pair runs none). */
-export function hostHypervisors(pairs: readonly LanePair[]): Map<string, Hypervisor> {
+/** Which hypervisor a host runs: its pairs' kind; a host in no pair takes the campaign's. */
+export function hostKind(pairs: readonly LanePair[], campaign: Hypervisor): (host: string) => Hypervisor {
   const m = new Map<string, Hypervisor>();
   for (const p of pairs) for (const h of [p.src, p.dst]) m.set(h, p.hypervisor);
-  return m;
+  return (host) => m.get(host) ?? campaign;
 }
 
 /** The campaign's hypervisors as one label: `qemu`, or `qemu+libvirt` for pairs of both kinds. */

@@ -16,7 +16,7 @@ import { QEMU_WRAPPER } from '../lab/libvirtd.js';
 import { XenBackend } from '../activities/xen/backend.js';
 import { XEN_SHARED_DIR } from '../lab/xen-hosts.js';
 import { RoutedBackend } from '../activities/routed-backend.js';
-import { hostHypervisors, type LanePair } from '../campaign/pairs.js';
+import { hostKind, type LanePair } from '../campaign/pairs.js';
 import type { Hypervisor } from '../campaign/spec.js';
 
 /** where a campaign's own Xen hosts keep offline migrations' save images: storage they share */
@@ -34,8 +34,8 @@ export async function backendForLanes(lanes: readonly LanePair[], hypervisor: Hy
   if (kinds.size === 1) return backendFor(hypervisor, site, bed, pool, guestCpu);
   const backends = new Map<Hypervisor, HypervisorBackend>();
   for (const k of kinds) backends.set(k, await backendFor(k, site, bed, pool, guestCpu));
-  const byHost = hostHypervisors(lanes);
-  return new RoutedBackend((host) => backends.get(byHost.get(host) ?? hypervisor)!);
+  const kindOf = hostKind(lanes, hypervisor);
+  return new RoutedBackend((host) => backends.get(kindOf(host))!);
 }
 
 /**

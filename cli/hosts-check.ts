@@ -13,7 +13,7 @@ import { commandLine, quote } from '../activities/ssh/shell-quote.js';
 import type { CampaignSpec } from '../campaign/spec.js';
 import { accelMismatch, accelRequest, cpuFlagsApart, HOST_CPU_SCRIPT, hostCpuMismatch, parseHostCpu, resolveHostAccel, type HostCpu } from './guest-accel.js';
 import type { CampaignSite } from './site.js';
-import { hostHypervisors, lanePairs } from '../campaign/pairs.js';
+import { hostKind, lanePairs } from '../campaign/pairs.js';
 
 export interface Problem {
   what: string;
@@ -88,9 +88,9 @@ export async function checkCampaignHosts(spec: CampaignSpec, cs: CampaignSite, p
   const vm = cs.vmSpec(0);
   const lanes = lanePairs(spec, cs.site.hosts.map((h) => h.name));
   const pairs = lanes.map((l): [string, string] => [l.src, l.dst]);
-  const kindOf = hostHypervisors(lanes);
+  const kindOf = hostKind(lanes, spec.hypervisor);
   // each host (and pair) is checked for the hypervisor its pairs run
-  const specOf = (host: string): CampaignSpec => ({ ...spec, hypervisor: kindOf.get(host) ?? spec.hypervisor });
+  const specOf = (host: string): CampaignSpec => ({ ...spec, hypervisor: kindOf(host) });
   const req = accelRequest(spec.vm);
   const facts = new Map<string, Facts>();
   const hosts = await Promise.all(

@@ -12,7 +12,7 @@ import { ExitCode, UserError } from '../lib/errors.js';
 import { SshPool } from '../activities/ssh/pool.js';
 import type { HypervisorBackend } from '../activities/backend.js';
 import { backendForLanes } from './backend-for.js';
-import { hostHypervisors, hypervisorLabel, hypervisorsOf, lanePairs } from '../campaign/pairs.js';
+import { hostKind, hypervisorLabel, hypervisorsOf, lanePairs } from '../campaign/pairs.js';
 import { accelRequest, resolveGuestCpus } from './guest-accel.js';
 import type { GuestCpu } from '../activities/qemu/guest-cpu.js';
 import { manifestOf } from '../results/manifest.js';
@@ -85,8 +85,8 @@ export async function prepareCampaign(o: { file: string; resultsDir?: string; be
   }
   let guestCpu: Record<string, GuestCpu> | undefined;
   // QEMU's and libvirt's hosts are asked what they can honour; Xen's run xl's fixed settings
-  const kindOf = hostHypervisors(lanePairsOf);
-  const isXen = (host: string) => (kindOf.get(host) ?? spec.hypervisor) === 'xen';
+  const kindOf = hostKind(lanePairsOf, spec.hypervisor);
+  const isXen = (host: string) => kindOf(host) === 'xen';
   const qemuLanes = lanePairsOf.map((l, i) => ({ ...l, i })).filter((l) => l.hypervisor !== 'xen');
   if (!where.bed || qemuLanes.length) {
     const pool = new SshPool();

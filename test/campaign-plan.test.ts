@@ -12,7 +12,7 @@ import { migrationWith } from '../workflows/campaign.js';
 import { migrationCapabilities, migrationParameters, incomingSettings, tuningProbeRefusals, tuningProbeScript } from '../activities/qemu/migration-tuning.js';
 import { virshTuningArgs } from '../activities/libvirt/tuning-args.js';
 import { tuningChecks } from '../cli/tuning-check.js';
-import { lanePairs } from '../campaign/pairs.js';
+import { hostKind, lanePairs } from '../campaign/pairs.js';
 import { planAttempts } from '../workflows/ladder.js';
 import { predictTrial } from '../workflows/precopy-model.js';
 import { manifestOf } from '../results/manifest.js';
@@ -109,6 +109,8 @@ describe('a factorial campaign', () => {
     expect(new Set(t.map((x) => parseTrialId(x.id).levels!.split('_')[0]))).toEqual(new Set(['qemu', 'libvirt']));
     expect(parseTrialId(t.find((x) => x.levels?.hypervisor === 'libvirt' && x.levels.xbzrle === 64 && x.levels.bandwidthMiBps === 32 && x.levels.downtimeLimitMs === 100)!.id).levels).toBe('libvirt_bw32_dl100_xb64');
     expect(lanePairs(spec, ['hosta', 'hostb', 'hostc', 'hostd'])).toEqual([{ src: 'hosta', dst: 'hostb', hypervisor: 'qemu' }, { src: 'hostc', dst: 'hostd', hypervisor: 'libvirt' }]);
+    const kindOf = hostKind(lanePairs(spec, ['hosta', 'hostb', 'hostc', 'hostd', 'hoste']), spec.hypervisor);
+    expect(['hosta', 'hostd', 'hoste'].map(kindOf)).toEqual(['qemu', 'libvirt', 'qemu']); // hoste in no pair: the campaign's
     expect(manifestOf(spec).hypervisor).toBe('qemu+libvirt');
   });
 
