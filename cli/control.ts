@@ -3,7 +3,7 @@
  * ran) on the Temporal server. The campaign is named by its name or by its campaign file.
  */
 import { SA } from '../workflows/search-attributes.js';
-import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
+import { QueryNotRegisteredError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { loadCampaign } from '../campaign/load.js';
 import { UserError } from '../lib/errors.js';
 import type { CampaignInput, CampaignProgress } from '../workflows/campaign.js';
@@ -104,6 +104,25 @@ async function lookup(client: Client, nameOrFile: string): Promise<{ campaign: s
   }
 }
 
+/**
+ * The progress query, asked again while the run has no handler for it: a campaign's first run
+ * answers once it has counted the store's rows (one activity), so a poll at its very start is told
+ * the query is not registered.
+ */
+async function askProgress(client: Client, handle: WorkflowHandle): Promise<CampaignProgress> {
+  const deadline = Date.now() + QUERY_DEADLINE_MS;
+  return client.withDeadline(deadline, async () => {
+    for (;;) {
+      try {
+        return await handle.query(progressQuery);
+      } catch (err) {
+        if (!(err instanceof QueryNotRegisteredError) || Date.now() + 200 >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  });
+}
+
 export async function campaignStatus(client: Client, nameOrFile: string): Promise<CampaignStatus> {
   const { campaign, workflowId, handle, d } = await lookup(client, nameOrFile);
   let progress: CampaignProgress | null = null;
@@ -113,7 +132,7 @@ export async function campaignStatus(client: Client, nameOrFile: string): Promis
     pairs = await Promise.all((await laneQueues(client, workflowId, d.runId)).map(async (l) => ({ ...l, workers: await activeWorkers(client, l.taskQueue) })));
     // A query needs a worker to answer it: with none, it would only wait out its timeout.
     workers = await activeWorkers(client, d.taskQueue);
-    if (workers > 0) progress = await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(progressQuery)).catch(() => null);
+    if (workers > 0) progress = await askProgress(client, handle).catch(() => null);
   } else if (d.status.name === 'COMPLETED') progress = (await handle.result().catch(() => null)) as CampaignProgress | null;
   return { campaign, workflowId, state: d.status.name, startedAt: d.startTime.toISOString(), closedAt: d.closeTime?.toISOString() ?? null, progress, workers, pairs };
 }

@@ -8,7 +8,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planAttempts } from '../workflows/ladder.js';
-import { campaignWorkflowId, pairTaskQueue, parseTrialId, WorkflowType } from '../workflows/names.js';
+import { campaignWorkflowId, pairTaskQueue, parseTrialId, progressQuery, WorkflowType } from '../workflows/names.js';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal.js';
 import type { AttemptResult, TrialInput, TrialRow } from '../workflows/trial-types.js';
 import { diskSpec, done, serviceLoad, stubApp, doneOther, final, input, rampPlan, rampTrials, stall, stubClockOffsetsMs, stubDirtyRate, stubIdleDirtyRate, stubProbe, stubs, stubWitness, stubWriteRate } from './helpers/trial-stubs.js';
@@ -344,6 +344,35 @@ describe('trial workflow (stubbed activities, real dev server)', () => {
         expect(result).toMatchObject({ total: 3, recorded: 3, outcomes: { converged: 3, offline: 0, failed: 0 }, unrecorded: [] });
         expect(s.recorded.map((r) => r.trialId).sort()).toEqual([1, 2, 3].map((k) => `${name}/ramp/8MiB/r${k}`));
       }
+    }, 90_000);
+
+    it("the progress query is answered across every run continue-as-new starts (only the first run's count of the store goes before it), and `miglab status` always has numbers", async () => {
+      const polls: ({ answer: number } | { failure: string })[] = [];
+      const statuses: CampaignStatus[] = [];
+      const name = t.unique('progress');
+      const { runs } = await campaign({
+        n: 12, lanes: 1, trialsPerRun: 1, name,
+        during: async (h) => {
+          const handle = client.workflow.getHandle(h.workflowId);
+          for (;;) {
+            await handle.query(progressQuery).then((p) => polls.push({ answer: p.recorded }), (err: Error) => polls.push({ failure: `${err.name}: ${err.message}` }));
+            const st = await campaignStatus(client, name);
+            if (st.state !== 'RUNNING') break;
+            statuses.push(st);
+          }
+        },
+      });
+      expect(runs).toHaveLength(12);
+      // 12 runs, each polled (a run takes longer than a poll): a query registered after the run's
+      // first lookup failed at each run's start
+      expect(polls.filter((p) => 'answer' in p).length).toBeGreaterThan(12);
+      const firstAnswer = polls.findIndex((p) => 'answer' in p);
+      const failures = polls.filter((p, i) => 'failure' in p && i > firstAnswer);
+      expect(failures).toEqual([]);
+      for (const p of polls.slice(0, firstAnswer)) expect(p).toMatchObject({ failure: expect.stringMatching(/^QueryNotRegisteredError/) });
+      expect(statuses.length).toBeGreaterThan(12);
+      expect(statuses.filter((st) => st.progress === null)).toEqual([]);
+      expect(new Set(statuses.map((st) => st.progress!.recorded)).size).toBeGreaterThan(6);
     }, 90_000);
 
     it("a plan's input and each run's history do not grow with the campaign: 12 trials in windows of 4 as small as 4 trials in one", async () => {

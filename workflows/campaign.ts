@@ -197,10 +197,14 @@ async function planned(input: CampaignInput): Promise<CampaignProgress> {
       window.push(t);
     }
   } else window.push(...input.trials!.slice(from, from + budget));
+  // The progress query is answered as soon as the counts are known: at once in a continued run
+  // (they come with its input), after counting the store in the first. Registered after the
+  // window's lookup, it went unanswered at every run's start (6 polls of 1,689 in the
+  // 100,000-trial bench). Handlers issue no commands: moving them changes no history.
   const outcomes = input.resume ? { ...input.resume.outcomes } : await acts.recordedCounts({ campaign: input.campaign });
   const unrecorded = [...(input.resume?.unrecorded ?? [])];
-  const recorded = new Set((await acts.recordedAmong({ campaign: input.campaign, ids: window.map((t) => t.id) })).map((r) => r.id));
   const { state, progress } = runState(total, outcomes, unrecorded);
+  const recorded = new Set((await acts.recordedAmong({ campaign: input.campaign, ids: window.map((t) => t.id) })).map((r) => r.id));
   const pending = window.filter((t) => !recorded.has(t.id));
   const recordedOf = async (id: string) => (await acts.recordedAmong({ campaign: input.campaign, ids: [id] }))[0]?.outcome;
   // Reused VMs: where each lane's runs (null: none, the next trial boots one), owned by the lane in this campaign run.
