@@ -254,7 +254,7 @@ export async function runCampaign(o: RunOptions): Promise<{ workflowId: string; 
                 const p = await handle.query(progressQuery);
                 o.progress(p, (Date.now() - started) / 1000, await currentSteps(session.client, p.runningNow));
               } catch {
-                /* between runs (continue-as-new) the query may miss: try again */
+                /* the first run answers once it has counted the store: the next second asks again */
               }
               await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
             }
