@@ -131,7 +131,7 @@ export function crossCheck(spec: CampaignSpec): SpecProblem[] {
       if (spec.factors?.[key] || spec.combinations?.some((c) => c[key] !== undefined)) problems.push({ path: ['vm', 'reuse'], message: `a reused VM keeps its size, but the campaign varies ${key}`, fix: `remove vm.reuse, or the ${key} levels` });
     }
   }
-  if (spec.vm.reuse === 'ping-pong' && hypervisorsOf(spec).includes('xen')) {
+  if (spec.vm.reuse === 'ping-pong' && anyXen) {
     problems.push({
       path: ['vm', 'reuse'],
       message: 'the Xen backend boots a domain for every trial: ping-pong reuse is for QEMU and libvirt',
@@ -256,6 +256,7 @@ function hypervisorProblems(spec: CampaignSpec): SpecProblem[] {
 
 /** Factors and combinations: levels xl cannot honour, repeats, and levels at odds with the ladder. */
 function factorProblems(spec: CampaignSpec): SpecProblem[] {
+  const kinds = new Set(hypervisorsOf(spec));
   const problems: SpecProblem[] = [];
   const { factors, combinations } = spec;
   if (factors && combinations) problems.push({ path: ['combinations'], message: 'both factors and combinations are given', fix: 'keep factors (every combination of their levels runs) or combinations (only those listed run)', atKey: true });
@@ -266,7 +267,7 @@ function factorProblems(spec: CampaignSpec): SpecProblem[] {
     if (combinations) problems.push({ path: ['combinations'], message: 'xl sets none of the migration settings a combination varies', fix: 'remove combinations for hypervisor: xen', atKey: true });
     return problems;
   }
-  if (hypervisorsOf(spec).includes('xen')) {
+  if (kinds.has('xen')) {
     // Beside QEMU or libvirt pairs, a factor would cross every level with the Xen trials too, which
     // would run each level alike; a combination states its hypervisor, so it can vary the others.
     for (const key of Object.keys(factors ?? {})) {
@@ -298,12 +299,10 @@ function factorProblems(spec: CampaignSpec): SpecProblem[] {
     ...((factors?.[key] as NonNullable<Levels[K]>[] | undefined) ?? []).map((level, j) => ({ level, path: ['factors', key, j] })),
     ...(combinations ?? []).flatMap((c, i) => (c[key] !== undefined ? [{ level: c[key] as NonNullable<Levels[K]>, path: ['combinations', i, key] }] : [])),
   ];
-  if (hypervisorsOf(spec).includes('libvirt')) {
+  if (kinds.has('libvirt')) {
     for (const { level, path } of levelsOf('autoConverge')) {
       if (level !== 'off' && (level.maxThrottle !== 99 || level.tailslow)) problems.push({ path, message: 'virsh migrate sets no maximum throttle or tailslow for auto-converge', fix: 'remove maxThrottle and tailslow for hypervisor: libvirt (or use hypervisor: qemu)' });
     }
-  }
-  if (hypervisorsOf(spec).includes('libvirt')) {
     for (const { level, path } of levelsOf('pauseBeforeSwitchover')) {
       if (level) problems.push({ path, message: 'virsh migrate has no option to pause before switchover (libvirt uses the pause itself, for disks)', fix: 'remove the level for hypervisor: libvirt (or use hypervisor: qemu)' });
     }
