@@ -138,6 +138,16 @@ export function pauseNotReached(rows: readonly FlatTrial[]): { notPaused: number
   return notPaused === 0 ? null : { notPaused, live: withPause.length };
 }
 
+/**
+ * Live moves whose post-copy level never switched: QEMU converged in precopy before the pass that
+ * was to start post-copy. Null when there are none.
+ */
+export function postcopyNotReached(rows: readonly FlatTrial[]): { notSwitched: number; live: number } | null {
+  const withPostcopy = rows.filter((r) => r.postcopyLevel !== null && r.mode === 'live');
+  const notSwitched = withPostcopy.filter((r) => r.postcopyAtPass === null).length;
+  return notSwitched === 0 ? null : { notSwitched, live: withPostcopy.length };
+}
+
 const f1 = (v: number | null) => (v === null ? '–' : v.toFixed(1));
 
 export function factorBlocks(rows: readonly FlatTrial[], order: { kind: string; seed: number } | null): Block[] {
@@ -146,6 +156,7 @@ export function factorBlocks(rows: readonly FlatTrial[], order: { kind: string; 
   const { effects, convergence } = factorEffects(rows);
   const combos = new Set(rows.filter((r) => r.levels !== null).map((r) => r.levels)).size;
   const unpaused = pauseNotReached(rows);
+  const unswitched = postcopyNotReached(rows);
   return [
     {
       kind: 'text',
@@ -159,6 +170,14 @@ export function factorBlocks(rows: readonly FlatTrial[], order: { kind: string; 
           {
             kind: 'text' as const,
             text: `${unpaused.notPaused} of ${unpaused.live} live moves with a pause level converged before their pause point, so their guest was never paused (trials.csv: no pausedAtPass): their differences are not the pause's. A working set that takes more passes, or a lower downtime limit, lets the pause happen.`,
+          },
+        ]
+      : []),
+    ...(unswitched
+      ? [
+          {
+            kind: 'text' as const,
+            text: `${unswitched.notSwitched} of ${unswitched.live} live moves with a post-copy level converged in precopy before their switch point, so they never ran post-copy (trials.csv: no postcopyAtPass): their differences are not post-copy's. A working set that takes more passes, or a lower downtime limit, lets the switch happen.`,
           },
         ]
       : []),

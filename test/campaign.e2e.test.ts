@@ -282,7 +282,10 @@ describe('miglab run on the bed', () => {
     });
     const r = await runCampaign({ file: f, log: () => undefined, progress: () => undefined, temporal: { kind: 'embedded', options: server }, bedSubnet: '198.18.8.0/24' });
     const byLevels = new Map(r.rows.map((x) => [x.trialId.split('/')[3], x]));
-    expect([...byLevels.keys()].sort()).toEqual(['base', 'dl10_pause1', 'mfd2', 'pc0-bw64', 'xb32']);
+    // what each trial did, in every assertion's message: a failure names the trial's attempts
+    const did = r.rows.map((x) => `${x.trialId}: ${JSON.stringify(x.outcome)}; ${x.attempts.map((a) => (a.result.status === 'completed' ? `completed (${JSON.stringify({ ...a.result.final, ram: undefined })})` : `${a.result.status}: ${'reason' in a.result ? a.result.reason : 'error' in a.result ? a.result.error : ''}`)).join('; ')}`).join('\n');
+    console.log(`[combinations]\n${did}`);
+    expect([...byLevels.keys()].sort(), did).toEqual(['base', 'dl10_pause1', 'mfd2', 'pc0-bw64', 'xb32']);
     const final = (id: string) => {
       const row = byLevels.get(id)!;
       expect(row.outcome, id).toMatchObject({ kind: 'converged' });

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { syntheticRow } from '../analysis/synthetic.js';
 import { flattenRow } from '../analysis/flatten.js';
-import { factorBlocks, factorEffects, factorFigures, pauseNotReached, variedFactors } from '../analysis/factor-report.js';
+import { factorBlocks, factorEffects, factorFigures, pauseNotReached, postcopyNotReached, variedFactors } from '../analysis/factor-report.js';
 import { summarize } from '../analysis/tables.js';
 
 const manifest = { campaign: 'f', hypervisor: 'qemu', trials: [] };
@@ -116,5 +116,20 @@ describe('factor effects', () => {
     const allPaused = flat.map((r) => (r.pauseLevel === null ? r : { ...r, pausedAtPass: 1 }));
     expect(pauseNotReached(allPaused)).toBeNull();
     expect(factorBlocks(allPaused, null).some((b) => b.kind === 'text' && b.text.includes('pause point'))).toBe(false);
+  });
+
+  it('says when a post-copy level never switched: the live moves that converged in precopy first, and none when each switched', () => {
+    // the xbzrle-on rows stand in for a post-copy level: every third switched at pass 0, the rest converged in precopy
+    const flat = rows().map((r, i) => (r.xbzrleCacheMiB === null ? r : { ...r, postcopyLevel: '0 passes', postcopyAtPass: i % 3 === 0 ? 0 : null }));
+    const withPostcopy = flat.filter((r) => r.postcopyLevel !== null);
+    const switched = withPostcopy.filter((r) => r.postcopyAtPass !== null).length;
+    expect(switched).toBeGreaterThan(0);
+    expect(switched).toBeLessThan(withPostcopy.length);
+    expect(postcopyNotReached(flat)).toEqual({ notSwitched: withPostcopy.length - switched, live: withPostcopy.length });
+    const note = factorBlocks(flat, null).find((b) => b.kind === 'text' && b.text.includes('switch point'));
+    expect(note).toMatchObject({ text: expect.stringMatching(new RegExp(`^${withPostcopy.length - switched} of ${withPostcopy.length} live moves with a post-copy level converged in precopy`)) });
+    const allSwitched = flat.map((r) => (r.postcopyLevel === null ? r : { ...r, postcopyAtPass: 0 }));
+    expect(postcopyNotReached(allSwitched)).toBeNull();
+    expect(factorBlocks(allSwitched, null).some((b) => b.kind === 'text' && b.text.includes('switch point'))).toBe(false);
   });
 });
