@@ -399,17 +399,17 @@ export class QemuBackend implements HypervisorBackend {
           const giveUp = stop?.reason;
           // dirty-sync-count counts the bitmap syncs: pass n has finished when it reaches n + 1.
           const passesDone = Math.max(0, last.iterations - 1);
-          // After 0 passes, in setup too (as post-copy below): a first pass that converges between two polls would never pause
-          if (pauseAfter !== null && !paused && !stop && (info.status === 'active' || (info.status === 'setup' && pauseAfter === 0)) && passesDone >= pauseAfter) {
+          // A level's passes made: a level of 0 counts from setup, since QEMU takes `stop` and
+          // migrate-start-postcopy once the migration has started; waiting for a poll to see
+          // 'active' let a first pass that ended between two polls converge in precopy, the level
+          // never honoured.
+          const passesMade = (n: number) => passesDone >= n && (info.status === 'active' || (info.status === 'setup' && n === 0));
+          if (pauseAfter !== null && !paused && !stop && passesMade(pauseAfter)) {
             // guestperf's pause: the guest stops; what it dirtied goes over with it standing still
             await q.execute('stop');
             paused = { atMs: last.elapsedMs, atPass: passesDone };
           }
-          // Post-copy after 0 passes is asked for in setup too: QEMU takes the request once the
-          // migration has started and switches when precopy begins. Waiting to see 'active' let a
-          // fast first pass (or a slow poll) converge in precopy first, the level never honoured.
-          const switchable = info.status === 'active' || (info.status === 'setup' && postcopy?.afterPasses === 0);
-          if (postcopy && !stop?.cancelled && switchable && (giveUp !== undefined || passesDone >= postcopy.afterPasses)) {
+          if (postcopy && !stop?.cancelled && (passesMade(postcopy.afterPasses) || (info.status === 'active' && giveUp !== undefined))) {
             await q.execute('migrate-start-postcopy');
             switched = { atMs: last.elapsedMs, atPass: passesDone, reason: giveUp ?? `precopy made ${passesDone} pass${passesDone === 1 ? '' : 'es'}` };
           } else if (giveUp !== undefined) {
