@@ -14,6 +14,7 @@ import type { CampaignSpec } from '../campaign/spec.js';
 import { accelMismatch, accelRequest, cpuFlagsApart, HOST_CPU_SCRIPT, hostCpuMismatch, parseHostCpu, resolveHostAccel, type HostCpu } from './guest-accel.js';
 import type { CampaignSite } from './site.js';
 import { hostKind, lanePairs } from '../campaign/pairs.js';
+import { listenPorts, unreservedEphemeral } from '../activities/port-holders.js';
 
 export interface Problem {
   what: string;
@@ -59,6 +60,9 @@ const VERSION_COMMAND = {
 
 interface Facts {
   version: string | null;
+  /** net.ipv4.ip_local_port_range and ip_local_reserved_ports, as the host has them ('' unread) */
+  portRange: string;
+  reservedPorts: string;
   memAvailableMiB: number | null;
   cpu: HostCpu;
   missing: string[];
@@ -72,12 +76,16 @@ async function factsOf(pool: SshPool, h: CampaignSite['site']['hosts'][number], 
     HOST_CPU_SCRIPT,
     `for f in ${commandLine(image)}; do test -r "$f" || echo "missing: $f"; done`,
     ...(spec.hypervisor === 'xen' ? [] : [`ip link show dev ${quote(h.bridge)} >/dev/null 2>&1 || echo "missing: bridge ${h.bridge}"`]),
+    'echo "port-range: $(cat /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)"',
+    'echo "reserved-ports: $(cat /proc/sys/net/ipv4/ip_local_reserved_ports 2>/dev/null)"',
   ].join('; ');
   const out = (await pool.execShell(h.ssh, script)).stdout.split('\n');
   const field = (k: string) => out.find((l) => l.startsWith(`${k}: `))?.slice(k.length + 2).trim() || null;
   const kib = Number(field('mem'));
   return {
     version: field('version'),
+    portRange: field('port-range') ?? '',
+    reservedPorts: field('reserved-ports') ?? '',
     memAvailableMiB: field('mem') && Number.isFinite(kib) ? Math.floor(kib / 1024) : null,
     cpu: parseHostCpu(out),
     missing: out.filter((l) => l.startsWith('missing: ')).map((l) => l.slice(9)),
@@ -123,7 +131,7 @@ export async function checkCampaignHosts(spec: CampaignSpec, cs: CampaignSite, p
       return report;
     }),
   );
-  const pairReports = await Promise.all(pairs.map(([src, dst]) => checkPair(src, dst, { hosts, facts, cs, spec: specOf(src), pool, kernelDir: dirname(vm.disk?.image ?? vm.kernel) })));
+  const pairReports = await Promise.all(pairs.map(([src, dst], lane) => checkPair(src, dst, { hosts, facts, cs, spec: specOf(src), pool, kernelDir: dirname(vm.disk?.image ?? vm.kernel), ports: listenPorts(cs.vmSpec(lane)) })));
   const problems = hosts.reduce((n, h) => n + h.problems.length, 0) + pairReports.reduce((n, p) => n + p.problems.length, 0);
   return { campaign: spec.campaign, hosts, pairs: pairReports, problems };
 }
@@ -131,7 +139,7 @@ export async function checkCampaignHosts(spec: CampaignSpec, cs: CampaignSite, p
 async function checkPair(
   src: string,
   dst: string,
-  o: { hosts: HostReport[]; facts: Map<string, Facts>; cs: CampaignSite; spec: CampaignSpec; pool: SshPool; kernelDir: string },
+  o: { hosts: HostReport[]; facts: Map<string, Facts>; cs: CampaignSite; spec: CampaignSpec; pool: SshPool; kernelDir: string; ports: number[] },
 ): Promise<PairReport> {
   const report: PairReport = { src, dst, cpuFlagsOnlySrc: [], cpuFlagsOnlyDst: [], sharedStorage: null, problems: [] };
   const a = o.facts.get(src), b = o.facts.get(dst);
@@ -142,6 +150,17 @@ async function checkPair(
   const ga = o.hosts.find((h) => h.host === src)!.accelerator, gb = o.hosts.find((h) => h.host === dst)!.accelerator;
   const accelDiffer = ga && gb && accelMismatch(src, ga, dst, gb);
   if (accelDiffer) report.problems.push({ what: accelDiffer, fix: 'fix KVM on the host without it, or set vm.accel: tcg' });
+  // QEMU and libvirt destinations listen on the lane's fixed ports (Xen moves over xl's SSH); a
+  // reused VM moves back, so its source is a destination too
+  const listeners = o.spec.hypervisor === 'xen' ? [] : o.spec.vm.reuse === 'ping-pong' ? [[src, a], [dst, b]] as const : [[dst, b]] as const;
+  for (const [name, f] of listeners) {
+    const open = unreservedEphemeral(o.ports, f.portRange, f.reservedPorts);
+    if (!open.length) continue;
+    report.problems.push({
+      what: `${name} may give port${open.length === 1 ? '' : 's'} ${open.join(', ')} (where the pair's VM arrives) to an outgoing connection: ${open.length === 1 ? 'it is' : 'they are'} in its ephemeral range (${f.portRange.trim().replace(/\s+/, '-')}) and not reserved, and a move then fails with 'Address already in use'`,
+      fix: `on ${name}: sysctl -w net.ipv4.ip_local_reserved_ports=${[f.reservedPorts.trim(), ...open].filter(Boolean).join(',')} (and the same in /etc/sysctl.d/ to keep it)`,
+    });
+  }
   const cpuDiffer = o.spec.vm.cpu === 'host' && hostCpuMismatch(src, a.cpu, dst, b.cpu);
   if (cpuDiffer) report.problems.push({ what: cpuDiffer, fix: 'name a CPU model both hosts have (vm.cpu, qemu64 by default)' });
   // Shared storage: a file written in the guest image's folder on one host, read on the other.

@@ -397,7 +397,8 @@ export function summaryTable(rows: readonly TrialRow[]): string {
     const key = k ? `${k.scenario} ${k.workingSetMiB === null ? 'idle' : `${k.workingSetMiB}MiB`}${k.levels ? ` ${k.levels}` : ''}` : r.trialId;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
-  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+  // a group with no trial that moved (every one failed) has no mean: '–', not NaN
+  const mean = (xs: number[], digits: number) => (xs.length ? (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(digits) : '–');
   // Scenarios in the order first seen, sizes ascending (file names sort 4MiB after 48MiB).
   const size = (k: string) => Number(/ (\d+)MiB( |$)/.exec(k)?.[1] ?? -1);
   const levels = (k: string) => k.split(' ')[2] ?? '';
@@ -410,7 +411,7 @@ export function summaryTable(rows: readonly TrialRow[]): string {
     const count = (k: string) => rs.filter((r) => r.outcome.kind === k).length;
     lines.push(
       `${key.padEnd(width)} ${String(rs.length).padStart(2)} ${String(count('converged')).padStart(10)} ${String(count('offline')).padStart(8)} ${String(count('failed')).padStart(7)} ` +
-        `${mean(m.map((x) => x.tmtMs)).toFixed(0).padStart(8)} ${mean(m.map((x) => x.dtMs)).toFixed(1).padStart(8)} ${mean(m.map((x) => x.md.totalBytes / MiB)).toFixed(1).padStart(9)}`,
+        `${mean(m.map((x) => x.tmtMs), 0).padStart(8)} ${mean(m.map((x) => x.dtMs), 1).padStart(8)} ${mean(m.map((x) => x.md.totalBytes / MiB), 1).padStart(9)}`,
     );
   }
   return lines.join('\n');

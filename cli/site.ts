@@ -11,7 +11,7 @@ import { debianVmSpec, requireDebianGuest } from '../lab/debian-guest.js';
 import { XEN_SHARED_DIR } from '../lab/xen-hosts.js';
 import type { Site } from '../lab/site.js';
 import type { LoadedCampaign } from '../campaign/load.js';
-import type { VmSpec } from '../activities/qemu/vm-spec.js';
+import { migrationPortOf, type VmSpec } from '../activities/qemu/vm-spec.js';
 import { HostKeyError, type SshPool } from '../activities/ssh/pool.js';
 import { commandLine } from '../activities/ssh/shell-quote.js';
 import { UserError } from '../lib/errors.js';
@@ -54,7 +54,7 @@ export function hostsSite(loaded: LoadedCampaign): CampaignSite {
         initrd: guest.initrd,
         guestCidr: cidr,
         mac: guestMac(cidr.split('/')[0]!),
-        migrationPort: 49152 + lane,
+        migrationPort: migrationPortOf(lane),
         ...(spec.vm.disk ? { disk: { image: spec.vm.disk.image!, format: spec.vm.disk.format, storage: spec.vm.disk.storage, root: true } } : {}),
       };
     },

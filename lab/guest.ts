@@ -4,7 +4,7 @@ import { guestIp, guestMac } from './addressing.js';
 import type { Site } from './site.js';
 import type { BedInventory } from './bed.js';
 import type { SshTarget } from '../activities/ssh/pool.js';
-import type { VmSpec } from '../activities/qemu/vm-spec.js';
+import { migrationPortOf, type VmSpec } from '../activities/qemu/vm-spec.js';
 
 /** The spec of the bed's index-th guest: its address, MAC and migration port follow from the index. */
 export function labVmSpec(inv: BedInventory, index: number, opts: { name: string; memoryMiB?: number; vcpus?: number }): VmSpec {
@@ -17,7 +17,7 @@ export function labVmSpec(inv: BedInventory, index: number, opts: { name: string
     initrd: inv.guest.initrd,
     guestCidr: `${ip}/${inv.plan.prefix}`,
     mac: guestMac(ip),
-    migrationPort: 49152 + index,
+    migrationPort: migrationPortOf(index),
   };
 }
 

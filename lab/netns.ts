@@ -7,7 +7,17 @@
 import { BENCHMARK_NET } from './addressing.js';
 import { run, tryRun } from '../lib/exec.js';
 import { processAlive as alive } from '../lib/process.js';
-import type { BedPlan } from './addressing.js';
+import { MAX_HOSTS, type BedPlan } from './addressing.js';
+import { MIGRATION_PORT_BASE } from '../activities/qemu/vm-spec.js';
+import { NBD_PORT_OFFSET } from '../activities/qemu/disk-move.js';
+
+/**
+ * The ports a bed host's destinations listen on (a migration port and an NBD port per lane), taken
+ * out of the host's ephemeral range: an outgoing connection given one of them would make QEMU's
+ * listen fail, or (libvirt's default listen address) leave it listening on IPv6 alone.
+ */
+export const reservedPorts = (): string =>
+  [MIGRATION_PORT_BASE, MIGRATION_PORT_BASE + NBD_PORT_OFFSET].map((p) => `${p}-${p + MAX_HOSTS - 1}`).join(',');
 
 export const SWITCH_BRIDGE = 'sw0';
 export const HOST_BRIDGE = 'br0';
@@ -62,6 +72,7 @@ export async function networkUp(plan: BedPlan): Promise<void> {
     await ensureBridge(h.netns, HOST_BRIDGE);
     await ip(['-n', h.netns, 'link', 'set', HOST_UPLINK, 'master', HOST_BRIDGE, 'up']);
     await ip(['-n', h.netns, 'addr', 'replace', `${h.ip}/${plan.prefix}`, 'dev', HOST_BRIDGE]);
+    await ip(['netns', 'exec', h.netns, 'sysctl', '-qw', `net.ipv4.ip_local_reserved_ports=${reservedPorts()}`]);
   }
 }
 

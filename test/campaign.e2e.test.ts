@@ -15,6 +15,7 @@ import { verifyCampaign, verifyProblems } from '../cli/verify.js';
 import { QemuBackend } from '../activities/qemu/backend.js';
 import { SshPool } from '../activities/ssh/pool.js';
 import { labVmSpec } from '../lab/guest.js';
+import { reservedPorts } from '../lab/netns.js';
 import type { HostsCheckReport } from '../cli/hosts-check.js';
 import { readInventory } from '../lab/bed.js';
 import { rm } from 'node:fs/promises';
@@ -147,16 +148,27 @@ describe('miglab run on the bed', () => {
     }
     expect(r.pairs).toEqual([{ src: 'hosta', dst: 'hostb', cpuFlagsOnlySrc: [], cpuFlagsOnlyDst: [], sharedStorage: true, problems: [] }]); // one machine, one filesystem
 
-    // a bridge that is not there, and KVM asked for where it does not work (if it does not)
-    const bad = check(ownHosts('ownbad', { accel: 'kvm' }, 'nosuchbr0'));
+    // a bridge that is not there, KVM asked for where it does not work (if it does not), and a
+    // destination whose outgoing connections may take the pair's migration port
+    const hostb = inv.hosts.find((h) => h.name === 'hostb')!;
+    const reserve = (ports: string) => execFileSync('ip', ['netns', 'exec', hostb.netns, 'sysctl', '-qw', `net.ipv4.ip_local_reserved_ports=${ports}`]);
+    reserve('');
+    let bad: ReturnType<typeof check>;
+    try {
+      bad = check(ownHosts('ownbad', { accel: 'kvm' }, 'nosuchbr0'));
+    } finally {
+      reserve(reservedPorts());
+    }
     expect(bad.code, bad.out).toBe(1);
     const b = JSON.parse(bad.out) as HostsCheckReport;
+    const port = labVmSpec(inv, 0, { name: 'x' }).migrationPort;
+    expect(b.pairs[0]!.problems).toEqual([{ what: expect.stringMatching(new RegExp(`^hostb may give port ${port} \\(where the pair's VM arrives\\) to an outgoing connection: it is in its ephemeral range \\(\\d+-\\d+\\) and not reserved`)), fix: `on hostb: sysctl -w net.ipv4.ip_local_reserved_ports=${port} (and the same in /etc/sysctl.d/ to keep it)` }]);
     const kvmWorks = r.hosts.every((h) => h.accelerator?.accel === 'kvm');
     for (const h of b.hosts) {
       expect(h.problems).toContainEqual({ what: 'missing: bridge nosuchbr0', fix: "create the bridge the guest's NIC joins, or set hosts[].bridge" });
       if (!kvmWorks) expect(h.problems).toContainEqual({ what: expect.stringMatching(/^KVM does not work with CPU model qemu64: /), fix: expect.stringMatching(/^make KVM work here/) });
     }
-    expect(b.problems).toBe(kvmWorks ? 2 : 4);
+    expect(b.problems).toBe(kvmWorks ? 3 : 5);
   }, 60_000);
 
   it('a rerun finds every trial recorded and runs none again', async () => {

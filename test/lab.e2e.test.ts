@@ -2,13 +2,13 @@
  * End to end on the real bed: namespaces, sshd hosts, a QEMU (TCG) guest migrated between them
  * through miglab's own QMP-over-SSH client, and a clean `lab down`.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../lib/exec.js';
 import { labDown, labStatus, labUp, type BedInventory } from '../lab/bed.js';
 import { guestAddress, guestSsh, labVmSpec, pingOnce, waitForPing } from '../lab/guest.js';
-import { listNetns, networkUp } from '../lab/netns.js';
+import { listNetns, networkUp, reservedPorts } from '../lab/netns.js';
 import { planBed } from '../lab/addressing.js';
 import { QemuBackend } from '../activities/qemu/backend.js';
 import { SshPool } from '../activities/ssh/pool.js';
@@ -207,6 +207,32 @@ describe('lab bed: boot, ping, migrate over QMP-over-SSH, lab down', () => {
       expect(await backend.vmState('hosta', 'vm3')).toEqual({ kind: 'absent' });
     } finally {
       await backend.stopVm('hosta', 'vm3');
+    }
+  }, 120_000);
+
+  it("keeps the lanes' ports out of each host's ephemeral range; a port held anyway fails the move at once, the holder named, the VM still on its source", async () => {
+    // An outgoing connection on the destination given the migration port made libvirt's QEMU
+    // listen on IPv6 alone (both attempts of a fresh-clone CI's trial: 'Connection refused').
+    for (const h of inv.hosts) expect((await pool.exec(h.ssh, ['sysctl', '-n', 'net.ipv4.ip_local_reserved_ports'])).stdout.trim(), h.name).toBe(reservedPorts());
+    const backend = new QemuBackend({ pool, hosts: inv.hosts });
+    const spec = labVmSpec(inv, 3, { name: 'vm4', memoryMiB: 128 });
+    const [a, b] = [inv.hosts[0]!, inv.hosts[1]!];
+    // on hostb: a connection to hosta's sshd from the VM's migration port, as an ephemeral port would
+    // be (socat, like most clients, binds without SO_REUSEADDR; sshd's banner says it is connected)
+    const holder = spawn('ip', ['netns', 'exec', b.netns, 'socat', '-u', `TCP:${a.ip}:22,bind=${b.ip}:${spec.migrationPort}`, '-'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout!.on('data', () => resolve());
+        holder.on('exit', (code) => reject(new Error(`the holder exited ${code}`)));
+      });
+      await backend.startVm('hosta', spec);
+      const moved = backend.migrate('hosta', 'hostb', spec, { maxBandwidth: 112 * 2 ** 20, downtimeLimitMs: 300 });
+      await expect(moved).rejects.toThrow(new RegExp(`Address already in use \\(on hostb, port ${spec.migrationPort}: ESTAB .*${b.ip}:${spec.migrationPort} ${a.ip}:22`));
+      expect(await backend.vmState('hosta', 'vm4')).toEqual({ kind: 'running' });
+    } finally {
+      holder.kill();
+      await backend.stopVm('hostb', 'vm4');
+      await backend.stopVm('hosta', 'vm4');
     }
   }, 120_000);
 

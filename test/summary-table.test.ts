@@ -32,5 +32,7 @@ describe('run summary table', () => {
     ]).split('\n');
     expect(t.slice(1).map((l) => l.split(/\s+/).slice(0, 4).join(' '))).toEqual(['ramp 4MiB bw32_xboff 1', 'ramp 8MiB bw32_xb64 2', 'ramp 8MiB bw32_xboff 1']);
     expect(t[2]!.split(/\s+/).slice(3)).toEqual(['2', '2', '0', '0', '2000', '100.0', '100.0']);
+    // a group whose every trial failed has no means (it printed NaN)
+    expect(t[3]!.split(/\s+/).slice(4)).toEqual(['0', '0', '1', '–', '–', '–']);
   });
 });

@@ -17,6 +17,7 @@ import { TCG_DEFAULT, type GuestCpu } from '../qemu/guest-cpu.js';
 import type { SshPool } from '../ssh/pool.js';
 import { commandLine, quote } from '../ssh/shell-quote.js';
 import { nbdBytesCommand, nbdPort } from '../qemu/disk-move.js';
+import { listenPorts, PORT_IN_USE, withPortHolders } from '../port-holders.js';
 import { domainXml, METADATA_URI, ownerFromMetadata } from './domain-xml.js';
 import { finalOfJob, JOB_OPERATION, JOB_TYPE, parseJobStats, progressOfJob, type JobStats } from './job-stats.js';
 
@@ -243,6 +244,11 @@ export class LibvirtBackend implements HypervisorBackend {
         ...(spec.disk?.storage === 'shared' ? ['--unsafe'] : []),
         '--bandwidth', Math.max(1, Math.round(params.maxBandwidth / MiB)),
         '--xml', m.dstXml, '--persistent-xml', m.dstXml,
+        // The destination listens on the address the source connects to, as QEMU's backend does.
+        // libvirt's default, [::], is silently IPv6-only when anything holds the port on IPv4
+        // (QEMU then binds with IPV6_V6ONLY): the source met 'Connection refused' in both attempts
+        // of a fresh-clone CI's trial; with the address named, such a port is a bind error.
+        '--listen-address', d.ip,
         vm, this.deps.peerUri(d), '--migrateuri', `tcp://${d.ip}:${spec.migrationPort}`,
       ];
       // A retry may have started the migration meanwhile: a second virsh migrate would fail and
@@ -255,10 +261,11 @@ export class LibvirtBackend implements HypervisorBackend {
       );
     }
     const nbd = spec.disk?.storage === 'local' ? { dst, dstIp: d.ip, port: nbdPort(spec) } : undefined;
-    return this.follow(src, vm, watch, offline ? null : (params.postcopy ?? null), nbd);
+    return this.follow(src, dst, spec, watch, offline ? null : (params.postcopy ?? null), nbd);
   }
 
-  private async follow(src: string, vm: string, watch: MigrationWatch, postcopy: { afterPasses: number } | null, nbd?: { dst: string; dstIp: string; port: number }): Promise<MigrationResult> {
+  private async follow(src: string, dst: string, spec: VmSpec, watch: MigrationWatch, postcopy: { afterPasses: number } | null, nbd?: { dst: string; dstIp: string; port: number }): Promise<MigrationResult> {
+    const vm = spec.name;
     // a local disk's bytes on the wire: the most any poll saw on the VM's NBD connection (libvirt
     // closes it as the migration completes, so the last writes after the last poll are not counted)
     let nbdBytes: number | null = null;
@@ -302,7 +309,8 @@ export class LibvirtBackend implements HypervisorBackend {
       // This attempt is over: the next one starts afresh rather than reading its exit code.
       await this.deps.pool.exec(h.ssh, ['rm', '-f', m.rc]);
       const log = (await this.deps.pool.exec(h.ssh, ['cat', m.log], { allowFailure: true })).stdout.trim();
-      const error = log.split('\n').filter((l) => /error/i.test(l)).join('; ') || log || `virsh migrate exited ${rc}`;
+      const said = log.split('\n').filter((l) => /error/i.test(l)).join('; ') || log || `virsh migrate exited ${rc}`;
+      const error = PORT_IN_USE.test(said) ? await withPortHolders(this.deps.pool, this.host(dst), listenPorts(spec), said) : said;
       return { status: abortReason ? 'cancelled' : 'failed', error: abortReason ?? error, polls, last, ...(switched ? { postcopy: switched } : {}) };
     }
   }

@@ -4,6 +4,7 @@
  */
 import { sleep } from '../../lib/sleep.js';
 import { QmpClient, QmpCommandError } from '../qmp/client.js';
+import { listenPorts, PORT_IN_USE, withPortHolders } from '../port-holders.js';
 import { incomingSettings, migrationCapabilities, migrationParameters } from './migration-tuning.js';
 import type { SshPool, SshTarget } from '../ssh/pool.js';
 import { commandLine, quote } from '../ssh/shell-quote.js';
@@ -306,7 +307,9 @@ export class QemuBackend implements HypervisorBackend {
           await q.execute('migrate-incoming', { uri });
         } catch (err) {
           // A retried step may find the destination already listening; that is the state we want.
-          if (!(err instanceof QmpCommandError && /already|incoming migration/i.test(err.desc))) throw err;
+          if (err instanceof QmpCommandError && /incoming migration has already been started/i.test(err.desc)) return;
+          if (err instanceof Error && PORT_IN_USE.test(err.message)) throw new Error(await withPortHolders(this.deps.pool, this.host(dst), listenPorts(spec), err.message));
+          throw err;
         }
       });
       const early = await this.withQmp(src, vm, async (q): Promise<MigrationResult | undefined> => {

@@ -17,7 +17,8 @@ export const MIRROR_JOB = 'disk-move';
 export const MIRROR_TARGET = 'disk-move-target';
 
 /** The destination's NBD port for a VM: its migration port + 10000 (both must be open between hosts). */
-export const nbdPort = (spec: Pick<VmSpec, 'migrationPort'>): number => spec.migrationPort + 10_000;
+export const NBD_PORT_OFFSET = 10_000;
+export const nbdPort = (spec: Pick<VmSpec, 'migrationPort'>): number => spec.migrationPort + NBD_PORT_OFFSET;
 
 /** What the disk copy of one move cost (the `disk` record of a completed migration's final record). */
 export interface DiskMove {

@@ -3,6 +3,10 @@ import { dirname, join } from 'node:path';
 import { qemuCpuArgs, type GuestCpu } from './guest-cpu.js';
 import { quote } from '../ssh/shell-quote.js';
 
+/** A lane's destination listens for the migration stream on this port + the lane's index. */
+export const MIGRATION_PORT_BASE = 49152;
+export const migrationPortOf = (lane: number): number => MIGRATION_PORT_BASE + lane;
+
 export interface VmSpec {
   name: string;
   memoryMiB: number;
