@@ -35,6 +35,10 @@ export interface LibvirtBackendDeps {
 }
 
 const VIRSH = ['virsh', '-q', '-c', 'qemu:///system'];
+/** where libvirtd writes each domain's QEMU output (Debian's default; a bed host's own folder) */
+const LIBVIRT_QEMU_LOG_DIR = '/var/log/libvirt/qemu';
+/** libvirt's words when the source could not connect to the destination's QEMU */
+const REFUSED = /unable to connect to server at .*Connection refused/i;
 
 const MiB = 2 ** 20;
 
@@ -310,9 +314,21 @@ export class LibvirtBackend implements HypervisorBackend {
       await this.deps.pool.exec(h.ssh, ['rm', '-f', m.rc]);
       const log = (await this.deps.pool.exec(h.ssh, ['cat', m.log], { allowFailure: true })).stdout.trim();
       const said = log.split('\n').filter((l) => /error/i.test(l)).join('; ') || log || `virsh migrate exited ${rc}`;
-      const error = PORT_IN_USE.test(said) ? await withPortHolders(this.deps.pool, this.host(dst), listenPorts(spec), said) : said;
+      const error = PORT_IN_USE.test(said) ? await withPortHolders(this.deps.pool, this.host(dst), listenPorts(spec), said)
+        : REFUSED.test(said) ? await this.refusedClues(dst, vm, said) : said;
       return { status: abortReason ? 'cancelled' : 'failed', error: abortReason ?? error, polls, last, ...(switched ? { postcopy: switched } : {}) };
     }
+  }
+
+  /**
+   * A refused connection to the destination's QEMU, with what its log says last on the destination
+   * (started, killed by libvirtd, crashed): libvirt removes the domain after the failure, so this is
+   * what is left of why nothing listened.
+   */
+  private async refusedClues(dst: string, vm: string, error: string): Promise<string> {
+    const r = await this.deps.pool.exec(this.host(dst).ssh, ['tail', '-n', '3', `${LIBVIRT_QEMU_LOG_DIR}/${vm}.log`], { allowFailure: true }).catch(() => undefined);
+    const tail = r?.code === 0 ? r.stdout.split('\n').map((l) => l.trim()).filter(Boolean).join(' | ') : '';
+    return tail ? `${error} (${dst}'s QEMU log of ${vm} ends: ${tail})` : error;
   }
 
   /**
