@@ -16,7 +16,7 @@ export const PORT_IN_USE = /Address already in use/i;
 export const portHoldersCommand = (ports: readonly number[]): string =>
   `ss -Htanp '${ports.map((p) => `sport = :${Math.trunc(p)}`).join(' or ')}' 2>/dev/null || echo '(ss could not be run here)'`;
 
-/** The error, followed by what holds the ports on the host (or that nothing does any more). */
+/** The error, followed by the sockets ss lists on the ports on the host (or that it lists none). */
 export async function withPortHolders(pool: SshPool, host: QemuHost, ports: readonly number[], error: string): Promise<string> {
   const r = await pool.execShell(host.ssh, portHoldersCommand(ports), { allowFailure: true }).catch(() => undefined);
   if (!r) return error;

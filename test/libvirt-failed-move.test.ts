@@ -6,15 +6,10 @@
  * to go on (docs/backends.md).
  */
 import { describe, expect, it } from 'vitest';
-import { LibvirtBackend } from '../activities/libvirt/backend.js';
-import type { QemuHost } from '../activities/qemu/backend.js';
-import type { VmSpec } from '../activities/qemu/vm-spec.js';
-import type { RemoteResult, SshPool, SshTarget } from '../activities/ssh/pool.js';
+import type { SshPool, SshTarget } from '../activities/ssh/pool.js';
+import { backendWith, DUMPXML, failed, ok, params, vmSpec } from './helpers/fake-virsh.js';
 
-const ssh = (host: string): SshTarget => ({ host, port: 22, user: 'root', privateKeyPath: '/k', knownHostsPath: '/kh' });
-const hosts: QemuHost[] = ['hosta', 'hostb'].map((name, i) => ({ name, ip: `198.18.0.${i + 1}`, bridge: 'br0', runDir: `/run/miglab/${name}`, ssh: ssh(name) }));
-const spec: VmSpec = { name: 'mvm0', memoryMiB: 256, vcpus: 1, kernel: '/k', initrd: '/i', guestCidr: '198.18.0.100/24', mac: '52:54:00:12:00:64', migrationPort: 49152, owner: 'c/baseline/idle/r1' };
-const params = { maxBandwidth: 112 * 2 ** 20, downtimeLimitMs: 300, autoConverge: null };
+const spec = vmSpec('c/baseline/idle/r1');
 
 const IN_USE = "error: internal error: unable to execute QEMU command 'migrate-incoming': Failed to find an available port: Address already in use";
 const REFUSED = "error: unable to connect to server at '198.18.0.2:49152': Connection refused";
@@ -29,8 +24,6 @@ const QEMU_LOG = ['2026-12-03 06:40:01.100+0000: Domain id=2 is tainted: high-pr
 function fakePool(virshSaid: string) {
   const sent: string[] = [];
   let started = false;
-  const ok = (stdout = ''): RemoteResult => ({ stdout, stderr: '', code: 0 });
-  const failed = (stderr = ''): RemoteResult => ({ stdout: '', stderr, code: 1 });
   const pool = {
     async exec(t: SshTarget, argv: readonly (string | number)[]) {
       const cmd = argv.join(' ');
@@ -40,7 +33,7 @@ function fakePool(virshSaid: string) {
       if (cmd.startsWith('cat ') && cmd.endsWith('.log')) return ok(`${virshSaid}\n`);
       if (cmd.startsWith('cat ')) return failed();
       if (cmd.startsWith('tail -n 3 /var/log/libvirt/qemu/mvm0.log')) return ok(QEMU_LOG);
-      if (cmd.includes('dumpxml')) return ok(`<domain><serial type='file'><source path='/run/miglab/hosta/mvm0.console.log'/></serial></domain>`);
+      if (cmd.includes('dumpxml')) return ok(DUMPXML);
       return ok();
     },
     async execShell(t: SshTarget, script: string) {
@@ -54,8 +47,6 @@ function fakePool(virshSaid: string) {
   };
   return { pool: pool as unknown as SshPool, sent };
 }
-
-const backendWith = (pool: SshPool) => new LibvirtBackend({ pool, hosts, peerUri: (d) => `qemu+ssh://${d.ip}/system`, pollIntervalMs: 1 });
 
 describe('a failed libvirt move (fake virsh)', () => {
   it('tells the destination to listen on its own address, where the source connects', async () => {

@@ -6,15 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SupersededAttempt, type MigrationWatch } from '../activities/backend.js';
-import { LibvirtBackend } from '../activities/libvirt/backend.js';
-import type { QemuHost } from '../activities/qemu/backend.js';
-import type { VmSpec } from '../activities/qemu/vm-spec.js';
-import type { RemoteResult, SshPool, SshTarget } from '../activities/ssh/pool.js';
+import type { SshPool, SshTarget } from '../activities/ssh/pool.js';
+import { backendWith, DUMPXML, failed, ok, params, vmSpec } from './helpers/fake-virsh.js';
 
-const ssh = (host: string): SshTarget => ({ host, port: 22, user: 'root', privateKeyPath: '/k', knownHostsPath: '/kh' });
-const hosts: QemuHost[] = ['hosta', 'hostb'].map((name, i) => ({ name, ip: `198.18.0.${i + 1}`, bridge: 'br0', runDir: `/run/miglab/${name}`, ssh: ssh(name) }));
-const spec: VmSpec = { name: 'mvm0', memoryMiB: 256, vcpus: 1, kernel: '/k', initrd: '/i', guestCidr: '198.18.0.100/24', mac: '52:54:00:12:00:64', migrationPort: 49152, owner: 'c/ramp/64MiB/r1' };
-const params = { maxBandwidth: 112 * 2 ** 20, downtimeLimitMs: 300, autoConverge: null };
+const spec = vmSpec('c/ramp/64MiB/r1');
 
 /** A migration out under way, in its third pass, as `virsh domjobinfo --rawstats` prints it. */
 const UNDER_WAY = ['Job type: 2', '', 'operation: 5', 'time_elapsed: 4000', 'memory_total: 268435456', 'memory_processed: 300000000', 'memory_remaining: 60000000', 'memory_iteration: 3', 'memory_dirty_rate: 16000', 'memory_page_size: 4096', ''].join('\n');
@@ -27,8 +22,6 @@ const UNDER_WAY = ['Job type: 2', '', 'operation: 5', 'time_elapsed: 4000', 'mem
 function fakePool(o: { underWay: boolean }) {
   const sent: string[] = [];
   let aborted = false;
-  const ok = (stdout = ''): RemoteResult => ({ stdout, stderr: '', code: 0 });
-  const failed = (stderr = ''): RemoteResult => ({ stdout: '', stderr, code: 1 });
   const pool = {
     async exec(_t: SshTarget, argv: readonly (string | number)[]) {
       const cmd = argv.join(' ');
@@ -37,7 +30,7 @@ function fakePool(o: { underWay: boolean }) {
       if (cmd.includes('domjobinfo')) return o.underWay ? ok(UNDER_WAY) : failed();
       if (cmd.startsWith('cat ')) return failed();
       if (cmd.includes('domstate')) return failed('error: failed to get domain');
-      if (cmd.includes('dumpxml')) return ok(`<domain><serial type='file'><source path='/run/miglab/hosta/mvm0.console.log'/></serial></domain>`);
+      if (cmd.includes('dumpxml')) return ok(DUMPXML);
       return ok();
     },
     async execShell(_t: SshTarget, script: string) {
@@ -49,8 +42,6 @@ function fakePool(o: { underWay: boolean }) {
   };
   return { pool: pool as unknown as SshPool, sent };
 }
-
-const backendWith = (pool: SshPool) => new LibvirtBackend({ pool, hosts, peerUri: (d) => `qemu+ssh://${d.ip}/system`, pollIntervalMs: 1 });
 
 describe('a superseded libvirt migration attempt (fake virsh)', () => {
   it('follows a migration under way and aborts it when a rule says so (the control)', async () => {
